@@ -1,0 +1,183 @@
+//! Configuration: built-in defaults, then a TOML file, then `STRONGROOM_*` environment
+//! variables (nested keys with `__`, e.g. `STRONGROOM_DATABASE__URL`), then command-line flags.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A string that must never reach a log: Debug prints a placeholder.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "<redacted>" })
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the embedded database, local blobs and generated TLS files live.
+    pub data_dir: PathBuf,
+    /// Address and port to listen on.
+    pub listen: String,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// The externally visible base URL (for the setup link and cookies); derived from
+    /// `listen` when empty.
+    pub public_url: String,
+    pub database: DatabaseConfig,
+    pub storage: StorageConfig,
+    pub tls: TlsConfig,
+    pub auth: AuthConfig,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`; empty: `DATA_DIR/strongroom.db`.
+    pub url: Secret,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `local` or `s3`.
+    pub kind: String,
+    /// For `local`: the blob directory; empty: `DATA_DIR/blobs`.
+    pub path: String,
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    pub path_style: bool,
+    pub allow_http: bool,
+    /// Key prefix inside the bucket (to share a bucket); empty: the bucket root.
+    pub prefix: String,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            kind: "local".into(),
+            path: String::new(),
+            endpoint: String::new(),
+            bucket: String::new(),
+            region: "us-east-1".into(),
+            access_key_id: String::new(),
+            secret_access_key: Secret::default(),
+            path_style: true,
+            allow_http: false,
+            prefix: String::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain file.
+    pub cert: String,
+    /// PEM private key file.
+    pub key: String,
+    /// Generate a self-signed certificate once and keep it in `DATA_DIR/tls/`.
+    pub self_signed: bool,
+}
+
+impl TlsConfig {
+    pub fn enabled(&self) -> bool {
+        self.self_signed || !self.cert.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// How long a browser session lasts, in hours.
+    pub session_hours: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig { session_hours: 12 }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./strongroom-data"),
+            listen: "127.0.0.1:8080".into(),
+            log_format: "text".into(),
+            public_url: String::new(),
+            database: DatabaseConfig::default(),
+            storage: StorageConfig::default(),
+            tls: TlsConfig::default(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+/// Environment variables read by tools around the server, not configuration keys.
+const NOT_CONFIG: &[&str] = &["REQUIRE_ORACLES", "LOG", "TEST_DATABASE_URL", "TEST_S3", "CONFIG", "BIN", "ENCRYPTION_KEY"];
+
+impl Config {
+    /// Loads defaults ← `file` (if given) ← environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, String> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(format!("configuration file {} does not exist", f.display()));
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        let env = Env::prefixed("STRONGROOM_")
+            .filter(|k| !NOT_CONFIG.iter().any(|n| k.as_str().eq_ignore_ascii_case(n)) && !k.as_str().to_ascii_uppercase().starts_with("TEST_"))
+            .split("__");
+        fig = fig.merge(env);
+        fig.extract().map_err(|e| format!("invalid configuration: {e}"))
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.database.url.0.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("strongroom.db").display())
+        } else {
+            self.database.url.0.clone()
+        }
+    }
+
+    pub fn blob_dir(&self) -> PathBuf {
+        if self.storage.path.is_empty() { self.data_dir.join("blobs") } else { PathBuf::from(&self.storage.path) }
+    }
+
+    pub fn base_url(&self) -> String {
+        if !self.public_url.is_empty() {
+            return self.public_url.trim_end_matches('/').to_string();
+        }
+        let scheme = if self.tls.enabled() { "https" } else { "http" };
+        format!("{scheme}://{}", self.listen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env_override() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "listen = \"127.0.0.1:9999\"\n[storage]\nkind = \"s3\"\nbucket = \"b\"\nsecret_access_key = \"hush\"\n").unwrap();
+        let c = Config::load(Some(&f)).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9999");
+        assert_eq!(c.storage.kind, "s3");
+        assert!(!format!("{c:?}").contains("hush"), "secrets must not reach Debug output");
+        assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_err());
+        std::fs::write(&f, "bogus_key = 1\n").unwrap();
+        assert!(Config::load(Some(&f)).unwrap_err().contains("bogus_key"));
+    }
+}

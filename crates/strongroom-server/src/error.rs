@@ -1,0 +1,106 @@
+//! The one mapping from every error of the lower crates to an HTTP status and a JSON body
+//! `{"error":{"code":"…","message":"…"}}`. Internal details (database messages) are logged
+//! with the request id and replaced by a generic message in the response.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use strongroom_auth::AuthError;
+use strongroom_core::Denied;
+use strongroom_store::StoreError;
+
+/// An error answered to an API client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `not_found`, `conflict`, `invalid_request`.
+    pub code: String,
+    /// What went wrong, for a person.
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+    fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the server log has details")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message } };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "not found"),
+            Denied::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "forbidden", d.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ApiError::not_found(what),
+            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::Invalid(m) => ApiError::bad_request(m),
+            StoreError::Upload(m) => ApiError::bad_request(format!("upload failed: {m}")),
+            StoreError::Db(_) | StoreError::Blob(_) | StoreError::Corrupt(_) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidCredentials | AuthError::Unauthenticated | AuthError::Disabled => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
+            }
+            AuthError::Csrf => ApiError::new(StatusCode::FORBIDDEN, "csrf", e.to_string()),
+            AuthError::WeakPassword(m) => ApiError::new(StatusCode::BAD_REQUEST, "weak_password", m),
+            AuthError::BadSetupToken => ApiError::new(StatusCode::FORBIDDEN, "bad_setup_token", e.to_string()),
+            AuthError::Store(s) => s.into(),
+            AuthError::Internal(m) => ApiError::internal(m),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(r: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError::bad_request(r.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(r: axum::extract::rejection::PathRejection) -> Self {
+        // An id that is not a UUID names nothing that exists.
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", r.body_text())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,129 @@
+//! Typed extractors: the authenticated caller, and JSON/query/path extractors whose
+//! rejections are answered in our JSON error format.
+
+use crate::error::ApiError;
+use crate::state::Shared;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use std::net::SocketAddr;
+use strongroom_auth::{AuthError, session};
+use strongroom_core::Actor;
+use strongroom_core::audit::RequestOrigin;
+
+pub const SESSION_COOKIE: &str = "strongroom_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Largest JSON request body we read. Uploads do not go through JSON, so this can be small;
+/// it bounds the memory a request can make the server spend.
+const JSON_LIMIT: usize = 1024 * 1024;
+
+/// A JSON request body (at most [`JSON_LIMIT`]) or a JSON response.
+pub struct Json<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, _: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected a JSON body with Content-Type: application/json",
+            ));
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), JSON_LIMIT)
+            .await
+            .map_err(|_| ApiError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "too_large", "JSON body larger than 1 MiB"))?;
+        serde_json::from_slice(&bytes).map(Json).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    }
+}
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);
+
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);
+
+/// Where the request came from.
+pub fn origin_of(parts: &Parts) -> RequestOrigin {
+    let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let header_str = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(512).collect());
+    RequestOrigin { ip, user_agent: header_str("user-agent"), request_id: header_str("x-request-id") }
+}
+
+/// The value of one cookie.
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The authenticated caller of a request: by `Authorization: Bearer` API token, or by session
+/// cookie plus, for anything but GET/HEAD/OPTIONS, a matching `X-CSRF-Token` header.
+pub struct Caller {
+    pub actor: Actor,
+    pub origin: RequestOrigin,
+    /// The session cookie value, when authenticated by cookie (for sign-out).
+    pub session: Option<String>,
+}
+
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = ApiError;
+
+    #[tracing::instrument(skip_all)]
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        let origin = origin_of(parts);
+        let now = state.now();
+        if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
+            let value = auth.to_str().map_err(|_| AuthError::Unauthenticated)?;
+            let token = value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+                .ok_or(AuthError::Unauthenticated)?
+                .trim();
+            let actor = session::from_api_token(&state.db, token, now).await?;
+            return Ok(Caller { actor, origin, session: None });
+        }
+        let secret = cookie(parts, SESSION_COOKIE).ok_or(AuthError::Unauthenticated)?.to_string();
+        let s = session::from_session(&state.db, &secret, now).await?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            let given = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if given.is_empty() || !strongroom_auth::token::matches(given, &s.csrf_hash) {
+                return Err(AuthError::Csrf.into());
+            }
+        }
+        Ok(Caller { actor: s.actor, origin, session: Some(secret) })
+    }
+}
+
+/// Where an unauthenticated request came from (for auditing sign-in and setup).
+pub struct Origin(pub RequestOrigin);
+
+impl<S: Send + Sync> FromRequestParts<S> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Origin(origin_of(parts)))
+    }
+}

@@ -1,0 +1,180 @@
+//! The HTTP server: a thin shell of routes over the core, auth and store crates.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod range;
+pub mod routes;
+pub mod state;
+pub mod tls;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderName;
+use config::Config;
+use state::{AppState, Shared};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use strongroom_core::{Clock, SystemClock};
+use strongroom_store::{BlobStore, Db, blob::S3Settings};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Strongroom API", description = "Self-hosted secure document workspace. Authenticate with a session cookie (plus X-CSRF-Token) or `Authorization: Bearer <API token>`."),
+    components(schemas(error::ErrorBody))
+)]
+struct ApiDoc;
+
+/// Every route with its OpenAPI description.
+pub fn api() -> (Router<Shared>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::system::router())
+        .merge(routes::auth::router())
+        .merge(routes::people::router())
+        .merge(routes::rooms::router())
+        .merge(routes::content::router())
+        .merge(routes::files::router())
+        .split_for_parts()
+}
+
+/// The complete application with middleware.
+pub fn app(state: Shared) -> Router {
+    let (router, openapi) = api();
+    let spec = Arc::new(openapi.to_json().unwrap_or_default());
+    let tls = state.tls;
+    let request_id = HeaderName::from_static("x-request-id");
+    router
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let spec = spec.clone();
+                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], spec.as_str().to_owned()) }
+            }),
+        )
+        .fallback(|| async { error::ApiError::not_found("route") })
+        // Uploads stream without a size limit; JSON bodies are bounded by `extract::Json`.
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(http::observe))
+        .layer(axum::middleware::from_fn(move |req, next| http::security_headers(tls, req, next)))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Opens the configured database and blob store.
+pub async fn open_storage(cfg: &Config) -> Result<(Db, BlobStore), String> {
+    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("cannot create data directory {}: {e}", cfg.data_dir.display()))?;
+    let db = Db::connect(&cfg.database_url()).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    let blobs = match cfg.storage.kind.as_str() {
+        "local" => BlobStore::local(&cfg.blob_dir()),
+        "s3" => BlobStore::s3(&S3Settings {
+            endpoint: Some(cfg.storage.endpoint.clone()).filter(|e| !e.is_empty()),
+            bucket: cfg.storage.bucket.clone(),
+            region: cfg.storage.region.clone(),
+            access_key_id: cfg.storage.access_key_id.clone(),
+            secret_access_key: cfg.storage.secret_access_key.0.clone(),
+            path_style: cfg.storage.path_style,
+            allow_http: cfg.storage.allow_http,
+            prefix: cfg.storage.prefix.clone(),
+        }),
+        other => return Err(format!("storage.kind must be \"local\" or \"s3\", not {other:?}")),
+    }
+    .map_err(|e| format!("cannot open the blob store: {e}"))?;
+    Ok((db, blobs))
+}
+
+/// Deletes purged blobs in the background, now.
+pub fn sweep_now(st: &AppState) {
+    let (db, blobs) = (st.db.clone(), st.blobs.clone());
+    tokio::spawn(async move {
+        if let Err(e) = strongroom_store::content::sweep_garbage(&db, &blobs, 1000).await {
+            tracing::warn!(error = %e, "blob sweep failed; will retry");
+        }
+    });
+}
+
+/// Prints a one-time setup link when the instance has no Owner yet.
+async fn announce_setup(cfg: &Config, db: &Db, clock: &dyn Clock) -> Result<(), String> {
+    if strongroom_store::people::owner_exists(db).await.map_err(|e| e.to_string())? {
+        return Ok(());
+    }
+    let (secret, hash) = strongroom_auth::token::generate(strongroom_auth::token::Kind::Setup);
+    let now = clock.now_ms();
+    strongroom_store::sessions::create_setup_token(db, &hash, now, now + 24 * 3_600_000).await.map_err(|e| e.to_string())?;
+    // Printed to the terminal of whoever started the server, never to the structured log.
+    eprintln!(
+        "\nNo Owner account yet. Create it within 24 hours with this one-time setup token:\n\n  curl -X POST {base}/api/v1/setup -H 'Content-Type: application/json' \\\n    -d '{{\"token\":\"{secret}\",\"email\":\"you@example.org\",\"password\":\"…\"}}'\n\n  setup token: {secret}\n",
+        base = cfg.base_url()
+    );
+    Ok(())
+}
+
+/// Runs the server until Ctrl-C / SIGTERM.
+pub async fn serve(cfg: Config) -> Result<(), String> {
+    let (db, blobs) = open_storage(&cfg).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    announce_setup(&cfg, &db, clock.as_ref()).await?;
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
+    let state = Arc::new(AppState {
+        db: db.clone(),
+        blobs: blobs.clone(),
+        clock,
+        session_ms: i64::from(cfg.auth.session_hours.max(1)) * 3_600_000,
+        tls: cfg.tls.enabled(),
+        metrics,
+    });
+    // Blobs of purged files are deleted by a sweep on every node; it is idempotent.
+    let sweeper = state.clone();
+    tokio::spawn(async move {
+        loop {
+            sweep_now(&sweeper);
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        }
+    });
+    let addr: SocketAddr = cfg.listen.parse().map_err(|e| format!("listen address {:?}: {e}", cfg.listen))?;
+    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let handle = axum_server::Handle::new();
+    let scheme = if cfg.tls.enabled() { "https" } else { "http" };
+    let announce = handle.clone();
+    tokio::spawn(async move {
+        // The bound address, which differs from the configured one for port 0.
+        if let Some(bound) = announce.listening().await {
+            tracing::info!(addr = %bound, "listening");
+            eprintln!("strongroom listening on {scheme}://{bound}");
+        }
+    });
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    if cfg.tls.enabled() {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let (cert, key) = tls::cert_files(&cfg.tls, &cfg.data_dir)?;
+        let rustls_cfg = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+            .await
+            .map_err(|e| format!("cannot load TLS certificate {} / key {}: {e}", cert.display(), key.display()))?;
+        axum_server::bind_rustls(addr, rustls_cfg).handle(handle).serve(app).await.map_err(|e| format!("server error: {e}"))
+    } else {
+        axum_server::bind(addr).handle(handle).serve(app).await.map_err(|e| format!("server error: {e}"))
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,170 @@
+//! Setup, sign-in, sign-out and personal API tokens.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Caller, Json, Origin, Path, SESSION_COOKIE};
+use crate::state::Shared;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use strongroom_auth::{AuthError, password, session, token};
+use strongroom_core::audit::{AuditEvent, Outcome};
+use strongroom_core::ids::TokenId;
+use strongroom_core::{Action, ModuleSet, Resource, Role, authorize};
+use strongroom_store::people::{self, NewUser, User};
+use strongroom_store::sessions::{self, ApiToken};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(setup))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(create_token, list_tokens))
+        .routes(routes!(revoke_token))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SetupRequest {
+    /// The one-time token printed by `strongroom serve` on first start.
+    token: String,
+    email: String,
+    #[serde(default)]
+    display_name: String,
+    #[schema(value_type = String, format = Password)]
+    password: SecretString,
+}
+
+/// Creates the Owner account on a fresh instance, with the one-time setup token.
+#[utoipa::path(post, path = "/api/v1/setup", request_body = SetupRequest,
+    responses((status = 201, body = User), (status = 403, description = "bad or spent setup token")))]
+async fn setup(State(st): State<Shared>, Origin(origin): Origin, Json(req): Json<SetupRequest>) -> ApiResult<impl IntoResponse> {
+    let now = st.now();
+    let hash = password::hash(req.password).await?;
+    if people::owner_exists(&st.db).await? || !sessions::consume_setup_token(&st.db, &token::hash(&req.token), now).await? {
+        st.audit(AuditEvent::new("setup.owner", "people").outcome(Outcome::Denied).from_origin(&origin)).await?;
+        return Err(AuthError::BadSetupToken.into());
+    }
+    let user = people::create_user(
+        &st.db,
+        NewUser { email: &req.email, display_name: &req.display_name, role: Role::Owner, modules: ModuleSet::NONE, password_hash: Some(hash) },
+        now,
+    )
+    .await?;
+    st.audit(AuditEvent::new("setup.owner", "people").target("user", &user.id).from_origin(&origin)).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    email: String,
+    #[schema(value_type = String, format = Password)]
+    password: SecretString,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    user: User,
+    /// Send this back in an `X-CSRF-Token` header with every state-changing request.
+    csrf_token: String,
+    expires_at: i64,
+}
+
+/// Signs in with e-mail and password; sets an HttpOnly, SameSite=Strict session cookie.
+#[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody)))]
+async fn login(State(st): State<Shared>, Origin(origin): Origin, Json(req): Json<LoginRequest>) -> ApiResult<impl IntoResponse> {
+    let now = st.now();
+    let email = req.email.clone();
+    let result = session::login(&st.db, &req.email, req.password, now, st.session_ms, origin.ip.clone(), origin.user_agent.clone()).await;
+    let l = match result {
+        Ok(l) => l,
+        Err(e) => {
+            let ev = AuditEvent::new("auth.login", "people")
+                .outcome(Outcome::Failure)
+                .details(serde_json::json!({ "email": email.chars().take(254).collect::<String>(), "reason": e.to_string() }))
+                .from_origin(&origin);
+            st.audit(ev).await?;
+            return Err(e.into());
+        }
+    };
+    let actor = session::actor_of(&l.user)?;
+    st.audit(AuditEvent::new("auth.login", "people").by(&actor).from_origin(&origin)).await?;
+    let max_age = st.session_ms / 1000;
+    let secure = if st.tls { "; Secure" } else { "" };
+    let cookie = format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", l.session_secret);
+    let mut headers = HeaderMap::new();
+    headers.insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| ApiError::bad_request("cookie"))?);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok((headers, Json(LoginResponse { user: l.user, csrf_token: l.csrf_token, expires_at: l.expires_at })))
+}
+
+/// Ends the current browser session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
+async fn logout(State(st): State<Shared>, caller: Caller) -> ApiResult<impl IntoResponse> {
+    if let Some(s) = &caller.session {
+        session::logout(&st.db, s).await?;
+    }
+    st.audit(AuditEvent::new("auth.logout", "people").by(&caller.actor).from_origin(&caller.origin)).await?;
+    let secure = if st.tls { "; Secure" } else { "" };
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
+    let mut headers = HeaderMap::new();
+    headers.insert(header::SET_COOKIE, HeaderValue::from_str(&clear).map_err(|_| ApiError::bad_request("cookie"))?);
+    Ok((StatusCode::NO_CONTENT, headers))
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/v1/auth/me", responses((status = 200, body = User)))]
+async fn me(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<User>> {
+    Ok(Json(people::get_user(&st.db, &caller.actor.user_id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewTokenRequest {
+    name: String,
+    /// Days until the token expires; omitted: 90. At most 3650.
+    expires_in_days: Option<u32>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NewTokenResponse {
+    /// The secret, shown this once; use it as `Authorization: Bearer …`.
+    token: String,
+    #[serde(flatten)]
+    info: ApiToken,
+}
+
+/// Creates a personal API token for the caller.
+#[utoipa::path(post, path = "/api/v1/tokens", request_body = NewTokenRequest, responses((status = 201, body = NewTokenResponse)))]
+async fn create_token(State(st): State<Shared>, caller: Caller, Json(req): Json<NewTokenRequest>) -> ApiResult<impl IntoResponse> {
+    authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
+    let days = req.expires_in_days.unwrap_or(90);
+    if days == 0 || days > 3650 {
+        return Err(ApiError::bad_request("expires_in_days must be between 1 and 3650"));
+    }
+    let now = st.now();
+    let (secret, hash) = token::generate(token::Kind::ApiToken);
+    let expires = now.saturating_add(i64::from(days) * 86_400_000);
+    let info = sessions::create_token(&st.db, &caller.actor.user_id, &req.name, &hash, now, Some(expires)).await?;
+    st.audit(AuditEvent::new("token.create", "people").by(&caller.actor).target("token", &info.id).from_origin(&caller.origin)).await?;
+    Ok((StatusCode::CREATED, Json(NewTokenResponse { token: secret, info })))
+}
+
+/// The caller's API tokens (never their secrets).
+#[utoipa::path(get, path = "/api/v1/tokens", responses((status = 200, body = Vec<ApiToken>)))]
+async fn list_tokens(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<Vec<ApiToken>>> {
+    authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
+    Ok(Json(sessions::list_tokens(&st.db, &caller.actor.user_id).await?))
+}
+
+/// Revokes one of the caller's API tokens.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
+async fn revoke_token(State(st): State<Shared>, caller: Caller, Path(id): Path<TokenId>) -> ApiResult<StatusCode> {
+    authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
+    sessions::revoke_token(&st.db, &caller.actor.user_id, &id, st.now()).await?;
+    st.audit(AuditEvent::new("token.revoke", "people").by(&caller.actor).target("token", &id).from_origin(&caller.origin)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,109 @@
+//! Folders: list, create, rename, move, trash, restore, purge.
+
+use super::guard_folder;
+use crate::error::ApiResult;
+use crate::extract::{Caller, Json, Path};
+use crate::state::Shared;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use strongroom_core::Action;
+use strongroom_core::audit::AuditEvent;
+use strongroom_core::ids::FolderId;
+use strongroom_store::content::{self, Folder, FolderListing};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(get_folder, update_folder, purge_folder))
+        .routes(routes!(create_folder))
+        .routes(routes!(trash_folder))
+        .routes(routes!(restore_folder))
+}
+
+/// A folder with its folders and files (those not in the trash).
+#[utoipa::path(get, path = "/api/v1/folders/{id}", params(("id" = String, Path)), responses((status = 200, body = FolderListing), (status = 404)))]
+async fn get_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<FolderListing>> {
+    guard_folder(&st, &caller, &id, Action::ReadContent).await?;
+    Ok(Json(content::list_folder(&st.db, &id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewFolderRequest {
+    name: String,
+}
+
+/// Creates a folder inside this one.
+#[utoipa::path(post, path = "/api/v1/folders/{id}/folders", params(("id" = String, Path)), request_body = NewFolderRequest,
+    responses((status = 201, body = Folder), (status = 409)))]
+async fn create_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>, Json(req): Json<NewFolderRequest>) -> ApiResult<impl IntoResponse> {
+    guard_folder(&st, &caller, &id, Action::WriteContent).await?;
+    let f = content::create_folder(&st.db, &id, &req.name, &caller.actor.user_id, st.now()).await?;
+    st.audit(
+        AuditEvent::new("folder.create", "documents").by(&caller.actor).target("folder", &f.id).details(serde_json::json!({"name": f.name})).from_origin(&caller.origin),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(f)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct UpdateItemRequest {
+    /// New name.
+    name: Option<String>,
+    /// New parent folder (a move; may be in another room where the caller can edit).
+    #[schema(value_type = Option<String>)]
+    folder_id: Option<FolderId>,
+}
+
+/// Renames and/or moves a folder.
+#[utoipa::path(patch, path = "/api/v1/folders/{id}", params(("id" = String, Path)), request_body = UpdateItemRequest,
+    responses((status = 200, body = Folder), (status = 409)))]
+async fn update_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>, Json(req): Json<UpdateItemRequest>) -> ApiResult<Json<Folder>> {
+    guard_folder(&st, &caller, &id, Action::WriteContent).await?;
+    if let Some(dest) = &req.folder_id {
+        guard_folder(&st, &caller, dest, Action::WriteContent).await?;
+    }
+    let f = content::update_folder(&st.db, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
+    st.audit(
+        AuditEvent::new("folder.update", "documents")
+            .by(&caller.actor)
+            .target("folder", &id)
+            .details(serde_json::json!({"name": f.name, "parent_id": f.parent_id}))
+            .from_origin(&caller.origin),
+    )
+    .await?;
+    Ok(Json(f))
+}
+
+/// Moves a folder (and everything in it) to the room's trash.
+#[utoipa::path(post, path = "/api/v1/folders/{id}/trash", params(("id" = String, Path)), responses((status = 200, body = Folder)))]
+async fn trash_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<Folder>> {
+    guard_folder(&st, &caller, &id, Action::WriteContent).await?;
+    let f = content::set_folder_trashed(&st.db, &id, true, st.now()).await?;
+    st.audit(AuditEvent::new("folder.trash", "documents").by(&caller.actor).target("folder", &id).from_origin(&caller.origin)).await?;
+    Ok(Json(f))
+}
+
+/// Takes a folder out of the trash.
+#[utoipa::path(post, path = "/api/v1/folders/{id}/restore", params(("id" = String, Path)), responses((status = 200, body = Folder)))]
+async fn restore_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<Folder>> {
+    guard_folder(&st, &caller, &id, Action::WriteContent).await?;
+    let f = content::set_folder_trashed(&st.db, &id, false, st.now()).await?;
+    st.audit(AuditEvent::new("folder.restore", "documents").by(&caller.actor).target("folder", &id).from_origin(&caller.origin)).await?;
+    Ok(Json(f))
+}
+
+/// Deletes a trashed folder and everything in it, permanently.
+#[utoipa::path(delete, path = "/api/v1/folders/{id}", params(("id" = String, Path)), responses((status = 204), (status = 409)))]
+async fn purge_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<StatusCode> {
+    guard_folder(&st, &caller, &id, Action::PurgeContent).await?;
+    let n = content::purge_folder(&st.db, &id, st.now()).await?;
+    st.audit(
+        AuditEvent::new("folder.purge", "documents").by(&caller.actor).target("folder", &id).details(serde_json::json!({"files": n})).from_origin(&caller.origin),
+    )
+    .await?;
+    crate::sweep_now(&st);
+    Ok(StatusCode::NO_CONTENT)
+}

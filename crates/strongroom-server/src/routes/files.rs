@@ -1,0 +1,361 @@
+//! Files: upload (streamed), download (streamed, ranges), versions, rename, move, copy, trash.
+
+use super::{guard_file, guard_folder};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Caller, Json, Path, Query};
+use crate::range::{self, RangeAnswer};
+use crate::state::{AppState, Shared};
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::{Stream, TryStreamExt};
+use serde::Deserialize;
+use strongroom_core::Action;
+use strongroom_core::audit::AuditEvent;
+use strongroom_core::ids::{FileId, FolderId};
+use strongroom_store::blob::StoredBlob;
+use strongroom_store::content::{self, FileInfo, NewContent, Version};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(upload_file))
+        .routes(routes!(get_file, update_file, purge_file))
+        .routes(routes!(download))
+        .routes(routes!(list_versions, upload_version))
+        .routes(routes!(download_version))
+        .routes(routes!(copy_file))
+        .routes(routes!(trash_file))
+        .routes(routes!(restore_file))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct UploadQuery {
+    /// The file name; for a multipart upload, defaults to the part's file name.
+    name: Option<String>,
+}
+
+/// An upload body: the raw request body, or the first file part of a multipart form.
+async fn body_stream(
+    state: &Shared,
+    req: Request,
+    name: Option<String>,
+) -> ApiResult<(String, std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, String>> + Send>>)> {
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !is_multipart {
+        let name = name.ok_or_else(|| ApiError::bad_request("give the file name as ?name=…"))?;
+        let stream = req.into_body().into_data_stream().map_err(|e| e.to_string());
+        return Ok((name, Box::pin(stream)));
+    }
+    let mp = Multipart::from_request(req, state).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    // A multipart field borrows its form, so a task owns the form and hands the file part's
+    // chunks over a small bounded channel: constant memory, with backpressure.
+    let (name_tx, name_rx) = tokio::sync::oneshot::channel::<Result<String, String>>();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(4);
+    tokio::spawn(pump_multipart(mp, name_tx, tx));
+    let part_name = name_rx.await.map_err(|_| ApiError::bad_request("the multipart form ended early"))?.map_err(ApiError::bad_request)?;
+    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    Ok((name.unwrap_or(part_name), Box::pin(stream)))
+}
+
+async fn pump_multipart(
+    mut mp: Multipart,
+    name_tx: tokio::sync::oneshot::Sender<Result<String, String>>,
+    tx: tokio::sync::mpsc::Sender<Result<Bytes, String>>,
+) {
+    let mut field = loop {
+        match mp.next_field().await {
+            Ok(Some(f)) if f.file_name().is_some() => break f,
+            Ok(Some(_)) => continue,
+            Ok(None) => {
+                let _ = name_tx.send(Err("the multipart form has no file part".into()));
+                return;
+            }
+            Err(e) => {
+                let _ = name_tx.send(Err(e.body_text()));
+                return;
+            }
+        }
+    };
+    let _ = name_tx.send(Ok(field.file_name().unwrap_or_default().to_string()));
+    loop {
+        let item = match field.chunk().await {
+            Ok(Some(b)) => Ok(b),
+            Ok(None) => return,
+            Err(e) => Err(e.body_text()),
+        };
+        let failed = item.is_err();
+        if tx.send(item).await.is_err() || failed {
+            return;
+        }
+    }
+}
+
+fn content_type_for(name: &str) -> String {
+    mime_guess::from_path(name).first_or_octet_stream().essence_str().to_string()
+}
+
+/// Streams an upload into a new blob, then records it with `record`; if recording fails the
+/// blob is removed, so a failed upload leaves no file, no row and no blob.
+async fn store_upload<F, Fut>(st: &AppState, body: impl Stream<Item = Result<Bytes, String>> + Send, record: F) -> ApiResult<FileInfo>
+where
+    F: FnOnce(StoredBlob) -> Fut,
+    Fut: Future<Output = Result<FileInfo, strongroom_store::StoreError>>,
+{
+    let blob = st.blobs.put_stream(body).await?;
+    let key = blob.key.clone();
+    match record(blob).await {
+        Ok(f) => Ok(f),
+        Err(e) => {
+            content::discard_blob(&st.db, &st.blobs, &key, st.now()).await;
+            Err(e.into())
+        }
+    }
+}
+
+/// Uploads a new file: the raw request body (any size, streamed), or a multipart form.
+#[utoipa::path(post, path = "/api/v1/folders/{id}/files", params(("id" = String, Path), UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileInfo), (status = 409, description = "name taken")))]
+async fn upload_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>, Query(q): Query<UploadQuery>, req: Request) -> ApiResult<impl IntoResponse> {
+    guard_folder(&st, &caller, &id, Action::WriteContent).await?;
+    let (name, body) = body_stream(&st, req, q.name).await?;
+    let name = content::check_item_name("file", &name)?;
+    // Fail before moving any bytes when the name is taken; checked again when recording.
+    content::check_name_free(&st.db, &id, &name).await?;
+    let ctype = content_type_for(&name);
+    let now = st.now();
+    let by = caller.actor.user_id.clone();
+    let db = st.db.clone();
+    let file = store_upload(&st, body, |blob| async move {
+        content::create_file(&db, &id, &name, NewContent { blob: &blob, content_type: &ctype, by: &by, now }).await
+    })
+    .await?;
+    st.audit(
+        AuditEvent::new("file.upload", "documents")
+            .by(&caller.actor)
+            .target("file", &file.id)
+            .details(serde_json::json!({"name": file.name, "size": file.size, "version": file.version}))
+            .from_origin(&caller.origin),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(file)))
+}
+
+/// Uploads a new version of a file (raw body or multipart).
+#[utoipa::path(post, path = "/api/v1/files/{id}/versions", params(("id" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses((status = 201, body = FileInfo)))]
+async fn upload_version(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>, req: Request) -> ApiResult<impl IntoResponse> {
+    let cur = guard_file(&st, &caller, &id, Action::WriteContent).await?;
+    if cur.trashed {
+        return Err(strongroom_store::StoreError::Conflict("the file is in the trash; restore it first".into()).into());
+    }
+    let (_, body) = body_stream(&st, req, Some(cur.name.clone())).await?;
+    let now = st.now();
+    let by = caller.actor.user_id.clone();
+    let ctype = content_type_for(&cur.name);
+    let db = st.db.clone();
+    let file = store_upload(&st, body, |blob| async move {
+        content::add_version(&db, &id, NewContent { blob: &blob, content_type: &ctype, by: &by, now }).await
+    })
+    .await?;
+    st.audit(
+        AuditEvent::new("file.version.upload", "documents")
+            .by(&caller.actor)
+            .target("file", &file.id)
+            .details(serde_json::json!({"size": file.size, "version": file.version}))
+            .from_origin(&caller.origin),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(file)))
+}
+
+#[utoipa::path(get, path = "/api/v1/files/{id}", params(("id" = String, Path)), responses((status = 200, body = FileInfo), (status = 404)))]
+async fn get_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
+    Ok(Json(guard_file(&st, &caller, &id, Action::ReadContent).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/files/{id}/versions", params(("id" = String, Path)), responses((status = 200, body = Vec<Version>)))]
+async fn list_versions(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<Vec<Version>>> {
+    guard_file(&st, &caller, &id, Action::ReadContent).await?;
+    Ok(Json(content::list_versions(&st.db, &id).await?))
+}
+
+/// Streams a version with Range, ETag and attachment headers.
+async fn send_version(st: &AppState, caller: &Caller, file: &FileInfo, v: &Version, headers: &HeaderMap) -> ApiResult<Response> {
+    let size = u64::try_from(v.size).unwrap_or(0);
+    let etag = format!("\"{}\"", v.sha256);
+    let if_none_match = headers.get(header::IF_NONE_MATCH).and_then(|h| h.to_str().ok());
+    if if_none_match.is_some_and(|t| t.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    // A Range that comes with an If-Range naming another version is ignored.
+    let if_range_ok = headers.get(header::IF_RANGE).and_then(|h| h.to_str().ok()).is_none_or(|t| t == etag);
+    let range_header = headers.get(header::RANGE).and_then(|h| h.to_str().ok()).filter(|_| if_range_ok);
+    let answer = range::parse(range_header, size);
+    let (status, range) = match answer {
+        RangeAnswer::Full => (StatusCode::OK, None),
+        RangeAnswer::Partial(r) => (StatusCode::PARTIAL_CONTENT, Some(r)),
+        RangeAnswer::Unsatisfiable => {
+            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, format!("bytes */{size}"))]).into_response());
+        }
+    };
+    // One audit event per download, not per range request of a resumed or streamed one.
+    if range.as_ref().is_none_or(|r| r.start == 0) {
+        st.audit(
+            AuditEvent::new("file.download", "documents")
+                .by(&caller.actor)
+                .target("file", &file.id)
+                .details(serde_json::json!({"version": v.version, "range": range.as_ref().map(|r| [r.start, r.end])}))
+                .from_origin(&caller.origin),
+        )
+        .await?;
+    }
+    let stream = st.blobs.get(&v.blob_key, if size == 0 { None } else { range.clone() }).await?;
+    let len = range.as_ref().map_or(size, |r| r.end - r.start);
+    let mut res = Response::new(Body::from_stream(stream));
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    let hv = |s: &str| HeaderValue::from_str(s).map_err(|_| ApiError::bad_request("header"));
+    h.insert(header::CONTENT_TYPE, hv(&v.content_type)?);
+    h.insert(header::CONTENT_LENGTH, hv(&len.to_string())?);
+    h.insert(header::ETAG, hv(&etag)?);
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    h.insert(header::CONTENT_DISPOSITION, hv(&content_disposition(&file.name))?);
+    // Served bodies never run as active content in our origin, whatever their type.
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    if let Some(r) = range {
+        h.insert(header::CONTENT_RANGE, hv(&format!("bytes {}-{}/{size}", r.start, r.end - 1))?);
+    }
+    Ok(res)
+}
+
+/// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266, RFC 8187).
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// Downloads the current version. Supports `Range`, `If-None-Match` and `If-Range`.
+#[utoipa::path(get, path = "/api/v1/files/{id}/content", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 206), (status = 304), (status = 416)))]
+async fn download(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>, headers: HeaderMap) -> ApiResult<Response> {
+    let file = guard_file(&st, &caller, &id, Action::ReadContent).await?;
+    let v = content::get_version(&st.db, &id, file.version).await?;
+    send_version(&st, &caller, &file, &v, &headers).await
+}
+
+/// Downloads one version.
+#[utoipa::path(get, path = "/api/v1/files/{id}/versions/{version}/content", params(("id" = String, Path), ("version" = i64, Path)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 206), (status = 404)))]
+async fn download_version(State(st): State<Shared>, caller: Caller, Path((id, version)): Path<(FileId, i64)>, headers: HeaderMap) -> ApiResult<Response> {
+    let file = guard_file(&st, &caller, &id, Action::ReadContent).await?;
+    let v = content::get_version(&st.db, &id, version).await?;
+    send_version(&st, &caller, &file, &v, &headers).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct UpdateFileRequest {
+    name: Option<String>,
+    /// Destination folder (a move; may be in another room where the caller can edit).
+    #[schema(value_type = Option<String>)]
+    folder_id: Option<FolderId>,
+}
+
+/// Renames and/or moves a file.
+#[utoipa::path(patch, path = "/api/v1/files/{id}", params(("id" = String, Path)), request_body = UpdateFileRequest, responses((status = 200, body = FileInfo)))]
+async fn update_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>, Json(req): Json<UpdateFileRequest>) -> ApiResult<Json<FileInfo>> {
+    guard_file(&st, &caller, &id, Action::WriteContent).await?;
+    if let Some(dest) = &req.folder_id {
+        guard_folder(&st, &caller, dest, Action::WriteContent).await?;
+    }
+    let f = content::update_file(&st.db, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
+    st.audit(
+        AuditEvent::new("file.update", "documents")
+            .by(&caller.actor)
+            .target("file", &id)
+            .details(serde_json::json!({"name": f.name, "folder_id": f.folder_id}))
+            .from_origin(&caller.origin),
+    )
+    .await?;
+    Ok(Json(f))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CopyRequest {
+    #[schema(value_type = String)]
+    folder_id: FolderId,
+    /// Name of the copy; defaults to the original's.
+    name: Option<String>,
+}
+
+/// Copies the current version of a file into a folder as a new file.
+#[utoipa::path(post, path = "/api/v1/files/{id}/copy", params(("id" = String, Path)), request_body = CopyRequest, responses((status = 201, body = FileInfo)))]
+async fn copy_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>, Json(req): Json<CopyRequest>) -> ApiResult<impl IntoResponse> {
+    let src = guard_file(&st, &caller, &id, Action::ReadContent).await?;
+    guard_folder(&st, &caller, &req.folder_id, Action::WriteContent).await?;
+    let name = content::check_item_name("file", req.name.as_deref().unwrap_or(&src.name))?;
+    content::check_name_free(&st.db, &req.folder_id, &name).await?;
+    let v = content::get_version(&st.db, &id, src.version).await?;
+    let key = st.blobs.copy(&v.blob_key).await?;
+    let blob = StoredBlob { key: key.clone(), size: u64::try_from(v.size).unwrap_or(0), sha256: v.sha256.clone() };
+    let nc = NewContent { blob: &blob, content_type: &v.content_type, by: &caller.actor.user_id, now: st.now() };
+    let file = match content::create_file(&st.db, &req.folder_id, &name, nc).await {
+        Ok(f) => f,
+        Err(e) => {
+            content::discard_blob(&st.db, &st.blobs, &key, st.now()).await;
+            return Err(e.into());
+        }
+    };
+    st.audit(
+        AuditEvent::new("file.copy", "documents")
+            .by(&caller.actor)
+            .target("file", &file.id)
+            .details(serde_json::json!({"from": id, "name": file.name}))
+            .from_origin(&caller.origin),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(file)))
+}
+
+#[utoipa::path(post, path = "/api/v1/files/{id}/trash", params(("id" = String, Path)), responses((status = 200, body = FileInfo)))]
+async fn trash_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
+    guard_file(&st, &caller, &id, Action::WriteContent).await?;
+    let f = content::set_file_trashed(&st.db, &id, true, st.now()).await?;
+    st.audit(AuditEvent::new("file.trash", "documents").by(&caller.actor).target("file", &id).from_origin(&caller.origin)).await?;
+    Ok(Json(f))
+}
+
+#[utoipa::path(post, path = "/api/v1/files/{id}/restore", params(("id" = String, Path)), responses((status = 200, body = FileInfo)))]
+async fn restore_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
+    guard_file(&st, &caller, &id, Action::WriteContent).await?;
+    let f = content::set_file_trashed(&st.db, &id, false, st.now()).await?;
+    st.audit(AuditEvent::new("file.restore", "documents").by(&caller.actor).target("file", &id).from_origin(&caller.origin)).await?;
+    Ok(Json(f))
+}
+
+/// Deletes a trashed file and all its versions, permanently.
+#[utoipa::path(delete, path = "/api/v1/files/{id}", params(("id" = String, Path)), responses((status = 204), (status = 409)))]
+async fn purge_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<StatusCode> {
+    guard_file(&st, &caller, &id, Action::PurgeContent).await?;
+    content::purge_file(&st.db, &id, st.now()).await?;
+    st.audit(AuditEvent::new("file.purge", "documents").by(&caller.actor).target("file", &id).from_origin(&caller.origin)).await?;
+    crate::sweep_now(&st);
+    Ok(StatusCode::NO_CONTENT)
+}

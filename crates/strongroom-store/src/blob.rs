@@ -1,0 +1,185 @@
+//! Document bodies in an object store: a local directory or any S3-compatible service.
+//!
+//! Blobs are immutable and written under fresh random keys. An upload streams through in
+//! parts (constant memory), hashing as it goes, and becomes visible only when complete: the
+//! local adapter writes a staging file and renames it, S3 completes a multipart upload. On any
+//! error the partial upload is aborted.
+
+use crate::error::{Result, StoreError};
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
+use sha2::{Digest, Sha256};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Part size for streamed uploads: S3's minimum, and large enough that local writes are
+/// efficient. At most [`PARTS_IN_FLIGHT`] parts are buffered, so memory per upload is bounded.
+const PART_SIZE: usize = 8 * 1024 * 1024;
+const PARTS_IN_FLIGHT: usize = 3;
+
+/// Where S3 blobs live and how to reach them.
+#[derive(Clone)]
+pub struct S3Settings {
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// `true` for path-style URLs (`endpoint/bucket/key`), which most self-hosted
+    /// S3-compatible servers need.
+    pub path_style: bool,
+    /// Permit a plain-HTTP endpoint (a server on loopback or a private network).
+    pub allow_http: bool,
+    /// Key prefix inside the bucket, to share one bucket between instances; may be empty.
+    pub prefix: String,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A blob written to the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredBlob {
+    pub key: String,
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the content.
+    pub sha256: String,
+}
+
+/// The document body store.
+#[derive(Clone, Debug)]
+pub struct BlobStore {
+    store: Arc<dyn ObjectStore>,
+}
+
+impl BlobStore {
+    /// Blobs in a local directory (created if missing).
+    pub fn local(dir: &std::path::Path) -> Result<BlobStore> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Invalid(format!("cannot create blob directory {}: {e}", dir.display())))?;
+        let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
+        Ok(BlobStore { store: Arc::new(fs) })
+    }
+
+    /// Blobs in an S3-compatible bucket.
+    pub fn s3(s: &S3Settings) -> Result<BlobStore> {
+        let mut b = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(&s.bucket)
+            .with_region(&s.region)
+            .with_access_key_id(&s.access_key_id)
+            .with_secret_access_key(&s.secret_access_key)
+            .with_virtual_hosted_style_request(!s.path_style)
+            .with_allow_http(s.allow_http);
+        if let Some(e) = &s.endpoint {
+            b = b.with_endpoint(e);
+        }
+        let s3 = b.build()?;
+        let prefix = s.prefix.trim_matches('/');
+        if prefix.is_empty() {
+            Ok(BlobStore { store: Arc::new(s3) })
+        } else {
+            Ok(BlobStore { store: Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)) })
+        }
+    }
+
+    fn path(key: &str) -> Path {
+        Path::from(key)
+    }
+
+    fn new_key() -> String {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let shard = id.get(..2).unwrap_or("00").to_string();
+        format!("blobs/{shard}/{id}")
+    }
+
+    /// Streams `body` into a new blob. Nothing is visible under the key unless this returns
+    /// `Ok`; on error the partial upload is aborted.
+    pub async fn put_stream<S, E>(&self, body: S) -> Result<StoredBlob>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        let key = Self::new_key();
+        let upload = self.store.put_multipart(&Self::path(&key)).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut hasher = Sha256::new();
+        let mut size: u64 = 0;
+        let mut body = std::pin::pin!(body);
+        while let Some(chunk) = body.next().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(StoreError::Upload(e.to_string()));
+                }
+            };
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+            if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
+                let _ = writer.abort().await;
+                return Err(e.into());
+            }
+            writer.put(chunk);
+        }
+        writer.finish().await?;
+        Ok(StoredBlob { key, size, sha256: hex::encode(hasher.finalize()) })
+    }
+
+    /// Streams a blob, or the byte range `range` of it (already validated against its size).
+    pub async fn get(
+        &self,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<BoxStream<'static, std::result::Result<Bytes, std::io::Error>>> {
+        let opts = GetOptions { range: range.map(GetRange::Bounded), ..Default::default() };
+        let res = match self.store.get_opts(&Self::path(key), opts).await {
+            Ok(r) => r,
+            Err(object_store::Error::NotFound { .. }) => return Err(StoreError::NotFound("blob")),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(res.into_stream().map_err(std::io::Error::other).boxed())
+    }
+
+    /// Copies a blob to a fresh key and returns that key.
+    pub async fn copy(&self, key: &str) -> Result<String> {
+        let new = Self::new_key();
+        self.store.copy(&Self::path(key), &Self::path(&new)).await?;
+        Ok(new)
+    }
+
+    /// Deletes a blob; deleting one that is already gone succeeds.
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        match self.store.delete(&Self::path(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether a blob exists (for checks and tests).
+    pub async fn exists(&self, key: &str) -> Result<bool> {
+        match self.store.head(&Self::path(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every blob key in the store (for checks and tests).
+    pub async fn list_keys(&self) -> Result<Vec<String>> {
+        let prefix = Path::from("blobs");
+        let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
+        Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
+    }
+}

@@ -1,0 +1,604 @@
+//! Folders, files and versions inside rooms, and the trash.
+//!
+//! Trash is a mark on the trashed item only: the children of a trashed folder stay as they
+//! are and come back with it. Purging deletes rows in one transaction and hands the blob keys
+//! to `blob_garbage`, from which [`sweep_garbage`] deletes the bytes, so a crash between the
+//! two steps can leave an orphaned blob for the next sweep but never a row without its blob.
+
+use crate::blob::{BlobStore, StoredBlob};
+use crate::db::Db;
+use crate::error::{Result, StoreError};
+use crate::people::check_name;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use strongroom_core::ids::{FileId, FolderId, RoomId, UserId};
+
+/// Deepest folder nesting we follow; deeper chains mean corrupt data (or a cycle).
+const MAX_DEPTH: usize = 1000;
+
+/// A folder entry in a listing.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Folder {
+    #[schema(value_type = String)]
+    pub id: FolderId,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub room_id: RoomId,
+    #[schema(value_type = Option<String>)]
+    pub parent_id: Option<FolderId>,
+    pub created_at: i64,
+    pub trashed: bool,
+}
+
+/// A file and its current version.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct FileInfo {
+    #[schema(value_type = String)]
+    pub id: FileId,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub folder_id: FolderId,
+    #[schema(value_type = String)]
+    pub room_id: RoomId,
+    pub size: i64,
+    pub sha256: String,
+    pub version: i64,
+    pub content_type: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub trashed: bool,
+}
+
+/// One stored version of a file.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Version {
+    pub version: i64,
+    pub size: i64,
+    pub sha256: String,
+    pub content_type: String,
+    pub created_by: String,
+    pub created_at: i64,
+    #[serde(skip)]
+    pub blob_key: String,
+}
+
+/// A folder with its live (not trashed) children.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct FolderListing {
+    #[serde(flatten)]
+    pub folder: Folder,
+    pub folders: Vec<Folder>,
+    pub files: Vec<FileInfo>,
+}
+
+/// Checks a file or folder name: a plain name, no path separators, not `.` or `..`.
+pub fn check_item_name(kind: &str, name: &str) -> Result<String> {
+    let n = check_name(kind, name)?;
+    if n.contains('/') || n.contains('\\') || n == "." || n == ".." {
+        return Err(StoreError::Invalid(format!("{kind} name must not contain '/' or '\\' or be '.' or '..'")));
+    }
+    Ok(n)
+}
+
+fn s(id: &impl ToString) -> String {
+    id.to_string()
+}
+
+const FOLDER_COLS: &str = "id, name, room_id, parent_id, created_at, trashed_at";
+
+fn folder_from_row(r: &AnyRow) -> Result<Folder> {
+    Ok(Folder {
+        id: FolderId::from_trusted(r.try_get("id")?),
+        name: r.try_get("name")?,
+        room_id: RoomId::from_trusted(r.try_get("room_id")?),
+        parent_id: r.try_get::<Option<String>, _>("parent_id")?.map(FolderId::from_trusted),
+        created_at: r.try_get("created_at")?,
+        trashed: r.try_get::<Option<i64>, _>("trashed_at")?.is_some(),
+    })
+}
+
+const FILE_SELECT: &str = "SELECT f.id, f.name, f.folder_id, f.room_id, f.current_version, f.created_at, f.trashed_at, \
+     v.size, v.sha256, v.content_type, v.created_at AS updated_at \
+     FROM files f JOIN file_versions v ON v.file_id = f.id AND v.version = f.current_version";
+
+fn file_from_row(r: &AnyRow) -> Result<FileInfo> {
+    Ok(FileInfo {
+        id: FileId::from_trusted(r.try_get("id")?),
+        name: r.try_get("name")?,
+        folder_id: FolderId::from_trusted(r.try_get("folder_id")?),
+        room_id: RoomId::from_trusted(r.try_get("room_id")?),
+        size: r.try_get("size")?,
+        sha256: r.try_get("sha256")?,
+        version: r.try_get("current_version")?,
+        content_type: r.try_get("content_type")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        trashed: r.try_get::<Option<i64>, _>("trashed_at")?.is_some(),
+    })
+}
+
+pub async fn get_folder(db: &Db, id: &FolderId) -> Result<Folder> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {FOLDER_COLS} FROM folders WHERE id = $1")))
+        .bind(s(id))
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(StoreError::NotFound("folder"))?;
+    folder_from_row(&row)
+}
+
+pub async fn get_file(db: &Db, id: &FileId) -> Result<FileInfo> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{FILE_SELECT} WHERE f.id = $1")))
+        .bind(s(id))
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(StoreError::NotFound("file"))?;
+    file_from_row(&row)
+}
+
+/// The folder and its ancestors up to the room's root, nearest first.
+async fn ancestry(db: &Db, id: &FolderId) -> Result<Vec<Folder>> {
+    let mut chain = vec![get_folder(db, id).await?];
+    while let Some(parent) = chain.last().and_then(|f| f.parent_id.clone()) {
+        if chain.len() > MAX_DEPTH {
+            return Err(StoreError::Corrupt("folder nesting too deep or cyclic".into()));
+        }
+        chain.push(get_folder(db, &parent).await?);
+    }
+    Ok(chain)
+}
+
+/// Whether a folder and all its ancestors are out of the trash.
+pub async fn folder_is_live(db: &Db, id: &FolderId) -> Result<bool> {
+    Ok(ancestry(db, id).await?.iter().all(|f| !f.trashed))
+}
+
+async fn require_live_folder(db: &Db, id: &FolderId) -> Result<Folder> {
+    let chain = ancestry(db, id).await?;
+    if chain.iter().any(|f| f.trashed) {
+        return Err(StoreError::Conflict("the folder is in the trash; restore it first".into()));
+    }
+    chain.into_iter().next().ok_or(StoreError::NotFound("folder"))
+}
+
+pub async fn list_folder(db: &Db, id: &FolderId) -> Result<FolderListing> {
+    let folder = get_folder(db, id).await?;
+    let folders = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {FOLDER_COLS} FROM folders WHERE parent_id = $1 AND trashed_at IS NULL ORDER BY name"
+    )))
+    .bind(s(id))
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(folder_from_row)
+    .collect::<Result<_>>()?;
+    let files = sqlx::query(sqlx::AssertSqlSafe(format!("{FILE_SELECT} WHERE f.folder_id = $1 AND f.trashed_at IS NULL ORDER BY f.name")))
+        .bind(s(id))
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(file_from_row)
+        .collect::<Result<_>>()?;
+    Ok(FolderListing { folder, folders, files })
+}
+
+/// Everything in a room's trash (the trashed items themselves, not their contents).
+pub async fn list_trash(db: &Db, room: &RoomId) -> Result<(Vec<Folder>, Vec<FileInfo>)> {
+    let folders = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {FOLDER_COLS} FROM folders WHERE room_id = $1 AND trashed_at IS NOT NULL ORDER BY name"
+    )))
+    .bind(s(room))
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(folder_from_row)
+    .collect::<Result<_>>()?;
+    let files = sqlx::query(sqlx::AssertSqlSafe(format!("{FILE_SELECT} WHERE f.room_id = $1 AND f.trashed_at IS NOT NULL ORDER BY f.name")))
+        .bind(s(room))
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(file_from_row)
+        .collect::<Result<_>>()?;
+    Ok((folders, files))
+}
+
+fn name_taken(e: sqlx::Error, name: &str) -> StoreError {
+    StoreError::unique(e, &format!("an item named {name:?} already exists in this folder"))
+}
+
+/// Fails if a live file or folder in `parent` already has this name.
+pub async fn check_name_free(db: &Db, parent: &FolderId, name: &str) -> Result<()> {
+    let n: i64 = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM folders WHERE parent_id = $1 AND name = $2 AND trashed_at IS NULL) \
+         + (SELECT COUNT(*) FROM files WHERE folder_id = $1 AND name = $2 AND trashed_at IS NULL) AS n",
+    )
+    .bind(s(parent))
+    .bind(name.to_string())
+    .fetch_one(&db.pool)
+    .await?
+    .try_get("n")?;
+    if n > 0 {
+        return Err(StoreError::Conflict(format!("an item named {name:?} already exists in this folder")));
+    }
+    Ok(())
+}
+
+pub async fn create_folder(db: &Db, parent: &FolderId, name: &str, by: &UserId, now: i64) -> Result<Folder> {
+    let name = check_item_name("folder", name)?;
+    let parent = require_live_folder(db, parent).await?;
+    check_name_free(db, &parent.id, &name).await?;
+    let id = FolderId::generate();
+    sqlx::query(
+        "INSERT INTO folders (id, room_id, parent_id, name, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(s(&id))
+    .bind(s(&parent.room_id))
+    .bind(s(&parent.id))
+    .bind(name.clone())
+    .bind(s(by))
+    .bind(now)
+    .execute(&db.pool)
+    .await
+    .map_err(|e| name_taken(e, &name))?;
+    get_folder(db, &id).await
+}
+
+/// Every folder in the subtree under `root`, `root` first, parents before children.
+async fn subtree(tx: &mut Transaction<'_, Any>, root: &FolderId) -> Result<Vec<String>> {
+    let mut all = vec![s(root)];
+    let mut i = 0;
+    while let Some(id) = all.get(i).cloned() {
+        let kids = sqlx::query("SELECT id FROM folders WHERE parent_id = $1")
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await?;
+        for k in kids {
+            all.push(k.try_get("id")?);
+        }
+        i += 1;
+        if all.len() > 1_000_000 {
+            return Err(StoreError::Corrupt("folder tree too large or cyclic".into()));
+        }
+    }
+    Ok(all)
+}
+
+/// Renames and/or moves a folder. A room's root folder cannot be changed; a folder cannot move
+/// into itself or its own subtree. Moving to another room carries the whole subtree along.
+pub async fn update_folder(db: &Db, id: &FolderId, name: Option<&str>, parent: Option<&FolderId>) -> Result<Folder> {
+    let cur = get_folder(db, id).await?;
+    let Some(cur_parent) = cur.parent_id.clone() else {
+        return Err(StoreError::Conflict("a room's root folder cannot be renamed or moved; rename the room".into()));
+    };
+    let name = match name {
+        Some(n) => check_item_name("folder", n)?,
+        None => cur.name.clone(),
+    };
+    let target = match parent {
+        Some(p) => require_live_folder(db, p).await?,
+        None => get_folder(db, &cur_parent).await?,
+    };
+    if ancestry(db, &target.id).await?.iter().any(|f| f.id == *id) {
+        return Err(StoreError::Conflict("a folder cannot be moved into itself or its subfolders".into()));
+    }
+    if target.id != cur_parent || name != cur.name {
+        check_name_free(db, &target.id, &name).await?;
+    }
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("UPDATE folders SET name = $1, parent_id = $2 WHERE id = $3")
+        .bind(name.clone())
+        .bind(s(&target.id))
+        .bind(s(id))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| name_taken(e, &name))?;
+    if target.room_id != cur.room_id {
+        for f in subtree(&mut tx, id).await? {
+            sqlx::query("UPDATE folders SET room_id = $1 WHERE id = $2").bind(s(&target.room_id)).bind(f.clone()).execute(&mut *tx).await?;
+            sqlx::query("UPDATE files SET room_id = $1 WHERE folder_id = $2").bind(s(&target.room_id)).bind(f).execute(&mut *tx).await?;
+        }
+    }
+    tx.commit().await?;
+    get_folder(db, id).await
+}
+
+/// Puts a folder (with everything in it) in the trash, or takes it out.
+pub async fn set_folder_trashed(db: &Db, id: &FolderId, trashed: bool, now: i64) -> Result<Folder> {
+    let cur = get_folder(db, id).await?;
+    let Some(parent) = cur.parent_id.clone() else {
+        return Err(StoreError::Conflict("a room's root folder cannot be trashed; delete the room".into()));
+    };
+    if cur.trashed == trashed {
+        return Err(StoreError::Conflict(if trashed { "already in the trash" } else { "not in the trash" }.into()));
+    }
+    if !trashed {
+        require_live_folder(db, &parent).await?;
+        check_name_free(db, &parent, &cur.name).await?;
+    }
+    sqlx::query("UPDATE folders SET trashed_at = $1 WHERE id = $2")
+        .bind(if trashed { Some(now) } else { None })
+        .bind(s(id))
+        .execute(&db.pool)
+        .await
+        .map_err(|e| name_taken(e, &cur.name))?;
+    get_folder(db, id).await
+}
+
+/// Queues blob keys for deletion, inside the caller's transaction.
+async fn queue_garbage(tx: &mut Transaction<'_, Any>, keys: &[String], now: i64) -> Result<()> {
+    for k in keys {
+        sqlx::query("INSERT INTO blob_garbage (blob_key, created_at) VALUES ($1, $2)")
+            .bind(k.clone())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn version_keys(tx: &mut Transaction<'_, Any>, file: &str) -> Result<Vec<String>> {
+    sqlx::query("SELECT blob_key FROM file_versions WHERE file_id = $1")
+        .bind(file.to_string())
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("blob_key").map_err(StoreError::from))
+        .collect()
+}
+
+async fn delete_file_rows(tx: &mut Transaction<'_, Any>, file: &str, now: i64) -> Result<()> {
+    let keys = version_keys(tx, file).await?;
+    queue_garbage(tx, &keys, now).await?;
+    sqlx::query("DELETE FROM file_versions WHERE file_id = $1").bind(file.to_string()).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM files WHERE id = $1").bind(file.to_string()).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Permanently deletes a trashed folder and everything under it. Returns the number of files.
+pub async fn purge_folder(db: &Db, id: &FolderId, now: i64) -> Result<u64> {
+    let cur = get_folder(db, id).await?;
+    if !cur.trashed {
+        return Err(StoreError::Conflict("only items in the trash can be deleted permanently".into()));
+    }
+    let mut tx = db.pool.begin().await?;
+    let folders = subtree(&mut tx, id).await?;
+    let mut n = 0;
+    for f in &folders {
+        let files = sqlx::query("SELECT id FROM files WHERE folder_id = $1").bind(f.clone()).fetch_all(&mut *tx).await?;
+        for file in files {
+            delete_file_rows(&mut tx, &file.try_get::<String, _>("id")?, now).await?;
+            n += 1;
+        }
+    }
+    // Children before parents, so no folder row is ever left pointing at a deleted parent.
+    for f in folders.iter().rev() {
+        sqlx::query("DELETE FROM folders WHERE id = $1").bind(f.clone()).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Deletes a whole room: its folders, files, versions and members.
+pub async fn purge_room(db: &Db, room: &RoomId, now: i64) -> Result<()> {
+    let root: String = sqlx::query("SELECT root_folder_id FROM rooms WHERE id = $1")
+        .bind(s(room))
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(StoreError::NotFound("room"))?
+        .try_get("root_folder_id")?;
+    let mut tx = db.pool.begin().await?;
+    let files = sqlx::query("SELECT id FROM files WHERE room_id = $1").bind(s(room)).fetch_all(&mut *tx).await?;
+    for file in files {
+        delete_file_rows(&mut tx, &file.try_get::<String, _>("id")?, now).await?;
+    }
+    let folders = subtree(&mut tx, &FolderId::from_trusted(root)).await?;
+    for f in folders.iter().rev() {
+        sqlx::query("DELETE FROM folders WHERE id = $1").bind(f.clone()).execute(&mut *tx).await?;
+    }
+    sqlx::query("DELETE FROM room_members WHERE room_id = $1").bind(s(room)).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM rooms WHERE id = $1").bind(s(room)).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What describes a new file or version besides its bytes.
+pub struct NewContent<'a> {
+    pub blob: &'a StoredBlob,
+    pub content_type: &'a str,
+    pub by: &'a UserId,
+    pub now: i64,
+}
+
+async fn insert_version(tx: &mut Transaction<'_, Any>, file: &FileId, version: i64, c: &NewContent<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO file_versions (file_id, version, blob_key, size, sha256, content_type, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(s(file))
+    .bind(version)
+    .bind(c.blob.key.clone())
+    .bind(i64::try_from(c.blob.size).map_err(|_| StoreError::Invalid("file too large".into()))?)
+    .bind(c.blob.sha256.clone())
+    .bind(c.content_type.to_string())
+    .bind(s(c.by))
+    .bind(c.now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Records an uploaded blob as a new file (version 1) in a live folder.
+pub async fn create_file(db: &Db, folder: &FolderId, name: &str, c: NewContent<'_>) -> Result<FileInfo> {
+    let name = check_item_name("file", name)?;
+    let folder = require_live_folder(db, folder).await?;
+    let id = FileId::generate();
+    let mut tx = db.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO files (id, room_id, folder_id, name, current_version, created_by, created_at) VALUES ($1, $2, $3, $4, 1, $5, $6)",
+    )
+    .bind(s(&id))
+    .bind(s(&folder.room_id))
+    .bind(s(&folder.id))
+    .bind(name.clone())
+    .bind(s(c.by))
+    .bind(c.now)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| name_taken(e, &name))?;
+    let clash: i64 = sqlx::query("SELECT COUNT(*) AS n FROM folders WHERE parent_id = $1 AND name = $2 AND trashed_at IS NULL")
+        .bind(s(&folder.id))
+        .bind(name.clone())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+    if clash > 0 {
+        return Err(StoreError::Conflict(format!("an item named {name:?} already exists in this folder")));
+    }
+    insert_version(&mut tx, &id, 1, &c).await?;
+    tx.commit().await?;
+    get_file(db, &id).await
+}
+
+/// Records an uploaded blob as the next version of a file.
+pub async fn add_version(db: &Db, file: &FileId, c: NewContent<'_>) -> Result<FileInfo> {
+    let cur = get_file(db, file).await?;
+    if cur.trashed {
+        return Err(StoreError::Conflict("the file is in the trash; restore it first".into()));
+    }
+    let next = cur.version + 1;
+    let mut tx = db.pool.begin().await?;
+    // Guarded by the current version and by the (file_id, version) key, so two concurrent
+    // uploads cannot both become version n+1.
+    let r = sqlx::query("UPDATE files SET current_version = $1 WHERE id = $2 AND current_version = $3")
+        .bind(next)
+        .bind(s(file))
+        .bind(cur.version)
+        .execute(&mut *tx)
+        .await?;
+    if r.rows_affected() != 1 {
+        return Err(StoreError::Conflict("another version was uploaded at the same time; try again".into()));
+    }
+    insert_version(&mut tx, file, next, &c)
+        .await
+        .map_err(|e| match e {
+            StoreError::Db(d) => StoreError::unique(d, "another version was uploaded at the same time; try again"),
+            e => e,
+        })?;
+    tx.commit().await?;
+    get_file(db, file).await
+}
+
+pub async fn list_versions(db: &Db, file: &FileId) -> Result<Vec<Version>> {
+    get_file(db, file).await?;
+    let rows = sqlx::query(
+        "SELECT version, size, sha256, content_type, created_by, created_at, blob_key FROM file_versions WHERE file_id = $1 ORDER BY version DESC",
+    )
+    .bind(s(file))
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Version {
+                version: r.try_get("version")?,
+                size: r.try_get("size")?,
+                sha256: r.try_get("sha256")?,
+                content_type: r.try_get("content_type")?,
+                created_by: r.try_get("created_by")?,
+                created_at: r.try_get("created_at")?,
+                blob_key: r.try_get("blob_key")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn get_version(db: &Db, file: &FileId, version: i64) -> Result<Version> {
+    list_versions(db, file)
+        .await?
+        .into_iter()
+        .find(|v| v.version == version)
+        .ok_or(StoreError::NotFound("version"))
+}
+
+/// Renames and/or moves a file (to a live folder, possibly in another room).
+pub async fn update_file(db: &Db, id: &FileId, name: Option<&str>, folder: Option<&FolderId>) -> Result<FileInfo> {
+    let cur = get_file(db, id).await?;
+    let name = match name {
+        Some(n) => check_item_name("file", n)?,
+        None => cur.name.clone(),
+    };
+    let target = match folder {
+        Some(f) => require_live_folder(db, f).await?,
+        None => get_folder(db, &cur.folder_id).await?,
+    };
+    if (target.id != cur.folder_id || name != cur.name) && !cur.trashed {
+        check_name_free(db, &target.id, &name).await?;
+    }
+    sqlx::query("UPDATE files SET name = $1, folder_id = $2, room_id = $3 WHERE id = $4")
+        .bind(name.clone())
+        .bind(s(&target.id))
+        .bind(s(&target.room_id))
+        .bind(s(id))
+        .execute(&db.pool)
+        .await
+        .map_err(|e| name_taken(e, &name))?;
+    get_file(db, id).await
+}
+
+pub async fn set_file_trashed(db: &Db, id: &FileId, trashed: bool, now: i64) -> Result<FileInfo> {
+    let cur = get_file(db, id).await?;
+    if cur.trashed == trashed {
+        return Err(StoreError::Conflict(if trashed { "already in the trash" } else { "not in the trash" }.into()));
+    }
+    if !trashed {
+        require_live_folder(db, &cur.folder_id).await?;
+        check_name_free(db, &cur.folder_id, &cur.name).await?;
+    }
+    sqlx::query("UPDATE files SET trashed_at = $1 WHERE id = $2")
+        .bind(if trashed { Some(now) } else { None })
+        .bind(s(id))
+        .execute(&db.pool)
+        .await
+        .map_err(|e| name_taken(e, &cur.name))?;
+    get_file(db, id).await
+}
+
+/// Permanently deletes a trashed file and all its versions.
+pub async fn purge_file(db: &Db, id: &FileId, now: i64) -> Result<()> {
+    let cur = get_file(db, id).await?;
+    if !cur.trashed {
+        return Err(StoreError::Conflict("only items in the trash can be deleted permanently".into()));
+    }
+    let mut tx = db.pool.begin().await?;
+    delete_file_rows(&mut tx, id.as_str(), now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Queues one blob for deletion (an upload whose row was never written).
+pub async fn discard_blob(db: &Db, blobs: &BlobStore, key: &str, now: i64) {
+    if blobs.delete(key).await.is_err() {
+        let _ = sqlx::query("INSERT INTO blob_garbage (blob_key, created_at) VALUES ($1, $2)")
+            .bind(key.to_string())
+            .bind(now)
+            .execute(&db.pool)
+            .await;
+    }
+}
+
+/// Deletes the bytes of purged blobs. Safe to run on several nodes at once: a blob is
+/// deleted before its queue row, and deleting a missing blob succeeds. Returns how many.
+pub async fn sweep_garbage(db: &Db, blobs: &BlobStore, limit: i64) -> Result<u64> {
+    let rows = sqlx::query("SELECT blob_key FROM blob_garbage ORDER BY created_at LIMIT $1")
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await?;
+    let mut n = 0;
+    for r in rows {
+        let key: String = r.try_get("blob_key")?;
+        blobs.delete(&key).await?;
+        sqlx::query("DELETE FROM blob_garbage WHERE blob_key = $1").bind(key).execute(&db.pool).await?;
+        n += 1;
+    }
+    Ok(n)
+}

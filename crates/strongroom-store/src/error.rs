@@ -1,0 +1,42 @@
+//! Errors of the storage layer.
+
+/// Everything that can go wrong while reading or writing metadata and blobs.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row (user, room, folder, file, version, token) does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The change would break a rule of the data: a name taken in the folder, a second Owner,
+    /// moving a folder into itself.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request is well-formed but the value is not acceptable (empty name, bad e-mail).
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed or is unreachable.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// The object store failed or is unreachable.
+    #[error("blob store error: {0}")]
+    Blob(#[from] object_store::Error),
+    /// Reading the upload body failed (client went away, body too large).
+    #[error("upload interrupted: {0}")]
+    Upload(String),
+    /// Stored data is not what the schema allows (corrupt or from a newer version).
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Maps a unique-constraint violation to a readable conflict, any other error unchanged.
+    pub(crate) fn unique(e: sqlx::Error, what: &str) -> StoreError {
+        if let sqlx::Error::Database(d) = &e {
+            if d.is_unique_violation() {
+                return StoreError::Conflict(what.to_string());
+            }
+        }
+        StoreError::Db(e)
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,20 @@
+//! Where Strongroom keeps things: metadata in SQL (SQLite by default, PostgreSQL to scale out,
+//! both through one code path) and document bodies in an object store (a local directory by
+//! default, any S3-compatible service to scale out).
+//!
+//! Every multi-row change runs in one database transaction; every blob is written under a fresh
+//! key and only referenced by a row once it is complete, so a failed upload leaves nothing.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod blob;
+pub mod content;
+pub mod db;
+pub mod error;
+pub mod people;
+pub mod rooms;
+pub mod sessions;
+
+pub use blob::BlobStore;
+pub use db::{Backend, Db};
+pub use error::StoreError;

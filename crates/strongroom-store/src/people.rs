@@ -1,0 +1,336 @@
+//! Users and groups.
+
+use crate::db::{Db, flag};
+use crate::error::{Result, StoreError};
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use strongroom_core::ids::{GroupId, UserId};
+use strongroom_core::{ModuleSet, Role};
+
+/// A person's account.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct User {
+    #[schema(value_type = String)]
+    pub id: UserId,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// For an Administrator: the modules they administer (all four = full access).
+    pub admin_modules: Vec<strongroom_core::Module>,
+    pub active: bool,
+    pub created_at: i64,
+}
+
+impl User {
+    pub fn modules(&self) -> ModuleSet {
+        ModuleSet::from_modules(&self.admin_modules)
+    }
+}
+
+const USER_COLS: &str = "id, email, display_name, role, admin_modules, active, created_at";
+
+fn user_from_row(r: &AnyRow) -> Result<User> {
+    let role: String = r.try_get("role")?;
+    let modules: String = r.try_get("admin_modules")?;
+    Ok(User {
+        id: UserId::from_trusted(r.try_get("id")?),
+        email: r.try_get("email")?,
+        display_name: r.try_get("display_name")?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+        admin_modules: ModuleSet::from_db(&modules).modules(),
+        active: flag(r, "active")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// Lower-cases and trims an e-mail address and checks its rough shape.
+pub fn normalize_email(email: &str) -> Result<String> {
+    let e = email.trim().to_lowercase();
+    let ok = e.len() <= 254
+        && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok { Ok(e) } else { Err(StoreError::Invalid(format!("not a valid e-mail address: {email:?}"))) }
+}
+
+/// Checks a display or item name: not empty, not too long, no control characters.
+pub fn check_name(kind: &str, name: &str) -> Result<String> {
+    let n = name.trim();
+    if n.is_empty() {
+        return Err(StoreError::Invalid(format!("{kind} name must not be empty")));
+    }
+    if n.chars().count() > 255 {
+        return Err(StoreError::Invalid(format!("{kind} name is longer than 255 characters")));
+    }
+    if n.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(format!("{kind} name contains control characters")));
+    }
+    Ok(n.to_string())
+}
+
+/// What is needed to create a user.
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub role: Role,
+    pub modules: ModuleSet,
+    /// An Argon2id PHC string, or `None` for an account that signs in another way.
+    pub password_hash: Option<String>,
+}
+
+pub async fn create_user(db: &Db, u: NewUser<'_>, now: i64) -> Result<User> {
+    let email = normalize_email(u.email)?;
+    let display = if u.display_name.trim().is_empty() { email.clone() } else { check_name("display", u.display_name)? };
+    let id = UserId::generate();
+    let modules = if u.role == Role::Admin { u.modules } else { ModuleSet::NONE };
+    sqlx::query(
+        "INSERT INTO users (id, email, display_name, role, admin_modules, active, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7)",
+    )
+    .bind(id.as_str().to_string())
+    .bind(email.clone())
+    .bind(display)
+    .bind(u.role.as_str())
+    .bind(modules.to_db())
+    .bind(u.password_hash)
+    .bind(now)
+    .execute(&db.pool)
+    .await
+    .map_err(|e| {
+        if u.role == Role::Owner && owner_conflict(&e) {
+            StoreError::Conflict("the instance already has an Owner; transfer ownership instead".into())
+        } else {
+            StoreError::unique(e, &format!("a user with e-mail {email} already exists"))
+        }
+    })?;
+    get_user(db, &id).await
+}
+
+fn owner_conflict(e: &sqlx::Error) -> bool {
+    // PostgreSQL names the index, SQLite the column.
+    matches!(e, sqlx::Error::Database(d)
+        if d.is_unique_violation() && (d.message().contains("users_one_owner") || d.message().contains("users.role")))
+}
+
+pub async fn get_user(db: &Db, id: &UserId) -> Result<User> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLS} FROM users WHERE id = $1")))
+        .bind(id.as_str().to_string())
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(StoreError::NotFound("user"))?;
+    user_from_row(&row)
+}
+
+/// The user with this e-mail and their password hash, if any.
+pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<(User, Option<String>)>> {
+    let Ok(email) = normalize_email(email) else { return Ok(None) };
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLS}, password_hash FROM users WHERE email = $1")))
+        .bind(email)
+        .fetch_optional(&db.pool)
+        .await?;
+    match row {
+        None => Ok(None),
+        Some(r) => Ok(Some((user_from_row(&r)?, r.try_get("password_hash")?))),
+    }
+}
+
+pub async fn list_users(db: &Db) -> Result<Vec<User>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLS} FROM users ORDER BY email")))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(user_from_row).collect()
+}
+
+pub async fn owner_exists(db: &Db) -> Result<bool> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'owner'")
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")?;
+    Ok(n > 0)
+}
+
+/// A change to a user; `None` fields stay as they are.
+#[derive(Default)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub modules: Option<ModuleSet>,
+    pub active: Option<bool>,
+}
+
+pub async fn update_user(db: &Db, id: &UserId, p: UserPatch) -> Result<User> {
+    let cur = get_user(db, id).await?;
+    if cur.role == Role::Owner && (p.role.is_some_and(|r| r != Role::Owner) || p.active == Some(false)) {
+        return Err(StoreError::Conflict("the Owner cannot be demoted or disabled; transfer ownership first".into()));
+    }
+    if p.role == Some(Role::Owner) && cur.role != Role::Owner {
+        return Err(StoreError::Conflict("use transfer-ownership to make someone the Owner".into()));
+    }
+    let display = match p.display_name {
+        Some(d) => check_name("display", &d)?,
+        None => cur.display_name.clone(),
+    };
+    let role = p.role.unwrap_or(cur.role);
+    let modules = if role == Role::Admin { p.modules.unwrap_or(cur.modules()) } else { ModuleSet::NONE };
+    let active = p.active.unwrap_or(cur.active);
+    sqlx::query("UPDATE users SET display_name = $1, role = $2, admin_modules = $3, active = $4 WHERE id = $5")
+        .bind(display)
+        .bind(role.as_str())
+        .bind(modules.to_db())
+        .bind(i64::from(active))
+        .bind(id.as_str().to_string())
+        .execute(&db.pool)
+        .await?;
+    if !active {
+        // A disabled account loses its sessions at once.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.as_str().to_string()).execute(&db.pool).await?;
+    }
+    get_user(db, id).await
+}
+
+pub async fn set_password_hash(db: &Db, id: &UserId, hash: &str) -> Result<()> {
+    let r = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash.to_string())
+        .bind(id.as_str().to_string())
+        .execute(&db.pool)
+        .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound("user"));
+    }
+    Ok(())
+}
+
+/// Makes `to` the Owner and the current Owner a full-access Administrator, in one transaction.
+pub async fn transfer_ownership(db: &Db, from: &UserId, to: &UserId) -> Result<()> {
+    let target = get_user(db, to).await?;
+    if !target.active {
+        return Err(StoreError::Conflict("ownership can only go to an active user".into()));
+    }
+    if target.role == Role::Guest {
+        return Err(StoreError::Conflict("ownership cannot go to a Guest".into()));
+    }
+    let mut tx = db.pool.begin().await?;
+    let r = sqlx::query("UPDATE users SET role = 'admin', admin_modules = $1 WHERE id = $2 AND role = 'owner'")
+        .bind(ModuleSet::ALL.to_db())
+        .bind(from.as_str().to_string())
+        .execute(&mut *tx)
+        .await?;
+    if r.rows_affected() != 1 {
+        return Err(StoreError::Conflict("only the Owner can transfer ownership".into()));
+    }
+    sqlx::query("UPDATE users SET role = 'owner', admin_modules = '' WHERE id = $1")
+        .bind(to.as_str().to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A group of users.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Group {
+    #[schema(value_type = String)]
+    pub id: GroupId,
+    pub name: String,
+    #[schema(value_type = Vec<String>)]
+    pub members: Vec<UserId>,
+}
+
+pub async fn create_group(db: &Db, name: &str, now: i64) -> Result<Group> {
+    let name = check_name("group", name)?;
+    let id = GroupId::generate();
+    sqlx::query("INSERT INTO groups_ (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(id.as_str().to_string())
+        .bind(name.clone())
+        .bind(now)
+        .execute(&db.pool)
+        .await
+        .map_err(|e| StoreError::unique(e, &format!("a group named {name:?} already exists")))?;
+    Ok(Group { id, name, members: vec![] })
+}
+
+pub async fn get_group(db: &Db, id: &GroupId) -> Result<Group> {
+    let row = sqlx::query("SELECT id, name FROM groups_ WHERE id = $1")
+        .bind(id.as_str().to_string())
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(StoreError::NotFound("group"))?;
+    let members = sqlx::query("SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id")
+        .bind(id.as_str().to_string())
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>("user_id").map(UserId::from_trusted))
+        .collect::<std::result::Result<_, _>>()?;
+    Ok(Group { id: GroupId::from_trusted(row.try_get("id")?), name: row.try_get("name")?, members })
+}
+
+pub async fn find_group_by_name(db: &Db, name: &str) -> Result<Group> {
+    let id: String = sqlx::query("SELECT id FROM groups_ WHERE name = $1")
+        .bind(name.trim().to_string())
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(StoreError::NotFound("group"))?
+        .try_get("id")?;
+    get_group(db, &GroupId::from_trusted(id)).await
+}
+
+pub async fn list_groups(db: &Db) -> Result<Vec<Group>> {
+    let ids: Vec<String> = sqlx::query("SELECT id FROM groups_ ORDER BY name")
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<std::result::Result<_, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(get_group(db, &GroupId::from_trusted(id)).await?);
+    }
+    Ok(out)
+}
+
+pub async fn delete_group(db: &Db, id: &GroupId) -> Result<()> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("DELETE FROM room_members WHERE subject_kind = 'group' AND subject_id = $1")
+        .bind(id.as_str().to_string())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM group_members WHERE group_id = $1").bind(id.as_str().to_string()).execute(&mut *tx).await?;
+    let r = sqlx::query("DELETE FROM groups_ WHERE id = $1").bind(id.as_str().to_string()).execute(&mut *tx).await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound("group"));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn add_group_member(db: &Db, group: &GroupId, user: &UserId) -> Result<()> {
+    get_group(db, group).await?;
+    get_user(db, user).await?;
+    let exists = sqlx::query("SELECT 1 AS x FROM group_members WHERE group_id = $1 AND user_id = $2")
+        .bind(group.as_str().to_string())
+        .bind(user.as_str().to_string())
+        .fetch_optional(&db.pool)
+        .await?
+        .is_some();
+    if !exists {
+        sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
+            .bind(group.as_str().to_string())
+            .bind(user.as_str().to_string())
+            .execute(&db.pool)
+            .await
+            .map_err(|e| StoreError::unique(e, "already a member"))?;
+    }
+    Ok(())
+}
+
+pub async fn remove_group_member(db: &Db, group: &GroupId, user: &UserId) -> Result<()> {
+    let r = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+        .bind(group.as_str().to_string())
+        .bind(user.as_str().to_string())
+        .execute(&db.pool)
+        .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound("group member"));
+    }
+    Ok(())
+}

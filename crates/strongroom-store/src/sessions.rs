@@ -1,0 +1,173 @@
+//! Sign-in state kept in the database, so any app node can check any session or token:
+//! browser sessions, personal API tokens and the one-time setup token. Only SHA-256 hashes of
+//! the secrets are stored; the secrets themselves are shown once and never kept.
+
+use crate::db::Db;
+use crate::error::{Result, StoreError};
+use serde::Serialize;
+use sqlx::Row;
+use strongroom_core::ids::{TokenId, UserId};
+
+/// A browser session found by its secret's hash.
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub user_id: UserId,
+    pub csrf_hash: String,
+    pub expires_at: i64,
+}
+
+pub struct NewSession<'a> {
+    pub id_hash: &'a str,
+    pub user_id: &'a UserId,
+    pub csrf_hash: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub async fn create_session(db: &Db, s: NewSession<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, user_id, csrf_hash, created_at, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(s.id_hash.to_string())
+    .bind(s.user_id.as_str().to_string())
+    .bind(s.csrf_hash.to_string())
+    .bind(s.now)
+    .bind(s.expires_at)
+    .bind(s.ip)
+    .bind(s.user_agent)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// The live session with this hash; expired sessions are not returned.
+pub async fn find_session(db: &Db, id_hash: &str, now: i64) -> Result<Option<SessionRow>> {
+    let row = sqlx::query("SELECT user_id, csrf_hash, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2")
+        .bind(id_hash.to_string())
+        .bind(now)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.map(|r| {
+        Ok(SessionRow {
+            user_id: UserId::from_trusted(r.try_get("user_id")?),
+            csrf_hash: r.try_get("csrf_hash")?,
+            expires_at: r.try_get("expires_at")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn delete_session(db: &Db, id_hash: &str) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash.to_string()).execute(&db.pool).await?;
+    Ok(())
+}
+
+/// A personal API token as listed to its owner (never the secret).
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ApiToken {
+    #[schema(value_type = String)]
+    pub id: TokenId,
+    pub name: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked: bool,
+}
+
+pub async fn create_token(
+    db: &Db,
+    user: &UserId,
+    name: &str,
+    token_hash: &str,
+    now: i64,
+    expires_at: Option<i64>,
+) -> Result<ApiToken> {
+    let name = crate::people::check_name("token", name)?;
+    let id = TokenId::generate();
+    sqlx::query(
+        "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id.as_str().to_string())
+    .bind(user.as_str().to_string())
+    .bind(name.clone())
+    .bind(token_hash.to_string())
+    .bind(now)
+    .bind(expires_at)
+    .execute(&db.pool)
+    .await?;
+    Ok(ApiToken { id, name, created_at: now, expires_at, revoked: false })
+}
+
+/// The user a live (not expired, not revoked) token belongs to.
+pub async fn find_token_user(db: &Db, token_hash: &str, now: i64) -> Result<Option<UserId>> {
+    let row = sqlx::query(
+        "SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+    )
+    .bind(token_hash.to_string())
+    .bind(now)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|r| Ok(UserId::from_trusted(r.try_get("user_id")?))).transpose()
+}
+
+pub async fn list_tokens(db: &Db, user: &UserId) -> Result<Vec<ApiToken>> {
+    let rows = sqlx::query(
+        "SELECT id, name, created_at, expires_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at",
+    )
+    .bind(user.as_str().to_string())
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ApiToken {
+                id: TokenId::from_trusted(r.try_get("id")?),
+                name: r.try_get("name")?,
+                created_at: r.try_get("created_at")?,
+                expires_at: r.try_get("expires_at")?,
+                revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+            })
+        })
+        .collect()
+}
+
+/// Revokes one of `user`'s tokens.
+pub async fn revoke_token(db: &Db, user: &UserId, id: &TokenId, now: i64) -> Result<()> {
+    let r = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(id.as_str().to_string())
+        .bind(user.as_str().to_string())
+        .execute(&db.pool)
+        .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound("token"));
+    }
+    Ok(())
+}
+
+pub async fn create_setup_token(db: &Db, token_hash: &str, now: i64, expires_at: i64) -> Result<()> {
+    sqlx::query("INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)")
+        .bind(token_hash.to_string())
+        .bind(now)
+        .bind(expires_at)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Spends a setup token: true if it existed and was live. Every setup token goes with it,
+/// since setup happens once.
+pub async fn consume_setup_token(db: &Db, token_hash: &str, now: i64) -> Result<bool> {
+    let mut tx = db.pool.begin().await?;
+    let found = sqlx::query("SELECT token_hash FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2")
+        .bind(token_hash.to_string())
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+    if found {
+        sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(found)
+}
