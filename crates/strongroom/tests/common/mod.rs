@@ -131,13 +131,28 @@ impl Server {
         run_cli(&self.config, self.dir.path(), args, stdin)
     }
 
+    /// A server on an existing config file and data directory (`DIR/data`).
+    pub fn start_in_existing(backend: &Backend, dir: tempfile::TempDir, config: PathBuf) -> Server {
+        Self::start_in(backend, dir, config, vec![])
+    }
+
+    /// Another server process on this one's configuration and data directory.
+    pub fn second_node(&self) -> Server {
+        Self::spawn(&self.backend, tempfile::tempdir().unwrap(), self.config.clone(), &self.dir.path().join("data"), vec![])
+    }
+
     fn start_in(backend: &Backend, dir: tempfile::TempDir, config: PathBuf, args: Vec<String>) -> Server {
+        let data = dir.path().join("data");
+        Self::spawn(backend, dir, config, &data, args)
+    }
+
+    fn spawn(backend: &Backend, dir: tempfile::TempDir, config: PathBuf, data: &Path, args: Vec<String>) -> Server {
         let mut child = Command::new(BIN)
             .arg("serve")
             .arg("--config")
             .arg(&config)
             .arg("--data-dir")
-            .arg(dir.path().join("data"))
+            .arg(data)
             .arg("--listen")
             .arg("127.0.0.1:0")
             .args(&args)
