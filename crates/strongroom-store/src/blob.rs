@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use sha2::{Digest, Sha256};
 use std::ops::Range;
 use std::sync::Arc;
@@ -105,18 +105,41 @@ impl BlobStore {
     }
 
     /// Streams `body` into a new blob. Nothing is visible under the key unless this returns
-    /// `Ok`; on error the partial upload is aborted.
+    /// `Ok`; on error the partial upload is aborted. A body smaller than one part is stored
+    /// with a single request; a larger one as a multipart upload.
     pub async fn put_stream<S, E>(&self, body: S) -> Result<StoredBlob>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Send,
         E: std::fmt::Display,
     {
         let key = Self::new_key();
-        let upload = self.store.put_multipart(&Self::path(&key)).await?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let path = Self::path(&key);
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         let mut body = std::pin::pin!(body);
+        let mut first: Vec<Bytes> = Vec::new();
+        let mut buffered = 0usize;
+        let mut ended = true;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| StoreError::Upload(e.to_string()))?;
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+            buffered += chunk.len();
+            first.push(chunk);
+            if buffered >= PART_SIZE {
+                ended = false;
+                break;
+            }
+        }
+        if ended {
+            self.store.put(&path, PutPayload::from_iter(first)).await?;
+            return Ok(StoredBlob { key, size, sha256: hex::encode(hasher.finalize()) });
+        }
+        let upload = self.store.put_multipart(&path).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        for chunk in first {
+            writer.put(chunk);
+        }
         while let Some(chunk) = body.next().await {
             let chunk = match chunk {
                 Ok(c) => c,

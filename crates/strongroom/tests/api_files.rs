@@ -157,17 +157,17 @@ async fn failed_uploads_leave_nothing_behind() {
             assert_eq!(r.status(), StatusCode::BAD_REQUEST, "name {bad:?}");
         }
 
-        // A client that promises 20 MiB, sends 6 MiB and hangs up.
+        // A client that promises 40 MiB, sends 20 MiB (some parts stored) and hangs up.
         let Auth::Cookie { cookie, csrf } = owner.auth.clone() else { unreachable!() };
         let addr = srv.base.trim_start_matches("http://").to_string();
         let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
         use tokio::io::AsyncWriteExt;
         let head = format!(
             "POST /api/v1/folders/{root}/files?name=aborted.bin HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\nContent-Length: {}\r\n\r\n",
-            20 * 1024 * 1024
+            40 * 1024 * 1024
         );
         s.write_all(head.as_bytes()).await.unwrap();
-        s.write_all(&data(6 * 1024 * 1024, 4)).await.unwrap();
+        s.write_all(&data(20 * 1024 * 1024, 4)).await.unwrap();
         s.flush().await.unwrap();
         drop(s);
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
