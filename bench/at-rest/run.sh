@@ -11,7 +11,9 @@
 # 1/HMAC) — what one core gets doing the two OpenSSL passes one after the other.
 # Each figure is the median of ROUNDS rounds of SECONDS seconds.
 #
-# Usage: bench/at-rest/run.sh [--write]   (--write also rewrites bench/at-rest/RESULTS.md)
+# Usage: bench/at-rest/run.sh [--write]   (--write also updates the figures in RESULTS.md)
+# On a machine shared with builds, `nice -n -10 bench/at-rest/run.sh` keeps them from
+# distorting the figures (how RESULTS.md was measured).
 # Env:   ROUNDS (3), SECONDS_EACH (3), MIB (64), CARGO_TARGET_DIR.
 set -euo pipefail
 

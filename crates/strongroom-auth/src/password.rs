@@ -20,10 +20,14 @@ fn hasher() -> Result<Argon2<'static>, AuthError> {
 pub fn check_policy(pw: &SecretString) -> Result<(), AuthError> {
     let n = pw.expose_secret().chars().count();
     if n < MIN_LEN {
-        return Err(AuthError::WeakPassword(format!("a password needs at least {MIN_LEN} characters")));
+        return Err(AuthError::WeakPassword(format!(
+            "a password needs at least {MIN_LEN} characters"
+        )));
     }
     if n > MAX_LEN {
-        return Err(AuthError::WeakPassword(format!("a password may have at most {MAX_LEN} characters")));
+        return Err(AuthError::WeakPassword(format!(
+            "a password may have at most {MAX_LEN} characters"
+        )));
     }
     Ok(())
 }
@@ -45,15 +49,20 @@ pub async fn hash(pw: SecretString) -> Result<String, AuthError> {
 
 /// A fixed hash verified when the account does not exist, so a login for an unknown e-mail
 /// costs the same time as one for a known e-mail with a wrong password.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c3Ryb25ncm9vbWR1bW15$Wp2rBv0Z2oD4m9t3zH2c7yJmW0n9mQ5y0VnT0qk3F1g";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c3Ryb25ncm9vbWR1bW15$Wp2rBv0Z2oD4m9t3zH2c7yJmW0n9mQ5y0VnT0qk3F1g";
 
 /// Whether `pw` matches `hash` (`None`: no password set; a dummy hash is checked for timing).
 pub async fn verify(hash: Option<String>, pw: SecretString) -> Result<bool, AuthError> {
     let known = hash.is_some();
     let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
     tokio::task::spawn_blocking(move || {
-        let Ok(parsed) = PasswordHash::new(&hash) else { return Ok(false) };
-        let ok = hasher()?.verify_password(pw.expose_secret().as_bytes(), &parsed).is_ok();
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return Ok(false);
+        };
+        let ok = hasher()?
+            .verify_password(pw.expose_secret().as_bytes(), &parsed)
+            .is_ok();
         Ok(ok && known)
     })
     .await
@@ -68,14 +77,25 @@ mod tests {
     async fn hash_then_verify() {
         let h = hash(SecretString::from("correct horse battery")).await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify(Some(h.clone()), SecretString::from("correct horse battery")).await.unwrap());
-        assert!(!verify(Some(h), SecretString::from("correct horse batterY")).await.unwrap());
+        assert!(
+            verify(Some(h.clone()), SecretString::from("correct horse battery"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify(Some(h), SecretString::from("correct horse batterY"))
+                .await
+                .unwrap()
+        );
         assert!(!verify(None, SecretString::from("anything at all")).await.unwrap());
     }
 
     #[tokio::test]
     async fn policy_rejects_short() {
-        assert!(matches!(hash(SecretString::from("short")).await, Err(AuthError::WeakPassword(_))));
+        assert!(matches!(
+            hash(SecretString::from("short")).await,
+            Err(AuthError::WeakPassword(_))
+        ));
     }
 }
 

@@ -41,7 +41,12 @@ pub fn actor_of(user: &User) -> Result<Actor, AuthError> {
     if !user.active {
         return Err(AuthError::Disabled);
     }
-    Ok(Actor { user_id: user.id.clone(), email: user.email.clone(), role: user.role, modules: user.modules() })
+    Ok(Actor {
+        user_id: user.id.clone(),
+        email: user.email.clone(),
+        role: user.role,
+        modules: user.modules(),
+    })
 }
 
 /// A successful sign-in: the secrets go to the browser once and are not kept.
@@ -84,23 +89,47 @@ pub async fn login(
     let expires_at = now.saturating_add(lifetime_ms);
     sessions::create_session(
         db,
-        NewSession { id_hash: &id_hash, user_id: &user.id, csrf_hash: &csrf_hash, now, expires_at, ip, user_agent },
+        NewSession {
+            id_hash: &id_hash,
+            user_id: &user.id,
+            csrf_hash: &csrf_hash,
+            now,
+            expires_at,
+            ip,
+            user_agent,
+        },
     )
     .await?;
-    Ok(Login { user, session_secret, csrf_token, expires_at })
+    Ok(Login {
+        user,
+        session_secret,
+        csrf_token,
+        expires_at,
+    })
 }
 
 /// The caller behind a session cookie value.
 pub async fn from_session(db: &Db, secret: &str, now: i64) -> Result<SessionAuth, AuthError> {
-    let row = sessions::find_session(db, &token::hash(secret), now).await?.ok_or(AuthError::Unauthenticated)?;
-    let user = people::get_user(db, &row.user_id).await.map_err(|_| AuthError::Unauthenticated)?;
-    Ok(SessionAuth { actor: actor_of(&user)?, csrf_hash: row.csrf_hash })
+    let row = sessions::find_session(db, &token::hash(secret), now)
+        .await?
+        .ok_or(AuthError::Unauthenticated)?;
+    let user = people::get_user(db, &row.user_id)
+        .await
+        .map_err(|_| AuthError::Unauthenticated)?;
+    Ok(SessionAuth {
+        actor: actor_of(&user)?,
+        csrf_hash: row.csrf_hash,
+    })
 }
 
 /// The caller behind a bearer token.
 pub async fn from_api_token(db: &Db, secret: &str, now: i64) -> Result<Actor, AuthError> {
-    let user_id = sessions::find_token_user(db, &token::hash(secret), now).await?.ok_or(AuthError::Unauthenticated)?;
-    let user = people::get_user(db, &user_id).await.map_err(|_| AuthError::Unauthenticated)?;
+    let user_id = sessions::find_token_user(db, &token::hash(secret), now)
+        .await?
+        .ok_or(AuthError::Unauthenticated)?;
+    let user = people::get_user(db, &user_id)
+        .await
+        .map_err(|_| AuthError::Unauthenticated)?;
     actor_of(&user)
 }
 

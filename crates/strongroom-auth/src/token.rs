@@ -29,7 +29,11 @@ pub fn generate(kind: Kind) -> (String, String) {
     use base64::Engine;
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
-    let secret = format!("{}{}", kind.prefix(), base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    let secret = format!(
+        "{}{}",
+        kind.prefix(),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
     let h = hash(&secret);
     (secret, h)
 }
@@ -57,6 +61,9 @@ mod tests {
         assert_ne!(a, b);
         assert!(matches(&a, &ha));
         assert!(!matches(&b, &ha));
-        assert_eq!(hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

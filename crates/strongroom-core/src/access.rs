@@ -116,9 +116,9 @@ fn authorize_instance(actor: &Actor, action: Action) -> Result<(), Denied> {
         Action::CreateRoom => allow(actor.role != Role::Guest),
         Action::ViewPeople => allow(actor.role != Role::Guest),
         Action::ManagePeople => allow(actor.administers(Module::People)),
-        Action::ManageAdmins => allow(
-            actor.role == Role::Owner || (actor.role == Role::Admin && actor.modules == ModuleSet::ALL),
-        ),
+        Action::ManageAdmins => {
+            allow(actor.role == Role::Owner || (actor.role == Role::Admin && actor.modules == ModuleSet::ALL))
+        }
         Action::TransferOwnership => allow(actor.role == Role::Owner),
         Action::ManageSettings => allow(actor.administers(Module::Settings)),
         Action::ReadAudit => allow(actor.administers(Module::Audit)),
@@ -156,16 +156,30 @@ mod tests {
     use AccessLevel as L;
 
     fn actor(role: Role, modules: ModuleSet) -> Actor {
-        Actor { user_id: UserId::generate(), email: "a@example.org".into(), role, modules }
+        Actor {
+            user_id: UserId::generate(),
+            email: "a@example.org".into(),
+            role,
+            modules,
+        }
     }
 
     fn people() -> Vec<(&'static str, Actor)> {
         vec![
             ("owner", actor(Role::Owner, ModuleSet::NONE)),
             ("admin-full", actor(Role::Admin, ModuleSet::ALL)),
-            ("admin-documents", actor(Role::Admin, ModuleSet::from_modules(&[Module::Documents]))),
-            ("admin-people", actor(Role::Admin, ModuleSet::from_modules(&[Module::People]))),
-            ("admin-settings-audit", actor(Role::Admin, ModuleSet::from_modules(&[Module::Settings, Module::Audit]))),
+            (
+                "admin-documents",
+                actor(Role::Admin, ModuleSet::from_modules(&[Module::Documents])),
+            ),
+            (
+                "admin-people",
+                actor(Role::Admin, ModuleSet::from_modules(&[Module::People])),
+            ),
+            (
+                "admin-settings-audit",
+                actor(Role::Admin, ModuleSet::from_modules(&[Module::Settings, Module::Audit])),
+            ),
             ("user", actor(Role::User, ModuleSet::ALL)), // modules are ignored for non-admins
             ("guest", actor(Role::Guest, ModuleSet::NONE)),
         ]
@@ -177,13 +191,13 @@ mod tests {
     fn instance_actions_table() {
         let table: &[(&str, &str)] = &[
             //                       CR RC WC PC MR VP MP MA TO MS RA MO
-            ("owner",                "Y  F  F  F  F  Y  Y  Y  Y  Y  Y  Y"),
-            ("admin-full",           "Y  F  F  F  F  Y  Y  Y  F  Y  Y  Y"),
-            ("admin-documents",      "Y  F  F  F  F  Y  F  F  F  F  F  Y"),
-            ("admin-people",         "Y  F  F  F  F  Y  Y  F  F  F  F  Y"),
+            ("owner", "Y  F  F  F  F  Y  Y  Y  Y  Y  Y  Y"),
+            ("admin-full", "Y  F  F  F  F  Y  Y  Y  F  Y  Y  Y"),
+            ("admin-documents", "Y  F  F  F  F  Y  F  F  F  F  F  Y"),
+            ("admin-people", "Y  F  F  F  F  Y  Y  F  F  F  F  Y"),
             ("admin-settings-audit", "Y  F  F  F  F  Y  F  F  F  Y  Y  Y"),
-            ("user",                 "Y  F  F  F  F  Y  F  F  F  F  F  Y"),
-            ("guest",                "F  F  F  F  F  F  F  F  F  F  F  Y"),
+            ("user", "Y  F  F  F  F  Y  F  F  F  F  F  Y"),
+            ("guest", "F  F  F  F  F  F  F  F  F  F  F  Y"),
         ];
         let people = people();
         for (name, row) in table {
@@ -204,8 +218,9 @@ mod tests {
     /// Every role × room access state × action inside a room.
     #[test]
     fn room_actions_table() {
-        let states: Vec<Option<AccessLevel>> =
-            std::iter::once(None).chain(AccessLevel::ALL.into_iter().map(Some)).collect();
+        let states: Vec<Option<AccessLevel>> = std::iter::once(None)
+            .chain(AccessLevel::ALL.into_iter().map(Some))
+            .collect();
         for (name, a) in people() {
             let doc_admin = a.administers(Module::Documents);
             for state in &states {
@@ -246,7 +261,9 @@ mod tests {
     #[test]
     fn view_only_member_can_read_not_write() {
         let a = actor(Role::Guest, ModuleSet::NONE);
-        let r = Resource::Room { access: Some(L::ViewOnly) };
+        let r = Resource::Room {
+            access: Some(L::ViewOnly),
+        };
         assert_eq!(authorize(&a, Action::ReadContent, r), Ok(()));
         assert_eq!(authorize(&a, Action::WriteContent, r), Err(Denied::Forbidden));
         assert_eq!(authorize(&a, Action::ManageRoom, r), Err(Denied::Forbidden));

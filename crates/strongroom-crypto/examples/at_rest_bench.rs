@@ -3,6 +3,7 @@
 //! `cargo run --release --example at_rest_bench -- [MiB] [threads]` prints one line per
 //! measurement, `name threads MB/s` (MB = 10^6 bytes, the unit `openssl speed` uses).
 //! Data is in memory, so this measures the crypto core, not the disk.
+// A measuring tool, not library code: a failed setup step should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::time::{Duration, Instant};

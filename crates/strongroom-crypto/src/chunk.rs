@@ -34,9 +34,7 @@ impl ObjectKeys {
         if ok {
             Ok(())
         } else {
-            Err(Error::InvalidLength(
-                "chunk length does not fit its position",
-            ))
+            Err(Error::InvalidLength("chunk length does not fit its position"))
         }
     }
 
@@ -44,12 +42,7 @@ impl ObjectKeys {
     pub(crate) fn chunk_tag(&self, index: u64, is_final: bool, signed: &[u8]) -> [u8; 32] {
         hmac(
             &self.chunk_mac,
-            &[
-                &self.header_mac,
-                &index.to_be_bytes(),
-                &[u8::from(is_final)],
-                signed,
-            ],
+            &[&self.header_mac, &index.to_be_bytes(), &[u8::from(is_final)], signed],
         )
     }
 
@@ -113,13 +106,7 @@ impl ObjectKeys {
     /// Verify the record of chunk `index` and, only if its tag is right, append its plaintext
     /// to `out`. `is_final` is what the reader knows from the position (nothing follows the
     /// record); the tag proves the writer agreed.
-    pub fn decrypt_chunk(
-        &self,
-        index: u64,
-        is_final: bool,
-        record: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<()> {
+    pub fn decrypt_chunk(&self, index: u64, is_final: bool, record: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let n = Self::plain_len_of_record(index, record)?;
         if n > self.chunk_size() as usize {
             return Err(Error::InvalidLength("record longer than a chunk allows"));
@@ -143,13 +130,7 @@ impl ObjectKeys {
 
     /// As [`ObjectKeys::decrypt_chunk`], writing the plaintext into `dst`, which must be
     /// exactly `record.len() - 64` bytes. On error `dst` is zeroed.
-    pub fn decrypt_chunk_into(
-        &self,
-        index: u64,
-        is_final: bool,
-        record: &[u8],
-        dst: &mut [u8],
-    ) -> Result<()> {
+    pub fn decrypt_chunk_into(&self, index: u64, is_final: bool, record: &[u8], dst: &mut [u8]) -> Result<()> {
         let n = Self::plain_len_of_record(index, record)?;
         if dst.len() != n {
             return Err(Error::InvalidLength("output must be record length - 64"));
@@ -207,14 +188,7 @@ impl ObjectKeys {
     }
 
     /// Constant-time tag check; on failure, name the cause (spec §5 step 7).
-    fn verify_tag(
-        &self,
-        index: u64,
-        is_final: bool,
-        plain_len: usize,
-        signed: &[u8],
-        tag: &[u8],
-    ) -> Result<()> {
+    fn verify_tag(&self, index: u64, is_final: bool, plain_len: usize, signed: &[u8], tag: &[u8]) -> Result<()> {
         if tags_equal(&self.chunk_tag(index, is_final, signed), tag) {
             // A tag that verifies but a length the position forbids can only come from a
             // writer with the key; still refuse to return a non-canonical object.

@@ -148,8 +148,7 @@ impl Error {
     /// Recover a crate error carried inside an `std::io::Error` (as returned through the
     /// `Read`/`Write` adaptors), so callers can still match on the precise cause.
     pub fn from_io(err: &std::io::Error) -> Option<&Error> {
-        err.get_ref()
-            .and_then(|inner| inner.downcast_ref::<Error>())
+        err.get_ref().and_then(|inner| inner.downcast_ref::<Error>())
     }
 
     /// Wrap into an `std::io::Error` for the `Read`/`Write` adaptors; I/O errors pass through.

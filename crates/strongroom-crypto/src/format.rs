@@ -233,9 +233,7 @@ impl<'a> Cursor<'a> {
         if self.rest.is_empty() {
             Ok(())
         } else {
-            Err(Error::InvalidLength(
-                "trailing bytes after a complete structure",
-            ))
+            Err(Error::InvalidLength("trailing bytes after a complete structure"))
         }
     }
 }
@@ -252,16 +250,11 @@ mod tests {
                 assert_eq!(plain_len(c, s).unwrap(), l, "S={s} L={l}");
             }
             // Every length that is not produced is rejected.
-            let produced: std::collections::HashSet<u64> = (0..2000u64)
-                .map(|l| ciphertext_len(l, s).unwrap())
-                .collect();
+            let produced: std::collections::HashSet<u64> =
+                (0..2000u64).map(|l| ciphertext_len(l, s).unwrap()).collect();
             let max = ciphertext_len(1999, s).unwrap();
             for c in 0..max {
-                assert_eq!(
-                    plain_len(c, s).is_ok(),
-                    produced.contains(&c),
-                    "S={s} C={c}"
-                );
+                assert_eq!(plain_len(c, s).is_ok(), produced.contains(&c), "S={s} C={c}");
             }
         }
     }

@@ -17,9 +17,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::format::{
-    ALGORITHM_ID, Cursor, FORMAT_VERSION, HEADER_LEN, MAGIC, check_chunk_size, off,
-};
+use crate::format::{ALGORITHM_ID, Cursor, FORMAT_VERSION, HEADER_LEN, MAGIC, check_chunk_size, off};
 use crate::keys::{Key32, KeyId, MasterKey, hkdf32, info};
 
 /// Names a stored object; authenticated in its header so a blob in the wrong place is caught.
@@ -154,19 +152,14 @@ impl ObjectHeader {
     fn find_key<'k>(&self, keys: &'k [MasterKey]) -> Result<&'k MasterKey> {
         keys.iter()
             .find(|k| k.id() == self.key_id)
-            .ok_or(Error::UnknownMasterKey {
-                needed: self.key_id,
-            })
+            .ok_or(Error::UnknownMasterKey { needed: self.key_id })
     }
 
     /// Verify the whole header and unwrap the data key (spec §5 steps 3–5), without checking
     /// which object it belongs to. Used by rotation, which rewraps whatever it finds.
     fn verify_and_unwrap(&self, keys: &[MasterKey]) -> Result<Key32> {
         let master = self.find_key(keys)?;
-        let signed = self
-            .bytes
-            .get(..off::ENVELOPE_MAC_START)
-            .unwrap_or_default();
+        let signed = self.bytes.get(..off::ENVELOPE_MAC_START).unwrap_or_default();
         if !tags_equal(&hmac(master.wrap_mac(), &[signed]), &self.envelope_mac) {
             return Err(Error::HeaderIntegrity);
         }
@@ -326,9 +319,7 @@ impl ObjectKeys {
         object_part.copy_from_slice(&fields);
         let mut header = [0u8; HEADER_LEN];
         write_envelope(&mut header, &object_part, data_key, master, rng)?;
-        Ok(Self::derive(
-            data_key, chunk_size, object_id, header_mac, header,
-        ))
+        Ok(Self::derive(data_key, chunk_size, object_id, header_mac, header))
     }
 
     /// Plaintext bytes per chunk.

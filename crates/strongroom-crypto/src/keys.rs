@@ -135,22 +135,16 @@ impl MasterKey {
         let text = text.trim_matches([' ', '\t', '\r', '\n']);
         let mut parts = text.split(':');
         if parts.next() != Some(KEY_TEXT_PREFIX) {
-            return Err(Error::InvalidKeyText(
-                "missing 'strongroom-master-key-v1:' prefix",
-            ));
+            return Err(Error::InvalidKeyText("missing 'strongroom-master-key-v1:' prefix"));
         }
-        let id_hex = parts
-            .next()
-            .ok_or(Error::InvalidKeyText("missing key id"))?;
+        let id_hex = parts.next().ok_or(Error::InvalidKeyText("missing key id"))?;
         let b64 = parts.next().ok_or(Error::InvalidKeyText("missing key"))?;
         if parts.next().is_some() {
             return Err(Error::InvalidKeyText("too many ':'-separated fields"));
         }
         let mut id = [0u8; 16];
         if id_hex.len() != 32 || id_hex.bytes().any(|b| b.is_ascii_uppercase()) {
-            return Err(Error::InvalidKeyText(
-                "key id must be 32 lowercase hex digits",
-            ));
+            return Err(Error::InvalidKeyText("key id must be 32 lowercase hex digits"));
         }
         hex::decode_to_slice(id_hex, &mut id)
             .map_err(|_| Error::InvalidKeyText("key id must be 32 lowercase hex digits"))?;
@@ -183,13 +177,9 @@ impl MasterKey {
     /// Deliberately slow (about a second with the defaults): call it once at start-up, off any
     /// async executor.
     pub fn from_passphrase(passphrase: &[u8], params: &PassphraseParams) -> Result<Self> {
-        let argon_params = argon2::Params::new(params.m_kib, params.t, params.p, Some(32))
-            .map_err(|e| Error::Kdf(e.to_string()))?;
-        let argon = argon2::Argon2::new(
-            argon2::Algorithm::Argon2id,
-            argon2::Version::V0x13,
-            argon_params,
-        );
+        let argon_params =
+            argon2::Params::new(params.m_kib, params.t, params.p, Some(32)).map_err(|e| Error::Kdf(e.to_string()))?;
+        let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon_params);
         let mut out = Zeroizing::new([0u8; 32]);
         argon
             .hash_password_into(passphrase, &params.salt, out.as_mut())
@@ -277,9 +267,7 @@ impl PassphraseParams {
                 .and_then(|v| v.parse().ok())
                 .ok_or(bad("bad cost field"))
         };
-        let salt = B64
-            .decode(salt)
-            .map_err(|_| bad("salt is not valid base64"))?;
+        let salt = B64.decode(salt).map_err(|_| bad("salt is not valid base64"))?;
         PassphraseParams {
             m_kib: num(m, "m")?,
             t: num(t, "t")?,

@@ -45,14 +45,14 @@ mod stream;
 pub use chunk::{IV_LEN, TAG_LEN};
 pub use error::{Error, Result};
 pub use format::{
-    ALGORITHM_ID, DEFAULT_CHUNK_SIZE, FORMAT_VERSION, HEADER_LEN, Layout, MAGIC, MAX_CHUNK_SIZE,
-    MIN_CHUNK_SIZE, RECORD_OVERHEAD, RangePlan, check_chunk_size, ciphertext_len, plain_len,
+    ALGORITHM_ID, DEFAULT_CHUNK_SIZE, FORMAT_VERSION, HEADER_LEN, Layout, MAGIC, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
+    RECORD_OVERHEAD, RangePlan, check_chunk_size, ciphertext_len, plain_len,
 };
 pub use header::{ObjectHeader, ObjectId, ObjectKeys};
 pub use keys::{KEY_TEXT_PREFIX, KeyId, MasterKey, PASSPHRASE_PARAMS_PREFIX, PassphraseParams};
 pub use parallel::available_threads;
 pub use range::read_range;
 pub use stream::{
-    Decryptor, EncryptOptions, Encryptor, StreamDecryptor, StreamEncryptor, decrypt_bytes,
-    decrypt_stream, encrypt_bytes, encrypt_stream, read_header,
+    Decryptor, EncryptOptions, Encryptor, StreamDecryptor, StreamEncryptor, decrypt_bytes, decrypt_stream,
+    encrypt_bytes, encrypt_stream, read_header,
 };

@@ -72,9 +72,7 @@ where
         }
         work();
     });
-    let errors = errors
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let errors = errors.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
     match errors.into_iter().min_by_key(|(i, _)| *i) {
         Some((_, e)) => Err(e),
         None if failed.load(Ordering::Relaxed) => Err(Error::Misuse("worker failed")),
@@ -93,10 +91,7 @@ fn lane_units(lanes: Vec<Lane<'_>>) -> Vec<EncUnit<'_>> {
     let mut units = Vec::with_capacity(lanes.len() / LANES + LANES);
     let mut run: Vec<Lane<'_>> = Vec::with_capacity(LANES);
     for lane in lanes {
-        if run
-            .first()
-            .is_some_and(|r| r.plaintext.len() != lane.plaintext.len())
-        {
+        if run.first().is_some_and(|r| r.plaintext.len() != lane.plaintext.len()) {
             units.extend(run.drain(..).map(EncUnit::One));
         }
         run.push(lane);
@@ -128,9 +123,7 @@ fn split_lens<'a>(mut buf: &'a mut [u8], lens: &[usize]) -> Result<Vec<&'a mut [
 fn split_lens_ref<'a>(mut buf: &'a [u8], lens: &[usize]) -> Result<Vec<&'a [u8]>> {
     let mut parts = Vec::with_capacity(lens.len());
     for &len in lens {
-        let (head, tail) = buf
-            .split_at_checked(len)
-            .ok_or(Error::InvalidLength("split"))?;
+        let (head, tail) = buf.split_at_checked(len).ok_or(Error::InvalidLength("split"))?;
         parts.push(head);
         buf = tail;
     }
@@ -184,9 +177,7 @@ impl ObjectKeys {
             .collect();
         let result = run_split(lane_units(lanes), threads, |unit| match unit {
             EncUnit::Lanes(group) => self.encrypt_lanes(*group),
-            EncUnit::One(l) => {
-                self.encrypt_chunk_into(l.index, l.is_final, l.plaintext, l.iv, l.record)
-            }
+            EncUnit::One(l) => self.encrypt_chunk_into(l.index, l.is_final, l.plaintext, l.iv, l.record),
         });
         if result.is_err() {
             out.truncate(start);
@@ -223,14 +214,9 @@ impl ObjectKeys {
             }
             record_lens.push(left);
         } else if left != 0 {
-            return Err(Error::InvalidLength(
-                "records of a non-final batch must be whole",
-            ));
+            return Err(Error::InvalidLength("records of a non-final batch must be whole"));
         }
-        let plain_lens: Vec<usize> = record_lens
-            .iter()
-            .map(|r| r - RECORD_OVERHEAD as usize)
-            .collect();
+        let plain_lens: Vec<usize> = record_lens.iter().map(|r| r - RECORD_OVERHEAD as usize).collect();
         let start = out.len();
         out.resize(start + plain_lens.iter().sum::<usize>(), 0);
         let dst = out.get_mut(start..).ok_or(Error::InvalidLength("split"))?;

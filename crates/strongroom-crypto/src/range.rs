@@ -34,8 +34,7 @@ impl ObjectKeys {
         let mut left = plan.len;
         for index in plan.chunks.clone() {
             let range = layout.record_range(index);
-            let len = usize::try_from(range.end - range.start)
-                .map_err(|_| Error::InvalidLength("record"))?;
+            let len = usize::try_from(range.end - range.start).map_err(|_| Error::InvalidLength("record"))?;
             record.resize(len, 0);
             reader.read_exact(&mut record).map_err(|e| match e.kind() {
                 std::io::ErrorKind::UnexpectedEof => Error::Truncated { chunks: index },
@@ -69,9 +68,7 @@ impl ObjectKeys {
     ) -> Result<u64> {
         let expected = plan.cipher_range.end - plan.cipher_range.start;
         if ciphertext.len() as u64 != expected {
-            return Err(Error::InvalidLength(
-                "ciphertext does not match the plan's range",
-            ));
+            return Err(Error::InvalidLength("ciphertext does not match the plan's range"));
         }
         self.decrypt_range(layout, plan, ciphertext, out)
     }

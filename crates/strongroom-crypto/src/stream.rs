@@ -1,7 +1,7 @@
 //! Streaming: push-style cores an async caller can drive, and `std::io` adaptors on top.
 //!
-//! Memory is bounded by one batch (`threads` × chunk size, plus what the caller hands in at
-//! once), whatever the object size. The encryptor holds back the last complete chunk until it
+//! Memory is bounded by one batch (8 chunks single-threaded, 64 per thread otherwise; plus
+//! what the caller hands in at once), whatever the object size. The encryptor holds back the last complete chunk until it
 //! knows whether more data follows, because only then can it set the final flag; the
 //! decryptor likewise holds back the last record until it sees more bytes or the end.
 
@@ -21,7 +21,8 @@ use crate::lanes::{CHUNKS_PER_THREAD, LANES};
 pub struct EncryptOptions {
     /// Plaintext bytes per chunk (spec §3.1); the default, 64 KiB, suits nearly everything.
     pub chunk_size: u32,
-    /// Threads to encrypt with; chunks are batched `threads` at a time.
+    /// Threads to encrypt with. 1 (the default) suits a server running many streams at once;
+    /// more suits one big stream, at 4 MiB of buffer per thread.
     pub threads: usize,
 }
 
@@ -34,8 +35,9 @@ impl Default for EncryptOptions {
     }
 }
 
-/// Chunks handled per batch: one lane group when single-threaded (memory stays at 8 chunks
-/// per stream for servers running many streams), more per thread when parallel.
+/// Chunks handled per batch: one lane group when single-threaded (memory stays at 8 chunks,
+/// 512 KiB, per stream for servers running many streams), 64 per thread when parallel (meant
+/// for one big stream at a time: bulk re-encryption, verification).
 fn batch_chunks(threads: usize) -> usize {
     if threads <= 1 {
         LANES
@@ -72,12 +74,7 @@ impl StreamEncryptor<StdRng> {
 
 impl<R: CryptoRng + RngCore> StreamEncryptor<R> {
     /// As [`StreamEncryptor::new`] with a caller-supplied RNG (for test vectors).
-    pub fn with_rng(
-        master: &MasterKey,
-        object_id: ObjectId,
-        options: EncryptOptions,
-        mut rng: R,
-    ) -> Result<Self> {
+    pub fn with_rng(master: &MasterKey, object_id: ObjectId, options: EncryptOptions, mut rng: R) -> Result<Self> {
         let keys = ObjectKeys::create(master, object_id, options.chunk_size, &mut rng)?;
         Ok(Self::from_keys(keys, options.threads, rng))
     }
@@ -113,11 +110,7 @@ impl<R: CryptoRng + RngCore> StreamEncryptor<R> {
     }
 
     fn flush(&mut self, ends_object: bool, out: &mut Vec<u8>) -> Result<()> {
-        let chunks = self
-            .pending
-            .len()
-            .div_ceil(self.keys.chunk_size() as usize)
-            .max(1) as u64;
+        let chunks = self.pending.len().div_ceil(self.keys.chunk_size() as usize).max(1) as u64;
         self.keys.encrypt_chunks(
             self.next_index,
             &self.pending,
@@ -154,14 +147,8 @@ impl<R: CryptoRng + RngCore> StreamEncryptor<R> {
         while plaintext.len() > self.batch_bytes {
             let (batch, later) = plaintext.split_at(self.batch_bytes);
             let chunks = self.batch_bytes / self.keys.chunk_size() as usize;
-            self.keys.encrypt_chunks(
-                self.next_index,
-                batch,
-                false,
-                &mut self.rng,
-                self.threads,
-                out,
-            )?;
+            self.keys
+                .encrypt_chunks(self.next_index, batch, false, &mut self.rng, self.threads, out)?;
             self.next_index += chunks as u64;
             plaintext = later;
         }
@@ -263,6 +250,27 @@ impl StreamDecryptor {
             return Err(Error::Misuse("update after finish"));
         }
         let rec = self.record_len();
+        if self.threads > 1 {
+            // Collect whole batches before starting threads, whatever size the caller's pieces
+            // are: small batches spend their time starting and waiting for threads.
+            self.buf.extend_from_slice(ciphertext);
+            let per_batch = batch_chunks(self.threads);
+            let ready = self.buf.len().saturating_sub(1) / rec / per_batch * per_batch;
+            if ready > 0 {
+                let records = std::mem::take(&mut self.buf);
+                let mut done = 0;
+                let mut result = Ok(());
+                while done < ready && result.is_ok() {
+                    let batch = records.get(done * rec..(done + per_batch) * rec).unwrap_or_default();
+                    result = self.release(batch, false, out);
+                    done += per_batch;
+                }
+                self.buf = records;
+                self.buf.drain(..done * rec);
+                result?;
+            }
+            return Ok(());
+        }
         // Complete a record begun in an earlier call.
         if !self.buf.is_empty() {
             let room = rec - self.buf.len();
@@ -296,26 +304,35 @@ impl StreamDecryptor {
         Ok(())
     }
 
-    /// The input ended: verify and release the rest, which must be one whole record (the
-    /// object's final one, unless this is a range that stops earlier).
+    /// The input ended: verify and release the rest: whole non-final records, then one last
+    /// record (the object's final one, unless this is a range that stops earlier).
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<()> {
         if self.finished {
             return Err(Error::Misuse("finish called twice"));
         }
         self.finished = true;
         let tail = std::mem::take(&mut self.buf);
-        // `update` keeps back at most one record, so the tail is at most one record long.
+        let rec = self.record_len();
+        let last_len = match tail.len() % rec {
+            0 => rec.min(tail.len()),
+            partial => partial,
+        };
+        let (body, last) = tail.split_at(tail.len() - last_len);
+        if !body.is_empty() {
+            // Checked first: names an append after a full final chunk precisely.
+            self.release(body, false, out)?;
+        }
         let whole = if self.ends_object {
-            tail.len() >= RECORD_OVERHEAD as usize
+            last.len() >= RECORD_OVERHEAD as usize
         } else {
-            tail.len() == self.record_len()
+            last.len() == rec
         };
         if !whole {
             return Err(Error::Truncated {
                 chunks: self.next_index,
             });
         }
-        self.release(&tail, true, out)
+        self.release(last, true, out)
     }
 }
 
@@ -329,12 +346,7 @@ pub struct Encryptor<W: Write, R: CryptoRng + RngCore = StdRng> {
 
 impl<W: Write> Encryptor<W, StdRng> {
     /// Write a new object `object_id` under `master` into `inner`.
-    pub fn new(
-        master: &MasterKey,
-        object_id: ObjectId,
-        options: EncryptOptions,
-        inner: W,
-    ) -> Result<Self> {
+    pub fn new(master: &MasterKey, object_id: ObjectId, options: EncryptOptions, inner: W) -> Result<Self> {
         Ok(Self::from_core(
             StreamEncryptor::new(master, object_id, options)?,
             inner,
@@ -364,9 +376,7 @@ impl<W: Write, R: CryptoRng + RngCore> Encryptor<W, R> {
 impl<W: Write, R: CryptoRng + RngCore> Write for Encryptor<W, R> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.out.clear();
-        self.core
-            .update(buf, &mut self.out)
-            .map_err(Error::into_io)?;
+        self.core.update(buf, &mut self.out).map_err(Error::into_io)?;
         self.inner.write_all(&self.out)?;
         self.out.clear();
         Ok(buf.len())
@@ -411,12 +421,7 @@ pub struct Decryptor<R: Read> {
 
 impl<R: Read> Decryptor<R> {
     /// Read and open the header with one of `keys`, expecting object `object_id`.
-    pub fn new(
-        mut inner: R,
-        keys: &[MasterKey],
-        object_id: &ObjectId,
-        threads: usize,
-    ) -> Result<Self> {
+    pub fn new(mut inner: R, keys: &[MasterKey], object_id: &ObjectId, threads: usize) -> Result<Self> {
         let header = read_header(&mut inner)?;
         let object_keys = header.open(keys, object_id)?;
         Ok(Self::from_keys(object_keys, inner, threads))
@@ -556,11 +561,7 @@ pub fn encrypt_bytes(master: &MasterKey, object_id: ObjectId, plaintext: &[u8]) 
 
 /// Decrypt a value made by [`encrypt_bytes`] (or any object held in memory); the plaintext
 /// comes back in a buffer that is wiped when dropped.
-pub fn decrypt_bytes(
-    keys: &[MasterKey],
-    object_id: &ObjectId,
-    stored: &[u8],
-) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+pub fn decrypt_bytes(keys: &[MasterKey], object_id: &ObjectId, stored: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
     let header = ObjectHeader::parse(stored.get(..HEADER_LEN).unwrap_or(stored))?;
     let mut dec = StreamDecryptor::new(header.open(keys, object_id)?, 1);
     let mut out = zeroize::Zeroizing::new(Vec::new());

@@ -3,12 +3,7 @@
 //! writes. Skipped loudly when python3 or `cryptography` is missing, unless
 //! `STRONGROOM_REQUIRE_ORACLES=1` (as in CI), when that is a failure.
 // Test helpers outside #[test] fns: panicking on a broken expectation is the point.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -29,7 +24,10 @@ fn oracle() -> PathBuf {
 /// True if the oracle can run; otherwise skip (loudly) or fail, as the environment demands.
 fn oracle_available() -> bool {
     let probe = Command::new("python3")
-        .args(["-c", "import cryptography.hazmat.primitives.kdf.argon2, cryptography.hazmat.primitives.kdf.hkdf"])
+        .args([
+            "-c",
+            "import cryptography.hazmat.primitives.kdf.argon2, cryptography.hazmat.primitives.kdf.hkdf",
+        ])
         .output();
     let ok = matches!(&probe, Ok(o) if o.status.success());
     if !ok {
@@ -112,14 +110,7 @@ fn oracle_decrypts_what_we_write() {
     std::fs::write(&key_file, master.to_key_text().as_bytes()).unwrap();
     let id = ObjectId(rand::random());
     let s = DEFAULT_CHUNK_SIZE as usize;
-    for (len, threads) in [
-        (0, 1),
-        (1, 1),
-        (s - 1, 1),
-        (s, 2),
-        (s + 1, 1),
-        (9 * s + 12_345, 2),
-    ] {
+    for (len, threads) in [(0, 1), (1, 1), (s - 1, 1), (s, 2), (s + 1, 1), (9 * s + 12_345, 2)] {
         let plain = pattern(len);
         let stored = encrypt(&master, id, DEFAULT_CHUNK_SIZE, threads, &plain, len as u64);
         let (ok, got, err) = run_decrypt(dir.path(), &key_file, &id, &stored, None);
@@ -129,17 +120,13 @@ fn oracle_decrypts_what_we_write() {
             let (a, b) = (s as u64 - 3, 3 * s as u64 + 5);
             let (ok, got, err) = run_decrypt(dir.path(), &key_file, &id, &stored, Some((a, b)));
             assert!(ok, "{err}");
-            assert!(
-                got == plain[a as usize..b as usize],
-                "oracle range read differs"
-            );
+            assert!(got == plain[a as usize..b as usize], "oracle range read differs");
             // The oracle is a real verifier: it rejects a flipped bit and a wrong id.
             let mut bad = stored.clone();
             bad[HEADER_LEN + s + 64 + 99] ^= 4;
             let (ok, _, err) = run_decrypt(dir.path(), &key_file, &id, &bad, None);
             assert!(!ok && err.contains("chunk 1: integrity"), "{err}");
-            let (ok, _, err) =
-                run_decrypt(dir.path(), &key_file, &ObjectId([0; 16]), &stored, None);
+            let (ok, _, err) = run_decrypt(dir.path(), &key_file, &ObjectId([0; 16]), &stored, None);
             assert!(!ok && err.contains("object id mismatch"), "{err}");
         }
     }

@@ -1,11 +1,6 @@
 //! Round trips at every interesting size, through every API, and random-access reads.
 // Test helpers outside #[test] fns: panicking on a broken expectation is the point.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -45,8 +40,7 @@ fn round_trip_sizes_threads_and_apis() {
             assert_eq!(stored.len() as u64, ciphertext_len(len as u64, S).unwrap());
             assert_eq!(plain_len(stored.len() as u64, S).unwrap(), len as u64);
             // Read adaptor, byte by byte in odd pieces.
-            let mut d =
-                Decryptor::new(&stored[..], std::slice::from_ref(&m), &ID, threads).unwrap();
+            let mut d = Decryptor::new(&stored[..], std::slice::from_ref(&m), &ID, threads).unwrap();
             let mut back = Vec::new();
             let mut buf = [0u8; 77];
             loop {
@@ -88,14 +82,7 @@ fn write_adaptor_and_stream_helpers() {
     let stored = enc.finish().unwrap();
     let mut out = Vec::new();
     assert_eq!(
-        decrypt_stream(
-            std::slice::from_ref(&m),
-            &ID,
-            2,
-            Cursor::new(&stored),
-            &mut out
-        )
-        .unwrap(),
+        decrypt_stream(std::slice::from_ref(&m), &ID, 2, Cursor::new(&stored), &mut out).unwrap(),
         plain.len() as u64
     );
     assert_eq!(out, plain);
@@ -122,19 +109,11 @@ fn batched_paths_equal_chunk_by_chunk() {
         }
         for threads in [1, 2, 4] {
             let mut got = Vec::new();
-            keys.encrypt_chunks(
-                0,
-                &plain,
-                true,
-                &mut ScriptRng::new(&iv_refs),
-                threads,
-                &mut got,
-            )
-            .unwrap();
+            keys.encrypt_chunks(0, &plain, true, &mut ScriptRng::new(&iv_refs), threads, &mut got)
+                .unwrap();
             assert_eq!(got, expected, "len {len} threads {threads}");
             let mut back = Vec::new();
-            keys.decrypt_chunks(0, &got, true, threads, &mut back)
-                .unwrap();
+            keys.decrypt_chunks(0, &got, true, threads, &mut back).unwrap();
             assert_eq!(back, plain);
         }
     }
@@ -168,20 +147,9 @@ fn range_reads_at_chunk_borders() {
                     continue;
                 }
                 let mut out = Vec::new();
-                let n = read_range(
-                    &mut Cursor::new(&stored),
-                    std::slice::from_ref(&m),
-                    &ID,
-                    a..b,
-                    &mut out,
-                )
-                .unwrap();
+                let n = read_range(&mut Cursor::new(&stored), std::slice::from_ref(&m), &ID, a..b, &mut out).unwrap();
                 assert_eq!(n, b - a);
-                assert_eq!(
-                    out,
-                    &plain[a as usize..b as usize],
-                    "len {len} range {a}..{b}"
-                );
+                assert_eq!(out, &plain[a as usize..b as usize], "len {len} range {a}..{b}");
                 // In-memory form: fetch only the planned ciphertext bytes.
                 let layout = Layout::from_cipher_len(stored.len() as u64, S).unwrap();
                 let plan = layout.plan(a..b).unwrap();

@@ -1,11 +1,6 @@
 //! Every kind of damage fails, with the specific error, and releases no unverified plaintext.
 // Test helpers outside #[test] fns: panicking on a broken expectation is the point.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -30,25 +25,28 @@ fn object() -> (MasterKey, Vec<u8>, Vec<u8>) {
 }
 
 /// Decrypt with the streaming reader, returning the error; the plaintext released before
-/// it must be a prefix of the original made of whole verified chunks.
+/// it must be a prefix of the original made of whole verified chunks. Single- and
+/// multi-threaded decryption must agree on the error.
 fn read_all(m: &MasterKey, id: &ObjectId, stored: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
-    let d = Decryptor::new(stored, std::slice::from_ref(m), id, 1)?;
-    let mut out = Vec::new();
-    match d.copy_to(&mut out) {
-        Ok(_) => Ok(out),
-        Err(e) => {
-            assert!(
-                plain.starts_with(&out),
-                "released bytes are not original plaintext"
-            );
-            assert_eq!(
-                out.len() % S as usize,
-                0,
-                "only whole verified chunks released"
-            );
-            Err(e)
-        }
+    let mut results = Vec::new();
+    for threads in [1, 2] {
+        let r = Decryptor::new(stored, std::slice::from_ref(m), id, threads).and_then(|d| {
+            let mut out = Vec::new();
+            match d.copy_to(&mut out) {
+                Ok(_) => Ok(out),
+                Err(e) => {
+                    assert!(plain.starts_with(&out), "released bytes are not original plaintext");
+                    assert_eq!(out.len() % S as usize, 0, "only whole verified chunks released");
+                    Err(e)
+                }
+            }
+        });
+        results.push(r);
     }
+    let two = results.pop().unwrap();
+    let one = results.pop().unwrap();
+    assert_eq!(format!("{one:?}"), format!("{two:?}"), "threads 1 vs 2 disagree");
+    one
 }
 
 fn err(m: &MasterKey, stored: &[u8], plain: &[u8]) -> Error {
@@ -126,10 +124,7 @@ fn chunk_api_releases_nothing_on_failure() {
     assert_eq!(out, b"before");
     let mut dst = vec![0xAA; S as usize];
     assert!(keys.decrypt_chunk_into(1, false, &rec, &mut dst).is_err());
-    assert!(
-        dst.iter().all(|b| *b == 0xAA || *b == 0),
-        "no plaintext written"
-    );
+    assert!(dst.iter().all(|b| *b == 0xAA || *b == 0), "no plaintext written");
     // The right record at the wrong index, or with the wrong final flag, fails too.
     assert!(matches!(
         keys.decrypt_chunk(2, false, &stored[record(1)], &mut out),
@@ -147,10 +142,7 @@ fn truncation_is_detected_at_every_length() {
     for len in 0..stored.len() {
         let e = err(&m, &stored[..len], &plain);
         if len < HEADER_LEN {
-            assert!(
-                matches!(e, Error::Truncated { chunks: 0 }),
-                "len {len}: {e:?}"
-            );
+            assert!(matches!(e, Error::Truncated { chunks: 0 }), "len {len}: {e:?}");
         } else if (len - HEADER_LEN).is_multiple_of(R) {
             let k = ((len - HEADER_LEN) / R) as u64;
             assert!(
@@ -184,20 +176,14 @@ fn extension_is_detected() {
     // Appending a copy of the final record itself.
     let mut t = stored.clone();
     t.extend_from_slice(&stored[record(5)]);
-    assert!(matches!(
-        err(&m, &t, &plain),
-        Error::DataAfterFinalChunk { index: 5 }
-    ));
+    assert!(matches!(err(&m, &t, &plain), Error::DataAfterFinalChunk { index: 5 }));
     // Short final chunk: the appended bytes land inside it.
     let (m, plain, stored) = object();
     for extra in [1usize, 16, 1000, 2000] {
         let mut t = stored.clone();
         t.extend(std::iter::repeat_n(7u8, extra));
         let e = err(&m, &t, &plain);
-        assert!(
-            matches!(e, Error::ChunkIntegrity { index: 5 }),
-            "extra {extra}: {e:?}"
-        );
+        assert!(matches!(e, Error::ChunkIntegrity { index: 5 }), "extra {extra}: {e:?}");
     }
 }
 
@@ -245,18 +231,12 @@ fn swapping_chunks_and_objects_between_objects() {
     // Chunk 2 of another object with the same id and position.
     let mut t = a.clone();
     t[record(2)].copy_from_slice(&a2[record(2)]);
-    assert!(matches!(
-        err(&m, &t, &plain_a),
-        Error::ChunkIntegrity { index: 2 }
-    ));
+    assert!(matches!(err(&m, &t, &plain_a), Error::ChunkIntegrity { index: 2 }));
 
     // A's header spliced onto B's records.
     let mut t = a[..HEADER_LEN].to_vec();
     t.extend_from_slice(&b[HEADER_LEN..]);
-    assert!(matches!(
-        err(&m, &t, &plain_a),
-        Error::ChunkIntegrity { index: 0 }
-    ));
+    assert!(matches!(err(&m, &t, &plain_a), Error::ChunkIntegrity { index: 0 }));
 
     // Whole objects swapped between ids: B's blob read where A's should be, and vice versa.
     let e = read_all(&m, &ID, &b, &plain_a).unwrap_err();
@@ -295,12 +275,7 @@ fn wrong_master_key_and_not_encrypted() {
         ObjectHeader::parse(&stored[..HEADER_LEN + 1]),
         Err(Error::InvalidLength(_))
     ));
-    assert!(
-        ObjectHeader::parse(&stored[..HEADER_LEN])
-            .unwrap()
-            .verify(&[m])
-            .is_ok()
-    );
+    assert!(ObjectHeader::parse(&stored[..HEADER_LEN]).unwrap().verify(&[m]).is_ok());
 }
 
 #[test]

@@ -6,12 +6,7 @@
 //! Regenerate (only when deliberately changing a vector): `STRONGROOM_WRITE_VECTORS=1 cargo
 //! test -p strongroom-crypto --test vectors`.
 // Test helpers outside #[test] fns: panicking on a broken expectation is the point.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -72,21 +67,13 @@ fn build(spec: &Spec) -> (String, Vec<u8>) {
     let ivs: Vec<[u8; 16]> = (0..chunks).map(chunk_iv).collect();
 
     let mut rng = ScriptRng::new(&[&wrap_iv]);
-    let keys =
-        ObjectKeys::create_with_data_key(&master, object_id, spec.chunk_size, &data_key, &mut rng)
-            .unwrap();
+    let keys = ObjectKeys::create_with_data_key(&master, object_id, spec.chunk_size, &data_key, &mut rng).unwrap();
     assert!(rng.used_all());
     let mut stored = keys.header_bytes().to_vec();
     for (i, iv) in ivs.iter().enumerate() {
         let end = ((i + 1) * s).min(spec.len);
-        keys.encrypt_chunk(
-            i as u64,
-            i + 1 == chunks,
-            &plain[i * s..end],
-            iv,
-            &mut stored,
-        )
-        .unwrap();
+        keys.encrypt_chunk(i as u64, i + 1 == chunks, &plain[i * s..end], iv, &mut stored)
+            .unwrap();
     }
     assert_eq!(
         stored.len() as u64,
@@ -116,16 +103,8 @@ fn build(spec: &Spec) -> (String, Vec<u8>) {
     assert_eq!(back, plain);
 
     let mut t = String::new();
-    writeln!(
-        t,
-        "# Strongroom at-rest v1 test vector (docs/formats/at-rest-v1.md)."
-    )
-    .unwrap();
-    writeln!(
-        t,
-        "# Hex unless noted. Intermediate values help implementers debug."
-    )
-    .unwrap();
+    writeln!(t, "# Strongroom at-rest v1 test vector (docs/formats/at-rest-v1.md).").unwrap();
+    writeln!(t, "# Hex unless noted. Intermediate values help implementers debug.").unwrap();
     writeln!(t, "name: {}", spec.name).unwrap();
     writeln!(t, "description: {}", spec.description).unwrap();
     writeln!(t, "master_key: {}", hex::encode(mk)).unwrap();
@@ -154,11 +133,7 @@ fn build(spec: &Spec) -> (String, Vec<u8>) {
     writeln!(
         t,
         "chunk_enc_key: {}",
-        hex::encode(hkdf(
-            &data_key,
-            "strongroom at-rest v1 chunk encryption",
-            32
-        ))
+        hex::encode(hkdf(&data_key, "strongroom at-rest v1 chunk encryption", 32))
     )
     .unwrap();
     writeln!(
@@ -195,11 +170,7 @@ fn build_rewrap(stored: &[u8]) -> String {
     let wrap_iv: [u8; 16] = arr(seq(0x90, 16));
     let header = ObjectHeader::parse(&stored[..HEADER_LEN]).unwrap();
     let rewrapped = header
-        .rewrap(
-            std::slice::from_ref(&old),
-            &new,
-            &mut ScriptRng::new(&[&wrap_iv]),
-        )
+        .rewrap(std::slice::from_ref(&old), &new, &mut ScriptRng::new(&[&wrap_iv]))
         .unwrap();
     assert_eq!(rewrapped[..64], stored[..64]);
     let mut out = rewrapped.to_vec();
@@ -278,11 +249,7 @@ fn specs() -> Vec<Spec> {
         small("v02-one-byte", "one byte", 1),
         small("v03-chunk-minus-one", "chunk size 32, 31 bytes", 31),
         small("v04-chunk", "exactly one full chunk, which is final", 32),
-        small(
-            "v05-chunk-plus-one",
-            "one full chunk and a final chunk of 1 byte",
-            33,
-        ),
+        small("v05-chunk-plus-one", "one full chunk and a final chunk of 1 byte", 33),
         small("v06-many-chunks", "four chunks, the last of 4 bytes", 100),
         Spec {
             name: "v07-default-chunk",
@@ -299,16 +266,9 @@ fn check_or_write(name: &str, text: &str) {
     if std::env::var("STRONGROOM_WRITE_VECTORS").as_deref() == Ok("1") {
         std::fs::write(&path, text).unwrap();
     } else {
-        let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (set STRONGROOM_WRITE_VECTORS=1 to create)",
-                path.display()
-            )
-        });
-        assert!(
-            committed == text,
-            "{name}: bytes differ from the committed vector"
-        );
+        let committed = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (set STRONGROOM_WRITE_VECTORS=1 to create)", path.display()));
+        assert!(committed == text, "{name}: bytes differ from the committed vector");
     }
 }
 

@@ -15,18 +15,16 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let password = std::env::var("PW").unwrap_or_default();
-    let result = File::open(input)
-        .map_err(strongroom_docs::Error::from)
-        .and_then(|i| {
-            let o = BufWriter::new(File::create(output)?);
-            match mode.as_str() {
-                "encrypt" => office::encrypt(BufReader::new(i), o, &password, &Options::default()),
-                "decrypt" => office::decrypt(BufReader::new(i), o, &password),
-                _ => Err(strongroom_docs::Error::InvalidOptions(
-                    "mode must be encrypt or decrypt",
-                )),
-            }
-        });
+    let result = File::open(input).map_err(strongroom_docs::Error::from).and_then(|i| {
+        let o = BufWriter::new(File::create(output)?);
+        match mode.as_str() {
+            "encrypt" => office::encrypt(BufReader::new(i), o, &password, &Options::default()),
+            "decrypt" => office::decrypt(BufReader::new(i), o, &password),
+            _ => Err(strongroom_docs::Error::InvalidOptions(
+                "mode must be encrypt or decrypt",
+            )),
+        }
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

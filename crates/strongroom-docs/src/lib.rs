@@ -70,9 +70,7 @@ pub fn detect_format(head: &[u8]) -> Format {
         // offset 30 of the first local header and its content follows right after.
         let name = head.get(30..38);
         let content = head.get(38..).unwrap_or_default();
-        if name == Some(b"mimetype".as_slice())
-            && content.starts_with(b"application/vnd.oasis.opendocument")
-        {
+        if name == Some(b"mimetype".as_slice()) && content.starts_with(b"application/vnd.oasis.opendocument") {
             return Format::Odf;
         }
         return Format::Zip;
@@ -90,10 +88,7 @@ pub(crate) fn read_head<R: std::io::Read + std::io::Seek>(input: &mut R) -> Resu
     use std::io::{Read, SeekFrom};
     input.seek(SeekFrom::Start(0))?;
     let mut head = Vec::with_capacity(PDF_HEADER_WINDOW);
-    input
-        .by_ref()
-        .take(PDF_HEADER_WINDOW as u64)
-        .read_to_end(&mut head)?;
+    input.by_ref().take(PDF_HEADER_WINDOW as u64).read_to_end(&mut head)?;
     input.seek(SeekFrom::Start(0))?;
     Ok(head)
 }

@@ -11,9 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use lopdf::encryption::crypt_filters::{Aes256CryptFilter, CryptFilter};
-use lopdf::{
-    Document, EncryptionState, EncryptionVersion, LoadOptions, Object, Permissions, StringFormat,
-};
+use lopdf::{Document, EncryptionState, EncryptionVersion, LoadOptions, Object, Permissions, StringFormat};
 use rand::TryRngCore as _;
 use zeroize::Zeroizing;
 
@@ -129,8 +127,9 @@ fn hex(bytes: &[u8]) -> String {
 fn map_lopdf(e: lopdf::Error) -> Error {
     use lopdf::encryption::DecryptionError;
     match e {
-        lopdf::Error::InvalidPassword
-        | lopdf::Error::Decryption(DecryptionError::IncorrectPassword) => Error::WrongPassword,
+        lopdf::Error::InvalidPassword | lopdf::Error::Decryption(DecryptionError::IncorrectPassword) => {
+            Error::WrongPassword
+        }
         lopdf::Error::AlreadyEncrypted => Error::AlreadyProtected,
         lopdf::Error::NotEncrypted => Error::NotProtected,
         lopdf::Error::Decryption(
@@ -230,8 +229,7 @@ pub fn encrypt(pdf: &[u8], protection: &PdfProtection<'_>) -> Result<Vec<u8>> {
 /// would also remove the restrictions the owner set.
 pub fn decrypt(pdf: &[u8], password: &str) -> Result<Vec<u8>> {
     require_pdf(pdf)?;
-    let mut doc = Document::load_mem_with_options(pdf, LoadOptions::with_password(password))
-        .map_err(map_lopdf)?;
+    let mut doc = Document::load_mem_with_options(pdf, LoadOptions::with_password(password)).map_err(map_lopdf)?;
     if doc.is_encrypted() {
         // lopdf leaves /Encrypt in place when no password opened it.
         return Err(Error::WrongPassword);

@@ -104,9 +104,7 @@ pub fn hash_password(password: &str, salt: &[u8], spin_count: u32) -> [u8; 64] {
 /// salt (prefix "" for sheets, "workbook" for the workbook, camel-cased).
 fn password_attrs(password: &str, prefix: &str) -> Result<String> {
     let mut salt = [0u8; 16];
-    rand::rngs::OsRng
-        .try_fill_bytes(&mut salt)
-        .map_err(|_| Error::Random)?;
+    rand::rngs::OsRng.try_fill_bytes(&mut salt).map_err(|_| Error::Random)?;
     let hash = hash_password(password, &salt, SPIN_COUNT);
     let name = |n: &str| {
         if prefix.is_empty() {
@@ -264,12 +262,7 @@ pub fn protect_workbook<R: Read + Seek, W: Write + Seek>(
         u8::from(protection.lock_structure),
         u8::from(protection.lock_windows)
     );
-    let patched = insert_element(
-        &xml,
-        b"workbookProtection",
-        AFTER_WORKBOOK_PROTECTION,
-        &attrs,
-    )?;
+    let patched = insert_element(&xml, b"workbookProtection", AFTER_WORKBOOK_PROTECTION, &attrs)?;
     rewrite(&mut archive, output, WORKBOOK, &patched)
 }
 
@@ -304,18 +297,13 @@ fn open_xlsx<R: Read + Seek>(mut input: R) -> Result<zip::ZipArchive<R>> {
 
 fn read_part<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, name: &str) -> Result<Vec<u8>> {
     let file = archive.by_name(name).map_err(|e| match e {
-        zip::result::ZipError::FileNotFound => {
-            Error::malformed("xlsx", format!("missing part {name}"))
-        }
+        zip::result::ZipError::FileNotFound => Error::malformed("xlsx", format!("missing part {name}")),
         other => zip_error(other),
     })?;
     let mut out = Vec::new();
     file.take(MAX_PART + 1).read_to_end(&mut out)?;
     if out.len() as u64 > MAX_PART {
-        return Err(Error::malformed(
-            "xlsx",
-            format!("{name} is larger than 256 MiB"),
-        ));
+        return Err(Error::malformed("xlsx", format!("{name} is larger than 256 MiB")));
     }
     Ok(out)
 }
@@ -370,10 +358,7 @@ fn xml_error(e: quick_xml::Error) -> Error {
 }
 
 /// Resolve a sheet name to its part path through `workbook.xml` and its relationships.
-fn find_sheet_part<R: Read + Seek>(
-    archive: &mut zip::ZipArchive<R>,
-    sheet: &str,
-) -> Result<String> {
+fn find_sheet_part<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, sheet: &str) -> Result<String> {
     let wb = read_part(archive, WORKBOOK)?;
     let mut reader = quick_xml::Reader::from_reader(wb.as_slice());
     let mut rel_id = None;
@@ -406,8 +391,8 @@ fn find_sheet_part<R: Read + Seek>(
                 if local(e.name().as_ref()) == b"Relationship"
                     && attr(&e, b"Id")?.as_deref() == Some(rel_id.as_str()) =>
             {
-                let target = attr(&e, b"Target")?
-                    .ok_or_else(|| Error::malformed("xlsx", "relationship without Target"))?;
+                let target =
+                    attr(&e, b"Target")?.ok_or_else(|| Error::malformed("xlsx", "relationship without Target"))?;
                 return Ok(resolve_target(&target));
             }
             Event::Eof => break,
@@ -422,11 +407,7 @@ fn find_sheet_part<R: Read + Seek>(
 
 /// Targets are relative to `xl/` unless absolute (`/xl/worksheets/…`); `..` is resolved.
 fn resolve_target(target: &str) -> String {
-    let mut parts: Vec<&str> = if target.starts_with('/') {
-        vec![]
-    } else {
-        vec!["xl"]
-    };
+    let mut parts: Vec<&str> = if target.starts_with('/') { vec![] } else { vec!["xl"] };
     for seg in target.split('/') {
         match seg {
             "" | "." => {}
@@ -442,19 +423,14 @@ fn resolve_target(target: &str) -> String {
 /// Splice `<{prefix}{element}{attrs}/>` into `xml` as a child of the root element, before the
 /// first child that the schema orders after it (or before the root's end tag). Refuses if
 /// the element is already there.
-fn insert_element(
-    xml: &[u8],
-    element: &[u8],
-    successors: &[&[u8]],
-    attrs: &str,
-) -> Result<Vec<u8>> {
+fn insert_element(xml: &[u8], element: &[u8], successors: &[&[u8]], attrs: &str) -> Result<Vec<u8>> {
     let mut reader = quick_xml::Reader::from_reader(xml);
     let mut depth = 0usize;
     let mut prefix: Vec<u8> = Vec::new();
     let mut insert_at = None;
     loop {
-        let before = usize::try_from(reader.buffer_position())
-            .map_err(|_| Error::malformed("xlsx XML", "position overflow"))?;
+        let before =
+            usize::try_from(reader.buffer_position()).map_err(|_| Error::malformed("xlsx XML", "position overflow"))?;
         let event = reader.read_event().map_err(xml_error)?;
         match &event {
             Event::Start(e) | Event::Empty(e) => {
@@ -510,13 +486,7 @@ mod tests {
     #[test]
     fn inserts_in_schema_order_and_keeps_bytes() {
         let xml = b"<?xml version=\"1.0\"?>\n<worksheet xmlns=\"x\"><sheetData><row r=\"1\"/></sheetData>\n<pageMargins left=\"1\"/></worksheet>";
-        let out = insert_element(
-            xml,
-            b"sheetProtection",
-            AFTER_SHEET_PROTECTION,
-            " sheet=\"1\"",
-        )
-        .unwrap();
+        let out = insert_element(xml, b"sheetProtection", AFTER_SHEET_PROTECTION, " sheet=\"1\"").unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "<?xml version=\"1.0\"?>\n<worksheet xmlns=\"x\"><sheetData><row r=\"1\"/></sheetData>\n<sheetProtection sheet=\"1\"/><pageMargins left=\"1\"/></worksheet>"
@@ -555,17 +525,8 @@ mod tests {
 
     #[test]
     fn resolves_targets() {
-        assert_eq!(
-            resolve_target("worksheets/sheet1.xml"),
-            "xl/worksheets/sheet1.xml"
-        );
-        assert_eq!(
-            resolve_target("/xl/worksheets/s.xml"),
-            "xl/worksheets/s.xml"
-        );
-        assert_eq!(
-            resolve_target("../xl/worksheets/s.xml"),
-            "xl/worksheets/s.xml"
-        );
+        assert_eq!(resolve_target("worksheets/sheet1.xml"), "xl/worksheets/sheet1.xml");
+        assert_eq!(resolve_target("/xl/worksheets/s.xml"), "xl/worksheets/s.xml");
+        assert_eq!(resolve_target("../xl/worksheets/s.xml"), "xl/worksheets/s.xml");
     }
 }

@@ -3,12 +3,7 @@
 //! `STRONGROOM_REQUIRE_ORACLES=1` (as in CI).
 
 // Test code: helpers outside #[test] fns may unwrap and index (clippy.toml only covers #[test]).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -20,10 +15,7 @@ use strongroom_docs::office::{self, Options};
 
 fn msoffcrypto() -> bool {
     // `-h` exits 0 when the tool is installed.
-    common::oracle_available(
-        "msoffcrypto-tool",
-        Command::new("msoffcrypto-tool").arg("-h"),
-    )
+    common::oracle_available("msoffcrypto-tool", Command::new("msoffcrypto-tool").arg("-h"))
 }
 
 fn libreoffice() -> bool {
@@ -44,9 +36,7 @@ fn lo_script() -> PathBuf {
 fn lo_convert(jobs: &[(&Path, Option<&str>, &str, &Path)]) -> Vec<Result<(), String>> {
     let json = serde_json::Value::Array(
         jobs.iter()
-            .map(|(i, pw, filter, o)| {
-                serde_json::json!({"in": i, "password": pw, "filter": filter, "out": o})
-            })
+            .map(|(i, pw, filter, o)| serde_json::json!({"in": i, "password": pw, "filter": filter, "out": o}))
             .collect(),
     );
     let mut child = Command::new("/usr/bin/python3")
@@ -90,10 +80,7 @@ fn msoffcrypto_decrypts_ours_and_rejects_a_wrong_password() {
         let enc = office::encrypt_bytes(&plain, "S3cret pässword", &Options::default()).unwrap();
         let enc_path = common::write_file(dir.path(), &format!("enc-{name}"), &enc);
         let (ok, _, err) = common::run(Command::new("msoffcrypto-tool").arg("-t").arg(&enc_path));
-        assert!(
-            ok,
-            "msoffcrypto-tool -t must see {name} as encrypted: {err}"
-        );
+        assert!(ok, "msoffcrypto-tool -t must see {name} as encrypted: {err}");
         let out = dir.path().join(format!("dec-{name}"));
         let (ok, _, err) = common::run(
             Command::new("msoffcrypto-tool")
@@ -111,10 +98,7 @@ fn msoffcrypto_decrypts_ours_and_rejects_a_wrong_password() {
                 .arg(&enc_path)
                 .arg(&wrong),
         );
-        assert!(
-            !ok,
-            "msoffcrypto-tool must reject a wrong password for {name}"
-        );
+        assert!(!ok, "msoffcrypto-tool must reject a wrong password for {name}");
     }
 }
 
@@ -163,10 +147,7 @@ fn regression_msoffcrypto_difat_lists_one_sector_too_many() {
     let enc = std::fs::read(enc).unwrap();
     assert!(office::is_encrypted(std::io::Cursor::new(&enc)).unwrap());
     assert!(office::decrypt_bytes(&enc, "pw").unwrap() == plain);
-    assert!(matches!(
-        office::decrypt_bytes(&enc, "pW"),
-        Err(Error::WrongPassword)
-    ));
+    assert!(matches!(office::decrypt_bytes(&enc, "pW"), Err(Error::WrongPassword)));
 }
 
 #[test]
@@ -174,8 +155,7 @@ fn msoffcrypto_decrypts_the_committed_test_vector() {
     if !msoffcrypto() {
         return;
     }
-    let vector =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/agile-tiny.encrypted.docx");
+    let vector = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/agile-tiny.encrypted.docx");
     let plain = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/agile-tiny.docx");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.docx");
@@ -203,20 +183,10 @@ fn libreoffice_opens_our_encrypted_docx_and_xlsx_with_the_password_only() {
         &Options::default(),
     )
     .unwrap();
-    let xlsx = office::encrypt_bytes(
-        &common::xlsx("Numbers", &["alpha", "beta"]),
-        pw,
-        &Options::default(),
-    )
-    .unwrap();
+    let xlsx = office::encrypt_bytes(&common::xlsx("Numbers", &["alpha", "beta"]), pw, &Options::default()).unwrap();
     let docx_path = common::write_file(d, "enc.docx", &docx);
     let xlsx_path = common::write_file(d, "enc.xlsx", &xlsx);
-    let (t1, t2, t3, t4) = (
-        d.join("1.txt"),
-        d.join("2.csv"),
-        d.join("3.txt"),
-        d.join("4.txt"),
-    );
+    let (t1, t2, t3, t4) = (d.join("1.txt"), d.join("2.csv"), d.join("3.txt"), d.join("4.txt"));
     let results = lo_convert(&[
         (&docx_path, Some(pw), "Text", &t1),
         (&xlsx_path, Some(pw), "Text - txt - csv (StarCalc)", &t2),
@@ -233,13 +203,7 @@ fn libreoffice_opens_our_encrypted_docx_and_xlsx_with_the_password_only() {
     assert!(results[1].is_ok(), "xlsx: {:?}", results[1]);
     let csv = std::fs::read_to_string(&t2).unwrap();
     assert_eq!(csv.lines().collect::<Vec<_>>(), ["alpha", "beta"]);
-    assert!(
-        results[2].is_err(),
-        "a wrong password must not open the document"
-    );
+    assert!(results[2].is_err(), "a wrong password must not open the document");
     assert!(!t3.exists());
-    assert!(
-        results[3].is_err(),
-        "no password must not open the document"
-    );
+    assert!(results[3].is_err(), "no password must not open the document");
 }

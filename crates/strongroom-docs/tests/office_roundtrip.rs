@@ -1,12 +1,7 @@
 //! Office agile encryption: round trips, and every refusal the format makes us promise.
 
 // Test code: helpers outside #[test] fns may unwrap and index (clippy.toml only covers #[test]).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -24,10 +19,7 @@ fn fast() -> Options {
 fn edit_stream(file: &[u8], path: &str, edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut cf = cfb::CompoundFile::open(Cursor::new(file.to_vec())).unwrap();
     let mut data = Vec::new();
-    cf.open_stream(path)
-        .unwrap()
-        .read_to_end(&mut data)
-        .unwrap();
+    cf.open_stream(path).unwrap().read_to_end(&mut data).unwrap();
     edit(&mut data);
     let mut s = cf.create_stream(path).unwrap();
     s.write_all(&data).unwrap();
@@ -45,10 +37,7 @@ fn docx_round_trip_with_default_spin_count() {
     assert!(!office::is_encrypted(Cursor::new(&plain)).unwrap());
     let dec = office::decrypt_bytes(&enc, "correct horse").unwrap();
     assert_eq!(dec, plain);
-    assert_eq!(
-        common::docx_text(&dec),
-        "Hello, Strongroom\nZweite Zeile — ünïcödé"
-    );
+    assert_eq!(common::docx_text(&dec), "Hello, Strongroom\nZweite Zeile — ünïcödé");
 }
 
 #[test]
@@ -65,11 +54,7 @@ fn sizes_around_segment_boundaries_round_trip() {
     for filler in [0usize, 1, 4095, 4096, 4097, 8191, 8192, 70_000] {
         let plain = common::docx_with(&["x"], filler, false);
         let enc = office::encrypt_bytes(&plain, "pw", &fast()).unwrap();
-        assert_eq!(
-            office::decrypt_bytes(&enc, "pw").unwrap(),
-            plain,
-            "filler {filler}"
-        );
+        assert_eq!(office::decrypt_bytes(&enc, "pw").unwrap(), plain, "filler {filler}");
     }
     for exact in [4096usize, 8192] {
         // Pad the zip to an exact multiple by varying filler until the package size fits.
@@ -97,10 +82,7 @@ fn wrong_password_is_detected() {
     let enc = office::encrypt_bytes(&common::docx(&["secret"]), "right", &fast()).unwrap();
     for wrong in ["wrong", "Right", "right ", ""] {
         assert!(
-            matches!(
-                office::decrypt_bytes(&enc, wrong),
-                Err(Error::WrongPassword)
-            ),
+            matches!(office::decrypt_bytes(&enc, wrong), Err(Error::WrongPassword)),
             "{wrong:?}"
         );
     }
@@ -157,10 +139,7 @@ fn refuses_bad_inputs_with_clear_errors() {
     ));
     assert!(matches!(
         office::encrypt_bytes(b"%PDF-1.7\n%%EOF", "pw", &o),
-        Err(Error::WrongFormat {
-            found: Format::Pdf,
-            ..
-        })
+        Err(Error::WrongFormat { found: Format::Pdf, .. })
     ));
     let plain = common::docx(&["x"]);
     assert!(matches!(
@@ -170,10 +149,7 @@ fn refuses_bad_inputs_with_clear_errors() {
     let not_ooxml = common::zip_parts(&[("hello.txt", b"hi")], false);
     assert!(matches!(
         office::encrypt_bytes(&not_ooxml, "pw", &o),
-        Err(Error::WrongFormat {
-            found: Format::Zip,
-            ..
-        })
+        Err(Error::WrongFormat { found: Format::Zip, .. })
     ));
     assert!(matches!(
         office::encrypt_bytes(&plain, "", &o),
@@ -184,9 +160,7 @@ fn refuses_bad_inputs_with_clear_errors() {
         office::encrypt_bytes(&plain, &long, &o),
         Err(Error::InvalidPassword(_))
     ));
-    let too_many = Options {
-        spin_count: 10_000_001,
-    };
+    let too_many = Options { spin_count: 10_000_001 };
     assert!(matches!(
         office::encrypt_bytes(&plain, "pw", &too_many),
         Err(Error::InvalidOptions(_))
@@ -197,23 +171,14 @@ fn refuses_bad_inputs_with_clear_errors() {
         office::encrypt_bytes(&enc, "pw", &o),
         Err(Error::AlreadyProtected)
     ));
-    assert!(matches!(
-        office::decrypt_bytes(&plain, "pw"),
-        Err(Error::NotProtected)
-    ));
+    assert!(matches!(office::decrypt_bytes(&plain, "pw"), Err(Error::NotProtected)));
     assert!(matches!(
         office::decrypt_bytes(b"%PDF-1.4", "pw"),
-        Err(Error::WrongFormat {
-            found: Format::Pdf,
-            ..
-        })
+        Err(Error::WrongFormat { found: Format::Pdf, .. })
     ));
     // A compound file that is not an encrypted package (think legacy .doc).
     let mut cf = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
-    cf.create_stream("/WordDocument")
-        .unwrap()
-        .write_all(b"legacy")
-        .unwrap();
+    cf.create_stream("/WordDocument").unwrap().write_all(b"legacy").unwrap();
     cf.flush().unwrap();
     let legacy = cf.into_inner().into_inner();
     assert!(matches!(
@@ -234,8 +199,7 @@ fn refuses_bad_inputs_with_clear_errors() {
 
 #[test]
 fn truncated_and_corrupted_containers_never_panic() {
-    let enc =
-        office::encrypt_bytes(&common::docx_with(&["x"], 5000, false), "pw", &fast()).unwrap();
+    let enc = office::encrypt_bytes(&common::docx_with(&["x"], 5000, false), "pw", &fast()).unwrap();
     let good = office::decrypt_bytes(&enc, "pw").unwrap();
     for cut in (0..enc.len()).step_by(97) {
         // Cutting only unused slack at the end of the last sector may still decrypt, but then

@@ -8,12 +8,7 @@
 //! `STRONGROOM_REGEN_VECTORS=1 cargo test -p strongroom-docs --test office_vectors`.
 
 // Test code: helpers outside #[test] fns may unwrap and index (clippy.toml only covers #[test]).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -114,28 +109,14 @@ fn derive(plain: &[u8], info_xml: &str, package: &[u8]) -> BTreeMap<&'static str
     let evv = attr(info_xml, "encryptedVerifierHashValue", 0);
     let ekv = attr(info_xml, "encryptedKeyValue", 0);
     // The XML must decrypt, with the derived keys, to the material we chose.
-    assert_eq!(
-        aes256_cbc_decrypt(&k_vi, &m.password_salt, &evi),
-        m.verifier_hash_input
-    );
+    assert_eq!(aes256_cbc_decrypt(&k_vi, &m.password_salt, &evi), m.verifier_hash_input);
     assert_eq!(
         aes256_cbc_decrypt(&k_vv, &m.password_salt, &evv),
         sha512(&[&m.verifier_hash_input])
     );
-    assert_eq!(
-        aes256_cbc_decrypt(&k_kv, &m.password_salt, &ekv),
-        m.secret_key
-    );
-    let iv_hk = sha512(&[
-        &m.key_data_salt,
-        &[0x5f, 0xb2, 0xad, 0x01, 0x0c, 0xb9, 0xe1, 0xf6],
-    ])[..16]
-        .to_vec();
-    let iv_hv = sha512(&[
-        &m.key_data_salt,
-        &[0xa0, 0x67, 0x7f, 0x02, 0xb2, 0x2c, 0x84, 0x33],
-    ])[..16]
-        .to_vec();
+    assert_eq!(aes256_cbc_decrypt(&k_kv, &m.password_salt, &ekv), m.secret_key);
+    let iv_hk = sha512(&[&m.key_data_salt, &[0x5f, 0xb2, 0xad, 0x01, 0x0c, 0xb9, 0xe1, 0xf6]])[..16].to_vec();
+    let iv_hv = sha512(&[&m.key_data_salt, &[0xa0, 0x67, 0x7f, 0x02, 0xb2, 0x2c, 0x84, 0x33]])[..16].to_vec();
     let ehk = attr(info_xml, "encryptedHmacKey", 0);
     let ehv = attr(info_xml, "encryptedHmacValue", 0);
     assert_eq!(aes256_cbc_decrypt(&m.secret_key, &iv_hk, &ehk), m.hmac_key);

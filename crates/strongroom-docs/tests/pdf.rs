@@ -1,12 +1,7 @@
 //! PDF AES-256 (R6) protection: round trips and refusals.
 
 // Test code: helpers outside #[test] fns may unwrap and index (clippy.toml only covers #[test]).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -31,10 +26,7 @@ fn round_trip_with_owner_password() {
     let plain = common::pdf_with_text(&["Hello PDF", "Second line"]);
     let enc = pdf::encrypt(&plain, &restricted()).unwrap();
     assert_eq!(strongroom_docs::detect_format(&enc), Format::Pdf);
-    assert!(
-        !enc.windows(9).any(|w| w == b"Hello PDF"),
-        "text must not be visible"
-    );
+    assert!(!enc.windows(9).any(|w| w == b"Hello PDF"), "text must not be visible");
     let info = pdf::encryption_info(&enc).unwrap().unwrap();
     assert_eq!(info.revision, 6);
     assert_eq!(info.permissions, restricted().permissions);
@@ -43,10 +35,7 @@ fn round_trip_with_owner_password() {
     let dec = pdf::decrypt(&enc, "owner pw").unwrap();
     assert_eq!(pdf::encryption_info(&dec).unwrap(), None);
     let text = common::pdf_text(&dec);
-    assert!(
-        text.contains("Hello PDF") && text.contains("Second line"),
-        "{text}"
-    );
+    assert!(text.contains("Hello PDF") && text.contains("Second line"), "{text}");
 }
 
 #[test]
@@ -69,10 +58,7 @@ fn user_password_removes_protection_only_without_restrictions() {
 fn wrong_password_and_empty_user_password() {
     let plain = common::pdf_with_text(&["x"]);
     let enc = pdf::encrypt(&plain, &restricted()).unwrap();
-    assert!(matches!(
-        pdf::decrypt(&enc, "nope"),
-        Err(Error::WrongPassword)
-    ));
+    assert!(matches!(pdf::decrypt(&enc, "nope"), Err(Error::WrongPassword)));
     assert!(matches!(pdf::decrypt(&enc, ""), Err(Error::WrongPassword)));
 
     // Empty user password: anyone opens it, but a wrong password must not lift restrictions.
@@ -81,14 +67,8 @@ fn wrong_password_and_empty_user_password() {
         ..restricted()
     };
     let enc = pdf::encrypt(&plain, &no_user).unwrap();
-    assert!(matches!(
-        pdf::decrypt(&enc, "wrong"),
-        Err(Error::WrongPassword)
-    ));
-    assert!(matches!(
-        pdf::decrypt(&enc, ""),
-        Err(Error::OwnerPasswordRequired)
-    ));
+    assert!(matches!(pdf::decrypt(&enc, "wrong"), Err(Error::WrongPassword)));
+    assert!(matches!(pdf::decrypt(&enc, ""), Err(Error::OwnerPasswordRequired)));
     assert!(pdf::decrypt(&enc, "owner pw").is_ok());
     assert!(matches!(
         pdf::encrypt(&enc, &restricted()),
@@ -104,25 +84,16 @@ fn refusals() {
         pdf::encrypt(&enc, &restricted()),
         Err(Error::AlreadyProtected)
     ));
-    assert!(matches!(
-        pdf::decrypt(&plain, "pw"),
-        Err(Error::NotProtected)
-    ));
+    assert!(matches!(pdf::decrypt(&plain, "pw"), Err(Error::NotProtected)));
     assert!(matches!(
         pdf::encrypt(&common::docx(&["x"]), &restricted()),
-        Err(Error::WrongFormat {
-            found: Format::Zip,
-            ..
-        })
+        Err(Error::WrongFormat { found: Format::Zip, .. })
     ));
     let same = PdfProtection {
         owner_password: Some("user pw"),
         ..restricted()
     };
-    assert!(matches!(
-        pdf::encrypt(&plain, &same),
-        Err(Error::InvalidOptions(_))
-    ));
+    assert!(matches!(pdf::encrypt(&plain, &same), Err(Error::InvalidOptions(_))));
     let long = "p".repeat(128);
     let too_long = PdfProtection {
         user_password: &long,

@@ -2,12 +2,7 @@
 //! when missing; fail when `STRONGROOM_REQUIRE_ORACLES=1`.
 
 // Test code: helpers outside #[test] fns may unwrap and index (clippy.toml only covers #[test]).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -21,10 +16,7 @@ fn qpdf() -> bool {
 }
 
 fn pdftotext() -> bool {
-    common::oracle_available(
-        "pdftotext (poppler-utils)",
-        Command::new("pdftotext").arg("-v"),
-    )
+    common::oracle_available("pdftotext (poppler-utils)", Command::new("pdftotext").arg("-v"))
 }
 
 fn qpdf_code(args: &[&str], file: &std::path::Path) -> i32 {
@@ -85,10 +77,7 @@ fn qpdf_reports_r6_aesv3_and_our_permissions() {
         );
         assert!(ok, "{label}: {err}");
         assert!(out.contains("R = 6"), "{label}: {out}");
-        assert!(
-            out.contains("Supplied password is owner password"),
-            "{label}: {out}"
-        );
+        assert!(out.contains("Supplied password is owner password"), "{label}: {out}");
         for method in ["stream", "string", "file"] {
             assert!(
                 out.contains(&format!("{method} encryption method: AESv3")),
@@ -132,11 +121,7 @@ fn qpdf_reports_r6_aesv3_and_our_permissions() {
             "{label}"
         );
         // Structurally clean: qpdf --check finds no damage (exit 0, no warnings).
-        let (ok, out, err) = common::run(
-            Command::new("qpdf")
-                .args(["--check", "--password=o-pass"])
-                .arg(&f),
-        );
+        let (ok, out, err) = common::run(Command::new("qpdf").args(["--check", "--password=o-pass"]).arg(&f));
         assert!(ok && !err.contains("WARNING"), "{label}: {out} {err}");
     }
 }
@@ -176,12 +161,7 @@ fn qpdf_decrypts_ours_and_pdftotext_shows_the_text() {
         "{text}"
     );
     // pdftotext with the user password reads our encrypted file directly as well.
-    let (ok, text, _) = common::run(
-        Command::new("pdftotext")
-            .args(["-upw", "open me"])
-            .arg(&f)
-            .arg("-"),
-    );
+    let (ok, text, _) = common::run(Command::new("pdftotext").args(["-upw", "open me"]).arg(&f).arg("-"));
     assert!(ok && text.contains("Strongroom secret text"), "{text}");
 }
 
@@ -191,23 +171,11 @@ fn we_decrypt_what_qpdf_encrypted() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let src = common::write_file(
-        dir.path(),
-        "plain.pdf",
-        &common::pdf_with_text(&["made plain by qpdf"]),
-    );
+    let src = common::write_file(dir.path(), "plain.pdf", &common::pdf_with_text(&["made plain by qpdf"]));
     let enc = dir.path().join("qpdf-enc.pdf");
     let (ok, _, err) = common::run(
         Command::new("qpdf")
-            .args([
-                "--encrypt",
-                "usr",
-                "own",
-                "256",
-                "--print=none",
-                "--extract=n",
-                "--",
-            ])
+            .args(["--encrypt", "usr", "own", "256", "--print=none", "--extract=n", "--"])
             .arg(&src)
             .arg(&enc),
     );
@@ -216,14 +184,8 @@ fn we_decrypt_what_qpdf_encrypted() {
     let info = pdf::encryption_info(&enc).unwrap().unwrap();
     assert_eq!(info.revision, 6);
     assert!(!info.permissions.print && !info.permissions.copy && info.permissions.modify);
-    assert!(matches!(
-        pdf::decrypt(&enc, "bad"),
-        Err(Error::WrongPassword)
-    ));
-    assert!(matches!(
-        pdf::decrypt(&enc, "usr"),
-        Err(Error::OwnerPasswordRequired)
-    ));
+    assert!(matches!(pdf::decrypt(&enc, "bad"), Err(Error::WrongPassword)));
+    assert!(matches!(pdf::decrypt(&enc, "usr"), Err(Error::OwnerPasswordRequired)));
     let dec = pdf::decrypt(&enc, "own").unwrap();
     assert!(common::pdf_text(&dec).contains("made plain by qpdf"));
     assert_eq!(pdf::encryption_info(&dec).unwrap(), None);

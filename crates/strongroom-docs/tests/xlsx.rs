@@ -2,12 +2,7 @@
 //! password hash really unlocks) as oracles.
 
 // Test code: helpers outside #[test] fns may unwrap and index (clippy.toml only covers #[test]).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -114,8 +109,7 @@ fn workbook_protection_in_schema_order() {
     .unwrap();
     let wb = part(&out, "xl/workbook.xml");
     assert!(
-        wb.contains("<workbookProtection ")
-            && wb.find("<workbookProtection").unwrap() < wb.find("<sheets>").unwrap()
+        wb.contains("<workbookProtection ") && wb.find("<workbookProtection").unwrap() < wb.find("<sheets>").unwrap()
     );
     assert_eq!(attr(&wb, "lockStructure"), "1");
     assert_eq!(attr(&wb, "workbookAlgorithmName"), "SHA-512");
@@ -162,18 +156,12 @@ fn refusals() {
         lock_structure: false,
         lock_windows: false,
     };
-    assert!(matches!(
-        protect_workbook(&s, &nothing),
-        Err(Error::InvalidOptions(_))
-    ));
+    assert!(matches!(protect_workbook(&s, &nothing), Err(Error::InvalidOptions(_))));
 }
 
 #[test]
 fn openpyxl_reads_every_flag() {
-    if !common::oracle_available(
-        "openpyxl",
-        Command::new("python3").args(["-c", "import openpyxl"]),
-    ) {
+    if !common::oracle_available("openpyxl", Command::new("python3").args(["-c", "import openpyxl"])) {
         return;
     }
     let sheet = protect_sheet(
@@ -196,8 +184,7 @@ fn openpyxl_reads_every_flag() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let f = common::write_file(dir.path(), "p.xlsx", &both);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/oracle/docs_openpyxl_protection.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oracle/docs_openpyxl_protection.py");
     let (ok, out, err) = common::run(Command::new("python3").arg(script).arg(&f));
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -266,8 +253,7 @@ fn libreoffice_unlocks_only_with_the_right_password() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let f = common::write_file(dir.path(), "p.xlsx", &both);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/oracle/docs_lo_sheet_protection.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oracle/docs_lo_sheet_protection.py");
     let (ok, out, err) = common::run(
         Command::new("/usr/bin/python3")
             .arg(script)

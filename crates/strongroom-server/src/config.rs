@@ -123,7 +123,15 @@ impl Default for Config {
 }
 
 /// Environment variables read by tools around the server, not configuration keys.
-const NOT_CONFIG: &[&str] = &["REQUIRE_ORACLES", "LOG", "TEST_DATABASE_URL", "TEST_S3", "CONFIG", "BIN", "ENCRYPTION_KEY"];
+const NOT_CONFIG: &[&str] = &[
+    "REQUIRE_ORACLES",
+    "LOG",
+    "TEST_DATABASE_URL",
+    "TEST_S3",
+    "CONFIG",
+    "BIN",
+    "ENCRYPTION_KEY",
+];
 
 impl Config {
     /// Loads defaults ← `file` (if given) ← environment.
@@ -136,7 +144,10 @@ impl Config {
             fig = fig.merge(Toml::file(f));
         }
         let env = Env::prefixed("STRONGROOM_")
-            .filter(|k| !NOT_CONFIG.iter().any(|n| k.as_str().eq_ignore_ascii_case(n)) && !k.as_str().to_ascii_uppercase().starts_with("TEST_"))
+            .filter(|k| {
+                !NOT_CONFIG.iter().any(|n| k.as_str().eq_ignore_ascii_case(n))
+                    && !k.as_str().to_ascii_uppercase().starts_with("TEST_")
+            })
             .split("__");
         fig = fig.merge(env);
         fig.extract().map_err(|e| format!("invalid configuration: {e}"))
@@ -151,7 +162,11 @@ impl Config {
     }
 
     pub fn blob_dir(&self) -> PathBuf {
-        if self.storage.path.is_empty() { self.data_dir.join("blobs") } else { PathBuf::from(&self.storage.path) }
+        if self.storage.path.is_empty() {
+            self.data_dir.join("blobs")
+        } else {
+            PathBuf::from(&self.storage.path)
+        }
     }
 
     pub fn base_url(&self) -> String {
@@ -171,11 +186,18 @@ mod tests {
     fn file_then_env_override() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("c.toml");
-        std::fs::write(&f, "listen = \"127.0.0.1:9999\"\n[storage]\nkind = \"s3\"\nbucket = \"b\"\nsecret_access_key = \"hush\"\n").unwrap();
+        std::fs::write(
+            &f,
+            "listen = \"127.0.0.1:9999\"\n[storage]\nkind = \"s3\"\nbucket = \"b\"\nsecret_access_key = \"hush\"\n",
+        )
+        .unwrap();
         let c = Config::load(Some(&f)).unwrap();
         assert_eq!(c.listen, "127.0.0.1:9999");
         assert_eq!(c.storage.kind, "s3");
-        assert!(!format!("{c:?}").contains("hush"), "secrets must not reach Debug output");
+        assert!(
+            !format!("{c:?}").contains("hush"),
+            "secrets must not reach Debug output"
+        );
         assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_err());
         std::fs::write(&f, "bogus_key = 1\n").unwrap();
         assert!(Config::load(Some(&f)).unwrap_err().contains("bogus_key"));

@@ -37,10 +37,16 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> 
                 "expected a JSON body with Content-Type: application/json",
             ));
         }
-        let bytes = axum::body::to_bytes(req.into_body(), JSON_LIMIT)
-            .await
-            .map_err(|_| ApiError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "too_large", "JSON body larger than 1 MiB"))?;
-        serde_json::from_slice(&bytes).map(Json).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+        let bytes = axum::body::to_bytes(req.into_body(), JSON_LIMIT).await.map_err(|_| {
+            ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "JSON body larger than 1 MiB",
+            )
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(Json)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
     }
 }
 
@@ -60,9 +66,22 @@ pub struct Path<T>(pub T);
 
 /// Where the request came from.
 pub fn origin_of(parts: &Parts) -> RequestOrigin {
-    let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-    let header_str = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(512).collect());
-    RequestOrigin { ip, user_agent: header_str("user-agent"), request_id: header_str("x-request-id") }
+    let ip = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let header_str = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect())
+    };
+    RequestOrigin {
+        ip,
+        user_agent: header_str("user-agent"),
+        request_id: header_str("x-request-id"),
+    }
 }
 
 /// The value of one cookie.
@@ -102,18 +121,32 @@ impl FromRequestParts<Shared> for Caller {
                 .ok_or(AuthError::Unauthenticated)?
                 .trim();
             let actor = session::from_api_token(&state.db, token, now).await?;
-            return Ok(Caller { actor, origin, session: None });
+            return Ok(Caller {
+                actor,
+                origin,
+                session: None,
+            });
         }
-        let secret = cookie(parts, SESSION_COOKIE).ok_or(AuthError::Unauthenticated)?.to_string();
+        let secret = cookie(parts, SESSION_COOKIE)
+            .ok_or(AuthError::Unauthenticated)?
+            .to_string();
         let s = session::from_session(&state.db, &secret, now).await?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
-            let given = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let given = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             if given.is_empty() || !strongroom_auth::token::matches(given, &s.csrf_hash) {
                 return Err(AuthError::Csrf.into());
             }
         }
-        Ok(Caller { actor: s.actor, origin, session: Some(secret) })
+        Ok(Caller {
+            actor: s.actor,
+            origin,
+            session: Some(secret),
+        })
     }
 }
 

@@ -23,10 +23,22 @@ pub async fn security_headers(tls: bool, req: Request, next: Next) -> Response {
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     );
     set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
-    set(h, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
-    set(h, HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()");
+    set(
+        h,
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
+    set(
+        h,
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=()",
+    );
     if tls {
-        set(h, header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains");
+        set(
+            h,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=63072000; includeSubDomains",
+        );
     }
     res
 }
@@ -51,7 +63,8 @@ pub async fn observe(req: Request, next: Next) -> Response {
     let status = res.status().as_u16();
     let secs = start.elapsed().as_secs_f64();
     metrics::counter!("strongroom_http_requests_total", "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string()).increment(1);
-    metrics::histogram!("strongroom_http_request_duration_seconds", "method" => method.to_string(), "route" => route).record(secs);
+    metrics::histogram!("strongroom_http_request_duration_seconds", "method" => method.to_string(), "route" => route)
+        .record(secs);
     tracing::info!(%method, %path, status, ms = (secs * 1000.0) as u64, request_id, "request");
     res
 }

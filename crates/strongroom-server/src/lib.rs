@@ -25,7 +25,10 @@ use utoipa_axum::router::OpenApiRouter;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Strongroom API", description = "Self-hosted secure document workspace. Authenticate with a session cookie (plus X-CSRF-Token) or `Authorization: Bearer <API token>`."),
+    info(
+        title = "Strongroom API",
+        description = "Self-hosted secure document workspace. Authenticate with a session cookie (plus X-CSRF-Token) or `Authorization: Bearer <API token>`."
+    ),
     components(schemas(error::ErrorBody))
 )]
 struct ApiDoc;
@@ -53,14 +56,21 @@ pub fn app(state: Shared) -> Router {
             "/api/v1/openapi.json",
             axum::routing::get(move || {
                 let spec = spec.clone();
-                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], spec.as_str().to_owned()) }
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        spec.as_str().to_owned(),
+                    )
+                }
             }),
         )
         .fallback(|| async { error::ApiError::not_found("route") })
         // Uploads stream without a size limit; JSON bodies are bounded by `extract::Json`.
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(http::observe))
-        .layer(axum::middleware::from_fn(move |req, next| http::security_headers(tls, req, next)))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            http::security_headers(tls, req, next)
+        }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
@@ -68,8 +78,11 @@ pub fn app(state: Shared) -> Router {
 
 /// Opens the configured database and blob store.
 pub async fn open_storage(cfg: &Config) -> Result<(Db, BlobStore), String> {
-    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("cannot create data directory {}: {e}", cfg.data_dir.display()))?;
-    let db = Db::connect(&cfg.database_url()).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| format!("cannot create data directory {}: {e}", cfg.data_dir.display()))?;
+    let db = Db::connect(&cfg.database_url())
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
     let blobs = match cfg.storage.kind.as_str() {
         "local" => BlobStore::local(&cfg.blob_dir()),
         "s3" => BlobStore::s3(&S3Settings {
@@ -100,12 +113,17 @@ pub fn sweep_now(st: &AppState) {
 
 /// Prints a one-time setup link when the instance has no Owner yet.
 async fn announce_setup(cfg: &Config, db: &Db, clock: &dyn Clock) -> Result<(), String> {
-    if strongroom_store::people::owner_exists(db).await.map_err(|e| e.to_string())? {
+    if strongroom_store::people::owner_exists(db)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         return Ok(());
     }
     let (secret, hash) = strongroom_auth::token::generate(strongroom_auth::token::Kind::Setup);
     let now = clock.now_ms();
-    strongroom_store::sessions::create_setup_token(db, &hash, now, now + 24 * 3_600_000).await.map_err(|e| e.to_string())?;
+    strongroom_store::sessions::create_setup_token(db, &hash, now, now + 24 * 3_600_000)
+        .await
+        .map_err(|e| e.to_string())?;
     // Printed to the terminal of whoever started the server, never to the structured log.
     eprintln!(
         "\nNo Owner account yet. Create it within 24 hours with this one-time setup token:\n\n  curl -X POST {base}/api/v1/setup -H 'Content-Type: application/json' \\\n    -d '{{\"token\":\"{secret}\",\"email\":\"you@example.org\",\"password\":\"…\"}}'\n\n  setup token: {secret}\n",
@@ -119,7 +137,9 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
     let (db, blobs) = open_storage(&cfg).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     announce_setup(&cfg, &db, clock.as_ref()).await?;
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok();
     let state = Arc::new(AppState {
         db: db.clone(),
         blobs: blobs.clone(),
@@ -136,7 +156,10 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         }
     });
-    let addr: SocketAddr = cfg.listen.parse().map_err(|e| format!("listen address {:?}: {e}", cfg.listen))?;
+    let addr: SocketAddr = cfg
+        .listen
+        .parse()
+        .map_err(|e| format!("listen address {:?}: {e}", cfg.listen))?;
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let scheme = if cfg.tls.enabled() { "https" } else { "http" };
@@ -158,10 +181,24 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         let (cert, key) = tls::cert_files(&cfg.tls, &cfg.data_dir)?;
         let rustls_cfg = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
             .await
-            .map_err(|e| format!("cannot load TLS certificate {} / key {}: {e}", cert.display(), key.display()))?;
-        axum_server::bind_rustls(addr, rustls_cfg).handle(handle).serve(app).await.map_err(|e| format!("server error: {e}"))
+            .map_err(|e| {
+                format!(
+                    "cannot load TLS certificate {} / key {}: {e}",
+                    cert.display(),
+                    key.display()
+                )
+            })?;
+        axum_server::bind_rustls(addr, rustls_cfg)
+            .handle(handle)
+            .serve(app)
+            .await
+            .map_err(|e| format!("server error: {e}"))
     } else {
-        axum_server::bind(addr).handle(handle).serve(app).await.map_err(|e| format!("server error: {e}"))
+        axum_server::bind(addr)
+            .handle(handle)
+            .serve(app)
+            .await
+            .map_err(|e| format!("server error: {e}"))
     }
 }
 

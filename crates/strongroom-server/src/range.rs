@@ -15,25 +15,35 @@ pub enum RangeAnswer {
 }
 
 pub fn parse(header: Option<&str>, size: u64) -> RangeAnswer {
-    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else { return RangeAnswer::Full };
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return RangeAnswer::Full;
+    };
     if spec.contains(',') {
         return RangeAnswer::Full;
     }
-    let Some((a, b)) = spec.trim().split_once('-') else { return RangeAnswer::Full };
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return RangeAnswer::Full;
+    };
     let (a, b) = (a.trim(), b.trim());
     let range = if a.is_empty() {
         // Suffix: the last N bytes.
-        let Ok(n) = b.parse::<u64>() else { return RangeAnswer::Full };
+        let Ok(n) = b.parse::<u64>() else {
+            return RangeAnswer::Full;
+        };
         if n == 0 {
             return RangeAnswer::Unsatisfiable;
         }
         size.saturating_sub(n)..size
     } else {
-        let Ok(start) = a.parse::<u64>() else { return RangeAnswer::Full };
+        let Ok(start) = a.parse::<u64>() else {
+            return RangeAnswer::Full;
+        };
         let end = if b.is_empty() {
             size
         } else {
-            let Ok(last) = b.parse::<u64>() else { return RangeAnswer::Full };
+            let Ok(last) = b.parse::<u64>() else {
+                return RangeAnswer::Full;
+            };
             if last < start {
                 return RangeAnswer::Full;
             }

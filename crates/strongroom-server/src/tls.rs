@@ -19,7 +19,8 @@ pub fn cert_files(cfg: &TlsConfig, data_dir: &Path) -> Result<(PathBuf, PathBuf)
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
-    let generated = rcgen::generate_simple_self_signed(names).map_err(|e| format!("cannot generate a certificate: {e}"))?;
+    let generated =
+        rcgen::generate_simple_self_signed(names).map_err(|e| format!("cannot generate a certificate: {e}"))?;
     write_private(&key, generated.signing_key.serialize_pem().as_bytes())?;
     write_atomic(&cert, generated.cert.pem().as_bytes())?;
     tracing::info!(cert = %cert.display(), "generated a self-signed TLS certificate");
@@ -43,6 +44,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .mode(0o600)
         .open(&tmp)
         .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

@@ -90,7 +90,9 @@ impl BlobStore {
         if prefix.is_empty() {
             Ok(BlobStore { store: Arc::new(s3) })
         } else {
-            Ok(BlobStore { store: Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)) })
+            Ok(BlobStore {
+                store: Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)),
+            })
         }
     }
 
@@ -133,7 +135,11 @@ impl BlobStore {
         }
         if ended {
             self.store.put(&path, PutPayload::from_iter(first)).await?;
-            return Ok(StoredBlob { key, size, sha256: hex::encode(hasher.finalize()) });
+            return Ok(StoredBlob {
+                key,
+                size,
+                sha256: hex::encode(hasher.finalize()),
+            });
         }
         let upload = self.store.put_multipart(&path).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
@@ -157,7 +163,11 @@ impl BlobStore {
             writer.put(chunk);
         }
         writer.finish().await?;
-        Ok(StoredBlob { key, size, sha256: hex::encode(hasher.finalize()) })
+        Ok(StoredBlob {
+            key,
+            size,
+            sha256: hex::encode(hasher.finalize()),
+        })
     }
 
     /// Streams a blob, or the byte range `range` of it (already validated against its size).
@@ -166,7 +176,10 @@ impl BlobStore {
         key: &str,
         range: Option<Range<u64>>,
     ) -> Result<BoxStream<'static, std::result::Result<Bytes, std::io::Error>>> {
-        let opts = GetOptions { range: range.map(GetRange::Bounded), ..Default::default() };
+        let opts = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..Default::default()
+        };
         let res = match self.store.get_opts(&Self::path(key), opts).await {
             Ok(r) => r,
             Err(object_store::Error::NotFound { .. }) => return Err(StoreError::NotFound("blob")),

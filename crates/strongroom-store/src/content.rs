@@ -76,7 +76,9 @@ pub struct FolderListing {
 pub fn check_item_name(kind: &str, name: &str) -> Result<String> {
     let n = check_name(kind, name)?;
     if n.contains('/') || n.contains('\\') || n == "." || n == ".." {
-        return Err(StoreError::Invalid(format!("{kind} name must not contain '/' or '\\' or be '.' or '..'")));
+        return Err(StoreError::Invalid(format!(
+            "{kind} name must not contain '/' or '\\' or be '.' or '..'"
+        )));
     }
     Ok(n)
 }
@@ -119,11 +121,13 @@ fn file_from_row(r: &AnyRow) -> Result<FileInfo> {
 }
 
 pub async fn get_folder(db: &Db, id: &FolderId) -> Result<Folder> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {FOLDER_COLS} FROM folders WHERE id = $1")))
-        .bind(s(id))
-        .fetch_optional(&db.pool)
-        .await?
-        .ok_or(StoreError::NotFound("folder"))?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {FOLDER_COLS} FROM folders WHERE id = $1"
+    )))
+    .bind(s(id))
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(StoreError::NotFound("folder"))?;
     folder_from_row(&row)
 }
 
@@ -156,7 +160,9 @@ pub async fn folder_is_live(db: &Db, id: &FolderId) -> Result<bool> {
 async fn require_live_folder(db: &Db, id: &FolderId) -> Result<Folder> {
     let chain = ancestry(db, id).await?;
     if chain.iter().any(|f| f.trashed) {
-        return Err(StoreError::Conflict("the folder is in the trash; restore it first".into()));
+        return Err(StoreError::Conflict(
+            "the folder is in the trash; restore it first".into(),
+        ));
     }
     chain.into_iter().next().ok_or(StoreError::NotFound("folder"))
 }
@@ -172,13 +178,15 @@ pub async fn list_folder(db: &Db, id: &FolderId) -> Result<FolderListing> {
     .iter()
     .map(folder_from_row)
     .collect::<Result<_>>()?;
-    let files = sqlx::query(sqlx::AssertSqlSafe(format!("{FILE_SELECT} WHERE f.folder_id = $1 AND f.trashed_at IS NULL ORDER BY f.name")))
-        .bind(s(id))
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(file_from_row)
-        .collect::<Result<_>>()?;
+    let files = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{FILE_SELECT} WHERE f.folder_id = $1 AND f.trashed_at IS NULL ORDER BY f.name"
+    )))
+    .bind(s(id))
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(file_from_row)
+    .collect::<Result<_>>()?;
     Ok(FolderListing { folder, folders, files })
 }
 
@@ -193,13 +201,15 @@ pub async fn list_trash(db: &Db, room: &RoomId) -> Result<(Vec<Folder>, Vec<File
     .iter()
     .map(folder_from_row)
     .collect::<Result<_>>()?;
-    let files = sqlx::query(sqlx::AssertSqlSafe(format!("{FILE_SELECT} WHERE f.room_id = $1 AND f.trashed_at IS NOT NULL ORDER BY f.name")))
-        .bind(s(room))
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(file_from_row)
-        .collect::<Result<_>>()?;
+    let files = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{FILE_SELECT} WHERE f.room_id = $1 AND f.trashed_at IS NOT NULL ORDER BY f.name"
+    )))
+    .bind(s(room))
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(file_from_row)
+    .collect::<Result<_>>()?;
     Ok((folders, files))
 }
 
@@ -219,7 +229,9 @@ pub async fn check_name_free(db: &Db, parent: &FolderId, name: &str) -> Result<(
     .await?
     .try_get("n")?;
     if n > 0 {
-        return Err(StoreError::Conflict(format!("an item named {name:?} already exists in this folder")));
+        return Err(StoreError::Conflict(format!(
+            "an item named {name:?} already exists in this folder"
+        )));
     }
     Ok(())
 }
@@ -269,7 +281,9 @@ async fn subtree(tx: &mut Transaction<'_, Any>, root: &FolderId) -> Result<Vec<S
 pub async fn update_folder(db: &Db, id: &FolderId, name: Option<&str>, parent: Option<&FolderId>) -> Result<Folder> {
     let cur = get_folder(db, id).await?;
     let Some(cur_parent) = cur.parent_id.clone() else {
-        return Err(StoreError::Conflict("a room's root folder cannot be renamed or moved; rename the room".into()));
+        return Err(StoreError::Conflict(
+            "a room's root folder cannot be renamed or moved; rename the room".into(),
+        ));
     };
     let name = match name {
         Some(n) => check_item_name("folder", n)?,
@@ -280,7 +294,9 @@ pub async fn update_folder(db: &Db, id: &FolderId, name: Option<&str>, parent: O
         None => get_folder(db, &cur_parent).await?,
     };
     if ancestry(db, &target.id).await?.iter().any(|f| f.id == *id) {
-        return Err(StoreError::Conflict("a folder cannot be moved into itself or its subfolders".into()));
+        return Err(StoreError::Conflict(
+            "a folder cannot be moved into itself or its subfolders".into(),
+        ));
     }
     if target.id != cur_parent || name != cur.name {
         check_name_free(db, &target.id, &name).await?;
@@ -295,8 +311,16 @@ pub async fn update_folder(db: &Db, id: &FolderId, name: Option<&str>, parent: O
         .map_err(|e| name_taken(e, &name))?;
     if target.room_id != cur.room_id {
         for f in subtree(&mut tx, id).await? {
-            sqlx::query("UPDATE folders SET room_id = $1 WHERE id = $2").bind(s(&target.room_id)).bind(f.clone()).execute(&mut *tx).await?;
-            sqlx::query("UPDATE files SET room_id = $1 WHERE folder_id = $2").bind(s(&target.room_id)).bind(f).execute(&mut *tx).await?;
+            sqlx::query("UPDATE folders SET room_id = $1 WHERE id = $2")
+                .bind(s(&target.room_id))
+                .bind(f.clone())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE files SET room_id = $1 WHERE folder_id = $2")
+                .bind(s(&target.room_id))
+                .bind(f)
+                .execute(&mut *tx)
+                .await?;
         }
     }
     tx.commit().await?;
@@ -307,10 +331,19 @@ pub async fn update_folder(db: &Db, id: &FolderId, name: Option<&str>, parent: O
 pub async fn set_folder_trashed(db: &Db, id: &FolderId, trashed: bool, now: i64) -> Result<Folder> {
     let cur = get_folder(db, id).await?;
     let Some(parent) = cur.parent_id.clone() else {
-        return Err(StoreError::Conflict("a room's root folder cannot be trashed; delete the room".into()));
+        return Err(StoreError::Conflict(
+            "a room's root folder cannot be trashed; delete the room".into(),
+        ));
     };
     if cur.trashed == trashed {
-        return Err(StoreError::Conflict(if trashed { "already in the trash" } else { "not in the trash" }.into()));
+        return Err(StoreError::Conflict(
+            if trashed {
+                "already in the trash"
+            } else {
+                "not in the trash"
+            }
+            .into(),
+        ));
     }
     if !trashed {
         require_live_folder(db, &parent).await?;
@@ -350,8 +383,14 @@ async fn version_keys(tx: &mut Transaction<'_, Any>, file: &str) -> Result<Vec<S
 async fn delete_file_rows(tx: &mut Transaction<'_, Any>, file: &str, now: i64) -> Result<()> {
     let keys = version_keys(tx, file).await?;
     queue_garbage(tx, &keys, now).await?;
-    sqlx::query("DELETE FROM file_versions WHERE file_id = $1").bind(file.to_string()).execute(&mut **tx).await?;
-    sqlx::query("DELETE FROM files WHERE id = $1").bind(file.to_string()).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM file_versions WHERE file_id = $1")
+        .bind(file.to_string())
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM files WHERE id = $1")
+        .bind(file.to_string())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -359,13 +398,18 @@ async fn delete_file_rows(tx: &mut Transaction<'_, Any>, file: &str, now: i64) -
 pub async fn purge_folder(db: &Db, id: &FolderId, now: i64) -> Result<u64> {
     let cur = get_folder(db, id).await?;
     if !cur.trashed {
-        return Err(StoreError::Conflict("only items in the trash can be deleted permanently".into()));
+        return Err(StoreError::Conflict(
+            "only items in the trash can be deleted permanently".into(),
+        ));
     }
     let mut tx = db.pool.begin().await?;
     let folders = subtree(&mut tx, id).await?;
     let mut n = 0;
     for f in &folders {
-        let files = sqlx::query("SELECT id FROM files WHERE folder_id = $1").bind(f.clone()).fetch_all(&mut *tx).await?;
+        let files = sqlx::query("SELECT id FROM files WHERE folder_id = $1")
+            .bind(f.clone())
+            .fetch_all(&mut *tx)
+            .await?;
         for file in files {
             delete_file_rows(&mut tx, &file.try_get::<String, _>("id")?, now).await?;
             n += 1;
@@ -373,7 +417,10 @@ pub async fn purge_folder(db: &Db, id: &FolderId, now: i64) -> Result<u64> {
     }
     // Children before parents, so no folder row is ever left pointing at a deleted parent.
     for f in folders.iter().rev() {
-        sqlx::query("DELETE FROM folders WHERE id = $1").bind(f.clone()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM folders WHERE id = $1")
+            .bind(f.clone())
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(n)
@@ -388,16 +435,28 @@ pub async fn purge_room(db: &Db, room: &RoomId, now: i64) -> Result<()> {
         .ok_or(StoreError::NotFound("room"))?
         .try_get("root_folder_id")?;
     let mut tx = db.pool.begin().await?;
-    let files = sqlx::query("SELECT id FROM files WHERE room_id = $1").bind(s(room)).fetch_all(&mut *tx).await?;
+    let files = sqlx::query("SELECT id FROM files WHERE room_id = $1")
+        .bind(s(room))
+        .fetch_all(&mut *tx)
+        .await?;
     for file in files {
         delete_file_rows(&mut tx, &file.try_get::<String, _>("id")?, now).await?;
     }
     let folders = subtree(&mut tx, &FolderId::from_trusted(root)).await?;
     for f in folders.iter().rev() {
-        sqlx::query("DELETE FROM folders WHERE id = $1").bind(f.clone()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM folders WHERE id = $1")
+            .bind(f.clone())
+            .execute(&mut *tx)
+            .await?;
     }
-    sqlx::query("DELETE FROM room_members WHERE room_id = $1").bind(s(room)).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM rooms WHERE id = $1").bind(s(room)).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM room_members WHERE room_id = $1")
+        .bind(s(room))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM rooms WHERE id = $1")
+        .bind(s(room))
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -446,14 +505,17 @@ pub async fn create_file(db: &Db, folder: &FolderId, name: &str, c: NewContent<'
     .execute(&mut *tx)
     .await
     .map_err(|e| name_taken(e, &name))?;
-    let clash: i64 = sqlx::query("SELECT COUNT(*) AS n FROM folders WHERE parent_id = $1 AND name = $2 AND trashed_at IS NULL")
-        .bind(s(&folder.id))
-        .bind(name.clone())
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
+    let clash: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM folders WHERE parent_id = $1 AND name = $2 AND trashed_at IS NULL")
+            .bind(s(&folder.id))
+            .bind(name.clone())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
     if clash > 0 {
-        return Err(StoreError::Conflict(format!("an item named {name:?} already exists in this folder")));
+        return Err(StoreError::Conflict(format!(
+            "an item named {name:?} already exists in this folder"
+        )));
     }
     insert_version(&mut tx, &id, 1, &c).await?;
     tx.commit().await?;
@@ -464,7 +526,9 @@ pub async fn create_file(db: &Db, folder: &FolderId, name: &str, c: NewContent<'
 pub async fn add_version(db: &Db, file: &FileId, c: NewContent<'_>) -> Result<FileInfo> {
     let cur = get_file(db, file).await?;
     if cur.trashed {
-        return Err(StoreError::Conflict("the file is in the trash; restore it first".into()));
+        return Err(StoreError::Conflict(
+            "the file is in the trash; restore it first".into(),
+        ));
     }
     let next = cur.version + 1;
     let mut tx = db.pool.begin().await?;
@@ -477,14 +541,14 @@ pub async fn add_version(db: &Db, file: &FileId, c: NewContent<'_>) -> Result<Fi
         .execute(&mut *tx)
         .await?;
     if r.rows_affected() != 1 {
-        return Err(StoreError::Conflict("another version was uploaded at the same time; try again".into()));
+        return Err(StoreError::Conflict(
+            "another version was uploaded at the same time; try again".into(),
+        ));
     }
-    insert_version(&mut tx, file, next, &c)
-        .await
-        .map_err(|e| match e {
-            StoreError::Db(d) => StoreError::unique(d, "another version was uploaded at the same time; try again"),
-            e => e,
-        })?;
+    insert_version(&mut tx, file, next, &c).await.map_err(|e| match e {
+        StoreError::Db(d) => StoreError::unique(d, "another version was uploaded at the same time; try again"),
+        e => e,
+    })?;
     tx.commit().await?;
     get_file(db, file).await
 }
@@ -548,7 +612,14 @@ pub async fn update_file(db: &Db, id: &FileId, name: Option<&str>, folder: Optio
 pub async fn set_file_trashed(db: &Db, id: &FileId, trashed: bool, now: i64) -> Result<FileInfo> {
     let cur = get_file(db, id).await?;
     if cur.trashed == trashed {
-        return Err(StoreError::Conflict(if trashed { "already in the trash" } else { "not in the trash" }.into()));
+        return Err(StoreError::Conflict(
+            if trashed {
+                "already in the trash"
+            } else {
+                "not in the trash"
+            }
+            .into(),
+        ));
     }
     if !trashed {
         require_live_folder(db, &cur.folder_id).await?;
@@ -567,7 +638,9 @@ pub async fn set_file_trashed(db: &Db, id: &FileId, trashed: bool, now: i64) -> 
 pub async fn purge_file(db: &Db, id: &FileId, now: i64) -> Result<()> {
     let cur = get_file(db, id).await?;
     if !cur.trashed {
-        return Err(StoreError::Conflict("only items in the trash can be deleted permanently".into()));
+        return Err(StoreError::Conflict(
+            "only items in the trash can be deleted permanently".into(),
+        ));
     }
     let mut tx = db.pool.begin().await?;
     delete_file_rows(&mut tx, id.as_str(), now).await?;
@@ -597,7 +670,10 @@ pub async fn sweep_garbage(db: &Db, blobs: &BlobStore, limit: i64) -> Result<u64
     for r in rows {
         let key: String = r.try_get("blob_key")?;
         blobs.delete(&key).await?;
-        sqlx::query("DELETE FROM blob_garbage WHERE blob_key = $1").bind(key).execute(&db.pool).await?;
+        sqlx::query("DELETE FROM blob_garbage WHERE blob_key = $1")
+            .bind(key)
+            .execute(&db.pool)
+            .await?;
         n += 1;
     }
     Ok(n)

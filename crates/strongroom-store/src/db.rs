@@ -46,7 +46,11 @@ impl Db {
                 // Create the file if needed; WAL for concurrent readers, and a single
                 // connection: SQLite has one writer anyway, and a lone connection cannot hit
                 // the read-to-write upgrade deadlock that returns SQLITE_BUSY at once.
-                let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+                let url = if url.contains('?') {
+                    url.to_string()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
                 AnyPoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(Duration::from_secs(30))
@@ -92,11 +96,10 @@ impl Db {
         )
         .execute(&mut *tx)
         .await?;
-        let current: i64 =
-            sqlx::query("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM schema_migrations")
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("v")?;
+        let current: i64 = sqlx::query("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM schema_migrations")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("v")?;
         let newest = MIGRATIONS.last().map_or(0, |m| m.0);
         if current > newest {
             return Err(crate::StoreError::Corrupt(format!(

@@ -30,10 +30,10 @@ pub enum StoreError {
 impl StoreError {
     /// Maps a unique-constraint violation to a readable conflict, any other error unchanged.
     pub(crate) fn unique(e: sqlx::Error, what: &str) -> StoreError {
-        if let sqlx::Error::Database(d) = &e {
-            if d.is_unique_violation() {
-                return StoreError::Conflict(what.to_string());
-            }
+        if let sqlx::Error::Database(d) = &e
+            && d.is_unique_violation()
+        {
+            return StoreError::Conflict(what.to_string());
         }
         StoreError::Db(e)
     }

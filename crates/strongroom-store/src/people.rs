@@ -48,9 +48,14 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
 pub fn normalize_email(email: &str) -> Result<String> {
     let e = email.trim().to_lowercase();
     let ok = e.len() <= 254
-        && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
+        && e.split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
         && !e.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok { Ok(e) } else { Err(StoreError::Invalid(format!("not a valid e-mail address: {email:?}"))) }
+    if ok {
+        Ok(e)
+    } else {
+        Err(StoreError::Invalid(format!("not a valid e-mail address: {email:?}")))
+    }
 }
 
 /// Checks a display or item name: not empty, not too long, no control characters.
@@ -60,7 +65,9 @@ pub fn check_name(kind: &str, name: &str) -> Result<String> {
         return Err(StoreError::Invalid(format!("{kind} name must not be empty")));
     }
     if n.chars().count() > 255 {
-        return Err(StoreError::Invalid(format!("{kind} name is longer than 255 characters")));
+        return Err(StoreError::Invalid(format!(
+            "{kind} name is longer than 255 characters"
+        )));
     }
     if n.chars().any(char::is_control) {
         return Err(StoreError::Invalid(format!("{kind} name contains control characters")));
@@ -80,9 +87,17 @@ pub struct NewUser<'a> {
 
 pub async fn create_user(db: &Db, u: NewUser<'_>, now: i64) -> Result<User> {
     let email = normalize_email(u.email)?;
-    let display = if u.display_name.trim().is_empty() { email.clone() } else { check_name("display", u.display_name)? };
+    let display = if u.display_name.trim().is_empty() {
+        email.clone()
+    } else {
+        check_name("display", u.display_name)?
+    };
     let id = UserId::generate();
-    let modules = if u.role == Role::Admin { u.modules } else { ModuleSet::NONE };
+    let modules = if u.role == Role::Admin {
+        u.modules
+    } else {
+        ModuleSet::NONE
+    };
     sqlx::query(
         "INSERT INTO users (id, email, display_name, role, admin_modules, active, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7)",
     )
@@ -112,21 +127,27 @@ fn owner_conflict(e: &sqlx::Error) -> bool {
 }
 
 pub async fn get_user(db: &Db, id: &UserId) -> Result<User> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLS} FROM users WHERE id = $1")))
-        .bind(id.as_str().to_string())
-        .fetch_optional(&db.pool)
-        .await?
-        .ok_or(StoreError::NotFound("user"))?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLS} FROM users WHERE id = $1"
+    )))
+    .bind(id.as_str().to_string())
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(StoreError::NotFound("user"))?;
     user_from_row(&row)
 }
 
 /// The user with this e-mail and their password hash, if any.
 pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<(User, Option<String>)>> {
-    let Ok(email) = normalize_email(email) else { return Ok(None) };
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLS}, password_hash FROM users WHERE email = $1")))
-        .bind(email)
-        .fetch_optional(&db.pool)
-        .await?;
+    let Ok(email) = normalize_email(email) else {
+        return Ok(None);
+    };
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLS}, password_hash FROM users WHERE email = $1"
+    )))
+    .bind(email)
+    .fetch_optional(&db.pool)
+    .await?;
     match row {
         None => Ok(None),
         Some(r) => Ok(Some((user_from_row(&r)?, r.try_get("password_hash")?))),
@@ -134,9 +155,11 @@ pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<(User, Option<
 }
 
 pub async fn list_users(db: &Db) -> Result<Vec<User>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLS} FROM users ORDER BY email")))
-        .fetch_all(&db.pool)
-        .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLS} FROM users ORDER BY email"
+    )))
+    .fetch_all(&db.pool)
+    .await?;
     rows.iter().map(user_from_row).collect()
 }
 
@@ -160,17 +183,25 @@ pub struct UserPatch {
 pub async fn update_user(db: &Db, id: &UserId, p: UserPatch) -> Result<User> {
     let cur = get_user(db, id).await?;
     if cur.role == Role::Owner && (p.role.is_some_and(|r| r != Role::Owner) || p.active == Some(false)) {
-        return Err(StoreError::Conflict("the Owner cannot be demoted or disabled; transfer ownership first".into()));
+        return Err(StoreError::Conflict(
+            "the Owner cannot be demoted or disabled; transfer ownership first".into(),
+        ));
     }
     if p.role == Some(Role::Owner) && cur.role != Role::Owner {
-        return Err(StoreError::Conflict("use transfer-ownership to make someone the Owner".into()));
+        return Err(StoreError::Conflict(
+            "use transfer-ownership to make someone the Owner".into(),
+        ));
     }
     let display = match p.display_name {
         Some(d) => check_name("display", &d)?,
         None => cur.display_name.clone(),
     };
     let role = p.role.unwrap_or(cur.role);
-    let modules = if role == Role::Admin { p.modules.unwrap_or(cur.modules()) } else { ModuleSet::NONE };
+    let modules = if role == Role::Admin {
+        p.modules.unwrap_or(cur.modules())
+    } else {
+        ModuleSet::NONE
+    };
     let active = p.active.unwrap_or(cur.active);
     sqlx::query("UPDATE users SET display_name = $1, role = $2, admin_modules = $3, active = $4 WHERE id = $5")
         .bind(display)
@@ -182,7 +213,10 @@ pub async fn update_user(db: &Db, id: &UserId, p: UserPatch) -> Result<User> {
         .await?;
     if !active {
         // A disabled account loses its sessions at once.
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.as_str().to_string()).execute(&db.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id.as_str().to_string())
+            .execute(&db.pool)
+            .await?;
     }
     get_user(db, id).await
 }
@@ -245,7 +279,11 @@ pub async fn create_group(db: &Db, name: &str, now: i64) -> Result<Group> {
         .execute(&db.pool)
         .await
         .map_err(|e| StoreError::unique(e, &format!("a group named {name:?} already exists")))?;
-    Ok(Group { id, name, members: vec![] })
+    Ok(Group {
+        id,
+        name,
+        members: vec![],
+    })
 }
 
 pub async fn get_group(db: &Db, id: &GroupId) -> Result<Group> {
@@ -261,7 +299,11 @@ pub async fn get_group(db: &Db, id: &GroupId) -> Result<Group> {
         .iter()
         .map(|r| r.try_get::<String, _>("user_id").map(UserId::from_trusted))
         .collect::<std::result::Result<_, _>>()?;
-    Ok(Group { id: GroupId::from_trusted(row.try_get("id")?), name: row.try_get("name")?, members })
+    Ok(Group {
+        id: GroupId::from_trusted(row.try_get("id")?),
+        name: row.try_get("name")?,
+        members,
+    })
 }
 
 pub async fn find_group_by_name(db: &Db, name: &str) -> Result<Group> {
@@ -294,8 +336,14 @@ pub async fn delete_group(db: &Db, id: &GroupId) -> Result<()> {
         .bind(id.as_str().to_string())
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM group_members WHERE group_id = $1").bind(id.as_str().to_string()).execute(&mut *tx).await?;
-    let r = sqlx::query("DELETE FROM groups_ WHERE id = $1").bind(id.as_str().to_string()).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM group_members WHERE group_id = $1")
+        .bind(id.as_str().to_string())
+        .execute(&mut *tx)
+        .await?;
+    let r = sqlx::query("DELETE FROM groups_ WHERE id = $1")
+        .bind(id.as_str().to_string())
+        .execute(&mut *tx)
+        .await?;
     if r.rows_affected() == 0 {
         return Err(StoreError::NotFound("group"));
     }

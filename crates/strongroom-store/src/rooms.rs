@@ -7,8 +7,8 @@ use crate::people::check_name;
 use serde::Serialize;
 use sqlx::Row;
 use std::collections::BTreeMap;
-use strongroom_core::ids::{FolderId, RoomId, UserId};
 use strongroom_core::AccessLevel;
+use strongroom_core::ids::{FolderId, RoomId, UserId};
 
 /// A room as the caller sees it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -79,13 +79,20 @@ pub async fn create_room(db: &Db, name: &str, creator: &UserId, now: i64) -> Res
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("INSERT INTO room_members (room_id, subject_kind, subject_id, access) VALUES ($1, 'user', $2, 'full_access')")
-        .bind(id.as_str().to_string())
-        .bind(creator.as_str().to_string())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO room_members (room_id, subject_kind, subject_id, access) VALUES ($1, 'user', $2, 'full_access')",
+    )
+    .bind(id.as_str().to_string())
+    .bind(creator.as_str().to_string())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok(Room { id, name, root_folder_id: root, created_at: now })
+    Ok(Room {
+        id,
+        name,
+        root_folder_id: root,
+        created_at: now,
+    })
 }
 
 pub async fn get_room(db: &Db, id: &RoomId) -> Result<Room> {
@@ -137,7 +144,9 @@ pub async fn list_rooms(db: &Db, user: &UserId, all: bool) -> Result<Vec<(Room, 
     let mut out = vec![];
     for r in rows {
         let room = room_from_row(&r)?;
-        let access = grants.get(room.id.as_str()).and_then(|g| AccessLevel::combine(g.iter().copied()));
+        let access = grants
+            .get(room.id.as_str())
+            .and_then(|g| AccessLevel::combine(g.iter().copied()));
         let visible = all || matches!(access, Some(a) if a != AccessLevel::Deny);
         if visible {
             out.push((room, access));
@@ -169,9 +178,14 @@ pub async fn list_members(db: &Db, room: &RoomId) -> Result<Vec<Member>> {
             let kind: String = r.try_get("subject_kind")?;
             let access: String = r.try_get("access")?;
             Ok(Member {
-                kind: if kind == "group" { SubjectKind::Group } else { SubjectKind::User },
+                kind: if kind == "group" {
+                    SubjectKind::Group
+                } else {
+                    SubjectKind::User
+                },
                 id: r.try_get("subject_id")?,
-                access: AccessLevel::parse(&access).ok_or_else(|| StoreError::Corrupt(format!("access level {access}")))?,
+                access: AccessLevel::parse(&access)
+                    .ok_or_else(|| StoreError::Corrupt(format!("access level {access}")))?,
             })
         })
         .collect()

@@ -60,7 +60,10 @@ pub async fn find_session(db: &Db, id_hash: &str, now: i64) -> Result<Option<Ses
 }
 
 pub async fn delete_session(db: &Db, id_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash.to_string()).execute(&db.pool).await?;
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(id_hash.to_string())
+        .execute(&db.pool)
+        .await?;
     Ok(())
 }
 
@@ -96,7 +99,13 @@ pub async fn create_token(
     .bind(expires_at)
     .execute(&db.pool)
     .await?;
-    Ok(ApiToken { id, name, created_at: now, expires_at, revoked: false })
+    Ok(ApiToken {
+        id,
+        name,
+        created_at: now,
+        expires_at,
+        revoked: false,
+    })
 }
 
 /// The user a live (not expired, not revoked) token belongs to.

@@ -4,7 +4,7 @@ use clap::Subcommand;
 use secrecy::SecretString;
 use std::io::Read;
 use strongroom_core::audit::AuditEvent;
-use strongroom_core::{Clock, ModuleSet, Module, Role, SystemClock};
+use strongroom_core::{Clock, Module, ModuleSet, Role, SystemClock};
 use strongroom_server::config::Config;
 use strongroom_store::Db;
 use strongroom_store::people::{self, NewUser, UserPatch};
@@ -76,7 +76,9 @@ pub enum GroupCommand {
 
 fn read_password() -> Result<SecretString, String> {
     let mut s = String::new();
-    std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
     let line = s.lines().next().unwrap_or("").to_string();
     if line.is_empty() {
         return Err("no password on standard input".into());
@@ -87,18 +89,29 @@ fn read_password() -> Result<SecretString, String> {
 fn parse_modules(s: &str) -> Result<ModuleSet, String> {
     let mut set = ModuleSet::NONE;
     for m in s.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-        set = set.with(Module::parse(m).ok_or_else(|| format!("unknown module {m:?}: use documents, people, settings, audit"))?);
+        set = set.with(
+            Module::parse(m).ok_or_else(|| format!("unknown module {m:?}: use documents, people, settings, audit"))?,
+        );
     }
     Ok(set)
 }
 
 async fn user_by_email(db: &Db, email: &str) -> Result<people::User, String> {
-    people::find_by_email(db, email).await.map_err(|e| e.to_string())?.map(|(u, _)| u).ok_or_else(|| format!("no user with e-mail {email}"))
+    people::find_by_email(db, email)
+        .await
+        .map_err(|e| e.to_string())?
+        .map(|(u, _)| u)
+        .ok_or_else(|| format!("no user with e-mail {email}"))
 }
 
 async fn audit(db: &Db, e: AuditEvent) -> Result<(), String> {
-    let e = AuditEvent { actor_email: Some("cli".into()), ..e };
-    strongroom_store::audit::record(db, &e, SystemClock.now_ms()).await.map_err(|e| e.to_string())
+    let e = AuditEvent {
+        actor_email: Some("cli".into()),
+        ..e
+    };
+    strongroom_store::audit::record(db, &e, SystemClock.now_ms())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
@@ -107,15 +120,38 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
     let err = |e: strongroom_store::StoreError| e.to_string();
     match cmd {
         AdminCommand::User { command } => match command {
-            UserCommand::Create { email, role, display_name, modules, password_stdin } => {
-                let role = Role::parse(role).ok_or_else(|| format!("unknown role {role:?}: use owner, admin, user or guest"))?;
+            UserCommand::Create {
+                email,
+                role,
+                display_name,
+                modules,
+                password_stdin,
+            } => {
+                let role = Role::parse(role)
+                    .ok_or_else(|| format!("unknown role {role:?}: use owner, admin, user or guest"))?;
                 let hash = if *password_stdin {
-                    Some(strongroom_auth::password::hash(read_password()?).await.map_err(|e| e.to_string())?)
+                    Some(
+                        strongroom_auth::password::hash(read_password()?)
+                            .await
+                            .map_err(|e| e.to_string())?,
+                    )
                 } else {
                     None
                 };
                 let modules = modules.as_deref().map_or(Ok(ModuleSet::ALL), parse_modules)?;
-                let u = people::create_user(&db, NewUser { email, display_name, role, modules, password_hash: hash }, now).await.map_err(err)?;
+                let u = people::create_user(
+                    &db,
+                    NewUser {
+                        email,
+                        display_name,
+                        role,
+                        modules,
+                        password_hash: hash,
+                    },
+                    now,
+                )
+                .await
+                .map_err(err)?;
                 audit(&db, AuditEvent::new("user.create", "people").target("user", &u.id)).await?;
                 println!("{}", u.id);
             }
@@ -127,30 +163,64 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
                     println!("{:<36}  {:<32}  {:<6}  {:<8}  NAME", "ID", "E-MAIL", "ROLE", "STATE");
                     for u in users {
                         let state = if u.active { "active" } else { "disabled" };
-                        println!("{:<36}  {:<32}  {:<6}  {:<8}  {}", u.id, u.email, u.role, state, u.display_name);
+                        println!(
+                            "{:<36}  {:<32}  {:<6}  {:<8}  {}",
+                            u.id, u.email, u.role, state, u.display_name
+                        );
                     }
                 }
             }
             UserCommand::Disable { email } | UserCommand::Enable { email } => {
                 let active = matches!(command, UserCommand::Enable { .. });
                 let u = user_by_email(&db, email).await?;
-                people::update_user(&db, &u.id, UserPatch { active: Some(active), ..Default::default() }).await.map_err(err)?;
-                audit(&db, AuditEvent::new("user.update", "people").target("user", &u.id).details(serde_json::json!({"active": active}))).await?;
+                people::update_user(
+                    &db,
+                    &u.id,
+                    UserPatch {
+                        active: Some(active),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(err)?;
+                audit(
+                    &db,
+                    AuditEvent::new("user.update", "people")
+                        .target("user", &u.id)
+                        .details(serde_json::json!({"active": active})),
+                )
+                .await?;
                 println!("{} {}", u.email, if active { "enabled" } else { "disabled" });
             }
             UserCommand::SetPassword { email } => {
                 let u = user_by_email(&db, email).await?;
-                let h = strongroom_auth::password::hash(read_password()?).await.map_err(|e| e.to_string())?;
+                let h = strongroom_auth::password::hash(read_password()?)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 people::set_password_hash(&db, &u.id, &h).await.map_err(err)?;
                 audit(&db, AuditEvent::new("user.password", "people").target("user", &u.id)).await?;
                 println!("password set for {}", u.email);
             }
             UserCommand::TransferOwnership { to } => {
-                let owner = people::list_users(&db).await.map_err(err)?.into_iter().find(|u| u.role == Role::Owner).ok_or("the instance has no Owner")?;
+                let owner = people::list_users(&db)
+                    .await
+                    .map_err(err)?
+                    .into_iter()
+                    .find(|u| u.role == Role::Owner)
+                    .ok_or("the instance has no Owner")?;
                 let target = user_by_email(&db, to).await?;
-                people::transfer_ownership(&db, &owner.id, &target.id).await.map_err(err)?;
-                audit(&db, AuditEvent::new("user.transfer_ownership", "people").target("user", &target.id)).await?;
-                println!("{} is now the Owner; {} is a full-access Administrator", target.email, owner.email);
+                people::transfer_ownership(&db, &owner.id, &target.id)
+                    .await
+                    .map_err(err)?;
+                audit(
+                    &db,
+                    AuditEvent::new("user.transfer_ownership", "people").target("user", &target.id),
+                )
+                .await?;
+                println!(
+                    "{} is now the Owner; {} is a full-access Administrator",
+                    target.email, owner.email
+                );
             }
         },
         AdminCommand::Group { command } => match command {
@@ -162,7 +232,11 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
             GroupCommand::List => {
                 let users = people::list_users(&db).await.map_err(err)?;
                 for g in people::list_groups(&db).await.map_err(err)? {
-                    let emails: Vec<&str> = g.members.iter().filter_map(|m| users.iter().find(|u| &u.id == m).map(|u| u.email.as_str())).collect();
+                    let emails: Vec<&str> = g
+                        .members
+                        .iter()
+                        .filter_map(|m| users.iter().find(|u| &u.id == m).map(|u| u.email.as_str()))
+                        .collect();
                     println!("{}\t{}\t{}", g.id, g.name, emails.join(","));
                 }
             }
@@ -176,7 +250,13 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
                     people::remove_group_member(&db, &g.id, &u.id).await.map_err(err)?;
                 }
                 let action = if add { "group.member.add" } else { "group.member.remove" };
-                audit(&db, AuditEvent::new(action, "people").target("group", &g.id).details(serde_json::json!({"user_id": u.id}))).await?;
+                audit(
+                    &db,
+                    AuditEvent::new(action, "people")
+                        .target("group", &g.id)
+                        .details(serde_json::json!({"user_id": u.id})),
+                )
+                .await?;
             }
             GroupCommand::Delete { name } => {
                 let g = people::find_group_by_name(&db, name).await.map_err(err)?;

@@ -57,7 +57,9 @@ fn load_config(cli: &Cli) -> Result<Config, String> {
 fn init_logs(format: &str) -> Result<(), String> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("STRONGROOM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         "json" => builder.json().init(),
         "text" => builder.init(),
@@ -71,7 +73,10 @@ fn main() -> ExitCode {
     let run = || -> Result<(), String> {
         let cfg = load_config(&cli)?;
         init_logs(&cfg.log_format)?;
-        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
         rt.block_on(async {
             match &cli.command {
                 Command::Serve { .. } => strongroom_server::serve(cfg).await,

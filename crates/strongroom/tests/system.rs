@@ -1,5 +1,6 @@
 //! The binary as an operator sees it: configuration, CLI, TLS, logs, health, metrics, OpenAPI,
 //! and several server processes sharing one database.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should fail loudly
 
 mod common;
 use common::*;
@@ -14,40 +15,97 @@ async fn openapi_health_metrics_and_security_headers() {
     assert_eq!(r.status(), StatusCode::OK);
     let h = r.headers().clone();
     assert_eq!(h["x-content-type-options"], "nosniff");
-    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
     assert!(h.get("x-request-id").is_some_and(|v| v.len() >= 32));
     assert!(h.get("strict-transport-security").is_none(), "HSTS only over TLS");
 
-    let spec: Value = c.get(srv.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let spec: Value = c
+        .get(srv.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(spec["openapi"].as_str().unwrap().chars().next(), Some('3'));
     let paths = spec["paths"].as_object().unwrap();
     let documented: Vec<String> = paths
         .iter()
-        .flat_map(|(p, ops)| ops.as_object().unwrap().keys().map(move |m| format!("{} {p}", m.to_uppercase())))
+        .flat_map(|(p, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| format!("{} {p}", m.to_uppercase()))
+        })
         .collect();
     let expected = [
-        "GET /healthz", "GET /metrics", "POST /api/v1/setup", "POST /api/v1/auth/login", "POST /api/v1/auth/logout",
-        "GET /api/v1/auth/me", "POST /api/v1/tokens", "GET /api/v1/tokens", "DELETE /api/v1/tokens/{id}",
-        "GET /api/v1/users", "POST /api/v1/users", "GET /api/v1/users/{id}", "PATCH /api/v1/users/{id}",
-        "POST /api/v1/users/{id}/transfer-ownership", "GET /api/v1/groups", "POST /api/v1/groups",
-        "GET /api/v1/groups/{id}", "DELETE /api/v1/groups/{id}", "PUT /api/v1/groups/{id}/members/{user_id}",
-        "DELETE /api/v1/groups/{id}/members/{user_id}", "GET /api/v1/audit", "GET /api/v1/rooms", "POST /api/v1/rooms",
-        "GET /api/v1/rooms/{id}", "PATCH /api/v1/rooms/{id}", "DELETE /api/v1/rooms/{id}", "GET /api/v1/rooms/{id}/members",
-        "PUT /api/v1/rooms/{id}/members", "DELETE /api/v1/rooms/{id}/members/{kind}/{subject}", "GET /api/v1/rooms/{id}/trash",
-        "GET /api/v1/folders/{id}", "PATCH /api/v1/folders/{id}", "DELETE /api/v1/folders/{id}",
-        "POST /api/v1/folders/{id}/folders", "POST /api/v1/folders/{id}/trash", "POST /api/v1/folders/{id}/restore",
-        "POST /api/v1/folders/{id}/files", "GET /api/v1/files/{id}", "PATCH /api/v1/files/{id}", "DELETE /api/v1/files/{id}",
-        "GET /api/v1/files/{id}/content", "GET /api/v1/files/{id}/versions", "POST /api/v1/files/{id}/versions",
-        "GET /api/v1/files/{id}/versions/{version}/content", "POST /api/v1/files/{id}/copy", "POST /api/v1/files/{id}/trash",
+        "GET /healthz",
+        "GET /metrics",
+        "POST /api/v1/setup",
+        "POST /api/v1/auth/login",
+        "POST /api/v1/auth/logout",
+        "GET /api/v1/auth/me",
+        "POST /api/v1/tokens",
+        "GET /api/v1/tokens",
+        "DELETE /api/v1/tokens/{id}",
+        "GET /api/v1/users",
+        "POST /api/v1/users",
+        "GET /api/v1/users/{id}",
+        "PATCH /api/v1/users/{id}",
+        "POST /api/v1/users/{id}/transfer-ownership",
+        "GET /api/v1/groups",
+        "POST /api/v1/groups",
+        "GET /api/v1/groups/{id}",
+        "DELETE /api/v1/groups/{id}",
+        "PUT /api/v1/groups/{id}/members/{user_id}",
+        "DELETE /api/v1/groups/{id}/members/{user_id}",
+        "GET /api/v1/audit",
+        "GET /api/v1/rooms",
+        "POST /api/v1/rooms",
+        "GET /api/v1/rooms/{id}",
+        "PATCH /api/v1/rooms/{id}",
+        "DELETE /api/v1/rooms/{id}",
+        "GET /api/v1/rooms/{id}/members",
+        "PUT /api/v1/rooms/{id}/members",
+        "DELETE /api/v1/rooms/{id}/members/{kind}/{subject}",
+        "GET /api/v1/rooms/{id}/trash",
+        "GET /api/v1/folders/{id}",
+        "PATCH /api/v1/folders/{id}",
+        "DELETE /api/v1/folders/{id}",
+        "POST /api/v1/folders/{id}/folders",
+        "POST /api/v1/folders/{id}/trash",
+        "POST /api/v1/folders/{id}/restore",
+        "POST /api/v1/folders/{id}/files",
+        "GET /api/v1/files/{id}",
+        "PATCH /api/v1/files/{id}",
+        "DELETE /api/v1/files/{id}",
+        "GET /api/v1/files/{id}/content",
+        "GET /api/v1/files/{id}/versions",
+        "POST /api/v1/files/{id}/versions",
+        "GET /api/v1/files/{id}/versions/{version}/content",
+        "POST /api/v1/files/{id}/copy",
+        "POST /api/v1/files/{id}/trash",
         "POST /api/v1/files/{id}/restore",
     ];
     for e in expected {
         assert!(documented.iter().any(|d| d == e), "{e} is not in the OpenAPI document");
     }
-    assert_eq!(documented.len(), expected.len(), "undocumented or unexpected routes: {documented:?}");
+    assert_eq!(
+        documented.len(),
+        expected.len(),
+        "undocumented or unexpected routes: {documented:?}"
+    );
 
     let m = c.get(srv.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(m.contains("strongroom_http_requests_total") && m.contains("route=\"/healthz\""), "{m}");
+    assert!(
+        m.contains("strongroom_http_requests_total") && m.contains("route=\"/healthz\""),
+        "{m}"
+    );
 }
 
 #[tokio::test]
@@ -56,21 +114,75 @@ async fn admin_cli_creates_owner_users_and_groups() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("strongroom.toml");
     std::fs::write(&config, "").unwrap();
-    let out = run_cli(&config, dir.path(), &["admin", "user", "create", "--email", "root@example.org", "--role", "owner", "--password-stdin"], &format!("{PASSWORD}\n"));
+    let out = run_cli(
+        &config,
+        dir.path(),
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "root@example.org",
+            "--role",
+            "owner",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = run_cli(&config, dir.path(), &["admin", "user", "create", "--email", "x@example.org", "--role", "owner", "--password-stdin"], &format!("{PASSWORD}\n"));
+    let out = run_cli(
+        &config,
+        dir.path(),
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "x@example.org",
+            "--role",
+            "owner",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already has an Owner"));
-    let out = run_cli(&config, dir.path(), &["admin", "user", "create", "--email", "bob@example.org", "--role", "chief"], "");
+    let out = run_cli(
+        &config,
+        dir.path(),
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "bob@example.org",
+            "--role",
+            "chief",
+        ],
+        "",
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown role"));
     for args in [
-        &["admin", "user", "create", "--email", "bob@example.org", "--role", "user", "--password-stdin"][..],
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "bob@example.org",
+            "--role",
+            "user",
+            "--password-stdin",
+        ][..],
         &["admin", "group", "create", "Finance"][..],
         &["admin", "group", "add-member", "Finance", "bob@example.org"][..],
     ] {
         let out = run_cli(&config, dir.path(), args, &format!("{PASSWORD}\n"));
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let out = run_cli(&config, dir.path(), &["admin", "user", "list", "--json"], "");
     let users: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -82,12 +194,22 @@ async fn admin_cli_creates_owner_users_and_groups() {
     let srv = Server::start_in_existing(&backend, dir, config);
     assert!(srv.setup_token.is_none());
     let root = srv.login("root@example.org", PASSWORD).await;
-    assert_eq!(root.json(root.get("/api/v1/auth/me").await, StatusCode::OK).await["role"], "owner");
+    assert_eq!(
+        root.json(root.get("/api/v1/auth/me").await, StatusCode::OK).await["role"],
+        "owner"
+    );
     let out = srv.cli(&["admin", "user", "disable", "bob@example.org"], "");
     assert!(out.status.success());
-    let r = client().post(srv.url("/api/v1/auth/login")).json(&json!({"email": "bob@example.org", "password": PASSWORD})).send().await.unwrap();
+    let r = client()
+        .post(srv.url("/api/v1/auth/login"))
+        .json(&json!({"email": "bob@example.org", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let audit = root.json(root.get("/api/v1/audit?action=user.create").await, StatusCode::OK).await;
+    let audit = root
+        .json(root.get("/api/v1/audit?action=user.create").await, StatusCode::OK)
+        .await;
     assert_eq!(audit.as_array().unwrap().len(), 2, "CLI changes are audited");
 }
 
@@ -114,24 +236,48 @@ async fn tls_self_signed_hsts_secure_cookie_and_json_logs() {
     let backend = backends().remove(0);
     let srv = Server::start_with(
         &backend,
-        Options { extra_toml: "[tls]\nself_signed = true\n".into(), args: vec!["--log-format".into(), "json".into()] },
+        Options {
+            extra_toml: "[tls]\nself_signed = true\n".into(),
+            args: vec!["--log-format".into(), "json".into()],
+        },
     );
     assert!(srv.base.starts_with("https://"), "{}", srv.base);
     let owner = srv.owner().await;
     let r = client().get(srv.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()["strict-transport-security"].to_str().unwrap().contains("max-age="));
-    let r = client().post(srv.url("/api/v1/auth/login")).json(&json!({"email": OWNER_EMAIL, "password": PASSWORD})).send().await.unwrap();
+    assert!(
+        r.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=")
+    );
+    let r = client()
+        .post(srv.url("/api/v1/auth/login"))
+        .json(&json!({"email": OWNER_EMAIL, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert!(r.headers()["set-cookie"].to_str().unwrap().contains("; Secure"));
     let (_, root) = owner.room("TLS").await;
-    owner.json(owner.upload(&root, "x.txt", b"document content must not be logged".to_vec()).await, StatusCode::CREATED).await;
+    owner
+        .json(
+            owner
+                .upload(&root, "x.txt", b"document content must not be logged".to_vec())
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
     let key = srv.dir.path().join("data/tls/self-signed-key.pem");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
     // Structured logs: every log line is JSON; none holds a secret or content.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let log = srv.log();
-    let json_lines: Vec<Value> = log.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let json_lines: Vec<Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(json_lines.iter().any(|l| l["fields"]["message"] == "request"), "{log}");
     assert!(!log.contains(PASSWORD) && !log.contains("document content") && !log.contains("src_"));
 }
@@ -145,11 +291,18 @@ async fn two_servers_share_one_database_and_blob_store() {
         let owner = a.owner().await;
         let (_, root) = owner.room("Shared").await;
         let body = data(300_000, 9);
-        let f = owner.json(owner.upload(&root, "a.bin", body.clone()).await, StatusCode::CREATED).await;
+        let f = owner
+            .json(owner.upload(&root, "a.bin", body.clone()).await, StatusCode::CREATED)
+            .await;
         // Second node: same config and data directory, its own process and port.
         let b = a.second_node();
-        let on_b = Session { base: b.base.clone(), ..owner.clone() };
-        let got = on_b.get(&format!("/api/v1/files/{}/content", f["id"].as_str().unwrap())).await;
+        let on_b = Session {
+            base: b.base.clone(),
+            ..owner.clone()
+        };
+        let got = on_b
+            .get(&format!("/api/v1/files/{}/content", f["id"].as_str().unwrap()))
+            .await;
         assert_eq!(got.status(), StatusCode::OK, "a session made on node A works on node B");
         assert_eq!(got.bytes().await.unwrap().as_ref(), &body[..]);
         let r = on_b.upload(&root, "a.bin", vec![1]).await;

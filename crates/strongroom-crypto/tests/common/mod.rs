@@ -1,10 +1,5 @@
 //! Helpers shared by the integration tests.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 #![allow(dead_code)]
 
 use rand::{CryptoRng, RngCore};
@@ -61,26 +56,10 @@ pub fn master(seed: u8) -> MasterKey {
 pub const ID: ObjectId = ObjectId([0x11; 16]);
 
 /// Encrypt `plain` as object `id` with an RNG seeded from `seed`.
-pub fn encrypt(
-    master: &MasterKey,
-    id: ObjectId,
-    chunk_size: u32,
-    threads: usize,
-    plain: &[u8],
-    seed: u64,
-) -> Vec<u8> {
+pub fn encrypt(master: &MasterKey, id: ObjectId, chunk_size: u32, threads: usize, plain: &[u8], seed: u64) -> Vec<u8> {
     use rand::SeedableRng;
     let rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut e = StreamEncryptor::with_rng(
-        master,
-        id,
-        EncryptOptions {
-            chunk_size,
-            threads,
-        },
-        rng,
-    )
-    .unwrap();
+    let mut e = StreamEncryptor::with_rng(master, id, EncryptOptions { chunk_size, threads }, rng).unwrap();
     let mut out = Vec::new();
     e.update(plain, &mut out).unwrap();
     e.finish(&mut out).unwrap();

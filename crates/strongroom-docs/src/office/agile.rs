@@ -18,10 +18,8 @@ pub(crate) const AES_BLOCK: usize = 16;
 
 /// Block keys of 2.3.4.13 / 2.3.4.14 — FROZEN by the spec: they domain-separate the keys and
 /// IVs derived from one password hash.
-pub(crate) const BLOCK_KEY_VERIFIER_INPUT: [u8; 8] =
-    [0xfe, 0xa7, 0xd2, 0x76, 0x3b, 0x4b, 0x9e, 0x79];
-pub(crate) const BLOCK_KEY_VERIFIER_VALUE: [u8; 8] =
-    [0xd7, 0xaa, 0x0f, 0x6d, 0x30, 0x61, 0x34, 0x4e];
+pub(crate) const BLOCK_KEY_VERIFIER_INPUT: [u8; 8] = [0xfe, 0xa7, 0xd2, 0x76, 0x3b, 0x4b, 0x9e, 0x79];
+pub(crate) const BLOCK_KEY_VERIFIER_VALUE: [u8; 8] = [0xd7, 0xaa, 0x0f, 0x6d, 0x30, 0x61, 0x34, 0x4e];
 pub(crate) const BLOCK_KEY_KEY_VALUE: [u8; 8] = [0x14, 0x6e, 0x0b, 0xe7, 0xab, 0xac, 0xd0, 0xd6];
 pub(crate) const BLOCK_KEY_HMAC_KEY: [u8; 8] = [0x5f, 0xb2, 0xad, 0x01, 0x0c, 0xb9, 0xe1, 0xf6];
 pub(crate) const BLOCK_KEY_HMAC_VALUE: [u8; 8] = [0xa0, 0x67, 0x7f, 0x02, 0xb2, 0x2c, 0x84, 0x33];
@@ -43,9 +41,7 @@ impl HashAlg {
             "SHA256" => Ok(HashAlg::Sha256),
             "SHA384" => Ok(HashAlg::Sha384),
             "SHA512" => Ok(HashAlg::Sha512),
-            other => Err(Error::UnsupportedEncryption(format!(
-                "hash algorithm {other:?}"
-            ))),
+            other => Err(Error::UnsupportedEncryption(format!("hash algorithm {other:?}"))),
         }
     }
 
@@ -89,19 +85,11 @@ impl HashAlg {
     /// The iterated password hash H_n of 2.3.4.11: H_0 = H(salt ‖ password),
     /// H_i = H(LE32(i-1) ‖ H_(i-1)) for `spin_count` rounds. This is the expensive step that
     /// slows down password guessing.
-    pub(crate) fn password_hash(
-        self,
-        salt: &[u8],
-        password_utf16le: &[u8],
-        spin_count: u32,
-    ) -> Zeroizing<Vec<u8>> {
+    pub(crate) fn password_hash(self, salt: &[u8], password_utf16le: &[u8], spin_count: u32) -> Zeroizing<Vec<u8>> {
         fn run<D: Digest>(salt: &[u8], pw: &[u8], spin: u32) -> Zeroizing<Vec<u8>> {
             let mut h = D::new().chain_update(salt).chain_update(pw).finalize();
             for i in 0..spin {
-                let mut next = D::new()
-                    .chain_update(i.to_le_bytes())
-                    .chain_update(&h)
-                    .finalize();
+                let mut next = D::new().chain_update(i.to_le_bytes()).chain_update(&h).finalize();
                 std::mem::swap(&mut h, &mut next);
                 wipe(&mut next);
             }
@@ -121,18 +109,10 @@ impl HashAlg {
     pub(crate) fn hmac(self, key: &[u8]) -> Result<HmacState> {
         let bad = |_| Error::UnsupportedEncryption("HMAC key length".into());
         Ok(match self {
-            HashAlg::Sha1 => {
-                HmacState::Sha1(<Hmac<sha1::Sha1> as Mac>::new_from_slice(key).map_err(bad)?)
-            }
-            HashAlg::Sha256 => {
-                HmacState::Sha256(<Hmac<sha2::Sha256> as Mac>::new_from_slice(key).map_err(bad)?)
-            }
-            HashAlg::Sha384 => {
-                HmacState::Sha384(<Hmac<sha2::Sha384> as Mac>::new_from_slice(key).map_err(bad)?)
-            }
-            HashAlg::Sha512 => {
-                HmacState::Sha512(<Hmac<sha2::Sha512> as Mac>::new_from_slice(key).map_err(bad)?)
-            }
+            HashAlg::Sha1 => HmacState::Sha1(<Hmac<sha1::Sha1> as Mac>::new_from_slice(key).map_err(bad)?),
+            HashAlg::Sha256 => HmacState::Sha256(<Hmac<sha2::Sha256> as Mac>::new_from_slice(key).map_err(bad)?),
+            HashAlg::Sha384 => HmacState::Sha384(<Hmac<sha2::Sha384> as Mac>::new_from_slice(key).map_err(bad)?),
+            HashAlg::Sha512 => HmacState::Sha512(<Hmac<sha2::Sha512> as Mac>::new_from_slice(key).map_err(bad)?),
         })
     }
 }
@@ -191,11 +171,7 @@ pub(crate) fn derive_key(
 }
 
 /// The IV of 2.3.4.12: the salt itself, or H(salt ‖ blockKey), fitted to the block size.
-pub(crate) fn derive_iv(
-    hash: HashAlg,
-    salt: &[u8],
-    block_key: Option<&[u8]>,
-) -> Zeroizing<Vec<u8>> {
+pub(crate) fn derive_iv(hash: HashAlg, salt: &[u8], block_key: Option<&[u8]>) -> Zeroizing<Vec<u8>> {
     match block_key {
         None => fit(salt, AES_BLOCK),
         Some(k) => fit(&hash.digest(&[salt, k]), AES_BLOCK),
@@ -219,9 +195,7 @@ impl Aes {
             24 => Aes::A192(aes::Aes192::new_from_slice(key).map_err(bad)?),
             32 => Aes::A256(aes::Aes256::new_from_slice(key).map_err(bad)?),
             n => {
-                return Err(Error::UnsupportedEncryption(format!(
-                    "AES key of {n} bytes"
-                )));
+                return Err(Error::UnsupportedEncryption(format!("AES key of {n} bytes")));
             }
         })
     }
@@ -284,10 +258,7 @@ impl Aes {
         what: &'static str,
     ) -> Result<Zeroizing<Vec<u8>>> {
         if !ciphertext.len().is_multiple_of(AES_BLOCK) || ciphertext.len() < len {
-            return Err(Error::malformed(
-                "EncryptionInfo",
-                format!("{what} has a wrong length"),
-            ));
+            return Err(Error::malformed("EncryptionInfo", format!("{what} has a wrong length")));
         }
         let mut buf = Zeroizing::new(ciphertext.to_vec());
         self.decrypt_cbc(iv, &mut buf)?;
@@ -336,10 +307,7 @@ mod tests {
     #[test]
     fn spin_zero_is_plain_hash() {
         let h = HashAlg::Sha512.password_hash(b"salt", b"pw", 0);
-        assert_eq!(
-            h.as_slice(),
-            HashAlg::Sha512.digest(&[b"salt", b"pw"]).as_slice()
-        );
+        assert_eq!(h.as_slice(), HashAlg::Sha512.digest(&[b"salt", b"pw"]).as_slice());
         let h1 = HashAlg::Sha512.password_hash(b"salt", b"pw", 1);
         let expect = HashAlg::Sha512.digest(&[&0u32.to_le_bytes(), &h]);
         assert_eq!(h1.as_slice(), expect.as_slice());

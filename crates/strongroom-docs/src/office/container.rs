@@ -75,11 +75,7 @@ impl<R: Read + Seek> DifatRepair<R> {
         if patches.is_empty() {
             return Ok(None);
         }
-        Ok(Some(DifatRepair {
-            inner,
-            pos: 0,
-            patches,
-        }))
+        Ok(Some(DifatRepair { inner, pos: 0, patches }))
     }
 }
 

@@ -94,12 +94,7 @@ pub(crate) fn primary_stream() -> Vec<u8> {
 
 /// Create the whole `\x06DataSpaces` storage in `cf`.
 pub(crate) fn write<F: Read + Write + Seek>(cf: &mut cfb::CompoundFile<F>) -> Result<()> {
-    for storage in [
-        DATA_SPACES,
-        DATA_SPACE_INFO,
-        TRANSFORM_INFO,
-        STRONG_TRANSFORM,
-    ] {
+    for storage in [DATA_SPACES, DATA_SPACE_INFO, TRANSFORM_INFO, STRONG_TRANSFORM] {
         cf.create_storage(storage)?;
     }
     let streams: [(&str, Vec<u8>); 4] = [

@@ -117,9 +117,7 @@ impl EncryptionInfo {
                 ));
             }
             (3 | 4, 3) => {
-                return Err(Error::UnsupportedEncryption(
-                    "ECMA-376 Extensible encryption".into(),
-                ));
+                return Err(Error::UnsupportedEncryption("ECMA-376 Extensible encryption".into()));
             }
             _ => {
                 return Err(Error::UnsupportedEncryption(format!(
@@ -131,10 +129,7 @@ impl EncryptionInfo {
             .split_first_chunk::<4>()
             .ok_or_else(|| Error::malformed("EncryptionInfo", "shorter than its header"))?;
         if *reserved != RESERVED_AGILE {
-            return Err(Error::malformed(
-                "EncryptionInfo",
-                "reserved field is not 0x40",
-            ));
+            return Err(Error::malformed("EncryptionInfo", "reserved field is not 0x40"));
         }
         parse_xml(xml)
     }
@@ -167,18 +162,15 @@ impl Attrs {
     }
 
     fn num(&self, name: &'static str) -> Result<u32> {
-        self.get(name)?.trim().parse().map_err(|_| {
-            Error::malformed(
-                "EncryptionInfo",
-                format!("attribute {name} is not a number"),
-            )
-        })
+        self.get(name)?
+            .trim()
+            .parse()
+            .map_err(|_| Error::malformed("EncryptionInfo", format!("attribute {name} is not a number")))
     }
 
     fn b64(&self, name: &'static str) -> Result<Vec<u8>> {
-        B64.decode(self.get(name)?.trim()).map_err(|_| {
-            Error::malformed("EncryptionInfo", format!("attribute {name} is not base64"))
-        })
+        B64.decode(self.get(name)?.trim())
+            .map_err(|_| Error::malformed("EncryptionInfo", format!("attribute {name} is not base64")))
     }
 
     fn cipher(&self) -> Result<CipherParams> {
@@ -188,21 +180,14 @@ impl Attrs {
         }
         let chaining = self.get("cipherChaining")?;
         if chaining != "ChainingModeCBC" {
-            return Err(Error::UnsupportedEncryption(format!(
-                "chaining mode {chaining:?}"
-            )));
+            return Err(Error::UnsupportedEncryption(format!("chaining mode {chaining:?}")));
         }
         if self.num("blockSize")? as usize != AES_BLOCK {
-            return Err(Error::malformed(
-                "EncryptionInfo",
-                "AES blockSize is not 16",
-            ));
+            return Err(Error::malformed("EncryptionInfo", "AES blockSize is not 16"));
         }
         let key_bits = self.num("keyBits")?;
         if !matches!(key_bits, 128 | 192 | 256) {
-            return Err(Error::UnsupportedEncryption(format!(
-                "AES with {key_bits}-bit keys"
-            )));
+            return Err(Error::UnsupportedEncryption(format!("AES with {key_bits}-bit keys")));
         }
         let hash = HashAlg::from_name(self.get("hashAlgorithm")?)?;
         if self.num("hashSize")? as usize != hash.size() {
@@ -213,10 +198,7 @@ impl Attrs {
         }
         let salt = self.b64("saltValue")?;
         if salt.is_empty() || self.num("saltSize")? as usize != salt.len() {
-            return Err(Error::malformed(
-                "EncryptionInfo",
-                "saltSize does not match saltValue",
-            ));
+            return Err(Error::malformed("EncryptionInfo", "saltSize does not match saltValue"));
         }
         Ok(CipherParams {
             salt,
@@ -257,10 +239,7 @@ fn parse_xml(xml: &[u8]) -> Result<EncryptionInfo> {
                         let a = Attrs::of(e)?;
                         let spin_count = a.num("spinCount")?;
                         if spin_count > MAX_SPIN_COUNT {
-                            return Err(Error::malformed(
-                                "EncryptionInfo",
-                                "spinCount above 10,000,000",
-                            ));
+                            return Err(Error::malformed("EncryptionInfo", "spinCount above 10,000,000"));
                         }
                         password = Some(PasswordKeyEncryptor {
                             params: a.cipher()?,
@@ -281,8 +260,7 @@ fn parse_xml(xml: &[u8]) -> Result<EncryptionInfo> {
             _ => {}
         }
     }
-    let key_data =
-        key_data.ok_or_else(|| Error::malformed("EncryptionInfo", "no keyData element"))?;
+    let key_data = key_data.ok_or_else(|| Error::malformed("EncryptionInfo", "no keyData element"))?;
     let password = match password {
         Some(p) => p,
         None if saw_certificate => {
@@ -291,19 +269,13 @@ fn parse_xml(xml: &[u8]) -> Result<EncryptionInfo> {
             ));
         }
         None => {
-            return Err(Error::malformed(
-                "EncryptionInfo",
-                "no password key encryptor",
-            ));
+            return Err(Error::malformed("EncryptionInfo", "no password key encryptor"));
         }
     };
     // A file without an integrity code could be altered undetected, so it is refused rather
     // than decrypted unchecked.
-    let (encrypted_hmac_key, encrypted_hmac_value) = integrity.ok_or_else(|| {
-        Error::UnsupportedEncryption(
-            "no dataIntegrity element (integrity cannot be checked)".into(),
-        )
-    })?;
+    let (encrypted_hmac_key, encrypted_hmac_value) = integrity
+        .ok_or_else(|| Error::UnsupportedEncryption("no dataIntegrity element (integrity cannot be checked)".into()))?;
     Ok(EncryptionInfo {
         key_data,
         encrypted_hmac_key,
@@ -350,10 +322,7 @@ mod tests {
             EncryptionInfo::parse(&[3, 0, 2, 0, 0x24, 0, 0, 0]),
             Err(Error::UnsupportedEncryption(_))
         ));
-        assert!(matches!(
-            EncryptionInfo::parse(&[4, 0]),
-            Err(Error::Malformed { .. })
-        ));
+        assert!(matches!(EncryptionInfo::parse(&[4, 0]), Err(Error::Malformed { .. })));
         let mut bad = vec![4, 0, 4, 0, 0x40, 0, 0, 0];
         bad.extend_from_slice(b"<encryption><keyData");
         assert!(EncryptionInfo::parse(&bad).is_err());

@@ -23,9 +23,7 @@ use self::agile::{
     Aes, BLOCK_KEY_HMAC_KEY, BLOCK_KEY_HMAC_VALUE, BLOCK_KEY_KEY_VALUE, BLOCK_KEY_VERIFIER_INPUT,
     BLOCK_KEY_VERIFIER_VALUE, HashAlg, derive_iv, derive_key, utf16le,
 };
-use self::info::{
-    CipherParams, EncryptionInfo, MAX_INFO_LEN, MAX_SPIN_COUNT, PasswordKeyEncryptor,
-};
+use self::info::{CipherParams, EncryptionInfo, MAX_INFO_LEN, MAX_SPIN_COUNT, PasswordKeyEncryptor};
 use self::package::{PackageCipher, mac_stream};
 use crate::{Error, Format, Result, detect_format, read_head};
 
@@ -50,9 +48,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            spin_count: 100_000,
-        }
+        Options { spin_count: 100_000 }
     }
 }
 
@@ -109,12 +105,7 @@ impl std::fmt::Debug for KeyMaterial {
 /// The input is recognised by content; a PDF, an ODF file, a legacy `.doc` or an already
 /// encrypted document is refused with a clear error. `input` must be seekable because the
 /// plaintext size is written (and authenticated) before the data.
-pub fn encrypt<R: Read + Seek, W: Write>(
-    input: R,
-    output: W,
-    password: &str,
-    options: &Options,
-) -> Result<()> {
+pub fn encrypt<R: Read + Seek, W: Write>(input: R, output: W, password: &str, options: &Options) -> Result<()> {
     encrypt_with_material(input, output, password, options, &KeyMaterial::random()?)
 }
 
@@ -153,10 +144,7 @@ pub fn encrypt_with_material<R: Read + Seek, W: Write>(
             hash,
         },
         spin_count: options.spin_count,
-        encrypted_verifier_hash_input: wrap(
-            &BLOCK_KEY_VERIFIER_INPUT,
-            &material.verifier_hash_input,
-        )?,
+        encrypted_verifier_hash_input: wrap(&BLOCK_KEY_VERIFIER_INPUT, &material.verifier_hash_input)?,
         encrypted_verifier_hash_value: wrap(&BLOCK_KEY_VERIFIER_VALUE, &verifier_hash)?,
         encrypted_key_value: wrap(&BLOCK_KEY_KEY_VALUE, &material.secret_key)?,
     };
@@ -184,18 +172,12 @@ pub fn encrypt_with_material<R: Read + Seek, W: Write>(
             key_bytes: 32,
             hash,
         },
-        encrypted_hmac_key: secret.encrypt_value(
-            &derive_iv(hash, salt, Some(&BLOCK_KEY_HMAC_KEY)),
-            &material.hmac_key,
-        )?,
-        encrypted_hmac_value: secret.encrypt_value(
-            &derive_iv(hash, salt, Some(&BLOCK_KEY_HMAC_VALUE)),
-            &hmac_value,
-        )?,
+        encrypted_hmac_key: secret
+            .encrypt_value(&derive_iv(hash, salt, Some(&BLOCK_KEY_HMAC_KEY)), &material.hmac_key)?,
+        encrypted_hmac_value: secret.encrypt_value(&derive_iv(hash, salt, Some(&BLOCK_KEY_HMAC_VALUE)), &hmac_value)?,
         password: password_encryptor,
     };
-    cf.create_stream(ENCRYPTION_INFO)?
-        .write_all(&info.to_bytes())?;
+    cf.create_stream(ENCRYPTION_INFO)?.write_all(&info.to_bytes())?;
     dataspaces::write(&mut cf)?;
     cf.flush()?;
 
@@ -235,11 +217,7 @@ pub fn decrypt<R: Read + Seek, W: Write>(mut input: R, output: W, password: &str
 }
 
 /// [`decrypt`] once the container is open.
-fn decrypt_container<F: Read + Seek, W: Write>(
-    mut cf: cfb::CompoundFile<F>,
-    output: W,
-    password: &str,
-) -> Result<()> {
+fn decrypt_container<F: Read + Seek, W: Write>(mut cf: cfb::CompoundFile<F>, output: W, password: &str) -> Result<()> {
     if !cf.is_stream(ENCRYPTION_INFO) || !cf.is_stream(ENCRYPTED_PACKAGE) {
         return Err(Error::WrongFormat {
             expected: EXPECTED_ENCRYPTED,
@@ -275,10 +253,7 @@ fn decrypt_container<F: Read + Seek, W: Write>(
         "encryptedHmacValue",
     )?;
     let mut mac = kd.hash.hmac(&hmac_key)?;
-    mac_stream(
-        cf.open_stream(ENCRYPTED_PACKAGE).map_err(container_error)?,
-        &mut mac,
-    )?;
+    mac_stream(cf.open_stream(ENCRYPTED_PACKAGE).map_err(container_error)?, &mut mac)?;
     if !bool::from(mac.finalize().ct_eq(&expected)) {
         return Err(Error::IntegrityCheckFailed);
     }
@@ -332,9 +307,7 @@ pub fn decrypt_bytes(encrypted: &[u8], password: &str) -> Result<Vec<u8>> {
 fn unlock(info: &EncryptionInfo, password: &str) -> Result<Zeroizing<Vec<u8>>> {
     let pk = &info.password;
     let p = &pk.params;
-    let h = p
-        .hash
-        .password_hash(&p.salt, &utf16le(password), pk.spin_count);
+    let h = p.hash.password_hash(&p.salt, &utf16le(password), pk.spin_count);
     let iv = derive_iv(p.hash, &p.salt, None);
     let key_for = |block_key: &[u8]| Aes::new(&derive_key(p.hash, &h, block_key, p.key_bytes));
     let verifier_input = key_for(&BLOCK_KEY_VERIFIER_INPUT)?.decrypt_value(
@@ -386,8 +359,7 @@ fn check_plain_ooxml<R: Read + Seek>(input: &mut R) -> Result<u64> {
     let size = input.seek(SeekFrom::End(0))?;
     input.seek(SeekFrom::Start(0))?;
     {
-        let archive = zip::ZipArchive::new(&mut *input)
-            .map_err(|e| Error::malformed("zip archive", e.to_string()))?;
+        let archive = zip::ZipArchive::new(&mut *input).map_err(|e| Error::malformed("zip archive", e.to_string()))?;
         if archive.index_for_name("[Content_Types].xml").is_none() {
             return Err(Error::WrongFormat {
                 expected: EXPECTED_PLAIN,

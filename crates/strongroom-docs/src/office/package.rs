@@ -47,13 +47,7 @@ pub(crate) struct PackageCipher<'a> {
 impl PackageCipher<'_> {
     /// Encrypt `size` bytes of `input` into `out` as an `EncryptedPackage` stream, feeding
     /// every byte written (size field included) into `mac` (2.3.4.14 covers the whole stream).
-    pub(crate) fn encrypt<R: Read, W: Write>(
-        &self,
-        input: R,
-        size: u64,
-        out: W,
-        mac: &mut HmacState,
-    ) -> Result<()> {
+    pub(crate) fn encrypt<R: Read, W: Write>(&self, input: R, size: u64, out: W, mac: &mut HmacState) -> Result<()> {
         let mut input = BufReader::with_capacity(IO_BUF, input);
         let mut out = BufWriter::with_capacity(IO_BUF, out);
         let header = size.to_le_bytes();
@@ -97,20 +91,12 @@ impl PackageCipher<'_> {
 
     /// Decrypt an `EncryptedPackage` stream of `stream_len` bytes into `out`. Call only after
     /// the integrity check passed.
-    pub(crate) fn decrypt<R: Read, W: Write>(
-        &self,
-        stream: R,
-        stream_len: u64,
-        out: W,
-    ) -> Result<()> {
+    pub(crate) fn decrypt<R: Read, W: Write>(&self, stream: R, stream_len: u64, out: W) -> Result<()> {
         let mut stream = BufReader::with_capacity(IO_BUF, stream);
         let mut out = BufWriter::with_capacity(IO_BUF, out);
         let mut header = [0u8; 8];
         if read_full(&mut stream, &mut header)? != header.len() {
-            return Err(Error::malformed(
-                "EncryptedPackage",
-                "shorter than its size field",
-            ));
+            return Err(Error::malformed("EncryptedPackage", "shorter than its size field"));
         }
         let size = u64::from_le_bytes(header);
         let needed = size

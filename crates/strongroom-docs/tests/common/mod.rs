@@ -36,9 +36,7 @@ const RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>"#;
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// A minimal .docx with one paragraph per entry of `paragraphs`, plus an optional stored
@@ -48,12 +46,7 @@ pub fn docx_with(paragraphs: &[&str], filler: usize, deflate: bool) -> Vec<u8> {
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Default Extension="bin" ContentType="application/octet-stream"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#;
     let body: String = paragraphs
         .iter()
-        .map(|p| {
-            format!(
-                "<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>",
-                escape(p)
-            )
-        })
+        .map(|p| format!("<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>", escape(p)))
         .collect();
     let doc = format!(
         r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -170,8 +163,7 @@ pub fn run(cmd: &mut Command) -> (bool, String, String) {
 pub fn docx_text(docx: &[u8]) -> String {
     let mut archive = zip::ZipArchive::new(Cursor::new(docx)).unwrap();
     let mut xml = String::new();
-    std::io::Read::read_to_string(&mut archive.by_name("word/document.xml").unwrap(), &mut xml)
-        .unwrap();
+    std::io::Read::read_to_string(&mut archive.by_name("word/document.xml").unwrap(), &mut xml).unwrap();
     xml.split("<w:p>")
         .skip(1)
         .map(|p| {

@@ -41,20 +41,42 @@ pub struct SetupRequest {
 /// Creates the Owner account on a fresh instance, with the one-time setup token.
 #[utoipa::path(post, path = "/api/v1/setup", request_body = SetupRequest,
     responses((status = 201, body = User), (status = 403, description = "bad or spent setup token")))]
-async fn setup(State(st): State<Shared>, Origin(origin): Origin, Json(req): Json<SetupRequest>) -> ApiResult<impl IntoResponse> {
+async fn setup(
+    State(st): State<Shared>,
+    Origin(origin): Origin,
+    Json(req): Json<SetupRequest>,
+) -> ApiResult<impl IntoResponse> {
     let now = st.now();
     let hash = password::hash(req.password).await?;
-    if people::owner_exists(&st.db).await? || !sessions::consume_setup_token(&st.db, &token::hash(&req.token), now).await? {
-        st.audit(AuditEvent::new("setup.owner", "people").outcome(Outcome::Denied).from_origin(&origin)).await?;
+    if people::owner_exists(&st.db).await?
+        || !sessions::consume_setup_token(&st.db, &token::hash(&req.token), now).await?
+    {
+        st.audit(
+            AuditEvent::new("setup.owner", "people")
+                .outcome(Outcome::Denied)
+                .from_origin(&origin),
+        )
+        .await?;
         return Err(AuthError::BadSetupToken.into());
     }
     let user = people::create_user(
         &st.db,
-        NewUser { email: &req.email, display_name: &req.display_name, role: Role::Owner, modules: ModuleSet::NONE, password_hash: Some(hash) },
+        NewUser {
+            email: &req.email,
+            display_name: &req.display_name,
+            role: Role::Owner,
+            modules: ModuleSet::NONE,
+            password_hash: Some(hash),
+        },
         now,
     )
     .await?;
-    st.audit(AuditEvent::new("setup.owner", "people").target("user", &user.id).from_origin(&origin)).await?;
+    st.audit(
+        AuditEvent::new("setup.owner", "people")
+            .target("user", &user.id)
+            .from_origin(&origin),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -76,10 +98,23 @@ pub struct LoginResponse {
 /// Signs in with e-mail and password; sets an HttpOnly, SameSite=Strict session cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody)))]
-async fn login(State(st): State<Shared>, Origin(origin): Origin, Json(req): Json<LoginRequest>) -> ApiResult<impl IntoResponse> {
+async fn login(
+    State(st): State<Shared>,
+    Origin(origin): Origin,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<impl IntoResponse> {
     let now = st.now();
     let email = req.email.clone();
-    let result = session::login(&st.db, &req.email, req.password, now, st.session_ms, origin.ip.clone(), origin.user_agent.clone()).await;
+    let result = session::login(
+        &st.db,
+        &req.email,
+        req.password,
+        now,
+        st.session_ms,
+        origin.ip.clone(),
+        origin.user_agent.clone(),
+    )
+    .await;
     let l = match result {
         Ok(l) => l,
         Err(e) => {
@@ -92,14 +127,28 @@ async fn login(State(st): State<Shared>, Origin(origin): Origin, Json(req): Json
         }
     };
     let actor = session::actor_of(&l.user)?;
-    st.audit(AuditEvent::new("auth.login", "people").by(&actor).from_origin(&origin)).await?;
+    st.audit(AuditEvent::new("auth.login", "people").by(&actor).from_origin(&origin))
+        .await?;
     let max_age = st.session_ms / 1000;
     let secure = if st.tls { "; Secure" } else { "" };
-    let cookie = format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", l.session_secret);
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
+        l.session_secret
+    );
     let mut headers = HeaderMap::new();
-    headers.insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| ApiError::bad_request("cookie"))?);
+    headers.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|_| ApiError::bad_request("cookie"))?,
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok((headers, Json(LoginResponse { user: l.user, csrf_token: l.csrf_token, expires_at: l.expires_at })))
+    Ok((
+        headers,
+        Json(LoginResponse {
+            user: l.user,
+            csrf_token: l.csrf_token,
+            expires_at: l.expires_at,
+        }),
+    ))
 }
 
 /// Ends the current browser session.
@@ -108,11 +157,19 @@ async fn logout(State(st): State<Shared>, caller: Caller) -> ApiResult<impl Into
     if let Some(s) = &caller.session {
         session::logout(&st.db, s).await?;
     }
-    st.audit(AuditEvent::new("auth.logout", "people").by(&caller.actor).from_origin(&caller.origin)).await?;
+    st.audit(
+        AuditEvent::new("auth.logout", "people")
+            .by(&caller.actor)
+            .from_origin(&caller.origin),
+    )
+    .await?;
     let secure = if st.tls { "; Secure" } else { "" };
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
     let mut headers = HeaderMap::new();
-    headers.insert(header::SET_COOKIE, HeaderValue::from_str(&clear).map_err(|_| ApiError::bad_request("cookie"))?);
+    headers.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&clear).map_err(|_| ApiError::bad_request("cookie"))?,
+    );
     Ok((StatusCode::NO_CONTENT, headers))
 }
 
@@ -139,7 +196,11 @@ pub struct NewTokenResponse {
 
 /// Creates a personal API token for the caller.
 #[utoipa::path(post, path = "/api/v1/tokens", request_body = NewTokenRequest, responses((status = 201, body = NewTokenResponse)))]
-async fn create_token(State(st): State<Shared>, caller: Caller, Json(req): Json<NewTokenRequest>) -> ApiResult<impl IntoResponse> {
+async fn create_token(
+    State(st): State<Shared>,
+    caller: Caller,
+    Json(req): Json<NewTokenRequest>,
+) -> ApiResult<impl IntoResponse> {
     authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
     let days = req.expires_in_days.unwrap_or(90);
     if days == 0 || days > 3650 {
@@ -149,7 +210,13 @@ async fn create_token(State(st): State<Shared>, caller: Caller, Json(req): Json<
     let (secret, hash) = token::generate(token::Kind::ApiToken);
     let expires = now.saturating_add(i64::from(days) * 86_400_000);
     let info = sessions::create_token(&st.db, &caller.actor.user_id, &req.name, &hash, now, Some(expires)).await?;
-    st.audit(AuditEvent::new("token.create", "people").by(&caller.actor).target("token", &info.id).from_origin(&caller.origin)).await?;
+    st.audit(
+        AuditEvent::new("token.create", "people")
+            .by(&caller.actor)
+            .target("token", &info.id)
+            .from_origin(&caller.origin),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(NewTokenResponse { token: secret, info })))
 }
 
@@ -165,6 +232,12 @@ async fn list_tokens(State(st): State<Shared>, caller: Caller) -> ApiResult<Json
 async fn revoke_token(State(st): State<Shared>, caller: Caller, Path(id): Path<TokenId>) -> ApiResult<StatusCode> {
     authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
     sessions::revoke_token(&st.db, &caller.actor.user_id, &id, st.now()).await?;
-    st.audit(AuditEvent::new("token.revoke", "people").by(&caller.actor).target("token", &id).from_origin(&caller.origin)).await?;
+    st.audit(
+        AuditEvent::new("token.revoke", "people")
+            .by(&caller.actor)
+            .target("token", &id)
+            .from_origin(&caller.origin),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -25,7 +25,11 @@ pub fn router() -> OpenApiRouter<Shared> {
 
 /// A folder with its folders and files (those not in the trash).
 #[utoipa::path(get, path = "/api/v1/folders/{id}", params(("id" = String, Path)), responses((status = 200, body = FolderListing), (status = 404)))]
-async fn get_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<FolderListing>> {
+async fn get_folder(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<FolderId>,
+) -> ApiResult<Json<FolderListing>> {
     guard_folder(&st, &caller, &id, Action::ReadContent).await?;
     Ok(Json(content::list_folder(&st.db, &id).await?))
 }
@@ -38,11 +42,20 @@ pub struct NewFolderRequest {
 /// Creates a folder inside this one.
 #[utoipa::path(post, path = "/api/v1/folders/{id}/folders", params(("id" = String, Path)), request_body = NewFolderRequest,
     responses((status = 201, body = Folder), (status = 409)))]
-async fn create_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>, Json(req): Json<NewFolderRequest>) -> ApiResult<impl IntoResponse> {
+async fn create_folder(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<FolderId>,
+    Json(req): Json<NewFolderRequest>,
+) -> ApiResult<impl IntoResponse> {
     guard_folder(&st, &caller, &id, Action::WriteContent).await?;
     let f = content::create_folder(&st.db, &id, &req.name, &caller.actor.user_id, st.now()).await?;
     st.audit(
-        AuditEvent::new("folder.create", "documents").by(&caller.actor).target("folder", &f.id).details(serde_json::json!({"name": f.name})).from_origin(&caller.origin),
+        AuditEvent::new("folder.create", "documents")
+            .by(&caller.actor)
+            .target("folder", &f.id)
+            .details(serde_json::json!({"name": f.name}))
+            .from_origin(&caller.origin),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(f)))
@@ -60,7 +73,12 @@ pub struct UpdateItemRequest {
 /// Renames and/or moves a folder.
 #[utoipa::path(patch, path = "/api/v1/folders/{id}", params(("id" = String, Path)), request_body = UpdateItemRequest,
     responses((status = 200, body = Folder), (status = 409)))]
-async fn update_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>, Json(req): Json<UpdateItemRequest>) -> ApiResult<Json<Folder>> {
+async fn update_folder(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<FolderId>,
+    Json(req): Json<UpdateItemRequest>,
+) -> ApiResult<Json<Folder>> {
     guard_folder(&st, &caller, &id, Action::WriteContent).await?;
     if let Some(dest) = &req.folder_id {
         guard_folder(&st, &caller, dest, Action::WriteContent).await?;
@@ -82,7 +100,13 @@ async fn update_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<
 async fn trash_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<Folder>> {
     guard_folder(&st, &caller, &id, Action::WriteContent).await?;
     let f = content::set_folder_trashed(&st.db, &id, true, st.now()).await?;
-    st.audit(AuditEvent::new("folder.trash", "documents").by(&caller.actor).target("folder", &id).from_origin(&caller.origin)).await?;
+    st.audit(
+        AuditEvent::new("folder.trash", "documents")
+            .by(&caller.actor)
+            .target("folder", &id)
+            .from_origin(&caller.origin),
+    )
+    .await?;
     Ok(Json(f))
 }
 
@@ -91,7 +115,13 @@ async fn trash_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<F
 async fn restore_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<Folder>> {
     guard_folder(&st, &caller, &id, Action::WriteContent).await?;
     let f = content::set_folder_trashed(&st.db, &id, false, st.now()).await?;
-    st.audit(AuditEvent::new("folder.restore", "documents").by(&caller.actor).target("folder", &id).from_origin(&caller.origin)).await?;
+    st.audit(
+        AuditEvent::new("folder.restore", "documents")
+            .by(&caller.actor)
+            .target("folder", &id)
+            .from_origin(&caller.origin),
+    )
+    .await?;
     Ok(Json(f))
 }
 
@@ -101,7 +131,11 @@ async fn purge_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<F
     guard_folder(&st, &caller, &id, Action::PurgeContent).await?;
     let n = content::purge_folder(&st.db, &id, st.now()).await?;
     st.audit(
-        AuditEvent::new("folder.purge", "documents").by(&caller.actor).target("folder", &id).details(serde_json::json!({"files": n})).from_origin(&caller.origin),
+        AuditEvent::new("folder.purge", "documents")
+            .by(&caller.actor)
+            .target("folder", &id)
+            .details(serde_json::json!({"files": n}))
+            .from_origin(&caller.origin),
     )
     .await?;
     crate::sweep_now(&st);

@@ -43,7 +43,10 @@ async fn body_stream(
     state: &Shared,
     req: Request,
     name: Option<String>,
-) -> ApiResult<(String, std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, String>> + Send>>)> {
+) -> ApiResult<(
+    String,
+    std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, String>> + Send>>,
+)> {
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -54,13 +57,18 @@ async fn body_stream(
         let stream = req.into_body().into_data_stream().map_err(|e| e.to_string());
         return Ok((name, Box::pin(stream)));
     }
-    let mp = Multipart::from_request(req, state).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let mp = Multipart::from_request(req, state)
+        .await
+        .map_err(|e| ApiError::bad_request(e.body_text()))?;
     // A multipart field borrows its form, so a task owns the form and hands the file part's
     // chunks over a small bounded channel: constant memory, with backpressure.
     let (name_tx, name_rx) = tokio::sync::oneshot::channel::<Result<String, String>>();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(4);
     tokio::spawn(pump_multipart(mp, name_tx, tx));
-    let part_name = name_rx.await.map_err(|_| ApiError::bad_request("the multipart form ended early"))?.map_err(ApiError::bad_request)?;
+    let part_name = name_rx
+        .await
+        .map_err(|_| ApiError::bad_request("the multipart form ended early"))?
+        .map_err(ApiError::bad_request)?;
     let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     Ok((name.unwrap_or(part_name), Box::pin(stream)))
 }
@@ -99,12 +107,19 @@ async fn pump_multipart(
 }
 
 fn content_type_for(name: &str) -> String {
-    mime_guess::from_path(name).first_or_octet_stream().essence_str().to_string()
+    mime_guess::from_path(name)
+        .first_or_octet_stream()
+        .essence_str()
+        .to_string()
 }
 
 /// Streams an upload into a new blob, then records it with `record`; if recording fails the
 /// blob is removed, so a failed upload leaves no file, no row and no blob.
-async fn store_upload<F, Fut>(st: &AppState, body: impl Stream<Item = Result<Bytes, String>> + Send, record: F) -> ApiResult<FileInfo>
+async fn store_upload<F, Fut>(
+    st: &AppState,
+    body: impl Stream<Item = Result<Bytes, String>> + Send,
+    record: F,
+) -> ApiResult<FileInfo>
 where
     F: FnOnce(StoredBlob) -> Fut,
     Fut: Future<Output = Result<FileInfo, strongroom_store::StoreError>>,
@@ -124,7 +139,13 @@ where
 #[utoipa::path(post, path = "/api/v1/folders/{id}/files", params(("id" = String, Path), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = FileInfo), (status = 409, description = "name taken")))]
-async fn upload_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>, Query(q): Query<UploadQuery>, req: Request) -> ApiResult<impl IntoResponse> {
+async fn upload_file(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<FolderId>,
+    Query(q): Query<UploadQuery>,
+    req: Request,
+) -> ApiResult<impl IntoResponse> {
     guard_folder(&st, &caller, &id, Action::WriteContent).await?;
     let (name, body) = body_stream(&st, req, q.name).await?;
     let name = content::check_item_name("file", &name)?;
@@ -135,7 +156,18 @@ async fn upload_file(State(st): State<Shared>, caller: Caller, Path(id): Path<Fo
     let by = caller.actor.user_id.clone();
     let db = st.db.clone();
     let file = store_upload(&st, body, |blob| async move {
-        content::create_file(&db, &id, &name, NewContent { blob: &blob, content_type: &ctype, by: &by, now }).await
+        content::create_file(
+            &db,
+            &id,
+            &name,
+            NewContent {
+                blob: &blob,
+                content_type: &ctype,
+                by: &by,
+                now,
+            },
+        )
+        .await
     })
     .await?;
     st.audit(
@@ -152,7 +184,12 @@ async fn upload_file(State(st): State<Shared>, caller: Caller, Path(id): Path<Fo
 /// Uploads a new version of a file (raw body or multipart).
 #[utoipa::path(post, path = "/api/v1/files/{id}/versions", params(("id" = String, Path)),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses((status = 201, body = FileInfo)))]
-async fn upload_version(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>, req: Request) -> ApiResult<impl IntoResponse> {
+async fn upload_version(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<FileId>,
+    req: Request,
+) -> ApiResult<impl IntoResponse> {
     let cur = guard_file(&st, &caller, &id, Action::WriteContent).await?;
     if cur.trashed {
         return Err(strongroom_store::StoreError::Conflict("the file is in the trash; restore it first".into()).into());
@@ -163,7 +200,17 @@ async fn upload_version(State(st): State<Shared>, caller: Caller, Path(id): Path
     let ctype = content_type_for(&cur.name);
     let db = st.db.clone();
     let file = store_upload(&st, body, |blob| async move {
-        content::add_version(&db, &id, NewContent { blob: &blob, content_type: &ctype, by: &by, now }).await
+        content::add_version(
+            &db,
+            &id,
+            NewContent {
+                blob: &blob,
+                content_type: &ctype,
+                by: &by,
+                now,
+            },
+        )
+        .await
     })
     .await?;
     st.audit(
@@ -183,13 +230,23 @@ async fn get_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileI
 }
 
 #[utoipa::path(get, path = "/api/v1/files/{id}/versions", params(("id" = String, Path)), responses((status = 200, body = Vec<Version>)))]
-async fn list_versions(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<Vec<Version>>> {
+async fn list_versions(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<FileId>,
+) -> ApiResult<Json<Vec<Version>>> {
     guard_file(&st, &caller, &id, Action::ReadContent).await?;
     Ok(Json(content::list_versions(&st.db, &id).await?))
 }
 
 /// Streams a version with Range, ETag and attachment headers.
-async fn send_version(st: &AppState, caller: &Caller, file: &FileInfo, v: &Version, headers: &HeaderMap) -> ApiResult<Response> {
+async fn send_version(
+    st: &AppState,
+    caller: &Caller,
+    file: &FileInfo,
+    v: &Version,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
     let size = u64::try_from(v.size).unwrap_or(0);
     let etag = format!("\"{}\"", v.sha256);
     let if_none_match = headers.get(header::IF_NONE_MATCH).and_then(|h| h.to_str().ok());
@@ -197,14 +254,24 @@ async fn send_version(st: &AppState, caller: &Caller, file: &FileInfo, v: &Versi
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
     // A Range that comes with an If-Range naming another version is ignored.
-    let if_range_ok = headers.get(header::IF_RANGE).and_then(|h| h.to_str().ok()).is_none_or(|t| t == etag);
-    let range_header = headers.get(header::RANGE).and_then(|h| h.to_str().ok()).filter(|_| if_range_ok);
+    let if_range_ok = headers
+        .get(header::IF_RANGE)
+        .and_then(|h| h.to_str().ok())
+        .is_none_or(|t| t == etag);
+    let range_header = headers
+        .get(header::RANGE)
+        .and_then(|h| h.to_str().ok())
+        .filter(|_| if_range_ok);
     let answer = range::parse(range_header, size);
     let (status, range) = match answer {
         RangeAnswer::Full => (StatusCode::OK, None),
         RangeAnswer::Partial(r) => (StatusCode::PARTIAL_CONTENT, Some(r)),
         RangeAnswer::Unsatisfiable => {
-            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, format!("bytes */{size}"))]).into_response());
+            return Ok((
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{size}"))],
+            )
+                .into_response());
         }
     };
     // One audit event per download, not per range request of a resumed or streamed one.
@@ -218,7 +285,10 @@ async fn send_version(st: &AppState, caller: &Caller, file: &FileInfo, v: &Versi
         )
         .await?;
     }
-    let stream = st.blobs.get(&v.blob_key, if size == 0 { None } else { range.clone() }).await?;
+    let stream = st
+        .blobs
+        .get(&v.blob_key, if size == 0 { None } else { range.clone() })
+        .await?;
     let len = range.as_ref().map_or(size, |r| r.end - r.start);
     let mut res = Response::new(Body::from_stream(stream));
     *res.status_mut() = status;
@@ -231,16 +301,31 @@ async fn send_version(st: &AppState, caller: &Caller, file: &FileInfo, v: &Versi
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     h.insert(header::CONTENT_DISPOSITION, hv(&content_disposition(&file.name))?);
     // Served bodies never run as active content in our origin, whatever their type.
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
     if let Some(r) = range {
-        h.insert(header::CONTENT_RANGE, hv(&format!("bytes {}-{}/{size}", r.start, r.end - 1))?);
+        h.insert(
+            header::CONTENT_RANGE,
+            hv(&format!("bytes {}-{}/{size}", r.start, r.end - 1))?,
+        );
     }
     Ok(res)
 }
 
 /// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266, RFC 8187).
 fn content_disposition(name: &str) -> String {
-    let ascii: String = name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let mut encoded = String::new();
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
@@ -255,7 +340,12 @@ fn content_disposition(name: &str) -> String {
 /// Downloads the current version. Supports `Range`, `If-None-Match` and `If-Range`.
 #[utoipa::path(get, path = "/api/v1/files/{id}/content", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream"), (status = 206), (status = 304), (status = 416)))]
-async fn download(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>, headers: HeaderMap) -> ApiResult<Response> {
+async fn download(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<FileId>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let file = guard_file(&st, &caller, &id, Action::ReadContent).await?;
     let v = content::get_version(&st.db, &id, file.version).await?;
     send_version(&st, &caller, &file, &v, &headers).await
@@ -264,7 +354,12 @@ async fn download(State(st): State<Shared>, caller: Caller, Path(id): Path<FileI
 /// Downloads one version.
 #[utoipa::path(get, path = "/api/v1/files/{id}/versions/{version}/content", params(("id" = String, Path), ("version" = i64, Path)),
     responses((status = 200, content_type = "application/octet-stream"), (status = 206), (status = 404)))]
-async fn download_version(State(st): State<Shared>, caller: Caller, Path((id, version)): Path<(FileId, i64)>, headers: HeaderMap) -> ApiResult<Response> {
+async fn download_version(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path((id, version)): Path<(FileId, i64)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let file = guard_file(&st, &caller, &id, Action::ReadContent).await?;
     let v = content::get_version(&st.db, &id, version).await?;
     send_version(&st, &caller, &file, &v, &headers).await
@@ -280,7 +375,12 @@ pub struct UpdateFileRequest {
 
 /// Renames and/or moves a file.
 #[utoipa::path(patch, path = "/api/v1/files/{id}", params(("id" = String, Path)), request_body = UpdateFileRequest, responses((status = 200, body = FileInfo)))]
-async fn update_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>, Json(req): Json<UpdateFileRequest>) -> ApiResult<Json<FileInfo>> {
+async fn update_file(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<FileId>,
+    Json(req): Json<UpdateFileRequest>,
+) -> ApiResult<Json<FileInfo>> {
     guard_file(&st, &caller, &id, Action::WriteContent).await?;
     if let Some(dest) = &req.folder_id {
         guard_folder(&st, &caller, dest, Action::WriteContent).await?;
@@ -307,15 +407,29 @@ pub struct CopyRequest {
 
 /// Copies the current version of a file into a folder as a new file.
 #[utoipa::path(post, path = "/api/v1/files/{id}/copy", params(("id" = String, Path)), request_body = CopyRequest, responses((status = 201, body = FileInfo)))]
-async fn copy_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>, Json(req): Json<CopyRequest>) -> ApiResult<impl IntoResponse> {
+async fn copy_file(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<FileId>,
+    Json(req): Json<CopyRequest>,
+) -> ApiResult<impl IntoResponse> {
     let src = guard_file(&st, &caller, &id, Action::ReadContent).await?;
     guard_folder(&st, &caller, &req.folder_id, Action::WriteContent).await?;
     let name = content::check_item_name("file", req.name.as_deref().unwrap_or(&src.name))?;
     content::check_name_free(&st.db, &req.folder_id, &name).await?;
     let v = content::get_version(&st.db, &id, src.version).await?;
     let key = st.blobs.copy(&v.blob_key).await?;
-    let blob = StoredBlob { key: key.clone(), size: u64::try_from(v.size).unwrap_or(0), sha256: v.sha256.clone() };
-    let nc = NewContent { blob: &blob, content_type: &v.content_type, by: &caller.actor.user_id, now: st.now() };
+    let blob = StoredBlob {
+        key: key.clone(),
+        size: u64::try_from(v.size).unwrap_or(0),
+        sha256: v.sha256.clone(),
+    };
+    let nc = NewContent {
+        blob: &blob,
+        content_type: &v.content_type,
+        by: &caller.actor.user_id,
+        now: st.now(),
+    };
     let file = match content::create_file(&st.db, &req.folder_id, &name, nc).await {
         Ok(f) => f,
         Err(e) => {
@@ -338,7 +452,13 @@ async fn copy_file(State(st): State<Shared>, caller: Caller, Path(id): Path<File
 async fn trash_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
     guard_file(&st, &caller, &id, Action::WriteContent).await?;
     let f = content::set_file_trashed(&st.db, &id, true, st.now()).await?;
-    st.audit(AuditEvent::new("file.trash", "documents").by(&caller.actor).target("file", &id).from_origin(&caller.origin)).await?;
+    st.audit(
+        AuditEvent::new("file.trash", "documents")
+            .by(&caller.actor)
+            .target("file", &id)
+            .from_origin(&caller.origin),
+    )
+    .await?;
     Ok(Json(f))
 }
 
@@ -346,7 +466,13 @@ async fn trash_file(State(st): State<Shared>, caller: Caller, Path(id): Path<Fil
 async fn restore_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
     guard_file(&st, &caller, &id, Action::WriteContent).await?;
     let f = content::set_file_trashed(&st.db, &id, false, st.now()).await?;
-    st.audit(AuditEvent::new("file.restore", "documents").by(&caller.actor).target("file", &id).from_origin(&caller.origin)).await?;
+    st.audit(
+        AuditEvent::new("file.restore", "documents")
+            .by(&caller.actor)
+            .target("file", &id)
+            .from_origin(&caller.origin),
+    )
+    .await?;
     Ok(Json(f))
 }
 
@@ -355,7 +481,13 @@ async fn restore_file(State(st): State<Shared>, caller: Caller, Path(id): Path<F
 async fn purge_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<StatusCode> {
     guard_file(&st, &caller, &id, Action::PurgeContent).await?;
     content::purge_file(&st.db, &id, st.now()).await?;
-    st.audit(AuditEvent::new("file.purge", "documents").by(&caller.actor).target("file", &id).from_origin(&caller.origin)).await?;
+    st.audit(
+        AuditEvent::new("file.purge", "documents")
+            .by(&caller.actor)
+            .target("file", &id)
+            .from_origin(&caller.origin),
+    )
+    .await?;
     crate::sweep_now(&st);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -31,7 +31,11 @@ pub fn router() -> OpenApiRouter<Shared> {
 /// Administrators are managed by the Owner or a full-access Administrator; everyone else by
 /// an Administrator of the people module.
 fn people_action(role: Role) -> Action {
-    if role == Role::Admin { Action::ManageAdmins } else { Action::ManagePeople }
+    if role == Role::Admin {
+        Action::ManageAdmins
+    } else {
+        Action::ManagePeople
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -56,19 +60,33 @@ async fn list_users(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<
 
 /// Creates a user.
 #[utoipa::path(post, path = "/api/v1/users", request_body = NewUserRequest, responses((status = 201, body = User), (status = 409)))]
-async fn create_user(State(st): State<Shared>, caller: Caller, Json(req): Json<NewUserRequest>) -> ApiResult<impl IntoResponse> {
+async fn create_user(
+    State(st): State<Shared>,
+    caller: Caller,
+    Json(req): Json<NewUserRequest>,
+) -> ApiResult<impl IntoResponse> {
     if req.role == Role::Owner {
-        return Err(ApiError::bad_request("there is exactly one Owner; use transfer-ownership"));
+        return Err(ApiError::bad_request(
+            "there is exactly one Owner; use transfer-ownership",
+        ));
     }
     authorize(&caller.actor, people_action(req.role), Resource::Instance)?;
     let hash = match req.password {
         Some(pw) => Some(password::hash(pw).await?),
         None => None,
     };
-    let modules = req.admin_modules.map_or(ModuleSet::ALL, |m| ModuleSet::from_modules(&m));
+    let modules = req
+        .admin_modules
+        .map_or(ModuleSet::ALL, |m| ModuleSet::from_modules(&m));
     let user = people::create_user(
         &st.db,
-        NewUser { email: &req.email, display_name: &req.display_name, role: req.role, modules, password_hash: hash },
+        NewUser {
+            email: &req.email,
+            display_name: &req.display_name,
+            role: req.role,
+            modules,
+            password_hash: hash,
+        },
         st.now(),
     )
     .await?;
@@ -105,9 +123,15 @@ pub struct UpdateUserRequest {
 /// change their own name and password.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", params(("id" = String, Path)), request_body = UpdateUserRequest,
     responses((status = 200, body = User), (status = 403), (status = 409)))]
-async fn update_user(State(st): State<Shared>, caller: Caller, Path(id): Path<UserId>, Json(req): Json<UpdateUserRequest>) -> ApiResult<Json<User>> {
+async fn update_user(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<UserId>,
+    Json(req): Json<UpdateUserRequest>,
+) -> ApiResult<Json<User>> {
     let target = people::get_user(&st.db, &id).await?;
-    let self_service = id == caller.actor.user_id && req.role.is_none() && req.admin_modules.is_none() && req.active.is_none();
+    let self_service =
+        id == caller.actor.user_id && req.role.is_none() && req.admin_modules.is_none() && req.active.is_none();
     if !self_service {
         authorize(&caller.actor, people_action(target.role), Resource::Instance)?;
         if let Some(r) = req.role {
@@ -125,7 +149,13 @@ async fn update_user(State(st): State<Shared>, caller: Caller, Path(id): Path<Us
         active: req.active,
     };
     let user = people::update_user(&st.db, &id, patch).await?;
-    st.audit(AuditEvent::new("user.update", "people").by(&caller.actor).target("user", &id).from_origin(&caller.origin)).await?;
+    st.audit(
+        AuditEvent::new("user.update", "people")
+            .by(&caller.actor)
+            .target("user", &id)
+            .from_origin(&caller.origin),
+    )
+    .await?;
     Ok(Json(user))
 }
 
@@ -135,7 +165,13 @@ async fn update_user(State(st): State<Shared>, caller: Caller, Path(id): Path<Us
 async fn transfer_ownership(State(st): State<Shared>, caller: Caller, Path(id): Path<UserId>) -> ApiResult<StatusCode> {
     authorize(&caller.actor, Action::TransferOwnership, Resource::Instance)?;
     people::transfer_ownership(&st.db, &caller.actor.user_id, &id).await?;
-    st.audit(AuditEvent::new("user.transfer_ownership", "people").by(&caller.actor).target("user", &id).from_origin(&caller.origin)).await?;
+    st.audit(
+        AuditEvent::new("user.transfer_ownership", "people")
+            .by(&caller.actor)
+            .target("user", &id)
+            .from_origin(&caller.origin),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -151,10 +187,20 @@ pub struct NewGroupRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/groups", request_body = NewGroupRequest, responses((status = 201, body = Group)))]
-async fn create_group(State(st): State<Shared>, caller: Caller, Json(req): Json<NewGroupRequest>) -> ApiResult<impl IntoResponse> {
+async fn create_group(
+    State(st): State<Shared>,
+    caller: Caller,
+    Json(req): Json<NewGroupRequest>,
+) -> ApiResult<impl IntoResponse> {
     authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
     let g = people::create_group(&st.db, &req.name, st.now()).await?;
-    st.audit(AuditEvent::new("group.create", "people").by(&caller.actor).target("group", &g.id).from_origin(&caller.origin)).await?;
+    st.audit(
+        AuditEvent::new("group.create", "people")
+            .by(&caller.actor)
+            .target("group", &g.id)
+            .from_origin(&caller.origin),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(g)))
 }
 
@@ -168,27 +214,49 @@ async fn get_group(State(st): State<Shared>, caller: Caller, Path(id): Path<Grou
 async fn delete_group(State(st): State<Shared>, caller: Caller, Path(id): Path<GroupId>) -> ApiResult<StatusCode> {
     authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
     people::delete_group(&st.db, &id).await?;
-    st.audit(AuditEvent::new("group.delete", "people").by(&caller.actor).target("group", &id).from_origin(&caller.origin)).await?;
+    st.audit(
+        AuditEvent::new("group.delete", "people")
+            .by(&caller.actor)
+            .target("group", &id)
+            .from_origin(&caller.origin),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(put, path = "/api/v1/groups/{id}/members/{user_id}", params(("id" = String, Path), ("user_id" = String, Path)), responses((status = 204)))]
-async fn add_group_member(State(st): State<Shared>, caller: Caller, Path((id, user)): Path<(GroupId, UserId)>) -> ApiResult<StatusCode> {
+async fn add_group_member(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path((id, user)): Path<(GroupId, UserId)>,
+) -> ApiResult<StatusCode> {
     authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
     people::add_group_member(&st.db, &id, &user).await?;
     st.audit(
-        AuditEvent::new("group.member.add", "people").by(&caller.actor).target("group", &id).details(serde_json::json!({"user_id": user})).from_origin(&caller.origin),
+        AuditEvent::new("group.member.add", "people")
+            .by(&caller.actor)
+            .target("group", &id)
+            .details(serde_json::json!({"user_id": user}))
+            .from_origin(&caller.origin),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(delete, path = "/api/v1/groups/{id}/members/{user_id}", params(("id" = String, Path), ("user_id" = String, Path)), responses((status = 204)))]
-async fn remove_group_member(State(st): State<Shared>, caller: Caller, Path((id, user)): Path<(GroupId, UserId)>) -> ApiResult<StatusCode> {
+async fn remove_group_member(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path((id, user)): Path<(GroupId, UserId)>,
+) -> ApiResult<StatusCode> {
     authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
     people::remove_group_member(&st.db, &id, &user).await?;
     st.audit(
-        AuditEvent::new("group.member.remove", "people").by(&caller.actor).target("group", &id).details(serde_json::json!({"user_id": user})).from_origin(&caller.origin),
+        AuditEvent::new("group.member.remove", "people")
+            .by(&caller.actor)
+            .target("group", &id)
+            .details(serde_json::json!({"user_id": user}))
+            .from_origin(&caller.origin),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -204,8 +272,14 @@ pub struct AuditQuery {
 
 /// The audit trail, newest first.
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, body = Vec<AuditEntry>)))]
-async fn list_audit(State(st): State<Shared>, caller: Caller, Query(q): Query<AuditQuery>) -> ApiResult<Json<Vec<AuditEntry>>> {
+async fn list_audit(
+    State(st): State<Shared>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
     authorize(&caller.actor, Action::ReadAudit, Resource::Instance)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(strongroom_store::audit::list(&st.db, q.action.as_deref(), limit).await?))
+    Ok(Json(
+        strongroom_store::audit::list(&st.db, q.action.as_deref(), limit).await?,
+    ))
 }

@@ -44,30 +44,64 @@ pub struct RoomRequest {
 async fn list_rooms(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<Vec<RoomView>>> {
     let all = caller.actor.administers(Module::Documents);
     let list = rooms::list_rooms(&st.db, &caller.actor.user_id, all).await?;
-    Ok(Json(list.into_iter().map(|(room, access)| RoomView { room, access }).collect()))
+    Ok(Json(
+        list.into_iter()
+            .map(|(room, access)| RoomView { room, access })
+            .collect(),
+    ))
 }
 
 /// Creates a room; the caller becomes a full-access member.
 #[utoipa::path(post, path = "/api/v1/rooms", request_body = RoomRequest, responses((status = 201, body = RoomView)))]
-async fn create_room(State(st): State<Shared>, caller: Caller, Json(req): Json<RoomRequest>) -> ApiResult<impl IntoResponse> {
+async fn create_room(
+    State(st): State<Shared>,
+    caller: Caller,
+    Json(req): Json<RoomRequest>,
+) -> ApiResult<impl IntoResponse> {
     authorize(&caller.actor, Action::CreateRoom, Resource::Instance)?;
     let room = rooms::create_room(&st.db, &req.name, &caller.actor.user_id, st.now()).await?;
-    st.audit(AuditEvent::new("room.create", "documents").by(&caller.actor).target("room", &room.id).from_origin(&caller.origin)).await?;
-    Ok((StatusCode::CREATED, Json(RoomView { room, access: Some(AccessLevel::FullAccess) })))
+    st.audit(
+        AuditEvent::new("room.create", "documents")
+            .by(&caller.actor)
+            .target("room", &room.id)
+            .from_origin(&caller.origin),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RoomView {
+            room,
+            access: Some(AccessLevel::FullAccess),
+        }),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/rooms/{id}", params(("id" = String, Path)), responses((status = 200, body = RoomView), (status = 404)))]
 async fn get_room(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<Json<RoomView>> {
     guard_room(&st, &caller, &id, Action::ReadContent).await?;
     let access = rooms::access_in_room(&st.db, &id, &caller.actor.user_id).await?;
-    Ok(Json(RoomView { room: rooms::get_room(&st.db, &id).await?, access }))
+    Ok(Json(RoomView {
+        room: rooms::get_room(&st.db, &id).await?,
+        access,
+    }))
 }
 
 #[utoipa::path(patch, path = "/api/v1/rooms/{id}", params(("id" = String, Path)), request_body = RoomRequest, responses((status = 200, body = Room)))]
-async fn rename_room(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>, Json(req): Json<RoomRequest>) -> ApiResult<Json<Room>> {
+async fn rename_room(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<RoomId>,
+    Json(req): Json<RoomRequest>,
+) -> ApiResult<Json<Room>> {
     guard_room(&st, &caller, &id, Action::ManageRoom).await?;
     let room = rooms::rename_room(&st.db, &id, &req.name).await?;
-    st.audit(AuditEvent::new("room.rename", "documents").by(&caller.actor).target("room", &id).from_origin(&caller.origin)).await?;
+    st.audit(
+        AuditEvent::new("room.rename", "documents")
+            .by(&caller.actor)
+            .target("room", &id)
+            .from_origin(&caller.origin),
+    )
+    .await?;
     Ok(Json(room))
 }
 
@@ -76,13 +110,23 @@ async fn rename_room(State(st): State<Shared>, caller: Caller, Path(id): Path<Ro
 async fn delete_room(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<StatusCode> {
     guard_room(&st, &caller, &id, Action::ManageRoom).await?;
     content::purge_room(&st.db, &id, st.now()).await?;
-    st.audit(AuditEvent::new("room.delete", "documents").by(&caller.actor).target("room", &id).from_origin(&caller.origin)).await?;
+    st.audit(
+        AuditEvent::new("room.delete", "documents")
+            .by(&caller.actor)
+            .target("room", &id)
+            .from_origin(&caller.origin),
+    )
+    .await?;
     crate::sweep_now(&st);
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/rooms/{id}/members", params(("id" = String, Path)), responses((status = 200, body = Vec<Member>)))]
-async fn list_members(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<Json<Vec<Member>>> {
+async fn list_members(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<RoomId>,
+) -> ApiResult<Json<Vec<Member>>> {
     guard_room(&st, &caller, &id, Action::ReadContent).await?;
     Ok(Json(rooms::list_members(&st.db, &id).await?))
 }
@@ -97,7 +141,12 @@ pub struct MemberRequest {
 
 /// Grants a user or group an access level in the room (replacing any earlier grant).
 #[utoipa::path(put, path = "/api/v1/rooms/{id}/members", params(("id" = String, Path)), request_body = MemberRequest, responses((status = 204)))]
-async fn set_member(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>, Json(req): Json<MemberRequest>) -> ApiResult<StatusCode> {
+async fn set_member(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<RoomId>,
+    Json(req): Json<MemberRequest>,
+) -> ApiResult<StatusCode> {
     guard_room(&st, &caller, &id, Action::ManageRoom).await?;
     rooms::set_member(&st.db, &id, req.kind, &req.id, req.access).await?;
     st.audit(

@@ -14,7 +14,11 @@ pub fn router() -> OpenApiRouter<Shared> {
 /// Liveness and readiness: 200 when the database answers.
 #[utoipa::path(get, path = "/healthz", responses((status = 200), (status = 503)))]
 async fn healthz(State(st): State<Shared>) -> impl IntoResponse {
-    if st.db.ping().await { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "database unavailable") }
+    if st.db.ping().await {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    }
 }
 
 /// Prometheus metrics in the text exposition format.

@@ -39,14 +39,24 @@ fn uuid_like() -> String {
     #[allow(clippy::disallowed_methods)]
     let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    format!("{:x}{:x}{:x}", t, std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+    format!(
+        "{:x}{:x}{:x}",
+        t,
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    )
 }
 
 /// Every backend this run can reach: SQLite + local directory always; PostgreSQL when
 /// `STRONGROOM_TEST_POSTGRES_URL` is set; S3 when `STRONGROOM_TEST_S3_ENDPOINT` is set.
 /// With `STRONGROOM_REQUIRE_ORACLES=1` (CI), a missing one is a failure, not a skip.
 pub fn backends() -> Vec<Backend> {
-    let mut out = vec![Backend { name: "sqlite+local", toml: String::new(), blob_root: None, pg_db: None }];
+    let mut out = vec![Backend {
+        name: "sqlite+local",
+        toml: String::new(),
+        blob_root: None,
+        pg_db: None,
+    }];
     match std::env::var("STRONGROOM_TEST_POSTGRES_URL") {
         Ok(url) => {
             let db = unique("sr_test_");
@@ -64,7 +74,9 @@ pub fn backends() -> Vec<Backend> {
     }
     match std::env::var("STRONGROOM_TEST_S3_ENDPOINT") {
         Ok(endpoint) => {
-            let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} must be set with STRONGROOM_TEST_S3_ENDPOINT"));
+            let var = |k: &str| {
+                std::env::var(k).unwrap_or_else(|_| panic!("{k} must be set with STRONGROOM_TEST_S3_ENDPOINT"))
+            };
             let bucket = var("STRONGROOM_TEST_S3_BUCKET");
             let prefix = unique("t");
             out.push(Backend {
@@ -85,7 +97,12 @@ pub fn backends() -> Vec<Backend> {
 }
 
 fn create_pg_db(url: &str, db: &str) {
-    let st = Command::new("psql").arg(url).arg("-qc").arg(format!("CREATE DATABASE {db}")).status().expect("psql runs");
+    let st = Command::new("psql")
+        .arg(url)
+        .arg("-qc")
+        .arg(format!("CREATE DATABASE {db}"))
+        .status()
+        .expect("psql runs");
     assert!(st.success(), "could not create PostgreSQL database {db}");
 }
 
@@ -114,7 +131,13 @@ pub struct Options {
 
 impl Server {
     pub fn start(backend: &Backend) -> Server {
-        Self::start_with(backend, Options { extra_toml: String::new(), args: vec![] })
+        Self::start_with(
+            backend,
+            Options {
+                extra_toml: String::new(),
+                args: vec![],
+            },
+        )
     }
 
     pub fn start_with(backend: &Backend, opts: Options) -> Server {
@@ -138,7 +161,13 @@ impl Server {
 
     /// Another server process on this one's configuration and data directory.
     pub fn second_node(&self) -> Server {
-        Self::spawn(&self.backend, tempfile::tempdir().unwrap(), self.config.clone(), &self.dir.path().join("data"), vec![])
+        Self::spawn(
+            &self.backend,
+            tempfile::tempdir().unwrap(),
+            self.config.clone(),
+            &self.dir.path().join("data"),
+            vec![],
+        )
     }
 
     fn start_in(backend: &Backend, dir: tempfile::TempDir, config: PathBuf, args: Vec<String>) -> Server {
@@ -174,7 +203,10 @@ impl Server {
         let mut setup_token = None;
         let base = loop {
             let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
-                panic!("server did not start; its output:\n{}", lines.lock().unwrap().join("\n"))
+                panic!(
+                    "server did not start; its output:\n{}",
+                    lines.lock().unwrap().join("\n")
+                )
             });
             if let Some(t) = line.trim().strip_prefix("setup token: ") {
                 setup_token = Some(t.to_string());
@@ -183,7 +215,15 @@ impl Server {
                 break url.trim().to_string();
             }
         };
-        Server { child, base, dir, config, setup_token, backend: backend.clone(), stderr: lines }
+        Server {
+            child,
+            base,
+            dir,
+            config,
+            setup_token,
+            backend: backend.clone(),
+            stderr: lines,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -221,20 +261,33 @@ impl Server {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Session {
-        let r = client().post(self.url("/api/v1/auth/login")).json(&json!({"email": email, "password": password})).send().await.unwrap();
+        let r = client()
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK, "login of {email}");
         let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
         let v: Value = r.json().await.unwrap();
         Session {
             base: self.base.clone(),
-            auth: Auth::Cookie { cookie: cookie.split(';').next().unwrap().to_string(), csrf: v["csrf_token"].as_str().unwrap().to_string() },
+            auth: Auth::Cookie {
+                cookie: cookie.split(';').next().unwrap().to_string(),
+                csrf: v["csrf_token"].as_str().unwrap().to_string(),
+            },
             user_id: v["user"]["id"].as_str().unwrap().to_string(),
         }
     }
 
     /// Creates a user through the API (as `admin`) and returns them signed in.
     pub async fn user(&self, admin: &Session, email: &str, role: &str) -> Session {
-        let r = admin.post("/api/v1/users", json!({"email": email, "role": role, "password": PASSWORD})).await;
+        let r = admin
+            .post(
+                "/api/v1/users",
+                json!({"email": email, "role": role, "password": PASSWORD}),
+            )
+            .await;
         assert_eq!(r.status(), StatusCode::CREATED);
         self.login(email, PASSWORD).await
     }
@@ -265,7 +318,11 @@ pub fn run_cli(config: &Path, dir: &Path, args: &[&str], stdin: &str) -> std::pr
 }
 
 pub fn client() -> Client {
-    Client::builder().timeout(Duration::from_secs(120)).danger_accept_invalid_certs(true).build().unwrap()
+    Client::builder()
+        .timeout(Duration::from_secs(120))
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap()
 }
 
 #[derive(Clone)]
@@ -325,14 +382,28 @@ impl Session {
     }
     /// Creates a room; returns (room id, root folder id).
     pub async fn room(&self, name: &str) -> (String, String) {
-        let v = self.json(self.post("/api/v1/rooms", json!({"name": name})).await, StatusCode::CREATED).await;
-        (v["id"].as_str().unwrap().to_string(), v["root_folder_id"].as_str().unwrap().to_string())
+        let v = self
+            .json(
+                self.post("/api/v1/rooms", json!({"name": name})).await,
+                StatusCode::CREATED,
+            )
+            .await;
+        (
+            v["id"].as_str().unwrap().to_string(),
+            v["root_folder_id"].as_str().unwrap().to_string(),
+        )
     }
 }
 
 pub fn urlencode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
