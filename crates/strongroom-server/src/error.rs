@@ -83,7 +83,9 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             StoreError::Invalid(m) => ApiError::bad_request(m),
             StoreError::Upload(m) => ApiError::bad_request(format!("upload failed: {m}")),
-            StoreError::Db(_) | StoreError::Blob(_) | StoreError::Corrupt(_) => ApiError::internal(e),
+            StoreError::Db(_) | StoreError::Blob(_) | StoreError::Io(_) | StoreError::Corrupt(_) => {
+                ApiError::internal(e)
+            }
         }
     }
 }

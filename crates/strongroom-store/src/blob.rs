@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use sha2::{Digest, Sha256};
 use std::ops::Range;
 use std::sync::Arc;
@@ -19,6 +19,8 @@ use std::sync::Arc;
 /// efficient. At most [`PARTS_IN_FLIGHT`] parts are buffered, so memory per upload is bounded.
 const PART_SIZE: usize = 8 * 1024 * 1024;
 const PARTS_IN_FLIGHT: usize = 3;
+/// Read size for local blobs.
+const READ_BUFFER: usize = 1024 * 1024;
 
 /// Where S3 blobs live and how to reach them.
 #[derive(Clone)]
@@ -62,6 +64,8 @@ pub struct StoredBlob {
 #[derive(Clone, Debug)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
+    /// For the local adapter: the directory, so finished blobs can be flushed to disk.
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl BlobStore {
@@ -70,7 +74,10 @@ impl BlobStore {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Invalid(format!("cannot create blob directory {}: {e}", dir.display())))?;
         let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
-        Ok(BlobStore { store: Arc::new(fs) })
+        Ok(BlobStore {
+            store: Arc::new(fs),
+            local_root: Some(dir.to_path_buf()),
+        })
     }
 
     /// Blobs in an S3-compatible bucket.
@@ -87,13 +94,15 @@ impl BlobStore {
         }
         let s3 = b.build()?;
         let prefix = s.prefix.trim_matches('/');
-        if prefix.is_empty() {
-            Ok(BlobStore { store: Arc::new(s3) })
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
         } else {
-            Ok(BlobStore {
-                store: Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)),
-            })
-        }
+            Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
+        };
+        Ok(BlobStore {
+            store,
+            local_root: None,
+        })
     }
 
     fn path(key: &str) -> Path {
@@ -185,7 +194,18 @@ impl BlobStore {
             Err(object_store::Error::NotFound { .. }) => return Err(StoreError::NotFound("blob")),
             Err(e) => return Err(e.into()),
         };
-        Ok(res.into_stream().map_err(std::io::Error::other).boxed())
+        match res.payload {
+            // object_store reads local files 8 KiB at a time, one blocking task each; large
+            // reads through tokio's file keep downloads at disk speed.
+            GetResultPayload::File(file, _) => {
+                use tokio::io::{AsyncReadExt, AsyncSeekExt};
+                let mut file = tokio::fs::File::from_std(file);
+                file.seek(std::io::SeekFrom::Start(res.range.start)).await?;
+                let reader = file.take(res.range.end - res.range.start);
+                Ok(tokio_util::io::ReaderStream::with_capacity(reader, READ_BUFFER).boxed())
+            }
+            GetResultPayload::Stream(s) => Ok(s.map_err(std::io::Error::other).boxed()),
+        }
     }
 
     /// Copies a blob to a fresh key and returns that key.

@@ -19,6 +19,9 @@ pub enum StoreError {
     /// The object store failed or is unreachable.
     #[error("blob store error: {0}")]
     Blob(#[from] object_store::Error),
+    /// Reading a local blob file failed.
+    #[error("blob file error: {0}")]
+    Io(#[from] std::io::Error),
     /// Reading the upload body failed (client went away, body too large).
     #[error("upload interrupted: {0}")]
     Upload(String),

@@ -280,6 +280,23 @@ async fn tls_self_signed_hsts_secure_cookie_and_json_logs() {
         .collect();
     assert!(json_lines.iter().any(|l| l["fields"]["message"] == "request"), "{log}");
     assert!(!log.contains(PASSWORD) && !log.contains("document content") && !log.contains("src_"));
+
+    // Your own certificate and key files: here, the pair the first server generated.
+    let tls_dir = srv.dir.path().join("data/tls");
+    let own = Server::start_with(
+        &backend,
+        Options {
+            extra_toml: format!(
+                "[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+                tls_dir.join("self-signed-cert.pem").display(),
+                tls_dir.join("self-signed-key.pem").display()
+            ),
+            args: vec![],
+        },
+    );
+    assert!(own.base.starts_with("https://"));
+    assert_eq!(client().get(own.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+    assert!(!own.dir.path().join("data/tls").exists(), "no certificate generated when one is given");
 }
 
 #[tokio::test]
