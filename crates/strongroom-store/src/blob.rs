@@ -144,6 +144,7 @@ impl BlobStore {
         }
         if ended {
             self.store.put(&path, PutPayload::from_iter(first)).await?;
+            self.flush(&key).await?;
             return Ok(StoredBlob {
                 key,
                 size,
@@ -172,11 +173,30 @@ impl BlobStore {
             writer.put(chunk);
         }
         writer.finish().await?;
+        self.flush(&key).await?;
         Ok(StoredBlob {
             key,
             size,
             sha256: hex::encode(hasher.finalize()),
         })
+    }
+
+    /// Makes a finished local blob durable (file data and its directory entry) before any row
+    /// refers to it, so a power cut cannot leave a row pointing at lost bytes. S3 is durable
+    /// when the upload completes.
+    async fn flush(&self, key: &str) -> Result<()> {
+        let Some(root) = &self.local_root else { return Ok(()) };
+        let file = root.join(key);
+        tokio::task::spawn_blocking(move || {
+            std::fs::File::open(&file)?.sync_all()?;
+            if let Some(dir) = file.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Ok::<_, std::io::Error>(())
+        })
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        Ok(())
     }
 
     /// Streams a blob, or the byte range `range` of it (already validated against its size).

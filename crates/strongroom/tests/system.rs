@@ -295,8 +295,14 @@ async fn tls_self_signed_hsts_secure_cookie_and_json_logs() {
         },
     );
     assert!(own.base.starts_with("https://"));
-    assert_eq!(client().get(own.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
-    assert!(!own.dir.path().join("data/tls").exists(), "no certificate generated when one is given");
+    assert_eq!(
+        client().get(own.url("/healthz")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert!(
+        !own.dir.path().join("data/tls").exists(),
+        "no certificate generated when one is given"
+    );
 }
 
 #[tokio::test]
