@@ -8,6 +8,8 @@
 //! - [`office`]: MS-OFFCRYPTO Agile Encryption (AES-256, SHA-512) of .docx/.xlsx/.pptx, encrypt
 //!   and decrypt, with password-verifier and data-integrity checks.
 //! - [`pdf`]: PDF AES-256 (revision 6) with user/owner passwords and permissions.
+//! - [`odf`]: OpenDocument (.odt/.ods/.odp) AES-256-CBC + PBKDF2 encryption as LibreOffice
+//!   reads and writes it, encrypt and decrypt, with the password checksum.
 //! - [`xlsx`]: workbook and sheet protection written as standard OOXML.
 
 #![forbid(unsafe_code)]
@@ -15,6 +17,7 @@
 #![deny(clippy::indexing_slicing)]
 
 mod error;
+pub mod odf;
 pub mod office;
 pub mod pdf;
 pub mod xlsx;

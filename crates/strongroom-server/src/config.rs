@@ -33,6 +33,20 @@ pub struct Config {
     pub storage: StorageConfig,
     pub tls: TlsConfig,
     pub auth: AuthConfig,
+    pub encryption: EncryptionConfig,
+}
+
+/// Encryption at rest of document bodies (see `docs/encryption.md`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EncryptionConfig {
+    /// Encrypt every new blob, and convert existing ones in the background.
+    pub enabled: bool,
+    /// File holding the current master key (`strongroom encryption keygen -o PATH`). Instead,
+    /// the key text may come from the `STRONGROOM_ENCRYPTION_KEY` environment variable.
+    pub key_file: String,
+    /// Older master keys, still needed to read blobs not yet rewrapped after a rotation.
+    pub retired_key_files: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -118,6 +132,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
+            encryption: EncryptionConfig::default(),
         }
     }
 }

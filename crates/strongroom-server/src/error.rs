@@ -45,6 +45,17 @@ impl ApiError {
     pub fn not_found(what: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
     }
+    /// A stored object failed its integrity check: the server's data is damaged or was
+    /// tampered with. Not the client's fault, so a 5xx, with a message an operator can act on.
+    pub fn integrity(file_id: &str, version: i64) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "integrity",
+            format!(
+                "file {file_id} version {version} failed its integrity check; it was not served (run `strongroom storage verify`)"
+            ),
+        )
+    }
     fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
         Self::new(
@@ -83,9 +94,19 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             StoreError::Invalid(m) => ApiError::bad_request(m),
             StoreError::Upload(m) => ApiError::bad_request(format!("upload failed: {m}")),
-            StoreError::Db(_) | StoreError::Blob(_) | StoreError::Io(_) | StoreError::Corrupt(_) => {
-                ApiError::internal(e)
+            StoreError::Integrity(m) => {
+                tracing::error!(problem = %m, "stored data failed its integrity check");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "integrity",
+                    "stored data failed its integrity check",
+                )
             }
+            StoreError::Db(_)
+            | StoreError::Blob(_)
+            | StoreError::Io(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Encryption(_) => ApiError::internal(e),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod http;
+pub mod keys;
 pub mod range;
 pub mod routes;
 pub mod state;
@@ -42,6 +43,7 @@ pub fn api() -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .merge(routes::rooms::router())
         .merge(routes::content::router())
         .merge(routes::files::router())
+        .merge(routes::settings::router())
         .split_for_parts()
 }
 
@@ -98,7 +100,9 @@ pub async fn open_storage(cfg: &Config) -> Result<(Db, BlobStore), String> {
         other => return Err(format!("storage.kind must be \"local\" or \"s3\", not {other:?}")),
     }
     .map_err(|e| format!("cannot open the blob store: {e}"))?;
-    Ok((db, blobs))
+    let ring = keys::ring(&cfg.encryption)?;
+    keys::check_keys_in_use(&db, &ring).await?;
+    Ok((db, blobs.with_keys(ring)))
 }
 
 /// Deletes purged blobs in the background, now.
@@ -107,6 +111,38 @@ pub fn sweep_now(st: &AppState) {
     tokio::spawn(async move {
         if let Err(e) = strongroom_store::content::sweep_garbage(&db, &blobs, 1000).await {
             tracing::warn!(error = %e, "blob sweep failed; will retry");
+        }
+    });
+}
+
+/// Encrypts, in the background, every blob stored before encryption was enabled. Reads and
+/// writes go on meanwhile; a restart resumes where it was.
+fn spawn_encryption(st: Shared) {
+    tokio::spawn(async move {
+        let mut last_log = 0i64;
+        let started = st.now();
+        let report = |p: &strongroom_store::convert::Progress| {
+            let now = st.now();
+            if now - last_log >= 5_000 || p.complete() {
+                last_log = now;
+                let rate = p.bytes_done as f64 / ((now - started).max(1) as f64 / 1000.0);
+                let eta = (p.bytes_total - p.bytes_done) as f64 / rate.max(1.0);
+                tracing::info!(
+                    objects_done = p.objects_done,
+                    objects_total = p.objects_total,
+                    bytes_done = p.bytes_done,
+                    bytes_total = p.bytes_total,
+                    eta_seconds = eta as u64,
+                    "encrypting existing documents"
+                );
+            }
+        };
+        match strongroom_store::convert::run(&st.db, &st.blobs, true, || st.now(), report).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(converted = n, "all stored documents are encrypted"),
+            Err(e) => {
+                tracing::error!(error = %e, "encrypting existing documents stopped; it resumes at the next start")
+            }
         }
     });
 }
@@ -148,6 +184,9 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         tls: cfg.tls.enabled(),
         metrics,
     });
+    if cfg.encryption.enabled {
+        spawn_encryption(state.clone());
+    }
     // Blobs of purged files are deleted by a sweep on every node; it is idempotent.
     let sweeper = state.clone();
     tokio::spawn(async move {

@@ -5,15 +5,23 @@
 //! local adapter writes a staging file and renames it, S3 completes a multipart upload. On any
 //! error the partial upload is aborted.
 
+use crate::encryption::{BlobEncryption, KeyRing, crypto_err, decrypting, parse_object_id, random_object_id};
 use crate::error::{Result, StoreError};
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt, TryStreamExt};
+use object_store::MultipartUpload;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use sha2::{Digest, Sha256};
 use std::ops::Range;
 use std::sync::Arc;
+use strongroom_crypto::{
+    EncryptOptions, HEADER_LEN, Layout, MasterKey, ObjectHeader, ObjectId, ObjectKeys, StreamDecryptor, StreamEncryptor,
+};
+
+/// A stream of stored or decrypted bytes.
+pub type ByteStream = BoxStream<'static, std::result::Result<Bytes, std::io::Error>>;
 
 /// Part size for streamed uploads: S3's minimum, and large enough that local writes are
 /// efficient. At most [`PARTS_IN_FLIGHT`] parts are buffered, so memory per upload is bounded.
@@ -55,9 +63,12 @@ impl std::fmt::Debug for S3Settings {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredBlob {
     pub key: String,
+    /// Plaintext size.
     pub size: u64,
-    /// Lower-case hex SHA-256 of the content.
+    /// Lower-case hex SHA-256 of the plaintext.
     pub sha256: String,
+    /// How the stored bytes are encrypted (`None`: stored as they are).
+    pub encryption: Option<BlobEncryption>,
 }
 
 /// The document body store.
@@ -66,6 +77,8 @@ pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
     /// For the local adapter: the directory, so finished blobs can be flushed to disk.
     local_root: Option<std::path::PathBuf>,
+    /// Master keys for encryption at rest (empty: nothing is encrypted).
+    ring: Arc<KeyRing>,
 }
 
 impl BlobStore {
@@ -77,6 +90,7 @@ impl BlobStore {
         Ok(BlobStore {
             store: Arc::new(fs),
             local_root: Some(dir.to_path_buf()),
+            ring: Arc::default(),
         })
     }
 
@@ -102,6 +116,7 @@ impl BlobStore {
         Ok(BlobStore {
             store,
             local_root: None,
+            ring: Arc::default(),
         })
     }
 
@@ -115,69 +130,84 @@ impl BlobStore {
         format!("blobs/{shard}/{id}")
     }
 
-    /// Streams `body` into a new blob. Nothing is visible under the key unless this returns
-    /// `Ok`; on error the partial upload is aborted. A body smaller than one part is stored
-    /// with a single request; a larger one as a multipart upload.
+    /// Gives this store its master keys: with a current key, new blobs are encrypted.
+    pub fn with_keys(mut self, ring: KeyRing) -> BlobStore {
+        self.ring = Arc::new(ring);
+        self
+    }
+
+    pub fn keys(&self) -> &KeyRing {
+        &self.ring
+    }
+
+    /// Streams `body` into a new blob, encrypted if the store has a current master key.
+    /// Nothing is visible under the key unless this returns `Ok`; on error the partial upload
+    /// is aborted. A body smaller than one part is stored with a single request.
     pub async fn put_stream<S, E>(&self, body: S) -> Result<StoredBlob>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Send,
         E: std::fmt::Display,
     {
+        let encrypt = self.ring.current().map(|m| (m, random_object_id()));
+        self.put_stream_as(body, encrypt).await
+    }
+
+    /// Like [`put_stream`](Self::put_stream), with the encryption chosen by the caller
+    /// (`None`: plaintext) — for converting existing blobs.
+    pub async fn put_stream_as<S, E>(&self, body: S, encrypt: Option<(&MasterKey, ObjectId)>) -> Result<StoredBlob>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
         let key = Self::new_key();
-        let path = Self::path(&key);
+        let mut sink = PartSink::new(self.store.clone(), Self::path(&key));
+        let mut enc = match encrypt {
+            Some((master, id)) => {
+                Some(StreamEncryptor::new(master, id, EncryptOptions::default()).map_err(crypto_err)?)
+            }
+            None => None,
+        };
+        let encryption = encrypt.map(|(m, id)| BlobEncryption {
+            key_id: m.id().to_hex(),
+            object_id: hex::encode(id.0),
+        });
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         let mut body = std::pin::pin!(body);
-        let mut first: Vec<Bytes> = Vec::new();
-        let mut buffered = 0usize;
-        let mut ended = true;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| StoreError::Upload(e.to_string()))?;
-            hasher.update(&chunk);
-            size += chunk.len() as u64;
-            buffered += chunk.len();
-            first.push(chunk);
-            if buffered >= PART_SIZE {
-                ended = false;
-                break;
-            }
-        }
-        if ended {
-            self.store.put(&path, PutPayload::from_iter(first)).await?;
-            self.flush(&key).await?;
-            return Ok(StoredBlob {
-                key,
-                size,
-                sha256: hex::encode(hasher.finalize()),
-            });
-        }
-        let upload = self.store.put_multipart(&path).await?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
-        for chunk in first {
-            writer.put(chunk);
-        }
+        let mut out = Vec::new();
         while let Some(chunk) = body.next().await {
             let chunk = match chunk {
                 Ok(c) => c,
                 Err(e) => {
-                    let _ = writer.abort().await;
+                    sink.abort().await;
                     return Err(StoreError::Upload(e.to_string()));
                 }
             };
             hasher.update(&chunk);
             size += chunk.len() as u64;
-            if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
-                let _ = writer.abort().await;
-                return Err(e.into());
+            let piece = match enc.as_mut() {
+                None => chunk,
+                Some(enc) => {
+                    enc.update(&chunk, &mut out).map_err(crypto_err)?;
+                    Bytes::from(std::mem::take(&mut out))
+                }
+            };
+            if let Err(e) = sink.push(piece).await {
+                sink.abort().await;
+                return Err(e);
             }
-            writer.put(chunk);
         }
-        writer.finish().await?;
+        if let Some(enc) = enc {
+            enc.finish(&mut out).map_err(crypto_err)?;
+            sink.push(Bytes::from(out)).await?;
+        }
+        sink.finish().await?;
         self.flush(&key).await?;
         Ok(StoredBlob {
             key,
             size,
             sha256: hex::encode(hasher.finalize()),
+            encryption,
         })
     }
 
@@ -199,12 +229,52 @@ impl BlobStore {
         Ok(())
     }
 
-    /// Streams a blob, or the byte range `range` of it (already validated against its size).
+    /// Streams the plaintext of a blob of `plain_size` bytes, or the byte range `range` of it
+    /// (already validated against the size). An encrypted blob is decrypted chunk by chunk;
+    /// a range reads and decrypts only the chunks it needs. No plaintext of a chunk is
+    /// released before its MAC verifies; a failure ends the stream with an `InvalidData` error.
     pub async fn get(
         &self,
         key: &str,
         range: Option<Range<u64>>,
-    ) -> Result<BoxStream<'static, std::result::Result<Bytes, std::io::Error>>> {
+        encryption: Option<&BlobEncryption>,
+        plain_size: u64,
+    ) -> Result<ByteStream> {
+        let Some(enc) = encryption else {
+            return self.get_raw(key, range).await;
+        };
+        let keys = self.open(key, enc).await?;
+        let layout = Layout::from_plain_len(plain_size, keys.chunk_size()).map_err(crypto_err)?;
+        let (cipher_range, dec) = match range {
+            // Everything after the header, not just the expected length: bytes appended to the
+            // object must be read to be noticed.
+            None => (HEADER_LEN as u64..u64::MAX, StreamDecryptor::new(keys, 1)),
+            Some(r) => {
+                let plan = layout.plan(r).map_err(crypto_err)?;
+                (plan.cipher_range.clone(), StreamDecryptor::for_range(keys, &plan, 1))
+            }
+        };
+        let raw = self.get_raw(key, Some(cipher_range)).await?;
+        Ok(decrypting(raw, dec))
+    }
+
+    /// The authenticated keys of an encrypted blob, from its header.
+    async fn open(&self, key: &str, enc: &BlobEncryption) -> Result<ObjectKeys> {
+        let id = parse_object_id(&enc.object_id)?;
+        let header = self
+            .store
+            .get_range(&Self::path(key), 0..HEADER_LEN as u64)
+            .await
+            .map_err(|e| match e {
+                object_store::Error::NotFound { .. } => StoreError::NotFound("blob"),
+                e => e.into(),
+            })?;
+        let header = ObjectHeader::parse(&header).map_err(crypto_err)?;
+        header.open(self.ring.all(), &id).map_err(crypto_err)
+    }
+
+    /// Streams stored bytes as they are.
+    pub async fn get_raw(&self, key: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
         let opts = GetOptions {
             range: range.map(GetRange::Bounded),
             ..Default::default()
@@ -257,5 +327,67 @@ impl BlobStore {
         let prefix = Path::from("blobs");
         let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
         Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
+    }
+}
+
+/// Collects an upload's bytes: the first part in memory, so a small blob is stored with one
+/// request; from the second part on, a multipart upload with bounded parts in flight.
+struct PartSink {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    first: Vec<Bytes>,
+    buffered: usize,
+    writer: Option<WriteMultipart>,
+}
+
+impl PartSink {
+    fn new(store: Arc<dyn ObjectStore>, path: Path) -> Self {
+        PartSink {
+            store,
+            path,
+            first: Vec::new(),
+            buffered: 0,
+            writer: None,
+        }
+    }
+
+    async fn push(&mut self, bytes: Bytes) -> Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if let Some(w) = self.writer.as_mut() {
+            w.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+            w.put(bytes);
+            return Ok(());
+        }
+        self.buffered += bytes.len();
+        self.first.push(bytes);
+        if self.buffered >= PART_SIZE {
+            let upload: Box<dyn MultipartUpload> = self.store.put_multipart(&self.path).await?;
+            let mut w = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+            for b in self.first.drain(..) {
+                w.put(b);
+            }
+            self.writer = Some(w);
+        }
+        Ok(())
+    }
+
+    async fn abort(self) {
+        if let Some(w) = self.writer {
+            let _ = w.abort().await;
+        }
+    }
+
+    async fn finish(self) -> Result<()> {
+        match self.writer {
+            Some(w) => {
+                w.finish().await?;
+            }
+            None => {
+                self.store.put(&self.path, PutPayload::from_iter(self.first)).await?;
+            }
+        }
+        Ok(())
     }
 }

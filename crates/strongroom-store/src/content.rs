@@ -7,6 +7,7 @@
 
 use crate::blob::{BlobStore, StoredBlob};
 use crate::db::Db;
+use crate::encryption::BlobEncryption;
 use crate::error::{Result, StoreError};
 use crate::people::check_name;
 use serde::Serialize;
@@ -59,8 +60,12 @@ pub struct Version {
     pub content_type: String,
     pub created_by: String,
     pub created_at: i64,
+    /// Whether the stored bytes are encrypted at rest.
+    pub encrypted: bool,
     #[serde(skip)]
     pub blob_key: String,
+    #[serde(skip)]
+    pub encryption: Option<BlobEncryption>,
 }
 
 /// A folder with its live (not trashed) children.
@@ -471,8 +476,8 @@ pub struct NewContent<'a> {
 
 async fn insert_version(tx: &mut Transaction<'_, Any>, file: &FileId, version: i64, c: &NewContent<'_>) -> Result<()> {
     sqlx::query(
-        "INSERT INTO file_versions (file_id, version, blob_key, size, sha256, content_type, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO file_versions (file_id, version, blob_key, size, sha256, content_type, created_by, created_at, enc_key_id, enc_object_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(s(file))
     .bind(version)
@@ -482,6 +487,8 @@ async fn insert_version(tx: &mut Transaction<'_, Any>, file: &FileId, version: i
     .bind(c.content_type.to_string())
     .bind(s(c.by))
     .bind(c.now)
+    .bind(c.blob.encryption.as_ref().map(|e| e.key_id.clone()))
+    .bind(c.blob.encryption.as_ref().map(|e| e.object_id.clone()))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -556,13 +563,14 @@ pub async fn add_version(db: &Db, file: &FileId, c: NewContent<'_>) -> Result<Fi
 pub async fn list_versions(db: &Db, file: &FileId) -> Result<Vec<Version>> {
     get_file(db, file).await?;
     let rows = sqlx::query(
-        "SELECT version, size, sha256, content_type, created_by, created_at, blob_key FROM file_versions WHERE file_id = $1 ORDER BY version DESC",
+        "SELECT version, size, sha256, content_type, created_by, created_at, blob_key, enc_key_id, enc_object_id FROM file_versions WHERE file_id = $1 ORDER BY version DESC",
     )
     .bind(s(file))
     .fetch_all(&db.pool)
     .await?;
     rows.iter()
         .map(|r| {
+            let encryption = encryption_from_row(r)?;
             Ok(Version {
                 version: r.try_get("version")?,
                 size: r.try_get("size")?,
@@ -571,6 +579,8 @@ pub async fn list_versions(db: &Db, file: &FileId) -> Result<Vec<Version>> {
                 created_by: r.try_get("created_by")?,
                 created_at: r.try_get("created_at")?,
                 blob_key: r.try_get("blob_key")?,
+                encrypted: encryption.is_some(),
+                encryption,
             })
         })
         .collect()
@@ -677,4 +687,133 @@ pub async fn sweep_garbage(db: &Db, blobs: &BlobStore, limit: i64) -> Result<u64
         n += 1;
     }
     Ok(n)
+}
+
+fn encryption_from_row(r: &AnyRow) -> Result<Option<BlobEncryption>> {
+    let key_id: Option<String> = r.try_get("enc_key_id")?;
+    let object_id: Option<String> = r.try_get("enc_object_id")?;
+    Ok(match (key_id, object_id) {
+        (Some(key_id), Some(object_id)) => Some(BlobEncryption { key_id, object_id }),
+        (None, None) => None,
+        _ => {
+            return Err(StoreError::Corrupt(
+                "a version has half of its encryption columns".into(),
+            ));
+        }
+    })
+}
+
+/// A stored version as the encryption conversion and the storage check see it.
+#[derive(Clone, Debug)]
+pub struct StoredVersion {
+    pub file_id: FileId,
+    pub version: i64,
+    pub blob_key: String,
+    pub size: i64,
+    pub sha256: String,
+    pub encryption: Option<BlobEncryption>,
+    /// Room, folder path and file name, for reports.
+    pub name: String,
+}
+
+const STORED_SELECT: &str = "SELECT v.file_id, v.version, v.blob_key, v.size, v.sha256, v.enc_key_id, v.enc_object_id, f.name \
+     FROM file_versions v JOIN files f ON f.id = v.file_id";
+
+fn stored_from_row(r: &AnyRow) -> Result<StoredVersion> {
+    Ok(StoredVersion {
+        file_id: FileId::from_trusted(r.try_get("file_id")?),
+        version: r.try_get("version")?,
+        blob_key: r.try_get("blob_key")?,
+        size: r.try_get("size")?,
+        sha256: r.try_get("sha256")?,
+        encryption: encryption_from_row(r)?,
+        name: r.try_get("name")?,
+    })
+}
+
+/// Every stored version, in a stable order, `limit` at a time after `after` (file id, version).
+pub async fn stored_versions(db: &Db, after: Option<(&str, i64)>, limit: i64) -> Result<Vec<StoredVersion>> {
+    let (f, v) = after.unwrap_or(("", 0));
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{STORED_SELECT} WHERE v.file_id > $1 OR (v.file_id = $1 AND v.version > $2) ORDER BY v.file_id, v.version LIMIT $3"
+    )))
+    .bind(f.to_string())
+    .bind(v)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(stored_from_row)
+    .collect()
+}
+
+/// Versions whose blob is not yet in the wanted state: plaintext when `encrypted` is wanted
+/// (or encrypted under another key than `key_id`), encrypted when plaintext is wanted.
+pub async fn versions_to_convert(db: &Db, encrypted: bool, key_id: &str, limit: i64) -> Result<Vec<StoredVersion>> {
+    // The plaintext case binds "" so that both statements take one text parameter.
+    let cond = if encrypted {
+        "(v.enc_key_id IS NULL OR v.enc_key_id <> $1)"
+    } else {
+        "(v.enc_key_id IS NOT NULL AND $1 = '')"
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{STORED_SELECT} WHERE {cond} ORDER BY v.file_id, v.version LIMIT $2"
+    )))
+    .bind(key_id.to_string())
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(stored_from_row)
+    .collect()
+}
+
+/// Counts for progress: (versions, bytes) in total and already in the wanted state.
+pub async fn conversion_progress(db: &Db, encrypted: bool, key_id: &str) -> Result<(i64, i64, i64, i64)> {
+    let done_cond = if encrypted {
+        "enc_key_id = $1"
+    } else {
+        "enc_key_id IS NULL AND $1 = ''"
+    };
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(size), 0) AS BIGINT) AS b, \
+         CAST(COALESCE(SUM(CASE WHEN {done_cond} THEN 1 ELSE 0 END), 0) AS BIGINT) AS dn, \
+         CAST(COALESCE(SUM(CASE WHEN {done_cond} THEN size ELSE 0 END), 0) AS BIGINT) AS db_ FROM file_versions"
+    )))
+    .bind(key_id.to_string())
+    .fetch_one(&db.pool)
+    .await?;
+    Ok((r.try_get("n")?, r.try_get("b")?, r.try_get("dn")?, r.try_get("db_")?))
+}
+
+/// Points a version at a rewritten blob, if it still points at `old_key` (another node may
+/// have converted it meanwhile); the blob that lost is queued for deletion either way.
+pub async fn swap_blob(db: &Db, v: &StoredVersion, new: &StoredBlob, now: i64) -> Result<bool> {
+    let mut tx = db.pool.begin().await?;
+    let r = sqlx::query(
+        "UPDATE file_versions SET blob_key = $1, enc_key_id = $2, enc_object_id = $3 WHERE file_id = $4 AND version = $5 AND blob_key = $6",
+    )
+    .bind(new.key.clone())
+    .bind(new.encryption.as_ref().map(|e| e.key_id.clone()))
+    .bind(new.encryption.as_ref().map(|e| e.object_id.clone()))
+    .bind(s(&v.file_id))
+    .bind(v.version)
+    .bind(v.blob_key.clone())
+    .execute(&mut *tx)
+    .await?;
+    let swapped = r.rows_affected() == 1;
+    let loser = if swapped { v.blob_key.clone() } else { new.key.clone() };
+    queue_garbage(&mut tx, &[loser], now).await?;
+    tx.commit().await?;
+    Ok(swapped)
+}
+
+/// Hex ids of every master key some version is encrypted under.
+pub async fn key_ids_in_use(db: &Db) -> Result<Vec<String>> {
+    sqlx::query("SELECT DISTINCT enc_key_id FROM file_versions WHERE enc_key_id IS NOT NULL")
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("enc_key_id").map_err(StoreError::from))
+        .collect()
 }

@@ -25,7 +25,10 @@ pub struct Db {
 
 /// Schema migrations, applied in order, each once. FROZEN: never edit a released step;
 /// add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("schema/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("schema/0001_initial.sql")),
+    (2, include_str!("schema/0002_encryption.sql")),
+];
 
 impl Db {
     /// Connects and brings the schema up to date. `url` is `sqlite://PATH` or

@@ -25,6 +25,13 @@ pub enum StoreError {
     /// Reading the upload body failed (client went away, body too large).
     #[error("upload interrupted: {0}")]
     Upload(String),
+    /// A stored object failed its integrity check (flipped bits, truncation, swapped chunks or
+    /// objects) or cannot be opened with the configured master keys.
+    #[error("stored data failed its integrity check: {0}")]
+    Integrity(String),
+    /// Encryption at rest is misconfigured (no key where one is needed).
+    #[error("encryption at rest: {0}")]
+    Encryption(String),
     /// Stored data is not what the schema allows (corrupt or from a newer version).
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),

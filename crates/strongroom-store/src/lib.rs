@@ -9,7 +9,9 @@
 pub mod audit;
 pub mod blob;
 pub mod content;
+pub mod convert;
 pub mod db;
+pub mod encryption;
 pub mod error;
 pub mod people;
 pub mod rooms;

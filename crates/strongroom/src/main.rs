@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod encryption;
+mod protect;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -37,6 +39,30 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,
+    },
+    /// Encryption at rest: make a master key, see progress, encrypt or decrypt stored documents.
+    Encryption {
+        #[command(subcommand)]
+        command: encryption::EncryptionCommand,
+    },
+    /// Stored documents: check the integrity of every one.
+    Storage {
+        #[command(subcommand)]
+        command: encryption::StorageCommand,
+    },
+    /// Password-protect a document (.docx/.xlsx/.pptx, .pdf, .odt/.ods/.odp).
+    Protect(protect::ProtectArgs),
+    /// Remove the password protection of a document, given its password.
+    Unprotect(protect::UnprotectArgs),
+    /// Protect a sheet of an .xlsx workbook.
+    Sheet {
+        #[command(subcommand)]
+        command: protect::SheetCommand,
+    },
+    /// Protect the structure of an .xlsx workbook.
+    Workbook {
+        #[command(subcommand)]
+        command: protect::WorkbookCommand,
     },
 }
 
@@ -81,6 +107,12 @@ fn main() -> ExitCode {
             match &cli.command {
                 Command::Serve { .. } => strongroom_server::serve(cfg).await,
                 Command::Admin { command } => admin::run(&cfg, command).await,
+                Command::Encryption { command } => encryption::run(&cfg, command).await,
+                Command::Storage { command } => encryption::storage(&cfg, command).await,
+                Command::Protect(args) => protect::protect(args),
+                Command::Unprotect(args) => protect::unprotect(args),
+                Command::Sheet { command } => protect::sheet(command),
+                Command::Workbook { command } => protect::workbook(command),
             }
         })
     };

@@ -10,11 +10,12 @@ use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures::{Stream, TryStreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use serde::Deserialize;
 use strongroom_core::Action;
-use strongroom_core::audit::AuditEvent;
+use strongroom_core::audit::{AuditEvent, Outcome};
 use strongroom_core::ids::{FileId, FolderId};
+use strongroom_store::StoreError;
 use strongroom_store::blob::StoredBlob;
 use strongroom_store::content::{self, FileInfo, NewContent, Version};
 use utoipa_axum::router::OpenApiRouter;
@@ -285,10 +286,7 @@ async fn send_version(
         )
         .await?;
     }
-    let stream = st
-        .blobs
-        .get(&v.blob_key, if size == 0 { None } else { range.clone() })
-        .await?;
+    let stream = open_checked(st, caller, file, v, if size == 0 { None } else { range.clone() }).await?;
     let len = range.as_ref().map_or(size, |r| r.end - r.start);
     let mut res = Response::new(Body::from_stream(stream));
     *res.status_mut() = status;
@@ -312,6 +310,59 @@ async fn send_version(
         );
     }
     Ok(res)
+}
+
+/// Opens a version's plaintext stream. The first piece is read before any header is sent, so
+/// a damaged header or first chunk is answered with a clear error; damage found later ends the
+/// transfer early (the client sees a short body). Either way the log and the audit trail say
+/// which file and version failed.
+async fn open_checked(
+    st: &AppState,
+    caller: &Caller,
+    file: &FileInfo,
+    v: &Version,
+    range: Option<std::ops::Range<u64>>,
+) -> ApiResult<strongroom_store::blob::ByteStream> {
+    let size = u64::try_from(v.size).unwrap_or(0);
+    let failure = |problem: String| {
+        tracing::error!(file_id = %file.id, version = v.version, problem = %problem, "stored data failed its integrity check");
+        AuditEvent::new("file.integrity_failure", "documents")
+            .by(&caller.actor)
+            .outcome(Outcome::Failure)
+            .target("file", &file.id)
+            .details(serde_json::json!({"version": v.version, "problem": problem}))
+            .from_origin(&caller.origin)
+    };
+    let opened = st.blobs.get(&v.blob_key, range, v.encryption.as_ref(), size).await;
+    let mut stream = match opened {
+        Ok(s) => s,
+        Err(StoreError::Integrity(p)) => {
+            st.audit(failure(p.clone())).await?;
+            return Err(ApiError::integrity(&file.id.to_string(), v.version));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let first = match stream.next().await {
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+            st.audit(failure(e.to_string())).await?;
+            return Err(ApiError::integrity(&file.id.to_string(), v.version));
+        }
+        other => other,
+    };
+    let db = st.db.clone();
+    let now = st.now();
+    let mut late = Some(failure(String::new()));
+    let rest = stream.inspect_err(move |e| {
+        if let Some(mut event) = late.take() {
+            tracing::error!(error = %e, "stored data failed its integrity check during a download");
+            event.details["problem"] = serde_json::Value::String(e.to_string());
+            let db = db.clone();
+            tokio::spawn(async move {
+                let _ = strongroom_store::audit::record(&db, &event, now).await;
+            });
+        }
+    });
+    Ok(futures::stream::iter(first).chain(rest).boxed())
 }
 
 /// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266, RFC 8187).
@@ -419,10 +470,12 @@ async fn copy_file(
     content::check_name_free(&st.db, &req.folder_id, &name).await?;
     let v = content::get_version(&st.db, &id, src.version).await?;
     let key = st.blobs.copy(&v.blob_key).await?;
+    // The copy's bytes are the same, header and all, so it keeps the same encryption record.
     let blob = StoredBlob {
         key: key.clone(),
         size: u64::try_from(v.size).unwrap_or(0),
         sha256: v.sha256.clone(),
+        encryption: v.encryption.clone(),
     };
     let nc = NewContent {
         blob: &blob,

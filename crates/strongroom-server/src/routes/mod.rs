@@ -6,6 +6,7 @@ pub mod content;
 pub mod files;
 pub mod people;
 pub mod rooms;
+pub mod settings;
 pub mod system;
 
 use crate::error::ApiResult;

@@ -226,6 +226,51 @@ impl Server {
         }
     }
 
+    /// Stops this server, replaces its configuration file and starts it again on the same data.
+    pub fn restart_with(&mut self, toml: &str) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::fs::write(&self.config, format!("{toml}\n{}\n", self.backend.toml)).unwrap();
+        let mut fresh = Self::spawn(
+            &self.backend,
+            tempfile::tempdir().unwrap(),
+            self.config.clone(),
+            &self.dir.path().join("data"),
+            vec![],
+        );
+        // Keep the new process; `fresh` goes away with the old, already stopped one.
+        std::mem::swap(&mut self.child, &mut fresh.child);
+        self.base = fresh.base.clone();
+        self.stderr = fresh.stderr.clone();
+    }
+
+    /// `strongroom serve` on this server's data with `toml` as configuration must refuse to
+    /// start; returns what it printed.
+    pub fn serve_must_fail(&self, toml: &str) -> String {
+        let config = self.dir.path().join("other.toml");
+        std::fs::write(&config, format!("{toml}\n{}\n", self.backend.toml)).unwrap();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..300 {
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(!status.success(), "serve should have refused to start");
+                let mut err = String::new();
+                std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+                return err;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        panic!("serve started although it should have refused");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

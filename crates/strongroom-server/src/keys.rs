@@ -1,0 +1,54 @@
+//! Loading the master keys for encryption at rest, and refusing to start with the wrong ones.
+
+use crate::config::EncryptionConfig;
+use strongroom_crypto::MasterKey;
+use strongroom_store::encryption::KeyRing;
+use strongroom_store::{Db, content};
+
+/// Environment variable that may hold the current master key's text instead of a key file.
+pub const KEY_ENV: &str = "STRONGROOM_ENCRYPTION_KEY";
+
+fn load(path: &str) -> Result<MasterKey, String> {
+    MasterKey::load_key_file(std::path::Path::new(path)).map_err(|e| format!("cannot load master key file {path}: {e}"))
+}
+
+/// The key ring the configuration describes.
+pub fn ring(cfg: &EncryptionConfig) -> Result<KeyRing, String> {
+    let current = if !cfg.key_file.is_empty() {
+        Some(load(&cfg.key_file)?)
+    } else if let Ok(text) = std::env::var(KEY_ENV) {
+        Some(
+            MasterKey::from_key_text(text.trim())
+                .map_err(|e| format!("{KEY_ENV} does not hold a valid master key: {e}"))?,
+        )
+    } else {
+        None
+    };
+    if cfg.enabled && current.is_none() {
+        return Err(format!(
+            "[encryption] enabled = true, but no master key: set encryption.key_file or {KEY_ENV} \
+             (make a key with `strongroom encryption keygen -o PATH`)"
+        ));
+    }
+    let retired = cfg
+        .retired_key_files
+        .iter()
+        .map(|p| load(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(KeyRing::new(current, retired, cfg.enabled))
+}
+
+/// Refuses to run when stored blobs are encrypted under a key this process does not hold:
+/// serving would fail on every such file, and a wrong key must be noticed at start-up.
+pub async fn check_keys_in_use(db: &Db, ring: &KeyRing) -> Result<(), String> {
+    let in_use = content::key_ids_in_use(db).await.map_err(|e| e.to_string())?;
+    let missing: Vec<String> = in_use.into_iter().filter(|id| !ring.holds(id)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "stored documents are encrypted with master key(s) {} which this configuration does not provide; \
+         set encryption.key_file (or retired_key_files) to the right key file, or {KEY_ENV}",
+        missing.join(", ")
+    ))
+}

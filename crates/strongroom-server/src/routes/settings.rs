@@ -1,0 +1,38 @@
+//! Instance settings visible to administrators of the settings module.
+
+use crate::error::ApiResult;
+use crate::extract::{Caller, Json};
+use crate::state::Shared;
+use axum::extract::State;
+use serde::Serialize;
+use strongroom_core::{Action, Resource, authorize};
+use strongroom_store::convert::{self, Progress};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new().routes(routes!(encryption_status))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EncryptionStatus {
+    /// Whether new documents are encrypted at rest.
+    enabled: bool,
+    /// Hex id of the master key new documents are encrypted with.
+    current_key_id: Option<String>,
+    /// How far the instance is towards every stored version being in the configured state.
+    progress: Progress,
+}
+
+/// Encryption at rest: whether it is on, and how far the conversion of stored documents is.
+#[utoipa::path(get, path = "/api/v1/admin/encryption", responses((status = 200, body = EncryptionStatus), (status = 403)))]
+async fn encryption_status(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<EncryptionStatus>> {
+    authorize(&caller.actor, Action::ManageSettings, Resource::Instance)?;
+    let current = st.blobs.keys().current().map(|k| k.id().to_hex());
+    let progress = convert::progress(&st.db, &st.blobs, current.is_some()).await?;
+    Ok(Json(EncryptionStatus {
+        enabled: current.is_some(),
+        current_key_id: current,
+        progress,
+    }))
+}

@@ -1,0 +1,149 @@
+//! `strongroom encryption …` and `strongroom storage verify`: encryption at rest operations
+//! straight on the configured database and blob store (the server may keep running).
+
+use clap::Subcommand;
+use std::io::Write;
+use std::path::PathBuf;
+use strongroom_core::{Clock, SystemClock};
+use strongroom_crypto::MasterKey;
+use strongroom_server::config::Config;
+use strongroom_store::convert::{self, Progress};
+
+#[derive(Subcommand)]
+pub enum EncryptionCommand {
+    /// Write a new random master key to a file (readable by its owner only).
+    Keygen {
+        /// Where to write the key; an existing file is never overwritten.
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
+    /// Show whether encryption is on and how many stored versions are encrypted.
+    Status,
+    /// Encrypt every stored version now (needs `[encryption] enabled = true` and a key).
+    /// Resumable: run it again after an interruption.
+    Enable,
+    /// Decrypt every stored version back to plaintext (needs `enabled = false` and the key).
+    Disable,
+}
+
+#[derive(Subcommand)]
+pub enum StorageCommand {
+    /// Read every stored version, check its MACs (when encrypted) and its SHA-256, and list
+    /// every damaged or missing one. Exits non-zero if any.
+    Verify,
+}
+
+fn keygen(output: &PathBuf) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let key = MasterKey::generate(&mut rand::rng());
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(output)
+        .map_err(|e| format!("cannot create {}: {e}", output.display()))?;
+    f.write_all(key.to_key_text().as_bytes())
+        .and_then(|()| f.write_all(b"\n"))
+        .and_then(|()| f.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    eprintln!(
+        "wrote master key {} to {}; keep a copy somewhere safe: without it encrypted documents are lost",
+        key.id(),
+        output.display()
+    );
+    Ok(())
+}
+
+fn print_progress(p: &Progress) {
+    let pct = if p.bytes_total > 0 {
+        p.bytes_done as f64 * 100.0 / p.bytes_total as f64
+    } else {
+        100.0
+    };
+    eprintln!(
+        "{}: {}/{} versions, {}/{} bytes ({pct:.1}%)",
+        p.direction, p.objects_done, p.objects_total, p.bytes_done, p.bytes_total
+    );
+}
+
+pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
+    if let EncryptionCommand::Keygen { output } = cmd {
+        return keygen(output);
+    }
+    let (db, blobs) = strongroom_server::open_storage(cfg).await?;
+    let encrypt = match cmd {
+        EncryptionCommand::Keygen { .. } => return Ok(()),
+        EncryptionCommand::Status => {
+            let p = convert::progress(&db, &blobs, cfg.encryption.enabled)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "encryption at rest: {}",
+                if cfg.encryption.enabled { "enabled" } else { "disabled" }
+            );
+            if let Some(k) = blobs.keys().current() {
+                println!("current master key: {}", k.id());
+            }
+            print_progress(&p);
+            return Ok(());
+        }
+        EncryptionCommand::Enable => {
+            if !cfg.encryption.enabled {
+                return Err(
+                    "set [encryption] enabled = true (and key_file) first, so new documents are encrypted too".into(),
+                );
+            }
+            true
+        }
+        EncryptionCommand::Disable => {
+            if cfg.encryption.enabled {
+                return Err(
+                    "set [encryption] enabled = false first (keep key_file), so new documents are not encrypted".into(),
+                );
+            }
+            false
+        }
+    };
+    let mut last = 0i64;
+    let report = |p: &Progress| {
+        let now = SystemClock.now_ms();
+        if now - last >= 1000 || p.complete() {
+            last = now;
+            print_progress(p);
+        }
+    };
+    let n = convert::run(&db, &blobs, encrypt, || SystemClock.now_ms(), report)
+        .await
+        .map_err(|e| e.to_string())?;
+    print_progress(
+        &convert::progress(&db, &blobs, encrypt)
+            .await
+            .map_err(|e| e.to_string())?,
+    );
+    eprintln!("converted {n} versions");
+    Ok(())
+}
+
+pub async fn storage(cfg: &Config, cmd: &StorageCommand) -> Result<(), String> {
+    let StorageCommand::Verify = cmd;
+    let (db, blobs) = strongroom_server::open_storage(cfg).await?;
+    let (checked, damaged) = convert::verify(&db, &blobs, |n| {
+        if n % 1000 == 0 {
+            eprintln!("checked {n} versions");
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    for d in &damaged {
+        println!(
+            "DAMAGED file {} version {} {:?} (blob {}): {}",
+            d.file_id, d.version, d.name, d.blob_key, d.problem
+        );
+    }
+    println!("checked {checked} versions, {} damaged", damaged.len());
+    if damaged.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} damaged or missing versions", damaged.len()))
+    }
+}

@@ -1,0 +1,501 @@
+//! `strongroom protect | unprotect | sheet protect | workbook protect`: password protection of
+//! documents on the command line, a thin shell over `strongroom-docs`.
+//!
+//! Three rules shape this module, because a protection tool that leaks or destroys data is
+//! worse than none:
+//! - Passwords are read only from standard input (first line, second line for an owner
+//!   password) or from a file, never from argv, where `ps` and shell history would show them.
+//! - The format is recognised from the content, never from the file name.
+//! - The output is written atomically: a temporary file next to OUT is filled, fsynced and
+//!   renamed over OUT. On any error OUT is untouched (a previous OUT stays as it was), and the
+//!   input file is never the output.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+use strongroom_docs::pdf::{PdfPermissions, PdfProtection};
+use strongroom_docs::xlsx::{SheetActions, SheetProtection, WorkbookProtection};
+use strongroom_docs::{Error as DocError, Format, office, pdf, xlsx};
+use zeroize::Zeroizing;
+
+/// Longest password input we accept on stdin or in a password file; anything longer is not
+/// a password but a mistake (a document piped into the wrong place).
+const MAX_PASSWORD_INPUT: u64 = 64 * 1024;
+
+/// `strongroom protect`.
+#[derive(Args)]
+pub struct ProtectArgs {
+    /// The document to protect (.docx/.xlsx/.pptx, .pdf, .odt/.ods/.odp; recognised by content).
+    file: PathBuf,
+    /// Read the password from the first line of standard input (required: passwords never go
+    /// on the command line).
+    #[arg(long, required = true)]
+    password_stdin: bool,
+    /// PDF only: read the owner password (lifts the restrictions) from the second line of
+    /// standard input.
+    #[arg(long, conflicts_with = "owner_password_file")]
+    owner_password_stdin_line2: bool,
+    /// PDF only: read the owner password from the first line of this file.
+    #[arg(long, value_name = "F")]
+    owner_password_file: Option<PathBuf>,
+    /// PDF only: forbid printing.
+    #[arg(long)]
+    no_print: bool,
+    /// PDF only: forbid copying text and images.
+    #[arg(long)]
+    no_copy: bool,
+    /// PDF only: forbid changing the document (contents, pages, annotations, forms).
+    #[arg(long)]
+    no_modify: bool,
+    /// Where to write the protected document (must not be the input file).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    out: PathBuf,
+}
+
+/// `strongroom unprotect`.
+#[derive(Args)]
+pub struct UnprotectArgs {
+    /// The password-protected document.
+    file: PathBuf,
+    /// Read the password from the first line of standard input (required).
+    #[arg(long, required = true)]
+    password_stdin: bool,
+    /// Where to write the unprotected document (must not be the input file).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    out: PathBuf,
+}
+
+/// `strongroom sheet …`.
+#[derive(Subcommand)]
+pub enum SheetCommand {
+    /// Protect one sheet of an .xlsx workbook against editing (a lock, not encryption).
+    Protect(SheetProtectArgs),
+}
+
+/// `strongroom sheet protect`.
+#[derive(Args)]
+pub struct SheetProtectArgs {
+    /// The .xlsx workbook.
+    file: PathBuf,
+    /// Name of the sheet to protect, as shown on its tab.
+    #[arg(long, value_name = "NAME")]
+    sheet: String,
+    /// Read the unprotect password from the first line of standard input; without it the sheet
+    /// is protected without a password.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Actions users may still perform (repeat or separate with commas). Without --allow,
+    /// selecting locked and unlocked cells is allowed, as in Excel; with it, exactly the
+    /// listed actions are.
+    #[arg(long, value_name = "ACTION", value_delimiter = ',')]
+    allow: Vec<SheetAction>,
+    /// Where to write the workbook (must not be the input file).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    out: PathBuf,
+}
+
+/// An action that a protected sheet can still allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SheetAction {
+    SelectLockedCells,
+    SelectUnlockedCells,
+    FormatCells,
+    FormatColumns,
+    FormatRows,
+    InsertColumns,
+    InsertRows,
+    InsertHyperlinks,
+    DeleteColumns,
+    DeleteRows,
+    Sort,
+    AutoFilter,
+    PivotTables,
+    /// Edit shapes, charts and text boxes.
+    Objects,
+    Scenarios,
+}
+
+/// `strongroom workbook …`.
+#[derive(Subcommand)]
+pub enum WorkbookCommand {
+    /// Protect the structure (and optionally the windows) of an .xlsx workbook.
+    Protect(WorkbookProtectArgs),
+}
+
+/// `strongroom workbook protect`.
+#[derive(Args)]
+pub struct WorkbookProtectArgs {
+    /// The .xlsx workbook.
+    file: PathBuf,
+    /// Read the unprotect password from the first line of standard input; without it the
+    /// workbook is protected without a password.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Lock the structure: no adding, deleting, renaming, moving, hiding or unhiding sheets.
+    /// This is the default when neither --structure nor --windows is given.
+    #[arg(long)]
+    structure: bool,
+    /// Lock the window layout.
+    #[arg(long)]
+    windows: bool,
+    /// Where to write the workbook (must not be the input file).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    out: PathBuf,
+}
+
+/// Run `strongroom protect`.
+pub fn protect(args: &ProtectArgs) -> Result<(), String> {
+    let ctx = |e: DocError| describe(&args.file, e);
+    check_paths(&args.file, &args.out)?;
+    let lines = read_stdin_lines(if args.owner_password_stdin_line2 { 2 } else { 1 })?;
+    let password = nonempty(lines.first(), "password (first line of standard input)")?;
+    let owner = if args.owner_password_stdin_line2 {
+        Some(nonempty(
+            lines.get(1),
+            "owner password (second line of standard input)",
+        )?)
+    } else if let Some(f) = &args.owner_password_file {
+        Some(read_password_file(f)?)
+    } else {
+        None
+    };
+    let restricted = args.no_print || args.no_copy || args.no_modify;
+    let format = detect(&args.file)?;
+    match format {
+        Format::Pdf => {
+            let input = read_all(&args.file)?;
+            let protection = PdfProtection {
+                user_password: &password,
+                owner_password: owner.as_deref().map(String::as_str),
+                permissions: PdfPermissions {
+                    print: !args.no_print,
+                    copy: !args.no_copy,
+                    modify: !args.no_modify,
+                    annotate: !args.no_modify,
+                },
+            };
+            let out = pdf::encrypt(&input, &protection).map_err(ctx)?;
+            write_atomic(&args.out, |f| f.write_all(&out).map_err(|e| ctx(DocError::Io(e))))?;
+            if restricted && owner.is_none() {
+                eprintln!(
+                    "note: no owner password was given, so the restrictions can never be lifted \
+                     (a random owner password was used)"
+                );
+            }
+            Ok(())
+        }
+        other => {
+            if restricted || owner.is_some() {
+                return Err(format!(
+                    "{}: owner passwords and --no-print/--no-copy/--no-modify apply only to PDF documents, \
+                     and this is {other}",
+                    args.file.display()
+                ));
+            }
+            match other {
+                Format::Zip | Format::CompoundFile => {
+                    let input = open(&args.file)?;
+                    write_atomic(&args.out, |f| {
+                        office::encrypt(input, f, &password, &office::Options::default()).map_err(ctx)
+                    })
+                }
+                found => Err(unsupported(&args.file, found)),
+            }
+        }
+    }
+}
+
+/// Run `strongroom unprotect`.
+pub fn unprotect(args: &UnprotectArgs) -> Result<(), String> {
+    let ctx = |e: DocError| describe(&args.file, e);
+    check_paths(&args.file, &args.out)?;
+    let lines = read_stdin_lines(1)?;
+    let password = nonempty(lines.first(), "password (first line of standard input)")?;
+    match detect(&args.file)? {
+        Format::Pdf => {
+            let input = read_all(&args.file)?;
+            let out = pdf::decrypt(&input, &password).map_err(ctx)?;
+            write_atomic(&args.out, |f| f.write_all(&out).map_err(|e| ctx(DocError::Io(e))))
+        }
+        Format::CompoundFile => {
+            let input = open(&args.file)?;
+            write_atomic(&args.out, |f| office::decrypt(input, f, &password).map_err(ctx))
+        }
+        Format::Zip => Err(describe(&args.file, DocError::NotProtected)),
+        found => Err(unsupported(&args.file, found)),
+    }
+}
+
+/// Run `strongroom sheet …`.
+pub fn sheet(command: &SheetCommand) -> Result<(), String> {
+    let SheetCommand::Protect(args) = command;
+    check_paths(&args.file, &args.out)?;
+    let password = optional_password(args.password_stdin)?;
+    require_plain_xlsx(&args.file)?;
+    let allow = if args.allow.is_empty() {
+        SheetActions::default()
+    } else {
+        actions(&args.allow)
+    };
+    let protection = SheetProtection {
+        password: password.as_deref().map(String::as_str),
+        allow,
+    };
+    let input = open(&args.file)?;
+    write_atomic(&args.out, |f| {
+        xlsx::protect_sheet(input, f, &args.sheet, &protection).map_err(|e| match e {
+            DocError::AlreadyProtected => {
+                format!("{}: sheet {:?} is already protected", args.file.display(), args.sheet)
+            }
+            e => describe(&args.file, e),
+        })
+    })
+}
+
+/// Run `strongroom workbook …`.
+pub fn workbook(command: &WorkbookCommand) -> Result<(), String> {
+    let WorkbookCommand::Protect(args) = command;
+    check_paths(&args.file, &args.out)?;
+    let password = optional_password(args.password_stdin)?;
+    require_plain_xlsx(&args.file)?;
+    let protection = WorkbookProtection {
+        password: password.as_deref().map(String::as_str),
+        lock_structure: args.structure || !args.windows,
+        lock_windows: args.windows,
+    };
+    let input = open(&args.file)?;
+    write_atomic(&args.out, |f| {
+        xlsx::protect_workbook(input, f, &protection).map_err(|e| match e {
+            DocError::AlreadyProtected => format!("{}: the workbook is already protected", args.file.display()),
+            e => describe(&args.file, e),
+        })
+    })
+}
+
+/// The library's flags from the CLI's list: exactly the listed actions are allowed.
+fn actions(list: &[SheetAction]) -> SheetActions {
+    let has = |a: SheetAction| list.contains(&a);
+    SheetActions {
+        select_locked_cells: has(SheetAction::SelectLockedCells),
+        select_unlocked_cells: has(SheetAction::SelectUnlockedCells),
+        format_cells: has(SheetAction::FormatCells),
+        format_columns: has(SheetAction::FormatColumns),
+        format_rows: has(SheetAction::FormatRows),
+        insert_columns: has(SheetAction::InsertColumns),
+        insert_rows: has(SheetAction::InsertRows),
+        insert_hyperlinks: has(SheetAction::InsertHyperlinks),
+        delete_columns: has(SheetAction::DeleteColumns),
+        delete_rows: has(SheetAction::DeleteRows),
+        sort: has(SheetAction::Sort),
+        auto_filter: has(SheetAction::AutoFilter),
+        pivot_tables: has(SheetAction::PivotTables),
+        objects: has(SheetAction::Objects),
+        scenarios: has(SheetAction::Scenarios),
+    }
+}
+
+/// An encrypted workbook must be unprotected first: say so instead of "already protected".
+fn require_plain_xlsx(file: &Path) -> Result<(), String> {
+    match detect(file)? {
+        Format::Zip => Ok(()),
+        Format::CompoundFile => Err(format!(
+            "{}: the workbook is password-encrypted; run `strongroom unprotect` first",
+            file.display()
+        )),
+        found => Err(format!(
+            "{}: not a supported format: expected an .xlsx workbook, found {found}",
+            file.display()
+        )),
+    }
+}
+
+fn unsupported(file: &Path, found: Format) -> String {
+    format!(
+        "{}: not a supported format: expected .docx/.xlsx/.pptx or .pdf, found {found}",
+        file.display()
+    )
+}
+
+/// One line naming the file and the problem, in words a user can act on.
+fn describe(file: &Path, e: DocError) -> String {
+    let f = file.display();
+    match e {
+        DocError::WrongFormat { expected, found } => {
+            format!("{f}: not a supported format: expected {expected}, found {found}")
+        }
+        DocError::Malformed { what, detail } => {
+            format!("{f}: damaged or truncated file ({what}: {detail})")
+        }
+        DocError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            format!("{f}: damaged or truncated file (unexpected end of data)")
+        }
+        DocError::WrongPassword => format!("{f}: wrong password"),
+        other => format!("{f}: {other}"),
+    }
+}
+
+fn detect(file: &Path) -> Result<Format, String> {
+    let mut head = Vec::with_capacity(1024);
+    open(file)?
+        .take(1024)
+        .read_to_end(&mut head)
+        .map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
+    Ok(strongroom_docs::detect_format(&head))
+}
+
+fn open(file: &Path) -> Result<BufReader<File>, String> {
+    File::open(file)
+        .map(BufReader::new)
+        .map_err(|e| format!("{}: cannot open: {e}", file.display()))
+}
+
+fn read_all(file: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(file).map_err(|e| format!("{}: cannot read: {e}", file.display()))
+}
+
+/// Refuse to write over the input: the output is written by renaming onto OUT, which would
+/// replace the only copy of the document with the result of an operation that may be wrong.
+fn check_paths(input: &Path, out: &Path) -> Result<(), String> {
+    let meta = std::fs::metadata(input).map_err(|e| format!("{}: cannot open: {e}", input.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{}: not a regular file", input.display()));
+    }
+    if out.is_dir() {
+        return Err(format!(
+            "{}: is a directory; give the output file's name",
+            out.display()
+        ));
+    }
+    let same = match (std::fs::canonicalize(input), std::fs::canonicalize(out)) {
+        (Ok(a), Ok(b)) if a == b => true,
+        _ => same_inode(input, out),
+    };
+    if same {
+        return Err(format!(
+            "refusing to overwrite the input file {}: choose another output with -o",
+            input.display()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_inode(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_inode(_: &Path, _: &Path) -> bool {
+    false
+}
+
+/// Read up to `n` lines of standard input (the rest is ignored), without their line endings.
+fn read_stdin_lines(n: usize) -> Result<Vec<Zeroizing<String>>, String> {
+    let mut raw = Zeroizing::new(Vec::new());
+    std::io::stdin()
+        .lock()
+        .take(MAX_PASSWORD_INPUT)
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let text = std::str::from_utf8(&raw).map_err(|_| "the password on standard input is not UTF-8".to_owned())?;
+    Ok(text
+        .split('\n')
+        .take(n)
+        .map(|l| Zeroizing::new(l.strip_suffix('\r').unwrap_or(l).to_owned()))
+        .collect())
+}
+
+fn nonempty(line: Option<&Zeroizing<String>>, what: &str) -> Result<Zeroizing<String>, String> {
+    match line {
+        Some(pw) if !pw.is_empty() => Ok(pw.clone()),
+        _ => Err(format!("no {what}: write it on standard input")),
+    }
+}
+
+fn optional_password(from_stdin: bool) -> Result<Option<Zeroizing<String>>, String> {
+    if !from_stdin {
+        return Ok(None);
+    }
+    let lines = read_stdin_lines(1)?;
+    nonempty(lines.first(), "password (first line of standard input)").map(Some)
+}
+
+fn read_password_file(file: &Path) -> Result<Zeroizing<String>, String> {
+    let mut raw = Zeroizing::new(Vec::new());
+    File::open(file)
+        .and_then(|f| f.take(MAX_PASSWORD_INPUT).read_to_end(&mut raw))
+        .map_err(|e| format!("{}: cannot read the owner password: {e}", file.display()))?;
+    let text = std::str::from_utf8(&raw).map_err(|_| format!("{}: the owner password is not UTF-8", file.display()))?;
+    let line = text.split('\n').next().unwrap_or_default();
+    let line = Zeroizing::new(line.strip_suffix('\r').unwrap_or(line).to_owned());
+    nonempty(Some(&line), &format!("owner password in {}", file.display()))
+}
+
+/// Write OUT atomically: `fill` writes into a new temporary file in OUT's directory, which is
+/// then fsynced and renamed onto OUT (and the directory fsynced). If `fill` or any step fails,
+/// the temporary file is removed and OUT is untouched. `fill` describes its own errors.
+fn write_atomic(out: &Path, fill: impl FnOnce(&mut File) -> Result<(), String>) -> Result<(), String> {
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let cannot_write = |e: std::io::Error| format!("{}: cannot write: {e}", out.display());
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (tmp_path, mut tmp) = create_temp(&dir, &name).map_err(cannot_write)?;
+    let result = fill(&mut tmp).and_then(|()| {
+        tmp.flush().map_err(cannot_write)?;
+        tmp.sync_all().map_err(cannot_write)?;
+        drop(tmp);
+        std::fs::rename(&tmp_path, out).map_err(cannot_write)
+    });
+    match result {
+        Ok(()) => {
+            // Make the rename itself durable; failure here leaves a correct OUT, so it is not
+            // reported as an error of the operation.
+            if let Ok(d) = File::open(&dir) {
+                let _ = d.sync_all();
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp_path);
+            Err(e)
+        }
+    }
+}
+
+/// A new, empty, owner-only file `.NAME.strongroom-XXXX.tmp` in `dir`. The name only needs
+/// to be unlikely to collide (creation is exclusive and retried): std's per-process random
+/// hasher keys provide that without another dependency.
+fn create_temp(dir: &Path, name: &str) -> std::io::Result<(PathBuf, File)> {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut last = None;
+    for attempt in 0u32..16 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.write_u32(attempt);
+        let path = dir.join(format!(".{name}.strongroom-{:016x}.tmp", h.finish()));
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).read(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            opts.mode(0o600);
+        }
+        match opts.open(&path) {
+            Ok(f) => return Ok((path, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("cannot create a temporary file")))
+}

@@ -1,0 +1,772 @@
+//! `strongroom protect | unprotect | sheet protect | workbook protect` end to end: the real
+//! binary, real files, passwords on stdin. Content is checked, not just exit codes; where the
+//! independent tools are installed (msoffcrypto-tool, qpdf, pdftotext, openpyxl) they verify
+//! our output. A missing tool SKIPs loudly, or fails when `STRONGROOM_REQUIRE_ORACLES=1`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use strongroom_docs::Format;
+
+// ---------------------------------------------------------------- running the binary
+
+struct Outcome {
+    ok: bool,
+    stderr: String,
+}
+
+/// Run `strongroom ARGS` with `stdin` written to its standard input.
+fn strongroom(args: &[&str], stdin: &str) -> Outcome {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strongroom"))
+        .args(args)
+        .env_remove("STRONGROOM_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The binary may exit before reading (argument errors): ignore a broken pipe.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    let out = child.wait_with_output().unwrap();
+    Outcome {
+        ok: out.status.success(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Assert failure with a one-line message containing `needle`, and that OUT was not created.
+fn assert_fails(o: &Outcome, needle: &str, out: &Path) {
+    assert!(!o.ok, "expected failure mentioning {needle:?}");
+    assert!(
+        o.stderr.to_lowercase().contains(&needle.to_lowercase()),
+        "stderr should mention {needle:?}: {}",
+        o.stderr
+    );
+    assert_eq!(o.stderr.trim_end().lines().count(), 1, "one-line message: {}", o.stderr);
+    assert!(!out.exists(), "{} must not be created on failure", out.display());
+    no_temp_left(out.parent().unwrap());
+}
+
+fn no_temp_left(dir: &Path) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.ends_with(".tmp"), "temporary file left behind: {name}");
+    }
+}
+
+// ---------------------------------------------------------------- fixtures, built here
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A zip of stored entries, written by hand so the tests need no zip library.
+fn zip_stored(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data) in parts {
+        let offset = out.len() as u32;
+        let (crc, len, nlen) = (crc32(data), data.len() as u32, name.len() as u16);
+        let fixed = |sig: u32, v: &mut Vec<u8>| {
+            v.extend_from_slice(&sig.to_le_bytes());
+            if sig == 0x0201_4b50 {
+                v.extend_from_slice(&20u16.to_le_bytes()); // version made by
+            }
+            v.extend_from_slice(&20u16.to_le_bytes()); // version needed
+            v.extend_from_slice(&0u16.to_le_bytes()); // flags
+            v.extend_from_slice(&0u16.to_le_bytes()); // stored
+            v.extend_from_slice(&0u16.to_le_bytes()); // time
+            v.extend_from_slice(&0x21u16.to_le_bytes()); // date 1980-01-01
+            v.extend_from_slice(&crc.to_le_bytes());
+            v.extend_from_slice(&len.to_le_bytes());
+            v.extend_from_slice(&len.to_le_bytes());
+            v.extend_from_slice(&nlen.to_le_bytes());
+            v.extend_from_slice(&0u16.to_le_bytes()); // extra
+        };
+        fixed(0x0403_4b50, &mut out);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(data);
+        fixed(0x0201_4b50, &mut central);
+        central.extend_from_slice(&[0; 6]); // comment len, disk, internal attrs
+        central.extend_from_slice(&0u32.to_le_bytes()); // external attrs
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+    }
+    let cd_offset = out.len() as u32;
+    let n = parts.len() as u16;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&cd_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+fn docx(text: &str) -> Vec<u8> {
+    let ct = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#;
+    let rels = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>"#;
+    let doc = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>"#
+    );
+    zip_stored(&[
+        ("[Content_Types].xml", ct.as_bytes()),
+        ("_rels/.rels", rels.as_bytes()),
+        ("word/document.xml", doc.as_bytes()),
+    ])
+}
+
+fn xlsx(sheet: &str) -> Vec<u8> {
+    let ct = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#;
+    let rels = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
+    let wb = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="{sheet}" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+    );
+    let wb_rels = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#;
+    let ws = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>cell</t></is></c></row></sheetData></worksheet>"#;
+    zip_stored(&[
+        ("[Content_Types].xml", ct.as_bytes()),
+        ("_rels/.rels", rels.as_bytes()),
+        ("xl/workbook.xml", wb.as_bytes()),
+        ("xl/_rels/workbook.xml.rels", wb_rels.as_bytes()),
+        ("xl/worksheets/sheet1.xml", ws.as_bytes()),
+    ])
+}
+
+/// A PDF with one page per entry of `pages`, each showing its text in Helvetica, written by
+/// hand (objects, then an exact xref table).
+fn pdf(pages: &[&str]) -> Vec<u8> {
+    let n = pages.len();
+    let font = 3 + 2 * n;
+    let mut objects: Vec<String> = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".into(),
+        format!(
+            "<< /Type /Pages /Count {n} /Kids [{}] >>",
+            (0..n)
+                .map(|i| format!("{} 0 R", 3 + 2 * i))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    ];
+    for (i, text) in pages.iter().enumerate() {
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 {font} 0 R >> >> /Contents {} 0 R >>",
+            4 + 2 * i
+        ));
+        let content = format!("BT /F1 18 Tf 72 760 Td ({text}) Tj ET");
+        objects.push(format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()));
+    }
+    objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into());
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn format_of(path: &Path) -> Format {
+    strongroom_docs::detect_format(&std::fs::read(path).unwrap())
+}
+
+// ---------------------------------------------------------------- oracles
+
+fn oracle_available(name: &str, probe: &mut Command) -> bool {
+    let ok = probe
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return true;
+    }
+    if std::env::var("STRONGROOM_REQUIRE_ORACLES").is_ok_and(|v| v == "1") {
+        panic!("oracle {name} is required (STRONGROOM_REQUIRE_ORACLES=1) but is not installed");
+    }
+    let msg = format!(
+        "\n*** SKIP: oracle `{name}` is not installed; this test checked nothing. \
+         Install it with .ci/install.d/30-docs.sh ***\n"
+    );
+    let _ = std::io::stderr().write_all(msg.as_bytes());
+    false
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Run a Python snippet with `args` in `sys.argv[1:]`; returns its stdout.
+fn python(code: &str, args: &[&str]) -> String {
+    let (ok, out, err) = run(Command::new("python3").arg("-c").arg(code).args(args));
+    assert!(ok, "python failed: {err}");
+    out
+}
+
+// ---------------------------------------------------------------- Office
+
+#[test]
+fn office_round_trip_is_byte_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = docx("Quarterly figures");
+    let src = write(dir.path(), "report.docx", &plain);
+    let enc = dir.path().join("report.protected.docx");
+    let dec = dir.path().join("report.plain.docx");
+
+    let o = strongroom(
+        &["protect", p(&src), "--password-stdin", "-o", p(&enc)],
+        "S3cret pässword\n",
+    );
+    assert!(o.ok, "{}", o.stderr);
+    assert_eq!(format_of(&enc), Format::CompoundFile);
+    let enc_bytes = std::fs::read(&enc).unwrap();
+    assert!(
+        !enc_bytes.windows(9).any(|w| w == b"Quarterly"),
+        "content must not leak"
+    );
+    // The library agrees the password opens it, and gives back the exact package.
+    assert_eq!(
+        strongroom_docs::office::decrypt_bytes(&enc_bytes, "S3cret pässword").unwrap(),
+        plain
+    );
+
+    // CRLF line endings are not part of the password.
+    let o = strongroom(
+        &["unprotect", p(&enc), "--password-stdin", "-o", p(&dec)],
+        "S3cret pässword\r\n",
+    );
+    assert!(o.ok, "{}", o.stderr);
+    assert_eq!(std::fs::read(&dec).unwrap(), plain);
+    no_temp_left(dir.path());
+}
+
+#[test]
+fn format_comes_from_content_not_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    // A PDF named .docx is protected as a PDF; a .docx named .pdf as Office.
+    let fake_docx = write(dir.path(), "really-a-pdf.docx", &pdf(&["named wrong"]));
+    let fake_pdf = write(dir.path(), "really-a-docx.pdf", &docx("named wrong"));
+    let out1 = dir.path().join("out1");
+    let out2 = dir.path().join("out2");
+    assert!(strongroom(&["protect", p(&fake_docx), "--password-stdin", "-o", p(&out1)], "pw\n").ok);
+    assert!(strongroom(&["protect", p(&fake_pdf), "--password-stdin", "-o", p(&out2)], "pw\n").ok);
+    let info = strongroom_docs::pdf::encryption_info(&std::fs::read(&out1).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.revision, 6);
+    assert_eq!(format_of(&out2), Format::CompoundFile);
+}
+
+#[test]
+fn wrong_password_fails_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = write(dir.path(), "a.docx", &docx("secret"));
+    let enc = dir.path().join("a.enc.docx");
+    assert!(strongroom(&["protect", p(&src), "--password-stdin", "-o", p(&enc)], "right\n").ok);
+    let out = dir.path().join("out.docx");
+    let o = strongroom(&["unprotect", p(&enc), "--password-stdin", "-o", p(&out)], "wrong\n");
+    assert_fails(&o, "wrong password", &out);
+
+    // Same for a PDF.
+    let src = write(dir.path(), "a.pdf", &pdf(&["secret"]));
+    let enc = dir.path().join("a.enc.pdf");
+    assert!(strongroom(&["protect", p(&src), "--password-stdin", "-o", p(&enc)], "right\n").ok);
+    let o = strongroom(&["unprotect", p(&enc), "--password-stdin", "-o", p(&out)], "wrong\n");
+    assert_fails(&o, "wrong password", &out);
+}
+
+#[test]
+fn a_failed_run_leaves_an_existing_output_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = write(dir.path(), "a.docx", &docx("x"));
+    let enc = dir.path().join("a.enc.docx");
+    assert!(strongroom(&["protect", p(&src), "--password-stdin", "-o", p(&enc)], "right\n").ok);
+    let out = write(dir.path(), "previous.docx", b"previous content");
+    let o = strongroom(&["unprotect", p(&enc), "--password-stdin", "-o", p(&out)], "wrong\n");
+    assert!(!o.ok);
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous content");
+    no_temp_left(dir.path());
+}
+
+#[test]
+fn bad_input_gets_a_clear_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+
+    let garbage = write(dir.path(), "garbage.docx", b"this is not a document at all\n");
+    let o = strongroom(&["protect", p(&garbage), "--password-stdin", "-o", p(&out)], "pw\n");
+    assert_fails(&o, "not a supported format", &out);
+    let o = strongroom(&["unprotect", p(&garbage), "--password-stdin", "-o", p(&out)], "pw\n");
+    assert_fails(&o, "not a supported format", &out);
+
+    let empty = write(dir.path(), "empty.pdf", b"");
+    let o = strongroom(&["protect", p(&empty), "--password-stdin", "-o", p(&out)], "pw\n");
+    assert_fails(&o, "not a supported format", &out);
+
+    // A zip that is not OOXML.
+    let zip = write(dir.path(), "photos.zip", &zip_stored(&[("a.txt", b"hello")]));
+    let o = strongroom(&["protect", p(&zip), "--password-stdin", "-o", p(&out)], "pw\n");
+    assert_fails(&o, "not a supported format", &out);
+
+    // Truncated plain and encrypted files.
+    let plain = docx("truncate me");
+    let cut = write(dir.path(), "cut.docx", &plain[..plain.len() / 2]);
+    let o = strongroom(&["protect", p(&cut), "--password-stdin", "-o", p(&out)], "pw\n");
+    assert_fails(&o, "truncated", &out);
+    let src = write(dir.path(), "whole.docx", &plain);
+    let enc = dir.path().join("whole.enc");
+    assert!(strongroom(&["protect", p(&src), "--password-stdin", "-o", p(&enc)], "pw\n").ok);
+    let enc_bytes = std::fs::read(&enc).unwrap();
+    let cut = write(dir.path(), "cut.enc", &enc_bytes[..enc_bytes.len() - 700]);
+    let o = strongroom(&["unprotect", p(&cut), "--password-stdin", "-o", p(&out)], "pw\n");
+    assert_fails(&o, "truncated", &out);
+
+    // Already protected, and not protected.
+    let o = strongroom(&["protect", p(&enc), "--password-stdin", "-o", p(&out)], "pw\n");
+    assert_fails(&o, "already password-protected", &out);
+    let o = strongroom(&["unprotect", p(&src), "--password-stdin", "-o", p(&out)], "pw\n");
+    assert_fails(&o, "not password-protected", &out);
+    let pdf_src = write(dir.path(), "plain.pdf", &pdf(&["plain"]));
+    let o = strongroom(&["unprotect", p(&pdf_src), "--password-stdin", "-o", p(&out)], "pw\n");
+    assert_fails(&o, "not password-protected", &out);
+
+    // Missing input.
+    let o = strongroom(
+        &[
+            "protect",
+            p(&dir.path().join("nope.docx")),
+            "--password-stdin",
+            "-o",
+            p(&out),
+        ],
+        "pw\n",
+    );
+    assert_fails(&o, "cannot open", &out);
+}
+
+#[test]
+fn passwords_come_only_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = write(dir.path(), "a.docx", &docx("x"));
+    let out = dir.path().join("out.docx");
+    // No --password-stdin: refused by the argument parser.
+    let o = strongroom(&["protect", p(&src), "-o", p(&out)], "pw\n");
+    assert!(!o.ok && o.stderr.contains("--password-stdin"), "{}", o.stderr);
+    assert!(!out.exists());
+    // There is no flag that takes a password value.
+    let o = strongroom(&["protect", p(&src), "--password", "pw", "-o", p(&out)], "");
+    assert!(!o.ok);
+    assert!(!out.exists());
+    // An empty first line is no password.
+    let o = strongroom(&["protect", p(&src), "--password-stdin", "-o", p(&out)], "\nsecond\n");
+    assert_fails(&o, "no password", &out);
+    let o = strongroom(&["protect", p(&src), "--password-stdin", "-o", p(&out)], "");
+    assert_fails(&o, "no password", &out);
+}
+
+#[test]
+fn refuses_to_overwrite_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = docx("only copy");
+    let src = write(dir.path(), "a.docx", &plain);
+    for out in [
+        src.clone(),
+        dir.path().join(".").join("a.docx"),
+        dir.path().join("sub/../a.docx"),
+    ] {
+        std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+        let o = strongroom(&["protect", p(&src), "--password-stdin", "-o", p(&out)], "pw\n");
+        assert!(!o.ok, "must refuse {}", out.display());
+        assert!(o.stderr.contains("refusing to overwrite the input"), "{}", o.stderr);
+    }
+    // A hard link to the input is the input too.
+    let link = dir.path().join("link.docx");
+    std::fs::hard_link(&src, &link).unwrap();
+    let o = strongroom(&["protect", p(&src), "--password-stdin", "-o", p(&link)], "pw\n");
+    assert!(
+        !o.ok && o.stderr.contains("refusing to overwrite the input"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(std::fs::read(&src).unwrap(), plain);
+    no_temp_left(dir.path());
+}
+
+#[test]
+fn pdf_only_options_are_refused_for_office() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = write(dir.path(), "a.docx", &docx("x"));
+    let out = dir.path().join("out.docx");
+    let o = strongroom(
+        &["protect", p(&src), "--password-stdin", "--no-print", "-o", p(&out)],
+        "pw\n",
+    );
+    assert_fails(&o, "only to PDF", &out);
+    let o = strongroom(
+        &[
+            "protect",
+            p(&src),
+            "--password-stdin",
+            "--owner-password-stdin-line2",
+            "-o",
+            p(&out),
+        ],
+        "pw\nowner\n",
+    );
+    assert_fails(&o, "only to PDF", &out);
+}
+
+// ---------------------------------------------------------------- PDF
+
+#[test]
+fn pdf_permissions_and_owner_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = write(dir.path(), "a.pdf", &pdf(&["Board minutes"]));
+    let enc = dir.path().join("a.enc.pdf");
+    let o = strongroom(
+        &[
+            "protect",
+            p(&src),
+            "--password-stdin",
+            "--owner-password-stdin-line2",
+            "--no-print",
+            "--no-copy",
+            "-o",
+            p(&enc),
+        ],
+        "user pw\nowner pw\n",
+    );
+    assert!(o.ok, "{}", o.stderr);
+    let bytes = std::fs::read(&enc).unwrap();
+    assert!(!bytes.windows(5).any(|w| w == b"Board"), "content must not leak");
+    let info = strongroom_docs::pdf::encryption_info(&bytes).unwrap().unwrap();
+    assert_eq!(info.revision, 6);
+    assert!(!info.permissions.print && !info.permissions.copy && info.permissions.modify);
+
+    // The user password opens it but cannot lift the restrictions.
+    let out = dir.path().join("out.pdf");
+    let o = strongroom(&["unprotect", p(&enc), "--password-stdin", "-o", p(&out)], "user pw\n");
+    assert_fails(&o, "owner password is required", &out);
+    let o = strongroom(&["unprotect", p(&enc), "--password-stdin", "-o", p(&out)], "owner pw\n");
+    assert!(o.ok, "{}", o.stderr);
+    let plain = std::fs::read(&out).unwrap();
+    assert_eq!(strongroom_docs::pdf::encryption_info(&plain).unwrap(), None);
+    assert!(plain.windows(13).any(|w| w == b"Board minutes"));
+}
+
+#[test]
+fn pdf_owner_password_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = write(dir.path(), "a.pdf", &pdf(&["x"]));
+    let owner = write(dir.path(), "owner.txt", b"from a file\nignored\n");
+    let enc = dir.path().join("a.enc.pdf");
+    let o = strongroom(
+        &[
+            "protect",
+            p(&src),
+            "--password-stdin",
+            "--owner-password-file",
+            p(&owner),
+            "--no-modify",
+            "-o",
+            p(&enc),
+        ],
+        "user\n",
+    );
+    assert!(o.ok, "{}", o.stderr);
+    let out = dir.path().join("out.pdf");
+    assert!(
+        strongroom(
+            &["unprotect", p(&enc), "--password-stdin", "-o", p(&out)],
+            "from a file\n"
+        )
+        .ok
+    );
+    // Restrictions without an owner password: warned about, never liftable.
+    let enc2 = dir.path().join("b.enc.pdf");
+    let o = strongroom(
+        &["protect", p(&src), "--password-stdin", "--no-print", "-o", p(&enc2)],
+        "u\n",
+    );
+    assert!(o.ok && o.stderr.contains("never be lifted"), "{}", o.stderr);
+}
+
+// ---------------------------------------------------------------- spreadsheets
+
+#[test]
+fn sheet_and_workbook_protection_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = write(dir.path(), "a.xlsx", &xlsx("Budget"));
+    let out = dir.path().join("out.xlsx");
+    let o = strongroom(&["sheet", "protect", p(&src), "--sheet", "Nope", "-o", p(&out)], "");
+    assert_fails(&o, "no sheet named \"Nope\"", &out);
+    let o = strongroom(
+        &[
+            "sheet",
+            "protect",
+            p(&src),
+            "--sheet",
+            "Budget",
+            "--allow",
+            "juggle",
+            "-o",
+            p(&out),
+        ],
+        "",
+    );
+    assert!(!o.ok && !out.exists());
+    let docx_src = write(dir.path(), "a.docx", &docx("x"));
+    let o = strongroom(
+        &["sheet", "protect", p(&docx_src), "--sheet", "Budget", "-o", p(&out)],
+        "",
+    );
+    assert_fails(&o, "not a supported format", &out);
+
+    // Protecting a protected sheet again is refused.
+    let once = dir.path().join("once.xlsx");
+    assert!(strongroom(&["sheet", "protect", p(&src), "--sheet", "Budget", "-o", p(&once)], "").ok);
+    let o = strongroom(&["sheet", "protect", p(&once), "--sheet", "Budget", "-o", p(&out)], "");
+    assert_fails(&o, "already protected", &out);
+    let wb = dir.path().join("wb.xlsx");
+    assert!(strongroom(&["workbook", "protect", p(&src), "-o", p(&wb)], "").ok);
+    let o = strongroom(&["workbook", "protect", p(&wb), "-o", p(&out)], "");
+    assert_fails(&o, "already protected", &out);
+
+    // An encrypted workbook must be unprotected first.
+    let enc = dir.path().join("enc.xlsx");
+    assert!(strongroom(&["protect", p(&src), "--password-stdin", "-o", p(&enc)], "pw\n").ok);
+    let o = strongroom(&["workbook", "protect", p(&enc), "-o", p(&out)], "");
+    assert_fails(&o, "unprotect", &out);
+}
+
+const OPENPYXL_READ: &str = r#"
+import sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb["Budget"]
+pr = ws.protection
+print("sheet", pr.sheet, "hash", bool(pr.hashValue), pr.algorithmName, pr.spinCount)
+print("selectLockedCells", pr.selectLockedCells, "selectUnlockedCells", pr.selectUnlockedCells,
+      "sort", pr.sort, "autoFilter", pr.autoFilter, "formatCells", pr.formatCells)
+s = wb.security
+if s is not None:
+    print("lockStructure", s.lockStructure, "lockWindows", s.lockWindows,
+          "wbhash", bool(s.workbookHashValue), s.workbookAlgorithmName)
+"#;
+
+#[test]
+fn openpyxl_reads_back_sheet_and_workbook_protection() {
+    if !oracle_available("openpyxl", Command::new("python3").args(["-c", "import openpyxl"])) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = write(dir.path(), "a.xlsx", &xlsx("Budget"));
+    let sheet = dir.path().join("sheet.xlsx");
+    let o = strongroom(
+        &[
+            "sheet",
+            "protect",
+            p(&src),
+            "--sheet",
+            "Budget",
+            "--password-stdin",
+            "--allow",
+            "sort,auto-filter",
+            "--allow",
+            "select-unlocked-cells",
+            "-o",
+            p(&sheet),
+        ],
+        "sheet pw\n",
+    );
+    assert!(o.ok, "{}", o.stderr);
+    let both = dir.path().join("both.xlsx");
+    let o = strongroom(
+        &[
+            "workbook",
+            "protect",
+            p(&sheet),
+            "--password-stdin",
+            "--structure",
+            "--windows",
+            "-o",
+            p(&both),
+        ],
+        "wb pw\n",
+    );
+    assert!(o.ok, "{}", o.stderr);
+    let out = python(OPENPYXL_READ, &[p(&both)]);
+    // openpyxl's flags mean "locked" (True = the action is forbidden).
+    assert!(out.contains("sheet True hash True SHA-512 100000"), "{out}");
+    assert!(
+        out.contains("selectLockedCells True selectUnlockedCells False sort False autoFilter False formatCells True"),
+        "{out}"
+    );
+    assert!(
+        out.contains("lockStructure True lockWindows True wbhash True SHA-512"),
+        "{out}"
+    );
+}
+
+// ---------------------------------------------------------------- oracles on CLI output
+
+fn msoffcrypto() -> bool {
+    oracle_available("msoffcrypto-tool", Command::new("msoffcrypto-tool").arg("-h"))
+}
+
+#[test]
+fn msoffcrypto_opens_our_cli_output_and_we_open_its() {
+    if !msoffcrypto() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain = docx("checked by msoffcrypto");
+    let src = write(dir.path(), "a.docx", &plain);
+    let enc = dir.path().join("a.enc.docx");
+    assert!(strongroom(&["protect", p(&src), "--password-stdin", "-o", p(&enc)], "Pa55 wörd\n").ok);
+    let dec = dir.path().join("by-msoffcrypto.docx");
+    let (ok, _, err) = run(Command::new("msoffcrypto-tool")
+        .args(["-p", "Pa55 wörd"])
+        .arg(&enc)
+        .arg(&dec));
+    assert!(ok, "msoffcrypto-tool must decrypt our output: {err}");
+    assert_eq!(std::fs::read(&dec).unwrap(), plain);
+    let (ok, _, _) = run(Command::new("msoffcrypto-tool")
+        .args(["-p", "wrong"])
+        .arg(&enc)
+        .arg(dir.path().join("junk")));
+    assert!(!ok, "msoffcrypto-tool must reject a wrong password");
+
+    let theirs = dir.path().join("theirs.docx");
+    let (ok, _, err) = run(Command::new("msoffcrypto-tool")
+        .args(["-e", "-p", "their pw"])
+        .arg(&src)
+        .arg(&theirs));
+    assert!(ok, "msoffcrypto-tool -e failed: {err}");
+    let ours = dir.path().join("ours.docx");
+    let o = strongroom(
+        &["unprotect", p(&theirs), "--password-stdin", "-o", p(&ours)],
+        "their pw\n",
+    );
+    assert!(o.ok, "{}", o.stderr);
+    assert_eq!(std::fs::read(&ours).unwrap(), plain);
+}
+
+fn qpdf() -> bool {
+    oracle_available("qpdf", Command::new("qpdf").arg("--version"))
+}
+
+fn pdftotext() -> bool {
+    oracle_available("pdftotext (poppler-utils)", Command::new("pdftotext").arg("-v"))
+}
+
+#[test]
+fn qpdf_checks_our_cli_pdf_and_we_open_its() {
+    if !qpdf() || !pdftotext() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = write(dir.path(), "a.pdf", &pdf(&["Seen by qpdf", "Second page"]));
+    let enc = dir.path().join("a.enc.pdf");
+    let o = strongroom(
+        &[
+            "protect",
+            p(&src),
+            "--password-stdin",
+            "--owner-password-stdin-line2",
+            "--no-print",
+            "-o",
+            p(&enc),
+        ],
+        "u-pass\no-pass\n",
+    );
+    assert!(o.ok, "{}", o.stderr);
+    let (ok, out, err) = run(Command::new("qpdf")
+        .args(["--show-encryption", "--password=o-pass"])
+        .arg(&enc));
+    assert!(ok, "{err}");
+    assert!(out.contains("R = 6"), "{out}");
+    assert!(out.contains("AESv3"), "{out}");
+    assert!(out.contains("print low resolution: not allowed"), "{out}");
+    assert!(out.contains("extract for any purpose: allowed"), "{out}");
+    // qpdf --requires-password: 0 = a password is needed.
+    let code = Command::new("qpdf")
+        .arg("--requires-password")
+        .arg(&enc)
+        .status()
+        .unwrap()
+        .code();
+    assert_eq!(code, Some(0));
+    let dec = dir.path().join("qpdf-dec.pdf");
+    let (ok, _, err) = run(Command::new("qpdf")
+        .args(["--decrypt", "--password=u-pass"])
+        .arg(&enc)
+        .arg(&dec));
+    assert!(ok, "{err}");
+    let (ok, text, err) = run(Command::new("pdftotext").arg(&dec).arg("-"));
+    assert!(ok, "{err}");
+    assert!(text.contains("Seen by qpdf") && text.contains("Second page"), "{text}");
+
+    // We decrypt what qpdf encrypted.
+    let theirs = dir.path().join("theirs.pdf");
+    let (ok, _, err) = run(Command::new("qpdf")
+        .args(["--encrypt", "tu", "to", "256", "--"])
+        .arg(&src)
+        .arg(&theirs));
+    assert!(ok, "{err}");
+    let ours = dir.path().join("ours.pdf");
+    let o = strongroom(&["unprotect", p(&theirs), "--password-stdin", "-o", p(&ours)], "to\n");
+    assert!(o.ok, "{}", o.stderr);
+    let (ok, text, err) = run(Command::new("pdftotext").arg(&ours).arg("-"));
+    assert!(ok, "{err}");
+    assert!(text.contains("Seen by qpdf"), "{text}");
+}
