@@ -3,10 +3,11 @@
 ODF decryption is tested against files it did not write itself.
 
 Run with Debian's /usr/bin/python3 (it has the `uno` module). Reads a JSON list of jobs on
-stdin: [{"kind": "odt" | "ods", "text": TEXT, "password": PW, "out": PATH}, ...] and prints a
+stdin: [{"kind": "odt" | "ods", "text": TEXT, "password": PW or null, "out": PATH}, ...] and prints a
 JSON list of results [{"ok": true} | {"ok": false, "error": "..."}], one per job. An odt gets
 TEXT as its body; an ods gets TEXT in cell A1 of its first sheet. The document is stored with
-`storeToURL` and `Password` in the media descriptor, LibreOffice's own encryption.
+`storeToURL` and `Password` in the media descriptor, LibreOffice's own encryption (or in
+clear text when the password is null, to give us real LibreOffice files to encrypt).
 """
 import json
 import os
@@ -62,7 +63,10 @@ def run_job(desktop, job):
         else:
             doc.getSheets().getByIndex(0).getCellByPosition(0, 0).setString(job["text"])
         out = uno.systemPathToFileUrl(os.path.abspath(job["out"]))
-        doc.storeToURL(out, (prop("FilterName", filt), prop("Password", job["password"])))
+        props = [prop("FilterName", filt)]
+        if job.get("password") is not None:
+            props.append(prop("Password", job["password"]))
+        doc.storeToURL(out, tuple(props))
         return {"ok": True}
     except Exception as e:
         return {"ok": False, "error": "store: %s: %s" % (type(e).__name__, e)}

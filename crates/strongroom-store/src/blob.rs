@@ -276,7 +276,9 @@ impl BlobStore {
     /// Streams stored bytes as they are.
     pub async fn get_raw(&self, key: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
         let opts = GetOptions {
-            range: range.map(GetRange::Bounded),
+            // `start..u64::MAX` means "from start to the end" (not every S3 server accepts an
+            // explicit range past the end).
+            range: range.map(|r| if r.end == u64::MAX { GetRange::Offset(r.start) } else { GetRange::Bounded(r) }),
             ..Default::default()
         };
         let res = match self.store.get_opts(&Self::path(key), opts).await {

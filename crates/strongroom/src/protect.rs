@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use strongroom_docs::pdf::{PdfPermissions, PdfProtection};
 use strongroom_docs::xlsx::{SheetActions, SheetProtection, WorkbookProtection};
-use strongroom_docs::{Error as DocError, Format, office, pdf, xlsx};
+use strongroom_docs::{Error as DocError, Format, odf, office, pdf, xlsx};
 use zeroize::Zeroizing;
 
 /// Longest password input we accept on stdin or in a password file; anything longer is not
@@ -201,6 +201,10 @@ pub fn protect(args: &ProtectArgs) -> Result<(), String> {
                         office::encrypt(input, f, &password, &office::Options::default()).map_err(ctx)
                     })
                 }
+                Format::Odf => {
+                    let input = open(&args.file)?;
+                    write_atomic(&args.out, |f| odf::encrypt(input, f, &password).map_err(ctx))
+                }
                 found => Err(unsupported(&args.file, found)),
             }
         }
@@ -222,6 +226,10 @@ pub fn unprotect(args: &UnprotectArgs) -> Result<(), String> {
         Format::CompoundFile => {
             let input = open(&args.file)?;
             write_atomic(&args.out, |f| office::decrypt(input, f, &password).map_err(ctx))
+        }
+        Format::Odf => {
+            let input = open(&args.file)?;
+            write_atomic(&args.out, |f| odf::decrypt(input, f, &password).map_err(ctx))
         }
         Format::Zip => Err(describe(&args.file, DocError::NotProtected)),
         found => Err(unsupported(&args.file, found)),
@@ -313,7 +321,7 @@ fn require_plain_xlsx(file: &Path) -> Result<(), String> {
 
 fn unsupported(file: &Path, found: Format) -> String {
     format!(
-        "{}: not a supported format: expected .docx/.xlsx/.pptx or .pdf, found {found}",
+        "{}: not a supported format: expected .docx/.xlsx/.pptx, .pdf or .odt/.ods/.odp, found {found}",
         file.display()
     )
 }

@@ -231,3 +231,72 @@ pub fn pdf_text(pdf: &[u8]) -> String {
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
     doc.extract_text(&pages).unwrap()
 }
+
+/// A minimal OpenDocument text (.odt) with one paragraph per entry of `paragraphs`: `mimetype`
+/// stored first, a manifest listing every stream, and `extra` streams (name, bytes) besides.
+pub fn odt_with(paragraphs: &[&str], extra: &[(&str, &[u8])]) -> Vec<u8> {
+    let body: String = paragraphs
+        .iter()
+        .map(|p| format!("<text:p>{}</text:p>", escape(p)))
+        .collect();
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.3"><office:body><office:text>{body}</office:text></office:body></office:document-content>"#
+    );
+    let mut entries: String = String::new();
+    for (name, _) in extra {
+        entries.push_str(&format!(
+            "\n <manifest:file-entry manifest:full-path=\"{name}\" manifest:media-type=\"application/octet-stream\"/>"
+        ));
+    }
+    let manifest = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">
+ <manifest:file-entry manifest:full-path="/" manifest:version="1.3" manifest:media-type="application/vnd.oasis.opendocument.text"/>
+ <manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>{entries}
+</manifest:manifest>"#
+    );
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let stored = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .last_modified_time(zip::DateTime::default());
+    let deflated = stored.compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("mimetype", stored).unwrap();
+    w.write_all(b"application/vnd.oasis.opendocument.text").unwrap();
+    w.start_file("content.xml", deflated).unwrap();
+    w.write_all(content.as_bytes()).unwrap();
+    for (name, data) in extra {
+        w.start_file(*name, deflated).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.start_file("META-INF/manifest.xml", deflated).unwrap();
+    w.write_all(manifest.as_bytes()).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+/// A minimal .odt with the given paragraphs.
+pub fn odt(paragraphs: &[&str]) -> Vec<u8> {
+    odt_with(paragraphs, &[])
+}
+
+/// Every entry of a zip, decompressed, in archive order.
+pub fn zip_entries(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut f = archive.by_index(i).unwrap();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut data).unwrap();
+            (f.name().unwrap().to_string(), data)
+        })
+        .collect()
+}
+
+/// One entry of a zip, decompressed.
+pub fn zip_entry(bytes: &[u8], name: &str) -> Vec<u8> {
+    zip_entries(bytes)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no {name} in the archive"))
+        .1
+}
