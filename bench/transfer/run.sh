@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Upload then download a file (default 1 GiB) through Strongroom's HTTP API on loopback, next
-# to the same transfers with dufs (a Rust file server) on the same machine, in one run.
-# Reports MB/s both ways, the ratio to dufs, and the Strongroom server's RSS (before, peak).
+# Upload then download a file (default 1 GiB) through Strongroom's HTTP API on loopback, with
+# and without encryption at rest, next to the same transfers with dufs (a Rust file server) on
+# the same machine, in one run. Reports MB/s both ways, the ratios, and the server's RSS growth.
 #   bench/transfer/run.sh [SIZE_MIB]      (needs curl; dufs from `cargo install dufs`)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,29 +19,38 @@ head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$work/big.bin"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 mbps() { python3 -c "print(f'{$1 / 1e6:.0f}')"; }
 
-# Strongroom
+# Strongroom, once as it is and once with encryption at rest.
 pw="benchmark passphrase 1"
-echo "$pw" | "$bin" admin user create --data-dir "$work/sr" --email bench@example.org --role owner --password-stdin >/dev/null
-port=$(free_port)
-"$bin" serve --data-dir "$work/sr" --listen "127.0.0.1:$port" 2>"$work/sr.log" &
-sr_pid=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-B="http://127.0.0.1:$port/api/v1"
-csrf=$(curl -sf -c "$work/jar" "$B/auth/login" -H 'Content-Type: application/json' \
-    -d "{\"email\":\"bench@example.org\",\"password\":\"$pw\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
-token=$(curl -sf -b "$work/jar" -H "X-CSRF-Token: $csrf" "$B/tokens" -H 'Content-Type: application/json' \
-    -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-root=$(curl -sf -H "Authorization: Bearer $token" "$B/rooms" -H 'Content-Type: application/json' \
-    -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["root_folder_id"])')
-rss_before=$(awk '/VmRSS/ {print $2}' /proc/$sr_pid/status)
-sr_up=$(curl -sf -X POST -T "$work/big.bin" -H "Authorization: Bearer $token" -H 'Content-Type: application/octet-stream' \
-    "$B/folders/$root/files?name=big.bin" -o "$work/up.json" -w '%{speed_upload}')
-file=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$work/up.json")
-sr_down=$(curl -sf -H "Authorization: Bearer $token" "$B/files/$file/content" -o "$work/down.bin" -w '%{speed_download}')
-rss_peak=$(awk '/VmHWM/ {print $2}' /proc/$sr_pid/status)
-cmp -s "$work/big.bin" "$work/down.bin" || { echo "strongroom returned different bytes" >&2; exit 1; }
-rm -f "$work/down.bin"
-kill $sr_pid; wait $sr_pid 2>/dev/null || true
+"$bin" encryption keygen -o "$work/master.key" 2>/dev/null
+run_strongroom() { # $1: name, $2: extra config; prints "up down rss_before rss_peak"
+    local data="$work/$1" cfg="$work/$1.toml"
+    printf '%s\n' "$2" >"$cfg"
+    echo "$pw" | "$bin" admin user create --config "$cfg" --data-dir "$data" --email bench@example.org --role owner --password-stdin >/dev/null 2>&1
+    local port; port=$(free_port)
+    "$bin" serve --config "$cfg" --data-dir "$data" --listen "127.0.0.1:$port" 2>"$work/$1.log" &
+    local pid=$!
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+    local B="http://127.0.0.1:$port/api/v1" csrf token root up down file rss_before rss_peak
+    csrf=$(curl -sf -c "$work/jar" "$B/auth/login" -H 'Content-Type: application/json' \
+        -d "{\"email\":\"bench@example.org\",\"password\":\"$pw\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
+    token=$(curl -sf -b "$work/jar" -H "X-CSRF-Token: $csrf" "$B/tokens" -H 'Content-Type: application/json' \
+        -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+    root=$(curl -sf -H "Authorization: Bearer $token" "$B/rooms" -H 'Content-Type: application/json' \
+        -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["root_folder_id"])')
+    rss_before=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+    up=$(curl -sf -X POST -T "$work/big.bin" -H "Authorization: Bearer $token" -H 'Content-Type: application/octet-stream' \
+        "$B/folders/$root/files?name=big.bin" -o "$work/up.json" -w '%{speed_upload}')
+    file=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$work/up.json")
+    down=$(curl -sf -H "Authorization: Bearer $token" "$B/files/$file/content" -o "$work/down.bin" -w '%{speed_download}')
+    rss_peak=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
+    cmp -s "$work/big.bin" "$work/down.bin" || { echo "strongroom ($1) returned different bytes" >&2; exit 1; }
+    rm -f "$work/down.bin"
+    kill $pid; wait $pid 2>/dev/null || true
+    rm -rf "$data"
+    echo "$up $down $rss_before $rss_peak"
+}
+read -r sr_up sr_down rss_before rss_peak <<<"$(run_strongroom plain '')"
+read -r se_up se_down erss_before erss_peak <<<"$(run_strongroom encrypted "$(printf '[encryption]\nenabled = true\nkey_file = "%s"' "$work/master.key")")"
 
 # dufs on the same disk
 mkdir -p "$work/dufs"
@@ -52,13 +61,16 @@ d_up=$(curl -sf -T "$work/big.bin" "http://127.0.0.1:$dport/big.bin" -o /dev/nul
 d_down=$(curl -sf "http://127.0.0.1:$dport/big.bin" -o "$work/down.bin" -w '%{speed_download}')
 cmp -s "$work/big.bin" "$work/down.bin" || { echo "dufs returned different bytes" >&2; exit 1; }
 
-python3 - "$size_mib" "$sr_up" "$sr_down" "$d_up" "$d_down" "$rss_before" "$rss_peak" <<'PY'
+python3 - "$size_mib" "$sr_up" "$sr_down" "$d_up" "$d_down" "$rss_before" "$rss_peak" \
+    "$se_up" "$se_down" "$erss_before" "$erss_peak" <<'PY'
 import sys
-mib, su, sd, du, dd, rb, rp = sys.argv[1], *map(float, sys.argv[2:])
+mib = sys.argv[1]
+su, sd, du, dd, rb, rp, eu, ed, erb, erp = map(float, sys.argv[2:])
 print(f"file: {mib} MiB, loopback, one run")
-print(f"{'':12}{'upload MB/s':>14}{'download MB/s':>16}")
-print(f"{'strongroom':12}{su/1e6:>14.0f}{sd/1e6:>16.0f}")
-print(f"{'dufs':12}{du/1e6:>14.0f}{dd/1e6:>16.0f}")
-print(f"{'ratio':12}{su/du:>14.2f}{sd/dd:>16.2f}")
-print(f"strongroom server RSS: {rb/1024:.1f} MiB before, {rp/1024:.1f} MiB peak, growth {(rp-rb)/1024:.1f} MiB")
+print(f"{'':22}{'upload MB/s':>14}{'download MB/s':>16}{'RSS growth MiB':>16}")
+print(f"{'strongroom':22}{su/1e6:>14.0f}{sd/1e6:>16.0f}{(rp-rb)/1024:>16.1f}")
+print(f"{'strongroom encrypted':22}{eu/1e6:>14.0f}{ed/1e6:>16.0f}{(erp-erb)/1024:>16.1f}")
+print(f"{'dufs':22}{du/1e6:>14.0f}{dd/1e6:>16.0f}")
+print(f"{'strongroom / dufs':22}{su/du:>14.2f}{sd/dd:>16.2f}")
+print(f"{'encrypted / plain':22}{eu/su:>14.2f}{ed/sd:>16.2f}")
 PY

@@ -17,7 +17,11 @@ fn round_trip_restores_every_stream() {
     let big: Vec<u8> = common::pseudo_random(300_000);
     let plain = common::odt_with(
         &["Hello ODF ✓", "second paragraph"],
-        &[("Pictures/big.bin", &big), ("empty.xml", b""), ("Thumbnails/thumbnail.png", b"PNG")],
+        &[
+            ("Pictures/big.bin", &big),
+            ("empty.xml", b""),
+            ("Thumbnails/thumbnail.png", b"PNG"),
+        ],
     );
     let enc = odf::encrypt_bytes(&plain, "pässword").unwrap();
     assert_eq!(detect_format(&enc), Format::Odf, "mimetype must stay first and stored");
@@ -38,7 +42,10 @@ fn round_trip_restores_every_stream() {
     }
     let m = manifest(&dec);
     assert!(!m.contains("encryption-data") && !m.contains("manifest:size"), "{m}");
-    assert!(m.contains(r#"manifest:full-path="content.xml" manifest:media-type="text/xml""#), "{m}");
+    assert!(
+        m.contains(r#"manifest:full-path="content.xml" manifest:media-type="text/xml""#),
+        "{m}"
+    );
     assert!(!odf::is_encrypted(Cursor::new(&dec)).unwrap());
 }
 
@@ -53,7 +60,11 @@ fn layout_is_what_libreoffice_writes() {
     drop(first);
     for name in ["content.xml", "styles.xml"] {
         let f = archive.by_name(name).unwrap();
-        assert_eq!(f.compression(), zip::CompressionMethod::Stored, "{name}: encrypted data is stored");
+        assert_eq!(
+            f.compression(),
+            zip::CompressionMethod::Stored,
+            "{name}: encrypted data is stored"
+        );
         assert_eq!(f.size() % 16, 0, "{name}: whole AES blocks");
     }
     let m = manifest(&enc);
@@ -85,9 +96,15 @@ fn independent_decryption_of_one_stream() {
     let attr = |name: &str| -> Vec<u8> {
         let start = m.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
         let end = start + m[start..].find('"').unwrap();
-        base64::engine::general_purpose::STANDARD.decode(&m[start..end]).unwrap()
+        base64::engine::general_purpose::STANDARD
+            .decode(&m[start..end])
+            .unwrap()
     };
-    let (salt, iv, ck) = (attr("manifest:salt"), attr("manifest:initialisation-vector"), attr("manifest:checksum"));
+    let (salt, iv, ck) = (
+        attr("manifest:salt"),
+        attr("manifest:initialisation-vector"),
+        attr("manifest:checksum"),
+    );
     let mut key = [0u8; 32];
     pbkdf2::pbkdf2_hmac::<sha1::Sha1>(&sha2::Sha256::digest(b"pw"), &salt, 100_000, &mut key);
     let mut raw = Vec::new();
@@ -105,7 +122,9 @@ fn independent_decryption_of_one_stream() {
     let deflated = &pt[..pt.len() - pad];
     assert_eq!(sha2::Sha256::digest(&deflated[..deflated.len().min(1024)]).to_vec(), ck);
     let mut xml = Vec::new();
-    flate2::read::DeflateDecoder::new(deflated).read_to_end(&mut xml).unwrap();
+    flate2::read::DeflateDecoder::new(deflated)
+        .read_to_end(&mut xml)
+        .unwrap();
     assert_eq!(xml, common::zip_entry(&plain, "content.xml"));
 }
 
@@ -140,8 +159,14 @@ fn refuses_what_it_cannot_do() {
     assert!(matches!(odf::decrypt_bytes(&plain, "pw"), Err(Error::NotProtected)));
     assert!(matches!(odf::encrypt_bytes(&plain, ""), Err(Error::InvalidPassword(_))));
     for other in [common::docx(&["x"]), common::pdf_with_text(&["x"]), b"garbage".to_vec()] {
-        assert!(matches!(odf::encrypt_bytes(&other, "pw"), Err(Error::WrongFormat { .. })));
-        assert!(matches!(odf::decrypt_bytes(&other, "pw"), Err(Error::WrongFormat { .. })));
+        assert!(matches!(
+            odf::encrypt_bytes(&other, "pw"),
+            Err(Error::WrongFormat { .. })
+        ));
+        assert!(matches!(
+            odf::decrypt_bytes(&other, "pw"),
+            Err(Error::WrongFormat { .. })
+        ));
     }
     // Truncated packages: a clear error, never a panic.
     for cut in [enc.len() / 2, enc.len() - 30, 60] {
@@ -155,21 +180,24 @@ fn unsupported_schemes_are_named() {
     let plain = common::odt(&["x"]);
     let enc = odf::encrypt_bytes(&plain, "pw").unwrap();
     let m = manifest(&enc);
-    let blowfish = m.replace(
-        "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
-        "Blowfish CFB",
-    );
+    let blowfish = m.replace("http://www.w3.org/2001/04/xmlenc#aes256-cbc", "Blowfish CFB");
     let rebuilt = replace_manifest(&enc, &blowfish);
     match odf::decrypt_bytes(&rebuilt, "pw") {
         Err(Error::UnsupportedEncryption(msg)) => assert!(msg.contains("Blowfish"), "{msg}"),
         other => panic!("{other:?}"),
     }
-    let argon = m.replace("manifest:key-derivation-name=\"PBKDF2\"", "manifest:key-derivation-name=\"urn:argon2id\"");
+    let argon = m.replace(
+        "manifest:key-derivation-name=\"PBKDF2\"",
+        "manifest:key-derivation-name=\"urn:argon2id\"",
+    );
     assert!(matches!(
         odf::decrypt_bytes(&replace_manifest(&enc, &argon), "pw"),
         Err(Error::UnsupportedEncryption(_))
     ));
-    let huge = m.replace("manifest:iteration-count=\"100000\"", "manifest:iteration-count=\"4000000000\"");
+    let huge = m.replace(
+        "manifest:iteration-count=\"100000\"",
+        "manifest:iteration-count=\"4000000000\"",
+    );
     assert!(matches!(
         odf::decrypt_bytes(&replace_manifest(&enc, &huge), "pw"),
         Err(Error::UnsupportedEncryption(_))

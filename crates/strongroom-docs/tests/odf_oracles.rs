@@ -21,7 +21,9 @@ fn libreoffice() -> bool {
 }
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oracle").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/oracle")
+        .join(name)
 }
 
 /// Run one of the UNO scripts with a JSON job list; one Ok/Err per job.
@@ -102,7 +104,11 @@ fn libreoffice_opens_our_encrypted_odf_with_the_password_only() {
     );
     assert!(results[1].is_ok(), "ods with the password: {:?}", results[1]);
     assert!(text_of(&out[1]).contains("Zelle aus LibreOffice"));
-    for (i, what) in [(2, "odt, wrong password"), (3, "odt, no password"), (4, "ods, wrong password")] {
+    for (i, what) in [
+        (2, "odt, wrong password"),
+        (3, "odt, no password"),
+        (4, "ods, wrong password"),
+    ] {
         assert!(results[i].is_err(), "{what} must not open");
         assert!(!out[i].exists(), "{what}: nothing exported");
     }
@@ -128,7 +134,10 @@ fn we_decrypt_what_libreoffice_encrypted() {
     let odt_bytes = std::fs::read(&odt).unwrap();
     let ods_bytes = std::fs::read(&ods).unwrap();
     assert!(odf::is_encrypted(std::io::Cursor::new(&odt_bytes)).unwrap());
-    assert!(matches!(odf::decrypt_bytes(&odt_bytes, "wrong"), Err(Error::WrongPassword)));
+    assert!(matches!(
+        odf::decrypt_bytes(&odt_bytes, "wrong"),
+        Err(Error::WrongPassword)
+    ));
 
     let plain_odt = odf::decrypt_bytes(&odt_bytes, pw).unwrap();
     let plain_ods = odf::decrypt_bytes(&ods_bytes, pw).unwrap();

@@ -5,8 +5,9 @@
 //! local adapter writes a staging file and renames it, S3 completes a multipart upload. On any
 //! error the partial upload is aborted.
 
-use crate::encryption::{BlobEncryption, KeyRing, crypto_err, decrypting, parse_object_id, random_object_id};
+use crate::encryption::{BlobEncryption, KeyRing, crypto_err, parse_object_id, random_object_id};
 use crate::error::{Result, StoreError};
+use crate::pipeline;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt, TryStreamExt};
@@ -161,12 +162,6 @@ impl BlobStore {
     {
         let key = Self::new_key();
         let mut sink = PartSink::new(self.store.clone(), Self::path(&key));
-        let mut enc = match encrypt {
-            Some((master, id)) => {
-                Some(StreamEncryptor::new(master, id, EncryptOptions::default()).map_err(crypto_err)?)
-            }
-            None => None,
-        };
         let encryption = encrypt.map(|(m, id)| BlobEncryption {
             key_id: m.id().to_hex(),
             object_id: hex::encode(id.0),
@@ -174,32 +169,42 @@ impl BlobStore {
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         let mut body = std::pin::pin!(body);
-        let mut out = Vec::new();
-        while let Some(chunk) = body.next().await {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    sink.abort().await;
-                    return Err(StoreError::Upload(e.to_string()));
+        let result = match encrypt {
+            None => {
+                async {
+                    while let Some(piece) = next_hashed(body.as_mut(), &mut hasher, &mut size).await? {
+                        sink.push(piece).await?;
+                    }
+                    Ok(())
                 }
-            };
-            hasher.update(&chunk);
-            size += chunk.len() as u64;
-            let piece = match enc.as_mut() {
-                None => chunk,
-                Some(enc) => {
-                    enc.update(&chunk, &mut out).map_err(crypto_err)?;
-                    Bytes::from(std::mem::take(&mut out))
-                }
-            };
-            if let Err(e) = sink.push(piece).await {
-                sink.abort().await;
-                return Err(e);
+                .await
             }
-        }
-        if let Some(enc) = enc {
-            enc.finish(&mut out).map_err(crypto_err)?;
-            sink.push(Bytes::from(out)).await?;
+            Some((master, id)) => {
+                // Hashing and writing here, encrypting on a blocking thread: both cores work.
+                let enc = StreamEncryptor::new(master, id, EncryptOptions::default()).map_err(crypto_err)?;
+                let (feeder, mut encrypted) = pipeline::start(enc);
+                let feed = async {
+                    while let Some(piece) = next_hashed(body.as_mut(), &mut hasher, &mut size).await? {
+                        if !feeder.send(piece).await {
+                            break; // the stage failed; the drain side reports why
+                        }
+                    }
+                    drop(feeder);
+                    Ok::<(), StoreError>(())
+                };
+                let drain = async {
+                    while let Some(piece) = encrypted.next().await {
+                        sink.push(piece.map_err(StoreError::Io)?).await?;
+                    }
+                    Ok::<(), StoreError>(())
+                };
+                let (fed, drained) = futures::join!(feed, drain);
+                fed.and(drained)
+            }
+        };
+        if let Err(e) = result {
+            sink.abort().await;
+            return Err(e);
         }
         sink.finish().await?;
         self.flush(&key).await?;
@@ -255,7 +260,7 @@ impl BlobStore {
             }
         };
         let raw = self.get_raw(key, Some(cipher_range)).await?;
-        Ok(decrypting(raw, dec))
+        Ok(pipeline::transform(raw, dec))
     }
 
     /// The authenticated keys of an encrypted blob, from its header.
@@ -278,7 +283,13 @@ impl BlobStore {
         let opts = GetOptions {
             // `start..u64::MAX` means "from start to the end" (not every S3 server accepts an
             // explicit range past the end).
-            range: range.map(|r| if r.end == u64::MAX { GetRange::Offset(r.start) } else { GetRange::Bounded(r) }),
+            range: range.map(|r| {
+                if r.end == u64::MAX {
+                    GetRange::Offset(r.start)
+                } else {
+                    GetRange::Bounded(r)
+                }
+            }),
             ..Default::default()
         };
         let res = match self.store.get_opts(&Self::path(key), opts).await {
@@ -391,5 +402,26 @@ impl PartSink {
             }
         }
         Ok(())
+    }
+}
+
+/// The next piece of an upload body, hashed and counted.
+async fn next_hashed<S, E>(
+    mut body: std::pin::Pin<&mut S>,
+    hasher: &mut Sha256,
+    size: &mut u64,
+) -> Result<Option<Bytes>>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>>,
+    E: std::fmt::Display,
+{
+    match body.next().await {
+        None => Ok(None),
+        Some(Err(e)) => Err(StoreError::Upload(e.to_string())),
+        Some(Ok(chunk)) => {
+            hasher.update(&chunk);
+            *size += chunk.len() as u64;
+            Ok(Some(chunk))
+        }
     }
 }

@@ -8,11 +8,8 @@
 //! blobs between versions is detected like any other tampering.
 
 use crate::error::StoreError;
-use bytes::Bytes;
-use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
-use strongroom_crypto::{MasterKey, ObjectId, StreamDecryptor};
+use strongroom_crypto::{MasterKey, ObjectId};
 
 /// How one blob is encrypted, as recorded in its version row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -83,39 +80,4 @@ pub(crate) fn parse_object_id(hex_id: &str) -> Result<ObjectId, StoreError> {
         .try_into()
         .map_err(|_| StoreError::Corrupt("object id is not 16 bytes".into()))?;
     Ok(ObjectId(arr))
-}
-
-/// Decrypts a stream of stored record bytes. An integrity failure ends the stream with an
-/// `InvalidData` error whose message names the failure; nothing of a failed chunk is released.
-pub(crate) fn decrypting(
-    raw: BoxStream<'static, Result<Bytes, std::io::Error>>,
-    dec: StreamDecryptor,
-) -> BoxStream<'static, Result<Bytes, std::io::Error>> {
-    let fail = |e: strongroom_crypto::Error| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string());
-    futures::stream::unfold((raw, Some(dec)), move |(mut raw, dec)| async move {
-        let mut dec = dec?;
-        loop {
-            let mut out = Vec::new();
-            match raw.next().await {
-                Some(Ok(chunk)) => {
-                    if let Err(e) = dec.update(&chunk, &mut out) {
-                        return Some((Err(fail(e)), (raw, None)));
-                    }
-                    if !out.is_empty() {
-                        return Some((Ok(Bytes::from(out)), (raw, Some(dec))));
-                    }
-                }
-                Some(Err(e)) => return Some((Err(e), (raw, None))),
-                None => {
-                    return match dec.finish(&mut out) {
-                        Ok(()) if out.is_empty() => None,
-                        Ok(()) => Some((Ok(Bytes::from(out)), (raw, None))),
-                        Err(e) => Some((Err(fail(e)), (raw, None))),
-                    };
-                }
-            }
-        }
-    })
-    .map_err(|e| e)
-    .boxed()
 }

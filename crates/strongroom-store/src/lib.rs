@@ -14,6 +14,7 @@ pub mod db;
 pub mod encryption;
 pub mod error;
 pub mod people;
+mod pipeline;
 pub mod rooms;
 pub mod sessions;
 

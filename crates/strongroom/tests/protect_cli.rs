@@ -770,3 +770,64 @@ fn qpdf_checks_our_cli_pdf_and_we_open_its() {
     assert!(ok, "{err}");
     assert!(text.contains("Seen by qpdf"), "{text}");
 }
+
+// ---------------------------------------------------------------- ODF
+
+fn odt(text: &str) -> Vec<u8> {
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.3"><office:body><office:text><text:p>{text}</text:p></office:text></office:body></office:document-content>"#
+    );
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#;
+    zip_stored(&[
+        ("mimetype", b"application/vnd.oasis.opendocument.text"),
+        ("content.xml", content.as_bytes()),
+        ("META-INF/manifest.xml", manifest.as_bytes()),
+    ])
+}
+
+const PY_ENTRY: &str = "import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode())";
+
+#[test]
+fn odf_round_trip_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = odt("Minutes of the ODF meeting");
+    let src = write(dir.path(), "m.odt", &plain);
+    let enc = dir.path().join("m.enc.odt");
+    let o = strongroom(&["protect", p(&src), "--password-stdin", "-o", p(&enc)], "odf pw\n");
+    assert!(o.ok, "{}", o.stderr);
+    let enc_bytes = std::fs::read(&enc).unwrap();
+    assert_eq!(strongroom_docs::detect_format(&enc_bytes), Format::Odf);
+    assert!(strongroom_docs::odf::is_encrypted(std::io::Cursor::new(&enc_bytes)).unwrap());
+    assert!(!enc_bytes.windows(8).any(|w| w == b"Minutes "), "content must not leak");
+
+    let out = dir.path().join("out.odt");
+    let o = strongroom(&["unprotect", p(&enc), "--password-stdin", "-o", p(&out)], "not it\n");
+    assert_fails(&o, "wrong password", &out);
+    let o = strongroom(&["protect", p(&enc), "--password-stdin", "-o", p(&out)], "odf pw\n");
+    assert_fails(&o, "already password-protected", &out);
+    let o = strongroom(&["unprotect", p(&src), "--password-stdin", "-o", p(&out)], "odf pw\n");
+    assert_fails(&o, "not password-protected", &out);
+    let o = strongroom(
+        &["protect", p(&src), "--password-stdin", "--no-copy", "-o", p(&out)],
+        "pw\n",
+    );
+    assert_fails(&o, "only to PDF", &out);
+
+    let o = strongroom(&["unprotect", p(&enc), "--password-stdin", "-o", p(&out)], "odf pw\n");
+    assert!(o.ok, "{}", o.stderr);
+    let dec = std::fs::read(&out).unwrap();
+    assert_eq!(strongroom_docs::detect_format(&dec), Format::Odf);
+    assert!(!strongroom_docs::odf::is_encrypted(std::io::Cursor::new(&dec)).unwrap());
+    // The decrypted streams are deflated; Python's zipfile reads them back.
+    if oracle_available("python3", Command::new("python3").arg("-V")) {
+        let content = python(PY_ENTRY, &[p(&out), "content.xml"]);
+        assert!(content.contains("Minutes of the ODF meeting"), "{content}");
+        // The fixture stores content.xml uncompressed, so its exact bytes are in `plain`.
+        assert!(
+            plain.windows(content.len()).any(|w| w == content.as_bytes()),
+            "content.xml must be restored byte for byte"
+        );
+    }
+}
