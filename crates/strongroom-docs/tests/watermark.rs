@@ -28,10 +28,7 @@ fn multi_page(n: usize) -> Vec<u8> {
             page.set("Rotate", 90);
         }
         if i == 3 {
-            page.set(
-                "CropBox",
-                vec![100.into(), 100.into(), 400.into(), 500.into()],
-            );
+            page.set("CropBox", vec![100.into(), 100.into(), 400.into(), 500.into()]);
         }
         kids.push(Object::Reference(doc.add_object(page)));
     }
@@ -98,9 +95,24 @@ fn every_page_is_stamped_and_old_streams_are_untouched() {
     // Opacity through an ExtGState, Helvetica with WinAnsi.
     let doc = Document::load_mem(&out).unwrap();
     let page1 = *doc.get_pages().get(&1).unwrap();
-    let res = doc.get_dictionary(page1).unwrap().get(b"Resources").unwrap().as_dict().unwrap();
-    assert!(res.get(b"Font").unwrap().as_dict().unwrap().has(b"F1"), "existing fonts kept");
-    let gs_ref = res.get(b"ExtGState").unwrap().as_dict().unwrap().get(b"SRWmGS0").unwrap();
+    let res = doc
+        .get_dictionary(page1)
+        .unwrap()
+        .get(b"Resources")
+        .unwrap()
+        .as_dict()
+        .unwrap();
+    assert!(
+        res.get(b"Font").unwrap().as_dict().unwrap().has(b"F1"),
+        "existing fonts kept"
+    );
+    let gs_ref = res
+        .get(b"ExtGState")
+        .unwrap()
+        .as_dict()
+        .unwrap()
+        .get(b"SRWmGS0")
+        .unwrap();
     let gs = doc.get_dictionary(gs_ref.as_reference().unwrap()).unwrap();
     assert_eq!(gs.get(b"ca").unwrap().as_float().unwrap(), 0.3);
     // The text is common::pdf_text-extractable on each page.
@@ -125,7 +137,11 @@ fn rotation_and_cropbox_are_respected() {
     // Page 2 (/Rotate 90): the text is turned 90° in user space so it reads horizontally.
     assert!(stamp(1).contains("-0.00000 1.00000 -1.00000 -0.00000"), "{}", stamp(1));
     // Page 3: clipped to and centred on its CropBox [100 100 400 500], centre (250, 300).
-    assert!(stamp(2).contains("100.000 100.000 300.000 400.000 re W n"), "{}", stamp(2));
+    assert!(
+        stamp(2).contains("100.000 100.000 300.000 400.000 re W n"),
+        "{}",
+        stamp(2)
+    );
     let tm_line = stamp(2).lines().find(|l| l.ends_with("Tj")).unwrap().to_owned();
     let nums: Vec<f32> = tm_line.split(' ').take(6).map(|n| n.parse().unwrap()).collect();
     assert!((nums[4] - (250.0 - 0.667 * 48.0 / 2.0)).abs() < 0.5, "{tm_line}");

@@ -181,7 +181,11 @@ impl BlobStore {
             }
             Some((master, id)) => {
                 // Hashing and writing here, encrypting on a blocking thread: both cores work.
-                let enc = StreamEncryptor::new(master, id, EncryptOptions::default()).map_err(crypto_err)?;
+                let options = EncryptOptions {
+                    threads: stage_threads(),
+                    ..EncryptOptions::default()
+                };
+                let enc = StreamEncryptor::new(master, id, options).map_err(crypto_err)?;
                 let (feeder, mut encrypted) = pipeline::start(enc);
                 let feed = async {
                     while let Some(piece) = next_hashed(body.as_mut(), &mut hasher, &mut size).await? {
@@ -253,10 +257,13 @@ impl BlobStore {
         let (cipher_range, dec) = match range {
             // Everything after the header, not just the expected length: bytes appended to the
             // object must be read to be noticed.
-            None => (HEADER_LEN as u64..u64::MAX, StreamDecryptor::new(keys, 1)),
+            None => (HEADER_LEN as u64..u64::MAX, StreamDecryptor::new(keys, stage_threads())),
             Some(r) => {
                 let plan = layout.plan(r).map_err(crypto_err)?;
-                (plan.cipher_range.clone(), StreamDecryptor::for_range(keys, &plan, 1))
+                (
+                    plan.cipher_range.clone(),
+                    StreamDecryptor::for_range(keys, &plan, stage_threads()),
+                )
             }
         };
         let raw = self.get_raw(key, Some(cipher_range)).await?;
@@ -403,6 +410,12 @@ impl PartSink {
         }
         Ok(())
     }
+}
+
+/// Threads one transfer's encryption or decryption may use: every core, up to four (each
+/// thread holds a 4 MiB batch).
+fn stage_threads() -> usize {
+    strongroom_crypto::available_threads().clamp(1, 4)
 }
 
 /// The next piece of an upload body, hashed and counted.

@@ -57,6 +57,9 @@ pub(crate) fn start<S: Stage>(mut stage: S) -> (Feeder, BoxStream<'static, std::
     tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
         while let Some(piece) = in_rx.blocking_recv() {
+            // Room for the whole result at once: growing a fresh buffer by doubling would copy
+            // every byte several times.
+            out.reserve(piece.len() + 256 * 1024);
             if let Err(e) = stage.update(&piece, &mut out) {
                 let _ = out_tx.blocking_send(Err(e));
                 return;
