@@ -11,6 +11,7 @@
 //! - [`odf`]: OpenDocument (.odt/.ods/.odp) AES-256-CBC + PBKDF2 encryption as LibreOffice
 //!   reads and writes it, encrypt and decrypt, with the password checksum.
 //! - [`xlsx`]: workbook and sheet protection written as standard OOXML.
+//! - [`watermark`]: text watermarks stamped on every page of a PDF.
 
 #![forbid(unsafe_code)]
 // Untrusted bytes are parsed here: slicing must be checked, never panic.
@@ -20,6 +21,7 @@ mod error;
 pub mod odf;
 pub mod office;
 pub mod pdf;
+pub mod watermark;
 pub mod xlsx;
 
 pub use error::{Error, Result};

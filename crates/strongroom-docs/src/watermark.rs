@@ -24,7 +24,8 @@ use crate::{Error, Format, Result, detect_format};
 pub struct TextWatermark<'a> {
     /// The text, Latin-1 only (see the module documentation). At most 500 characters.
     pub text: &'a str,
-    /// Font size in points (1–500).
+    /// Font size in points (1–500). A single (not tiled) watermark is shrunk if needed so
+    /// that it fits the visible area of the page.
     pub font_size: f32,
     /// Fill colour, each component 0.0–1.0.
     pub rgb: [f32; 3],
@@ -59,11 +60,11 @@ const HELVETICA_ASCII: [u16; 95] = [
     278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, // ' '../
     556, 556, 556, 556, 556, 556, 556, 556, 556, 556, // 0-9
     278, 278, 584, 584, 584, 556, 1015, // :;<=>?@
-    667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667,
-    944, 667, 667, 611, // A-Z
+    667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944,
+    667, 667, 611, // A-Z
     278, 278, 278, 469, 556, 333, // [\]^_`
-    556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500,
-    722, 500, 500, 500, // a-z
+    556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722,
+    500, 500, 500, // a-z
     334, 260, 334, 584, // {|}~
 ];
 
@@ -274,13 +275,22 @@ fn literal(text: &[u8]) -> String {
 /// The watermark's content stream: restore the page's graphics state, clip to the visible box,
 /// then draw the text once (centred) or tiled, at the on-screen angle.
 fn draw(wm: &TextWatermark<'_>, text: &[u8], crop: [f32; 4], page_rotate: f32, font: &[u8], gs: &[u8]) -> Vec<u8> {
-    let size = wm.font_size;
-    let width = text.iter().map(|&b| char_width(b)).sum::<f32>() * size;
+    let em = text.iter().map(|&b| char_width(b)).sum::<f32>();
     // Viewers turn the page clockwise by /Rotate; turning the text counter-clockwise by the
     // same amount makes it read at rotation_deg on screen.
     let theta = (wm.rotation_deg + page_rotate).to_radians();
     let (sin, cos) = theta.sin_cos();
     let [x0, y0, x1, y1] = crop;
+    // A single watermark is shrunk to fit: the longest segment through the centre at this
+    // angle, less a margin. A clipped watermark would be unreadable.
+    let size = if wm.tiled {
+        wm.font_size
+    } else {
+        let along = |extent: f32, c: f32| if c.abs() < 1e-6 { f32::INFINITY } else { extent / c.abs() };
+        let room = along(x1 - x0, cos).min(along(y1 - y0, sin)) * 0.9;
+        wm.font_size.min(room / em.max(0.001)).max(1.0)
+    };
+    let width = em * size;
     let centres: Vec<(f32, f32)> = if wm.tiled {
         // Cover the box plus a margin of one text length, so rotated rows reach the corners.
         let reach = width.max(size);
@@ -358,11 +368,26 @@ mod tests {
         };
         assert!(check(&ok).is_ok());
         for bad in [
-            TextWatermark { text: " ", ..ok.clone() },
-            TextWatermark { font_size: 0.0, ..ok.clone() },
-            TextWatermark { opacity: 1.5, ..ok.clone() },
-            TextWatermark { rgb: [0.0, 2.0, 0.0], ..ok.clone() },
-            TextWatermark { rotation_deg: f32::NAN, ..ok.clone() },
+            TextWatermark {
+                text: " ",
+                ..ok.clone()
+            },
+            TextWatermark {
+                font_size: 0.0,
+                ..ok.clone()
+            },
+            TextWatermark {
+                opacity: 1.5,
+                ..ok.clone()
+            },
+            TextWatermark {
+                rgb: [0.0, 2.0, 0.0],
+                ..ok.clone()
+            },
+            TextWatermark {
+                rotation_deg: f32::NAN,
+                ..ok.clone()
+            },
         ] {
             assert!(matches!(check(&bad), Err(Error::InvalidOptions(_))), "{bad:?}");
         }

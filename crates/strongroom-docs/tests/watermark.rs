@@ -149,6 +149,27 @@ fn rotation_and_cropbox_are_respected() {
 }
 
 #[test]
+fn a_long_single_watermark_is_shrunk_to_fit() {
+    let long = "A very long watermark line that would never fit on one page at 48 points";
+    let out = watermark::pdf(
+        &multi_page(1),
+        &TextWatermark {
+            rotation_deg: 0.0,
+            ..wm(long)
+        },
+    )
+    .unwrap();
+    let stamp = String::from_utf8(page_streams(&out)[0].last().unwrap().1.clone()).unwrap();
+    let tf = stamp.lines().find(|l| l.ends_with(" Tf")).unwrap();
+    let size: f32 = tf.split(' ').nth(1).unwrap().parse().unwrap();
+    let tm = stamp.lines().find(|l| l.ends_with("Tj")).unwrap();
+    let x: f32 = tm.split(' ').nth(4).unwrap().parse().unwrap();
+    assert!(size < 20.0, "{tf}");
+    // Starts inside the 595 pt wide page, with the margin on both sides.
+    assert!(x > 20.0 && x < 40.0, "{tm}");
+}
+
+#[test]
 fn tiling_covers_the_page_within_bounds() {
     let out = watermark::pdf(
         &multi_page(1),
@@ -218,19 +239,21 @@ fn pdftotext_sees_the_watermark_on_every_page() {
         .unwrap();
         let f = common::write_file(dir.path(), "w.pdf", &out);
         for page in 1..=3 {
-            let (ok, text, err) = common::run(
-                Command::new("pdftotext")
-                    .args(["-f", &page.to_string(), "-l", &page.to_string()])
-                    .arg(&f)
-                    .arg("-"),
-            );
-            assert!(ok, "{err}");
-            let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            assert!(
-                flat.contains("Strongroom Copy é"),
-                "rotation {rotation}, page {page}: {text:?}"
-            );
-            assert!(flat.contains(&format!("Page {page}")), "original text kept: {text:?}");
+            let range = ["-f".to_owned(), page.to_string(), "-l".to_owned(), page.to_string()];
+            if rotation == 0.0 {
+                // Horizontal on screen (page 2 has /Rotate 90): the words come out as words.
+                let (ok, text, err) = common::run(Command::new("pdftotext").args(&range).arg(&f).arg("-"));
+                assert!(ok, "{err}");
+                let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                assert!(flat.contains("Strongroom Copy é"), "page {page}: {text:?}");
+                assert!(flat.contains(&format!("Page {page}")), "original text kept: {text:?}");
+            } else {
+                // Diagonal text: poppler emits it a glyph per line; -raw keeps stream order.
+                let (ok, text, err) = common::run(Command::new("pdftotext").arg("-raw").args(&range).arg(&f).arg("-"));
+                assert!(ok, "{err}");
+                let glyphs: String = text.split_whitespace().collect();
+                assert!(glyphs.contains("StrongroomCopyé"), "page {page}: {text:?}");
+            }
         }
     }
 }

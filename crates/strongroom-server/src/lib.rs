@@ -137,7 +137,15 @@ fn spawn_encryption(st: Shared) {
                 );
             }
         };
-        match strongroom_store::convert::run(&st.db, &st.blobs, true, || st.now(), report).await {
+        match strongroom_store::convert::run(
+            &st.db,
+            &st.blobs,
+            strongroom_store::convert::Target::Encrypted,
+            || st.now(),
+            report,
+        )
+        .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(converted = n, "all stored documents are encrypted"),
             Err(e) => {

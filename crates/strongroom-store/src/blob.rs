@@ -285,6 +285,49 @@ impl BlobStore {
         header.open(self.ring.all(), &id).map_err(crypto_err)
     }
 
+    /// Re-wraps an encrypted blob's data key under the current master key (key rotation).
+    /// Only the 160-byte header changes: a local blob is rewritten in place (one write of less
+    /// than a disk sector, then fsync); S3 cannot change part of an object, so there the blob
+    /// is copied under a new key, whose name is returned.
+    pub async fn rewrap(&self, key: &str, enc: &BlobEncryption) -> Result<(String, BlobEncryption)> {
+        let current = self
+            .ring
+            .current()
+            .ok_or_else(|| StoreError::Encryption("no current master key".into()))?;
+        let path = Self::path(key);
+        let header = self.store.get_range(&path, 0..HEADER_LEN as u64).await?;
+        let header = ObjectHeader::parse(&header).map_err(crypto_err)?;
+        let id = parse_object_id(&enc.object_id)?;
+        if header.object_id() != id {
+            return Err(StoreError::Integrity(
+                "object id in the header does not match the version".into(),
+            ));
+        }
+        let new_header = header
+            .rewrap(self.ring.all(), current, &mut rand::rng())
+            .map_err(crypto_err)?;
+        let new_enc = BlobEncryption {
+            key_id: current.id().to_hex(),
+            object_id: enc.object_id.clone(),
+        };
+        if let Some(root) = &self.local_root {
+            let file = root.join(key);
+            tokio::task::spawn_blocking(move || {
+                use std::os::unix::fs::FileExt;
+                let f = std::fs::OpenOptions::new().write(true).open(&file)?;
+                f.write_all_at(&new_header, 0)?;
+                f.sync_all()
+            })
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+            return Ok((key.to_string(), new_enc));
+        }
+        let rest = self.get_raw(key, Some(HEADER_LEN as u64..u64::MAX)).await?;
+        let body = futures::stream::iter([Ok(Bytes::copy_from_slice(&new_header))]).chain(rest);
+        let copy = self.put_stream_as(body, None).await?;
+        Ok((copy.key, new_enc))
+    }
+
     /// Streams stored bytes as they are.
     pub async fn get_raw(&self, key: &str, range: Option<Range<u64>>) -> Result<ByteStream> {
         let opts = GetOptions {

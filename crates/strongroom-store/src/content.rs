@@ -747,17 +747,34 @@ pub async fn stored_versions(db: &Db, after: Option<(&str, i64)>, limit: i64) ->
     .collect()
 }
 
-/// Versions whose blob is not yet in the wanted state: plaintext when `encrypted` is wanted
-/// (or encrypted under another key than `key_id`), encrypted when plaintext is wanted.
-pub async fn versions_to_convert(db: &Db, encrypted: bool, key_id: &str, limit: i64) -> Result<Vec<StoredVersion>> {
-    // The plaintext case binds "" so that both statements take one text parameter.
-    let cond = if encrypted {
-        "(v.enc_key_id IS NULL OR v.enc_key_id <> $1)"
-    } else {
-        "(v.enc_key_id IS NOT NULL AND $1 = '')"
-    };
+/// The state a conversion brings every stored version to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Encrypted (under any held key): plaintext versions are encrypted.
+    Encrypted,
+    /// Encrypted under the current key with fresh data keys: also re-encrypts versions under
+    /// older keys (`rotate-key --reencrypt`).
+    CurrentKey,
+    /// Plaintext: encrypted versions are decrypted.
+    Plaintext,
+}
+
+impl Target {
+    /// SQL condition for "already there"; takes the current key id as `$1` (or "").
+    fn done(self) -> &'static str {
+        match self {
+            Target::Encrypted => "(enc_key_id IS NOT NULL AND $1 = $1)",
+            Target::CurrentKey => "(enc_key_id IS NOT NULL AND enc_key_id = $1)",
+            Target::Plaintext => "(enc_key_id IS NULL AND $1 = $1)",
+        }
+    }
+}
+
+/// Versions not yet in the target state.
+pub async fn versions_to_convert(db: &Db, target: Target, key_id: &str, limit: i64) -> Result<Vec<StoredVersion>> {
+    let done = target.done().replace("enc_key_id", "v.enc_key_id");
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{STORED_SELECT} WHERE {cond} ORDER BY v.file_id, v.version LIMIT $2"
+        "{STORED_SELECT} WHERE NOT {done} ORDER BY v.file_id, v.version LIMIT $2"
     )))
     .bind(key_id.to_string())
     .bind(limit)
@@ -768,17 +785,13 @@ pub async fn versions_to_convert(db: &Db, encrypted: bool, key_id: &str, limit: 
     .collect()
 }
 
-/// Counts for progress: (versions, bytes) in total and already in the wanted state.
-pub async fn conversion_progress(db: &Db, encrypted: bool, key_id: &str) -> Result<(i64, i64, i64, i64)> {
-    let done_cond = if encrypted {
-        "enc_key_id = $1"
-    } else {
-        "enc_key_id IS NULL AND $1 = ''"
-    };
+/// Counts for progress: (versions, bytes) in total and already in the target state.
+pub async fn conversion_progress(db: &Db, target: Target, key_id: &str) -> Result<(i64, i64, i64, i64)> {
+    let done = target.done();
     let r = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(size), 0) AS BIGINT) AS b, \
-         CAST(COALESCE(SUM(CASE WHEN {done_cond} THEN 1 ELSE 0 END), 0) AS BIGINT) AS dn, \
-         CAST(COALESCE(SUM(CASE WHEN {done_cond} THEN size ELSE 0 END), 0) AS BIGINT) AS db_ FROM file_versions"
+         CAST(COALESCE(SUM(CASE WHEN {done} THEN 1 ELSE 0 END), 0) AS BIGINT) AS dn, \
+         CAST(COALESCE(SUM(CASE WHEN {done} THEN size ELSE 0 END), 0) AS BIGINT) AS db_ FROM file_versions"
     )))
     .bind(key_id.to_string())
     .fetch_one(&db.pool)
@@ -815,5 +828,54 @@ pub async fn key_ids_in_use(db: &Db) -> Result<Vec<String>> {
         .await?
         .iter()
         .map(|r| r.try_get("enc_key_id").map_err(StoreError::from))
+        .collect()
+}
+
+/// Records a rotated key for a version's blob (and its new name, if it was copied).
+pub async fn set_blob_encryption(db: &Db, v: &StoredVersion, key: &str, enc: &BlobEncryption, now: i64) -> Result<()> {
+    let mut tx = db.pool.begin().await?;
+    let r = sqlx::query(
+        "UPDATE file_versions SET blob_key = $1, enc_key_id = $2 WHERE file_id = $3 AND version = $4 AND blob_key = $5",
+    )
+    .bind(key.to_string())
+    .bind(enc.key_id.clone())
+    .bind(s(&v.file_id))
+    .bind(v.version)
+    .bind(v.blob_key.clone())
+    .execute(&mut *tx)
+    .await?;
+    if key != v.blob_key {
+        let loser = if r.rows_affected() == 1 {
+            v.blob_key.clone()
+        } else {
+            key.to_string()
+        };
+        queue_garbage(&mut tx, &[loser], now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Encrypted versions under another master key than `key_id`.
+pub async fn versions_to_rewrap(db: &Db, key_id: &str, limit: i64) -> Result<Vec<StoredVersion>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{STORED_SELECT} WHERE v.enc_key_id IS NOT NULL AND v.enc_key_id <> $1 ORDER BY v.file_id, v.version LIMIT $2"
+    )))
+    .bind(key_id.to_string())
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(stored_from_row)
+    .collect()
+}
+
+/// How many versions each master key encrypts.
+pub async fn key_usage(db: &Db) -> Result<Vec<(String, i64)>> {
+    sqlx::query("SELECT enc_key_id, COUNT(*) AS n FROM file_versions WHERE enc_key_id IS NOT NULL GROUP BY enc_key_id ORDER BY enc_key_id")
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("enc_key_id")?, r.try_get("n")?)))
         .collect()
 }

@@ -9,6 +9,7 @@
 //! the garbage queue.
 
 use crate::blob::BlobStore;
+pub use crate::content::Target;
 use crate::content::{self, StoredVersion};
 use crate::db::Db;
 use crate::encryption::random_object_id;
@@ -34,12 +35,17 @@ impl Progress {
     }
 }
 
-/// The current progress towards all-encrypted (under the store's current key) or all-plaintext.
-pub async fn progress(db: &Db, blobs: &BlobStore, encrypt: bool) -> Result<Progress> {
-    let key_id = target_key(blobs, encrypt)?;
-    let (n, b, dn, dbytes) = content::conversion_progress(db, encrypt, &key_id).await?;
+/// The current progress towards `target`.
+pub async fn progress(db: &Db, blobs: &BlobStore, target: Target) -> Result<Progress> {
+    let key_id = target_key(blobs, target)?;
+    let (n, b, dn, dbytes) = content::conversion_progress(db, target, &key_id).await?;
     Ok(Progress {
-        direction: if encrypt { "encrypt" } else { "decrypt" }.into(),
+        direction: match target {
+            Target::Encrypted => "encrypt",
+            Target::CurrentKey => "re-encrypt",
+            Target::Plaintext => "decrypt",
+        }
+        .into(),
         objects_total: n,
         objects_done: dn,
         bytes_total: b,
@@ -47,8 +53,8 @@ pub async fn progress(db: &Db, blobs: &BlobStore, encrypt: bool) -> Result<Progr
     })
 }
 
-fn target_key(blobs: &BlobStore, encrypt: bool) -> Result<String> {
-    if !encrypt {
+fn target_key(blobs: &BlobStore, target: Target) -> Result<String> {
+    if target == Target::Plaintext {
         return Ok(String::new());
     }
     blobs
@@ -63,15 +69,15 @@ fn target_key(blobs: &BlobStore, encrypt: bool) -> Result<String> {
 pub async fn run(
     db: &Db,
     blobs: &BlobStore,
-    encrypt: bool,
+    target: Target,
     now: impl Fn() -> i64,
     mut report: impl FnMut(&Progress),
 ) -> Result<u64> {
-    let key_id = target_key(blobs, encrypt)?;
+    let key_id = target_key(blobs, target)?;
     let master = blobs.keys().current().cloned();
     let mut converted = 0;
     loop {
-        let batch = content::versions_to_convert(db, encrypt, &key_id, 64).await?;
+        let batch = content::versions_to_convert(db, target, &key_id, 64).await?;
         if batch.is_empty() {
             return Ok(converted);
         }
@@ -79,11 +85,11 @@ pub async fn run(
             let plain = blobs.get(&v.blob_key, None, v.encryption.as_ref(), size_of(&v)).await?;
             // Hash what is rewritten, so a corrupt source is never converted into a blob that
             // verifies.
-            let target = match (&master, encrypt) {
-                (Some(m), true) => Some((m, random_object_id())),
+            let encryption = match (&master, target) {
+                (Some(m), Target::Encrypted | Target::CurrentKey) => Some((m, random_object_id())),
                 _ => None,
             };
-            let new = blobs.put_stream_as(plain, target).await?;
+            let new = blobs.put_stream_as(plain, encryption).await?;
             if new.sha256 != v.sha256 {
                 content::discard_blob(db, blobs, &new.key, now()).await;
                 return Err(StoreError::Integrity(format!(
@@ -94,9 +100,29 @@ pub async fn run(
             if content::swap_blob(db, &v, &new, now()).await? {
                 converted += 1;
             }
-            report(&progress(db, blobs, encrypt).await?);
+            report(&progress(db, blobs, target).await?);
         }
         content::sweep_garbage(db, blobs, 1000).await?;
+    }
+}
+
+/// Re-wraps the data key of every version encrypted under an older master key with the current
+/// one, without rewriting document data (on local storage). Resumable; returns how many.
+pub async fn rotate(db: &Db, blobs: &BlobStore, now: impl Fn() -> i64, mut report: impl FnMut(u64)) -> Result<u64> {
+    let key_id = target_key(blobs, Target::CurrentKey)?;
+    let mut n = 0;
+    loop {
+        let batch = content::versions_to_rewrap(db, &key_id, 256).await?;
+        if batch.is_empty() {
+            return Ok(n);
+        }
+        for v in batch {
+            let Some(enc) = &v.encryption else { continue };
+            let (key, new_enc) = blobs.rewrap(&v.blob_key, enc).await?;
+            content::set_blob_encryption(db, &v, &key, &new_enc, now()).await?;
+            n += 1;
+            report(n);
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use strongroom_core::{Clock, SystemClock};
 use strongroom_crypto::MasterKey;
 use strongroom_server::config::Config;
-use strongroom_store::convert::{self, Progress};
+use strongroom_store::convert::{self, Progress, Target};
 
 #[derive(Subcommand)]
 pub enum EncryptionCommand {
@@ -24,6 +24,13 @@ pub enum EncryptionCommand {
     Enable,
     /// Decrypt every stored version back to plaintext (needs `enabled = false` and the key).
     Disable,
+    /// After setting a new `key_file` (the old one in `retired_key_files`): re-wrap every
+    /// version's data key under the new master key. Document data is not rewritten (local
+    /// storage); with `--reencrypt`, every version is re-encrypted with a fresh data key.
+    RotateKey {
+        #[arg(long)]
+        reencrypt: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -71,10 +78,15 @@ pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
         return keygen(output);
     }
     let (db, blobs) = strongroom_server::open_storage(cfg).await?;
-    let encrypt = match cmd {
+    let target = match cmd {
         EncryptionCommand::Keygen { .. } => return Ok(()),
         EncryptionCommand::Status => {
-            let p = convert::progress(&db, &blobs, cfg.encryption.enabled)
+            let target = if cfg.encryption.enabled {
+                Target::Encrypted
+            } else {
+                Target::Plaintext
+            };
+            let p = convert::progress(&db, &blobs, target)
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
@@ -84,8 +96,38 @@ pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
             if let Some(k) = blobs.keys().current() {
                 println!("current master key: {}", k.id());
             }
+            for (key, n) in strongroom_store::content::key_usage(&db)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!("master key {key} encrypts {n} versions");
+            }
             print_progress(&p);
             return Ok(());
+        }
+        EncryptionCommand::RotateKey { reencrypt: false } => {
+            let n = convert::rotate(
+                &db,
+                &blobs,
+                || SystemClock.now_ms(),
+                |n| {
+                    if n % 1000 == 0 {
+                        eprintln!("re-wrapped {n} versions");
+                    }
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            eprintln!(
+                "re-wrapped {n} versions; retired keys no longer in use can be removed (see `strongroom encryption status`)"
+            );
+            return Ok(());
+        }
+        EncryptionCommand::RotateKey { reencrypt: true } => {
+            if !cfg.encryption.enabled {
+                return Err("--reencrypt needs [encryption] enabled = true with the new key_file".into());
+            }
+            Target::CurrentKey
         }
         EncryptionCommand::Enable => {
             if !cfg.encryption.enabled {
@@ -93,7 +135,7 @@ pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
                     "set [encryption] enabled = true (and key_file) first, so new documents are encrypted too".into(),
                 );
             }
-            true
+            Target::Encrypted
         }
         EncryptionCommand::Disable => {
             if cfg.encryption.enabled {
@@ -101,7 +143,7 @@ pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
                     "set [encryption] enabled = false first (keep key_file), so new documents are not encrypted".into(),
                 );
             }
-            false
+            Target::Plaintext
         }
     };
     let mut last = 0i64;
@@ -112,11 +154,11 @@ pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
             print_progress(p);
         }
     };
-    let n = convert::run(&db, &blobs, encrypt, || SystemClock.now_ms(), report)
+    let n = convert::run(&db, &blobs, target, || SystemClock.now_ms(), report)
         .await
         .map_err(|e| e.to_string())?;
     print_progress(
-        &convert::progress(&db, &blobs, encrypt)
+        &convert::progress(&db, &blobs, target)
             .await
             .map_err(|e| e.to_string())?,
     );

@@ -64,6 +64,8 @@ enum Command {
         #[command(subcommand)]
         command: protect::WorkbookCommand,
     },
+    /// Stamp a text watermark on every page of a PDF.
+    Watermark(protect::WatermarkArgs),
 }
 
 fn load_config(cli: &Cli) -> Result<Config, String> {
@@ -113,6 +115,7 @@ fn main() -> ExitCode {
                 Command::Unprotect(args) => protect::unprotect(args),
                 Command::Sheet { command } => protect::sheet(command),
                 Command::Workbook { command } => protect::workbook(command),
+                Command::Watermark(args) => protect::watermark(args),
             }
         })
     };

@@ -1,5 +1,6 @@
-//! `strongroom protect | unprotect | sheet protect | workbook protect`: password protection of
-//! documents on the command line, a thin shell over `strongroom-docs`.
+//! `strongroom protect | unprotect | sheet protect | workbook protect | watermark`: password
+//! protection and watermarking of documents on the command line, a thin shell over
+//! `strongroom-docs`.
 //!
 //! Three rules shape this module, because a protection tool that leaks or destroys data is
 //! worse than none:
@@ -11,7 +12,7 @@
 //!   input file is never the output.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -147,6 +148,10 @@ pub struct WorkbookProtectArgs {
 
 /// Run `strongroom protect`.
 pub fn protect(args: &ProtectArgs) -> Result<(), String> {
+    quiet(|| protect_inner(args))
+}
+
+fn protect_inner(args: &ProtectArgs) -> Result<(), String> {
     let ctx = |e: DocError| describe(&args.file, e);
     check_paths(&args.file, &args.out)?;
     let lines = read_stdin_lines(if args.owner_password_stdin_line2 { 2 } else { 1 })?;
@@ -213,6 +218,10 @@ pub fn protect(args: &ProtectArgs) -> Result<(), String> {
 
 /// Run `strongroom unprotect`.
 pub fn unprotect(args: &UnprotectArgs) -> Result<(), String> {
+    quiet(|| unprotect_inner(args))
+}
+
+fn unprotect_inner(args: &UnprotectArgs) -> Result<(), String> {
     let ctx = |e: DocError| describe(&args.file, e);
     check_paths(&args.file, &args.out)?;
     let lines = read_stdin_lines(1)?;
@@ -238,6 +247,10 @@ pub fn unprotect(args: &UnprotectArgs) -> Result<(), String> {
 
 /// Run `strongroom sheet …`.
 pub fn sheet(command: &SheetCommand) -> Result<(), String> {
+    quiet(|| sheet_inner(command))
+}
+
+fn sheet_inner(command: &SheetCommand) -> Result<(), String> {
     let SheetCommand::Protect(args) = command;
     check_paths(&args.file, &args.out)?;
     let password = optional_password(args.password_stdin)?;
@@ -264,6 +277,10 @@ pub fn sheet(command: &SheetCommand) -> Result<(), String> {
 
 /// Run `strongroom workbook …`.
 pub fn workbook(command: &WorkbookCommand) -> Result<(), String> {
+    quiet(|| workbook_inner(command))
+}
+
+fn workbook_inner(command: &WorkbookCommand) -> Result<(), String> {
     let WorkbookCommand::Protect(args) = command;
     check_paths(&args.file, &args.out)?;
     let password = optional_password(args.password_stdin)?;
@@ -280,6 +297,20 @@ pub fn workbook(command: &WorkbookCommand) -> Result<(), String> {
             e => describe(&args.file, e),
         })
     })
+}
+
+/// Run `f` with library log records below ERROR dropped, unless the user asked for logs with
+/// `STRONGROOM_LOG`. A command's answer is its one-line error; the PDF library's own warnings
+/// ("Invalid password provided …") only repeat it in other words, before it, on stderr.
+fn quiet<T>(f: impl FnOnce() -> T) -> T {
+    if std::env::var_os("STRONGROOM_LOG").is_some() {
+        return f();
+    }
+    let errors_only = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::ERROR)
+        .with_writer(std::io::stderr)
+        .finish();
+    tracing::subscriber::with_default(errors_only, f)
 }
 
 /// The library's flags from the CLI's list: exactly the listed actions are allowed.
@@ -506,4 +537,145 @@ fn create_temp(dir: &Path, name: &str) -> std::io::Result<(PathBuf, File)> {
         }
     }
     Err(last.unwrap_or_else(|| std::io::Error::other("cannot create a temporary file")))
+}
+
+/// `strongroom watermark`.
+#[derive(Args)]
+pub struct WatermarkArgs {
+    /// The PDF to stamp.
+    file: PathBuf,
+    /// The text; `{file}` becomes the input's file name and `{date}` today's date (UTC,
+    /// YYYY-MM-DD). Latin-1 characters only for now.
+    #[arg(long, value_name = "TEMPLATE")]
+    text: String,
+    /// Font size in points.
+    #[arg(long, default_value_t = 48.0)]
+    font_size: f32,
+    /// Colour as RRGGBB hex.
+    #[arg(long, default_value = "808080", value_parser = parse_colour)]
+    color: [f32; 3],
+    /// Opacity from 0 (invisible) to 1 (opaque).
+    #[arg(long, default_value_t = 0.3)]
+    opacity: f32,
+    /// Counter-clockwise angle of the text on the page, in degrees.
+    #[arg(long, default_value_t = 45.0, allow_negative_numbers = true)]
+    rotation: f32,
+    /// Repeat the text over the whole page.
+    #[arg(long)]
+    tiled: bool,
+    /// Where to write the stamped PDF (must not be the input file).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    out: PathBuf,
+}
+
+fn parse_colour(s: &str) -> Result<[f32; 3], String> {
+    let hex = s.trim_start_matches('#');
+    let bad = || format!("{s:?} is not a colour: use RRGGBB hex, e.g. 808080");
+    if hex.len() != 6 || !hex.is_ascii() {
+        return Err(bad());
+    }
+    let mut rgb = [0f32; 3];
+    for (i, slot) in rgb.iter_mut().enumerate() {
+        let byte = hex.get(2 * i..2 * i + 2).ok_or_else(bad)?;
+        *slot = f32::from(u8::from_str_radix(byte, 16).map_err(|_| bad())?) / 255.0;
+    }
+    Ok(rgb)
+}
+
+/// Run `strongroom watermark`.
+pub fn watermark(args: &WatermarkArgs) -> Result<(), String> {
+    quiet(|| watermark_inner(args))
+}
+
+fn watermark_inner(args: &WatermarkArgs) -> Result<(), String> {
+    check_paths(&args.file, &args.out)?;
+    let name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let text = expand_template(&args.text, &name, &today(&strongroom_core::SystemClock));
+    match detect(&args.file)? {
+        Format::Pdf => {}
+        found => {
+            return Err(format!(
+                "{}: not a supported format: watermarks are stamped on PDF documents, found {found}",
+                args.file.display()
+            ));
+        }
+    }
+    let input = read_all(&args.file)?;
+    let wm = strongroom_docs::watermark::TextWatermark {
+        text: &text,
+        font_size: args.font_size,
+        rgb: args.color,
+        opacity: args.opacity,
+        rotation_deg: args.rotation,
+        tiled: args.tiled,
+    };
+    let out = strongroom_docs::watermark::pdf(&input, &wm).map_err(|e| match e {
+        DocError::AlreadyProtected => format!(
+            "{}: the PDF is password-protected; stamp the watermark before protecting it",
+            args.file.display()
+        ),
+        e => describe(&args.file, e),
+    })?;
+    write_atomic(&args.out, |f| {
+        f.write_all(&out).map_err(|e| describe(&args.file, DocError::Io(e)))
+    })
+}
+
+/// `{file}` and `{date}` substituted; other text (and unknown `{…}`) kept as written.
+fn expand_template(template: &str, file: &str, date: &str) -> String {
+    template.replace("{file}", file).replace("{date}", date)
+}
+
+/// Today's date (UTC) as YYYY-MM-DD, from the project's one clock.
+fn today(clock: &dyn strongroom_core::Clock) -> String {
+    let days = clock.now_ms().div_euclid(86_400_000);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (the classic era-based method:
+/// 400-year eras of 146,097 days, years starting in March so leap days come last).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, u32::try_from(m).unwrap_or(1), u32::try_from(d).unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(20_819), (2027, 1, 1));
+        assert_eq!(
+            today(&strongroom_core::clock::ManualClock::new(951_782_400_000)),
+            "2000-02-29"
+        );
+    }
+
+    #[test]
+    fn templates_and_colours() {
+        assert_eq!(
+            expand_template("{file} · {date} {x}", "a.pdf", "2026-01-02"),
+            "a.pdf · 2026-01-02 {x}"
+        );
+        assert_eq!(parse_colour("#ff0080").unwrap(), [1.0, 0.0, 128.0 / 255.0]);
+        assert!(parse_colour("red").is_err());
+        assert!(parse_colour("ééé").is_err());
+    }
 }

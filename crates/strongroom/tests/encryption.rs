@@ -352,3 +352,62 @@ async fn an_existing_instance_is_encrypted_online_and_back() {
     let owner = srv.login(OWNER_EMAIL, PASSWORD).await;
     assert_eq!(&download(&owner, &files[5].0).await.1.unwrap(), &files[5].1);
 }
+
+#[tokio::test]
+async fn master_key_rotation_rewraps_without_rewriting_data() {
+    let backend = backends().remove(0);
+    let keys = tempfile::tempdir().unwrap();
+    let (old, new) = (keygen(keys.path(), "old.key"), keygen(keys.path(), "new.key"));
+    let mut srv = Server::start_with(
+        &backend,
+        Options {
+            extra_toml: enc_toml(&old),
+            args: vec![],
+        },
+    );
+    let owner = srv.owner().await;
+    let (_, root) = owner.room("Keys").await;
+    let mut files = vec![];
+    for i in 0..4 {
+        let body = data(100_000 * i + 1, i as u64);
+        let (id, blob) = upload_blob(&srv, &owner, &root, &format!("k{i}"), &body).await;
+        files.push((id, blob.clone(), body, std::fs::read(&blob).unwrap()));
+    }
+
+    // New key current, old key retired: reads work, then rotate.
+    let rotated = format!(
+        "[encryption]\nenabled = true\nkey_file = \"{}\"\nretired_key_files = [\"{}\"]\n",
+        new.display(),
+        old.display()
+    );
+    srv.restart_with(&rotated);
+    let out = srv.cli(&["encryption", "rotate-key"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("re-wrapped 4 versions"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (_, blob, _, before) in &files {
+        let after = std::fs::read(blob).unwrap();
+        assert_eq!(after.len(), before.len());
+        assert_ne!(after[..HEADER], before[..HEADER], "the header is re-wrapped");
+        assert_eq!(after[HEADER..], before[HEADER..], "document data is not rewritten");
+    }
+    let status = srv.cli(&["encryption", "status"], "");
+    let status = String::from_utf8_lossy(&status.stdout).to_string();
+    assert_eq!(
+        status.matches("encrypts").count(),
+        1,
+        "only the new key is in use:\n{status}"
+    );
+
+    // The old key can go; everything still reads.
+    srv.restart_with(&enc_toml(&new));
+    let owner = srv.login(OWNER_EMAIL, PASSWORD).await;
+    for (id, _, body, _) in &files {
+        assert_eq!(&download(&owner, id).await.1.unwrap(), body);
+    }
+    let out = srv.cli(&["storage", "verify"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}

@@ -91,6 +91,7 @@ async fn openapi_health_metrics_and_security_headers() {
         "POST /api/v1/files/{id}/copy",
         "POST /api/v1/files/{id}/trash",
         "POST /api/v1/files/{id}/restore",
+        "GET /api/v1/admin/encryption",
     ];
     for e in expected {
         assert!(documented.iter().any(|d| d == e), "{e} is not in the OpenAPI document");

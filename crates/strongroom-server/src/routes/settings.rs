@@ -6,7 +6,7 @@ use crate::state::Shared;
 use axum::extract::State;
 use serde::Serialize;
 use strongroom_core::{Action, Resource, authorize};
-use strongroom_store::convert::{self, Progress};
+use strongroom_store::convert::{self, Progress, Target};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -29,7 +29,16 @@ pub struct EncryptionStatus {
 async fn encryption_status(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<EncryptionStatus>> {
     authorize(&caller.actor, Action::ManageSettings, Resource::Instance)?;
     let current = st.blobs.keys().current().map(|k| k.id().to_hex());
-    let progress = convert::progress(&st.db, &st.blobs, current.is_some()).await?;
+    let progress = convert::progress(
+        &st.db,
+        &st.blobs,
+        if current.is_some() {
+            Target::Encrypted
+        } else {
+            Target::Plaintext
+        },
+    )
+    .await?;
     Ok(Json(EncryptionStatus {
         enabled: current.is_some(),
         current_key_id: current,
