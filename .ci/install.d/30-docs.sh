@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Oracles for strongroom-docs (Office agile encryption, PDF R6, xlsx protection).
+# Oracles for strongroom-docs (Office agile encryption, PDF R6, xlsx protection, ODF
+# encryption through LibreOffice UNO, PDF watermarks through pdftotext).
 # Idempotent: installs only what is missing; runs `apt-get update` only when an apt package
 # is missing. Runs as root in CI (sourced or executed by .ci/run).
 set -euo pipefail

@@ -286,7 +286,13 @@ fn draw(wm: &TextWatermark<'_>, text: &[u8], crop: [f32; 4], page_rotate: f32, f
     let size = if wm.tiled {
         wm.font_size
     } else {
-        let along = |extent: f32, c: f32| if c.abs() < 1e-6 { f32::INFINITY } else { extent / c.abs() };
+        let along = |extent: f32, c: f32| {
+            if c.abs() < 1e-6 {
+                f32::INFINITY
+            } else {
+                extent / c.abs()
+            }
+        };
         let room = along(x1 - x0, cos).min(along(y1 - y0, sin)) * 0.9;
         wm.font_size.min(room / em.max(0.001)).max(1.0)
     };

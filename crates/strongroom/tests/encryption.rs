@@ -411,3 +411,73 @@ async fn master_key_rotation_rewraps_without_rewriting_data() {
     let out = srv.cli(&["storage", "verify"], "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// `encryption enable` killed with SIGKILL at several points: every file stays readable, and
+/// the next run finishes the job.
+#[tokio::test]
+async fn conversion_survives_sigkill_and_resumes() {
+    let backend = backends().remove(0);
+    let keys = tempfile::tempdir().unwrap();
+    let key = keygen(keys.path(), "master.key");
+    let mut srv = Server::start(&backend);
+    let owner = srv.owner().await;
+    let (_, root) = owner.room("Big archive").await;
+    let mut files = vec![];
+    for i in 0..30 {
+        let body = data(300_000 + i * 1000, 100 + i as u64);
+        let f = owner
+            .json(
+                owner.upload(&root, &format!("a{i}.bin"), body.clone()).await,
+                StatusCode::CREATED,
+            )
+            .await;
+        files.push((f["id"].as_str().unwrap().to_string(), body));
+    }
+    // The server keeps serving (holding the key, but not converting by itself) while the CLI
+    // converts and is killed.
+    srv.restart_with(&format!(
+        "[encryption]\nenabled = false\nkey_file = \"{}\"\n",
+        key.display()
+    ));
+    let owner = srv.login(OWNER_EMAIL, PASSWORD).await;
+    std::fs::write(srv.dir.path().join("enc.toml"), enc_toml(&key)).unwrap();
+    let enc_config = srv.dir.path().join("enc.toml");
+    for delay_ms in [150u64, 300, 450] {
+        let mut child = std::process::Command::new(BIN)
+            .args(["encryption", "enable", "--config"])
+            .arg(&enc_config)
+            .arg("--data-dir")
+            .arg(srv.dir.path().join("data"))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let status = run_cli(&enc_config, srv.dir.path(), &["encryption", "status"], "");
+        eprintln!(
+            "killed at {delay_ms} ms: {}",
+            String::from_utf8_lossy(&status.stderr).trim()
+        );
+        for (id, body) in &files {
+            let (status, got) = download(&owner, id).await;
+            assert_eq!(status, StatusCode::OK, "after a kill at {delay_ms} ms");
+            assert_eq!(&got.unwrap(), body, "after a kill at {delay_ms} ms");
+        }
+    }
+    let out = run_cli(&enc_config, srv.dir.path(), &["encryption", "enable"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run_cli(&enc_config, srv.dir.path(), &["encryption", "status"], "");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("encrypt: 30/30 versions"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    srv.restart_with(&enc_toml(&key));
+    let owner = srv.login(OWNER_EMAIL, PASSWORD).await;
+    for (id, body) in &files {
+        assert_eq!(&download(&owner, id).await.1.unwrap(), body);
+    }
+    let out = srv.cli(&["storage", "verify"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}

@@ -846,7 +846,11 @@ fn odf_round_trip_through_the_cli() {
 #[test]
 fn watermark_template_on_every_page() {
     let dir = tempfile::tempdir().unwrap();
-    let src = write(dir.path(), "board-pack.pdf", &pdf(&["First page", "Second page", "Third page"]));
+    let src = write(
+        dir.path(),
+        "board-pack.pdf",
+        &pdf(&["First page", "Second page", "Third page"]),
+    );
     let out = dir.path().join("stamped.pdf");
     let o = strongroom(
         &[
@@ -870,13 +874,23 @@ fn watermark_template_on_every_page() {
     let stamped = String::from_utf8_lossy(&bytes);
     // The template is expanded: the file name and an ISO date (checked for shape, since the
     // date is today's).
-    let at = stamped.find("(Copy of board-pack.pdf on ").expect("expanded text in a content stream");
+    let at = stamped
+        .find("(Copy of board-pack.pdf on ")
+        .expect("expanded text in a content stream");
     let date = &stamped[at + 27..at + 37];
     assert!(
-        date.len() == 10 && date.chars().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() }),
+        date.len() == 10
+            && date
+                .chars()
+                .enumerate()
+                .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() }),
         "{date}"
     );
-    assert_eq!(stamped.matches("Copy of board-pack.pdf on ").count(), 3, "one stamp per page");
+    assert_eq!(
+        stamped.matches("Copy of board-pack.pdf on ").count(),
+        3,
+        "one stamp per page"
+    );
     assert!(stamped.contains("0.8000 0.0000 0.0000 rg"));
 
     if oracle_available("pdftotext (poppler-utils)", Command::new("pdftotext").arg("-v")) {
@@ -887,7 +901,10 @@ fn watermark_template_on_every_page() {
                 .arg("-"));
             assert!(ok, "{err}");
             let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            assert!(flat.contains(&format!("Copy of board-pack.pdf on {date}")), "page {page}: {text}");
+            assert!(
+                flat.contains(&format!("Copy of board-pack.pdf on {date}")),
+                "page {page}: {text}"
+            );
         }
     }
 
@@ -898,7 +915,10 @@ fn watermark_template_on_every_page() {
     assert_fails(&o, "watermarks are stamped on PDF", &bad);
     let o = strongroom(&["watermark", p(&src), "--text", "機密", "-o", p(&bad)], "");
     assert_fails(&o, "Latin-1", &bad);
-    let o = strongroom(&["watermark", p(&src), "--text", "x", "--color", "red", "-o", p(&bad)], "");
+    let o = strongroom(
+        &["watermark", p(&src), "--text", "x", "--color", "red", "-o", p(&bad)],
+        "",
+    );
     assert!(!o.ok && !bad.exists());
     let enc = dir.path().join("enc.pdf");
     assert!(strongroom(&["protect", p(&src), "--password-stdin", "-o", p(&enc)], "pw\n").ok);

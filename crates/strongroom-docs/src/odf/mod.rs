@@ -394,7 +394,7 @@ fn decrypt_stream(
             Error::WrongPassword
         }
     };
-    if data.is_empty() || data.len() % 16 != 0 {
+    if data.is_empty() || !data.len().is_multiple_of(16) {
         return Err(Error::malformed(
             "ODF stream",
             format!("{name}: encrypted size is not a multiple of 16"),
