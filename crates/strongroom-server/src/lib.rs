@@ -119,20 +119,22 @@ pub fn sweep_now(st: &AppState) {
 /// writes go on meanwhile; a restart resumes where it was.
 fn spawn_encryption(st: Shared) {
     tokio::spawn(async move {
-        let mut last_log = 0i64;
+        use strongroom_store::convert::{self, Target};
+        let Ok(start) = convert::progress(&st.db, &st.blobs, Target::Encrypted).await else {
+            return;
+        };
         let started = st.now();
-        let report = |p: &strongroom_store::convert::Progress| {
+        let mut last_log = 0i64;
+        let report = |p: &convert::Progress| {
             let now = st.now();
             if now - last_log >= 5_000 || p.complete() {
                 last_log = now;
-                let rate = p.bytes_done as f64 / ((now - started).max(1) as f64 / 1000.0);
-                let eta = (p.bytes_total - p.bytes_done) as f64 / rate.max(1.0);
                 tracing::info!(
                     objects_done = p.objects_done,
                     objects_total = p.objects_total,
                     bytes_done = p.bytes_done,
                     bytes_total = p.bytes_total,
-                    eta_seconds = eta as u64,
+                    eta_seconds = p.eta_seconds(&start, started, now),
                     "encrypting existing documents"
                 );
             }

@@ -33,6 +33,16 @@ impl Progress {
     pub fn complete(&self) -> bool {
         self.objects_done >= self.objects_total
     }
+
+    /// Seconds left at the rate seen since `since` (a progress read at `since_ms`).
+    pub fn eta_seconds(&self, since: &Progress, since_ms: i64, now_ms: i64) -> Option<u64> {
+        let done = self.bytes_done - since.bytes_done;
+        let elapsed = (now_ms - since_ms) as f64 / 1000.0;
+        if done <= 0 || elapsed <= 0.0 {
+            return None;
+        }
+        Some(((self.bytes_total - self.bytes_done).max(0) as f64 / (done as f64 / elapsed)) as u64)
+    }
 }
 
 /// The current progress towards `target`.

@@ -61,14 +61,15 @@ fn keygen(output: &PathBuf) -> Result<(), String> {
     Ok(())
 }
 
-fn print_progress(p: &Progress) {
+fn print_progress(p: &Progress, eta: Option<u64>) {
     let pct = if p.bytes_total > 0 {
         p.bytes_done as f64 * 100.0 / p.bytes_total as f64
     } else {
         100.0
     };
+    let eta = eta.map(|s| format!(", about {s} s left")).unwrap_or_default();
     eprintln!(
-        "{}: {}/{} versions, {}/{} bytes ({pct:.1}%)",
+        "{}: {}/{} versions, {}/{} bytes ({pct:.1}%){eta}",
         p.direction, p.objects_done, p.objects_total, p.bytes_done, p.bytes_total
     );
 }
@@ -102,7 +103,7 @@ pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
             {
                 println!("master key {key} encrypts {n} versions");
             }
-            print_progress(&p);
+            print_progress(&p, None);
             return Ok(());
         }
         EncryptionCommand::RotateKey { reencrypt: false } => {
@@ -146,12 +147,16 @@ pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
             Target::Plaintext
         }
     };
+    let start = convert::progress(&db, &blobs, target)
+        .await
+        .map_err(|e| e.to_string())?;
+    let started = SystemClock.now_ms();
     let mut last = 0i64;
     let report = |p: &Progress| {
         let now = SystemClock.now_ms();
         if now - last >= 1000 || p.complete() {
             last = now;
-            print_progress(p);
+            print_progress(p, p.eta_seconds(&start, started, now));
         }
     };
     let n = convert::run(&db, &blobs, target, || SystemClock.now_ms(), report)
@@ -161,6 +166,7 @@ pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
         &convert::progress(&db, &blobs, target)
             .await
             .map_err(|e| e.to_string())?,
+        None,
     );
     eprintln!("converted {n} versions");
     Ok(())
