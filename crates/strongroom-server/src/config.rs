@@ -47,6 +47,11 @@ pub struct EncryptionConfig {
     pub key_file: String,
     /// Older master keys, still needed to read blobs not yet rewrapped after a rotation.
     pub retired_key_files: Vec<String>,
+    /// Instead of a key file: derive the master key from a passphrase (Argon2id) held in this
+    /// file (first line) or in `STRONGROOM_ENCRYPTION_PASSPHRASE`, with these parameters
+    /// (printed by `strongroom encryption keygen --passphrase-stdin`; not secret).
+    pub passphrase_file: String,
+    pub passphrase_params: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

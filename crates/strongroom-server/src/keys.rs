@@ -1,7 +1,7 @@
 //! Loading the master keys for encryption at rest, and refusing to start with the wrong ones.
 
 use crate::config::EncryptionConfig;
-use strongroom_crypto::MasterKey;
+use strongroom_crypto::{MasterKey, PassphraseParams};
 use strongroom_store::encryption::KeyRing;
 use strongroom_store::{Db, content};
 
@@ -12,9 +12,40 @@ fn load(path: &str) -> Result<MasterKey, String> {
     MasterKey::load_key_file(std::path::Path::new(path)).map_err(|e| format!("cannot load master key file {path}: {e}"))
 }
 
+/// Environment variable that may hold the passphrase the master key is derived from.
+pub const PASSPHRASE_ENV: &str = "STRONGROOM_ENCRYPTION_PASSPHRASE";
+
+fn from_passphrase(cfg: &EncryptionConfig) -> Result<Option<MasterKey>, String> {
+    if cfg.passphrase_params.is_empty() {
+        return Ok(None);
+    }
+    let params = PassphraseParams::from_text(cfg.passphrase_params.trim())
+        .map_err(|e| format!("encryption.passphrase_params: {e}"))?;
+    let passphrase = if !cfg.passphrase_file.is_empty() {
+        let text = std::fs::read_to_string(&cfg.passphrase_file)
+            .map_err(|e| format!("cannot read encryption.passphrase_file {}: {e}", cfg.passphrase_file))?;
+        zeroize::Zeroizing::new(text.lines().next().unwrap_or("").to_string())
+    } else {
+        zeroize::Zeroizing::new(std::env::var(PASSPHRASE_ENV).map_err(|_| {
+            format!("encryption.passphrase_params is set: give the passphrase in passphrase_file or {PASSPHRASE_ENV}")
+        })?)
+    };
+    if passphrase.is_empty() {
+        return Err("the encryption passphrase is empty".into());
+    }
+    MasterKey::from_passphrase(passphrase.as_bytes(), &params)
+        .map(Some)
+        .map_err(|e| format!("passphrase: {e}"))
+}
+
 /// The key ring the configuration describes.
 pub fn ring(cfg: &EncryptionConfig) -> Result<KeyRing, String> {
-    let current = if !cfg.key_file.is_empty() {
+    let current = if let Some(k) = from_passphrase(cfg)? {
+        if !cfg.key_file.is_empty() {
+            return Err("set either encryption.key_file or encryption.passphrase_params, not both".into());
+        }
+        Some(k)
+    } else if !cfg.key_file.is_empty() {
         Some(load(&cfg.key_file)?)
     } else if let Ok(text) = std::env::var(KEY_ENV) {
         Some(

@@ -14,8 +14,12 @@ pub enum EncryptionCommand {
     /// Write a new random master key to a file (readable by its owner only).
     Keygen {
         /// Where to write the key; an existing file is never overwritten.
-        #[arg(short = 'o', long)]
-        output: PathBuf,
+        #[arg(short = 'o', long, required_unless_present = "passphrase_stdin")]
+        output: Option<PathBuf>,
+        /// Instead: derive the key from a passphrase read from standard input, and print the
+        /// `passphrase_params` line for the configuration (the passphrase itself is not stored).
+        #[arg(long, conflicts_with = "output")]
+        passphrase_stdin: bool,
     },
     /// Show whether encryption is on and how many stored versions are encrypted.
     Status,
@@ -61,6 +65,25 @@ fn keygen(output: &PathBuf) -> Result<(), String> {
     Ok(())
 }
 
+fn passphrase_keygen() -> Result<(), String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the passphrase: {e}"))?;
+    let passphrase = zeroize::Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_string());
+    if passphrase.chars().count() < 16 {
+        return Err("a passphrase for the master key needs at least 16 characters".into());
+    }
+    let params = strongroom_crypto::PassphraseParams::generate(&mut rand::rng());
+    let key = MasterKey::from_passphrase(passphrase.as_bytes(), &params).map_err(|e| e.to_string())?;
+    println!("passphrase_params = \"{}\"", params.to_text());
+    eprintln!(
+        "master key {} derived; put the line above in [encryption] and the passphrase in passphrase_file or STRONGROOM_ENCRYPTION_PASSPHRASE",
+        key.id()
+    );
+    Ok(())
+}
+
 fn print_progress(p: &Progress, eta: Option<u64>) {
     let pct = if p.bytes_total > 0 {
         p.bytes_done as f64 * 100.0 / p.bytes_total as f64
@@ -75,8 +98,16 @@ fn print_progress(p: &Progress, eta: Option<u64>) {
 }
 
 pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
-    if let EncryptionCommand::Keygen { output } = cmd {
-        return keygen(output);
+    if let EncryptionCommand::Keygen {
+        output,
+        passphrase_stdin,
+    } = cmd
+    {
+        return match output {
+            Some(path) => keygen(path),
+            None if *passphrase_stdin => passphrase_keygen(),
+            None => Err("give -o PATH or --passphrase-stdin".into()),
+        };
     }
     let (db, blobs) = strongroom_server::open_storage(cfg).await?;
     let target = match cmd {

@@ -481,3 +481,55 @@ async fn conversion_survives_sigkill_and_resumes() {
     let out = srv.cli(&["storage", "verify"], "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[tokio::test]
+async fn master_key_from_a_passphrase() {
+    let backend = backends().remove(0);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(BIN)
+        .args(["encryption", "keygen", "--passphrase-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery staple again\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let params_line = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        params_line.starts_with("passphrase_params = \"strongroom-passphrase-v1:argon2id:"),
+        "{params_line}"
+    );
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "correct horse battery staple again\n").unwrap();
+    let toml = format!(
+        "[encryption]\nenabled = true\n{}passphrase_file = \"{}\"\n",
+        params_line,
+        pass.display()
+    );
+    let mut srv = Server::start_with(
+        &backend,
+        Options {
+            extra_toml: toml.clone(),
+            args: vec![],
+        },
+    );
+    let owner = srv.owner().await;
+    let (_, root) = owner.room("P").await;
+    let (id, blob) = upload_blob(&srv, &owner, &root, "p.txt", b"secret by passphrase").await;
+    assert!(!std::fs::read(&blob).unwrap().windows(6).any(|w| w == b"secret"));
+    std::fs::write(&pass, "a different passphrase entirely\n").unwrap();
+    let err = srv.serve_must_fail(&toml);
+    assert!(err.contains("master key"), "{err}");
+    std::fs::write(&pass, "correct horse battery staple again\n").unwrap();
+    srv.restart_with(&toml);
+    let owner = srv.login(OWNER_EMAIL, PASSWORD).await;
+    assert_eq!(download(&owner, &id).await.1.unwrap(), b"secret by passphrase");
+}
