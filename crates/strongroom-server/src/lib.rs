@@ -115,12 +115,13 @@ pub fn sweep_now(st: &AppState) {
     });
 }
 
-/// Encrypts, in the background, every blob stored before encryption was enabled. Reads and
-/// writes go on meanwhile; a restart resumes where it was.
-fn spawn_encryption(st: Shared) {
+/// Brings every stored blob to `target` in the background (encrypting those stored before
+/// encryption was enabled, or decrypting). Reads and writes go on meanwhile; a restart or
+/// another call resumes where it was. Safe to run on several nodes at once.
+pub fn spawn_conversion(st: Shared, target: strongroom_store::convert::Target) {
+    use strongroom_store::convert;
     tokio::spawn(async move {
-        use strongroom_store::convert::{self, Target};
-        let Ok(start) = convert::progress(&st.db, &st.blobs, Target::Encrypted).await else {
+        let Ok(start) = convert::progress(&st.db, &st.blobs, target).await else {
             return;
         };
         let started = st.now();
@@ -130,29 +131,20 @@ fn spawn_encryption(st: Shared) {
             if now - last_log >= 5_000 || p.complete() {
                 last_log = now;
                 tracing::info!(
+                    direction = %p.direction,
                     objects_done = p.objects_done,
                     objects_total = p.objects_total,
                     bytes_done = p.bytes_done,
                     bytes_total = p.bytes_total,
                     eta_seconds = p.eta_seconds(&start, started, now),
-                    "encrypting existing documents"
+                    "converting stored documents"
                 );
             }
         };
-        match strongroom_store::convert::run(
-            &st.db,
-            &st.blobs,
-            strongroom_store::convert::Target::Encrypted,
-            || st.now(),
-            report,
-        )
-        .await
-        {
+        match convert::run(&st.db, &st.blobs, target, || st.now(), report).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(converted = n, "all stored documents are encrypted"),
-            Err(e) => {
-                tracing::error!(error = %e, "encrypting existing documents stopped; it resumes at the next start")
-            }
+            Ok(n) => tracing::info!(converted = n, "every stored document is converted"),
+            Err(e) => tracing::error!(error = %e, "converting stored documents stopped; it resumes at the next start"),
         }
     });
 }
@@ -195,7 +187,7 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         metrics,
     });
     if cfg.encryption.enabled {
-        spawn_encryption(state.clone());
+        spawn_conversion(state.clone(), strongroom_store::convert::Target::Encrypted);
     }
     // Blobs of purged files are deleted by a sweep on every node; it is idempotent.
     let sweeper = state.clone();

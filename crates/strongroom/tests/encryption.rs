@@ -337,16 +337,35 @@ async fn an_existing_instance_is_encrypted_online_and_back() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // And back: `encryption disable` with encryption turned off in the configuration.
+    // And back, through the API: encryption off in the configuration, the key still there.
     let plain_cfg = format!("[encryption]\nenabled = false\nkey_file = \"{}\"\n", key.display());
     srv.restart_with(&plain_cfg);
-    let out = srv.cli(&["encryption", "disable"], "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("decrypt: 12/12 versions"));
     let owner = srv.login(OWNER_EMAIL, PASSWORD).await;
+    let started = owner
+        .json(
+            owner
+                .post("/api/v1/admin/encryption/convert", serde_json::json!({}))
+                .await,
+            StatusCode::ACCEPTED,
+        )
+        .await;
+    assert_eq!(started["progress"]["direction"], "decrypt");
+    for _ in 0..100 {
+        status = owner
+            .json(owner.get("/api/v1/admin/encryption").await, StatusCode::OK)
+            .await;
+        if status["progress"]["objects_done"] == 12 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status["progress"]["objects_done"], 12, "{status}");
     for (id, body) in &files {
         assert_eq!(&download(&owner, id).await.1.unwrap(), body);
     }
+    let out = srv.cli(&["encryption", "disable"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("decrypt: 12/12 versions"));
     // With nothing encrypted any more, the key is no longer needed.
     srv.restart_with("");
     let owner = srv.login(OWNER_EMAIL, PASSWORD).await;

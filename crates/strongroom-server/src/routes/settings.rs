@@ -4,14 +4,18 @@ use crate::error::ApiResult;
 use crate::extract::{Caller, Json};
 use crate::state::Shared;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::Serialize;
+use strongroom_core::audit::AuditEvent;
 use strongroom_core::{Action, Resource, authorize};
 use strongroom_store::convert::{self, Progress, Target};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<Shared> {
-    OpenApiRouter::new().routes(routes!(encryption_status))
+    OpenApiRouter::new()
+        .routes(routes!(encryption_status))
+        .routes(routes!(encryption_convert))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -44,4 +48,38 @@ async fn encryption_status(State(st): State<Shared>, caller: Caller) -> ApiResul
         current_key_id: current,
         progress,
     }))
+}
+
+/// Starts converting stored documents to the configured state in the background: encrypting
+/// them when encryption is enabled, decrypting them when it is disabled (with the key still
+/// configured). Returns at once; follow it with `GET /api/v1/admin/encryption`.
+#[utoipa::path(post, path = "/api/v1/admin/encryption/convert", responses((status = 202, body = EncryptionStatus), (status = 403)))]
+async fn encryption_convert(
+    State(st): State<Shared>,
+    caller: Caller,
+) -> ApiResult<(StatusCode, Json<EncryptionStatus>)> {
+    authorize(&caller.actor, Action::ManageSettings, Resource::Instance)?;
+    let current = st.blobs.keys().current().map(|k| k.id().to_hex());
+    let target = if current.is_some() {
+        Target::Encrypted
+    } else {
+        Target::Plaintext
+    };
+    st.audit(
+        AuditEvent::new("settings.encryption.convert", "settings")
+            .by(&caller.actor)
+            .details(serde_json::json!({"target": format!("{target:?}")}))
+            .from_origin(&caller.origin),
+    )
+    .await?;
+    crate::spawn_conversion(st.clone(), target);
+    let progress = convert::progress(&st.db, &st.blobs, target).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(EncryptionStatus {
+            enabled: current.is_some(),
+            current_key_id: current,
+            progress,
+        }),
+    ))
 }
