@@ -355,3 +355,82 @@ pub(super) fn strip_encryption(xml: &[u8], decrypted: &BTreeSet<String>) -> Resu
     }
     Ok(writer.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_enc(size: u64) -> NewEncryption {
+        NewEncryption {
+            size,
+            checksum: [1; 32],
+            iv: [2; 16],
+            salt: [3; 16],
+            iterations: 100_000,
+        }
+    }
+
+    #[test]
+    fn adds_parses_and_strips() {
+        let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3"><manifest:file-entry manifest:full-path="/" manifest:media-type="x"/><manifest:file-entry manifest:full-path="a.xml" manifest:media-type="text/xml" manifest:size="1"/></manifest:manifest>"#;
+        let mut new = BTreeMap::new();
+        new.insert("a.xml".to_owned(), new_enc(42));
+        new.insert("unlisted.bin".to_owned(), new_enc(7));
+        let out = add_encryption(xml, &new).unwrap();
+        let entries = parse(&out).unwrap();
+        let paths: Vec<&str> = entries.iter().map(|e| e.full_path.as_str()).collect();
+        assert_eq!(paths, ["/", "a.xml", "unlisted.bin"]);
+        let a = &entries[1];
+        assert_eq!(a.size, Some(42), "old size replaced, not duplicated");
+        let enc = a.encryption.as_ref().unwrap();
+        assert_eq!(enc.iv, [2; 16]);
+        assert_eq!(enc.salt, [3; 16]);
+        assert_eq!(enc.checksum, [1; 32]);
+        assert_eq!(enc.iteration_count, Some(100_000));
+        assert_eq!(enc.algorithm.as_deref(), Some(super::super::ALGORITHM_AES256_CBC));
+        assert_eq!(entries[2].size, Some(7));
+        assert!(entries[0].encryption.is_none());
+
+        let decrypted: BTreeSet<String> = ["a.xml".to_owned(), "unlisted.bin".to_owned()].into();
+        let stripped = strip_encryption(&out, &decrypted).unwrap();
+        let again = parse(&stripped).unwrap();
+        assert!(again.iter().all(|e| e.encryption.is_none() && e.size.is_none()));
+        let text = String::from_utf8(stripped).unwrap();
+        assert!(text.contains(r#"manifest:version="1.3""#), "{text}");
+    }
+
+    #[test]
+    fn namespace_not_prefix_decides() {
+        // Default namespace on the root: new elements need the manifest: prefix declared.
+        let xml = br#"<manifest xmlns="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><file-entry full-path="a.xml"/></manifest>"#;
+        // Unprefixed attributes are in no namespace, so this manifest names no full-path.
+        assert!(parse(xml).is_err());
+        let xml = br#"<m:manifest xmlns:m="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><m:file-entry m:full-path="a.xml"/></m:manifest>"#;
+        let mut new = BTreeMap::new();
+        new.insert("a.xml".to_owned(), new_enc(1));
+        let out = add_encryption(xml, &new).unwrap();
+        let text = String::from_utf8(out.clone()).unwrap();
+        assert!(
+            text.contains(r#"xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0""#),
+            "{text}"
+        );
+        let entries = parse(&out).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert!(entries[0].encryption.is_some());
+        // Elements of other namespaces with the same local names are not ours.
+        let foreign = br#"<m:manifest xmlns:m="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" xmlns:x="urn:x"><m:file-entry m:full-path="a"><x:encryption-data/></m:file-entry></m:manifest>"#;
+        assert!(parse(foreign).unwrap()[0].encryption.is_none());
+    }
+
+    #[test]
+    fn rejects_broken_manifests() {
+        assert!(parse(b"").is_err());
+        assert!(
+            parse(b"<manifest:manifest xmlns:manifest=\"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0\">")
+                .is_err()
+        );
+        assert!(add_encryption(b"<other/>", &BTreeMap::new()).is_err());
+        assert!(add_encryption(b"<a><b>", &BTreeMap::new()).is_err());
+    }
+}
