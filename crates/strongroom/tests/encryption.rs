@@ -140,7 +140,8 @@ async fn encrypted_round_trips_ranges_and_tamper_detection() {
         // Tampering: header, a middle chunk, the last chunk, truncation, extension.
         let body = data(6 * CHUNK + 100, 7);
         let mut damaged = vec![];
-        let cases: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+        type Damage = Box<dyn Fn(&Path)>;
+        let cases: Vec<(&str, Damage)> = vec![
             ("header", Box::new(|p| flip(p, 20))),
             ("first chunk", Box::new(|p| flip(p, HEADER + 40))),
             ("middle chunk", Box::new(|p| flip(p, HEADER + 3 * RECORD + 100))),
@@ -470,7 +471,7 @@ async fn conversion_survives_sigkill_and_resumes() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         let status = run_cli(&enc_config, srv.dir.path(), &["encryption", "status"], "");

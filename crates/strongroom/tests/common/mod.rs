@@ -265,6 +265,7 @@ impl Server {
                 std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
                 return err;
             }
+            #[allow(clippy::disallowed_methods)] // a blocking wait for a child process, in a test
             std::thread::sleep(Duration::from_millis(100));
         }
         let _ = child.kill();
