@@ -455,10 +455,12 @@ impl PartSink {
     }
 }
 
-/// Threads one transfer's encryption or decryption may use: every core, up to four (each
-/// thread holds a 4 MiB batch).
+/// Threads one transfer's encryption or decryption uses besides the async side. One: the
+/// crypto crate then works in 512 KiB batches (eight chunks side by side through AES), which
+/// keeps memory flat; more threads mean 4 MiB batches per thread for little gain on a server
+/// that moves several transfers at once.
 fn stage_threads() -> usize {
-    strongroom_crypto::available_threads().clamp(1, 4)
+    1
 }
 
 /// The next piece of an upload body, hashed and counted.

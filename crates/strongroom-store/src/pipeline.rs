@@ -8,7 +8,7 @@ use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
 /// Pieces queued on each side of the blocking thread.
-const QUEUE: usize = 4;
+const QUEUE: usize = 2;
 
 /// A transformation of a byte stream, fed piece by piece.
 pub(crate) trait Stage: Send + 'static {
