@@ -44,6 +44,7 @@ pub fn api() -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .merge(routes::content::router())
         .merge(routes::files::router())
         .merge(routes::settings::router())
+        .merge(routes::transform::router())
         .split_for_parts()
 }
 

@@ -93,6 +93,8 @@ async fn openapi_health_metrics_and_security_headers() {
         "POST /api/v1/files/{id}/restore",
         "GET /api/v1/admin/encryption",
         "POST /api/v1/admin/encryption/convert",
+        "POST /api/v1/files/{id}/protect",
+        "POST /api/v1/files/{id}/watermark",
     ];
     for e in expected {
         assert!(documented.iter().any(|d| d == e), "{e} is not in the OpenAPI document");

@@ -366,7 +366,7 @@ async fn open_checked(
 }
 
 /// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266, RFC 8187).
-fn content_disposition(name: &str) -> String {
+pub(crate) fn content_disposition(name: &str) -> String {
     let ascii: String = name
         .chars()
         .map(|c| {

@@ -8,6 +8,7 @@ pub mod people;
 pub mod rooms;
 pub mod settings;
 pub mod system;
+pub mod transform;
 
 use crate::error::ApiResult;
 use crate::extract::Caller;
