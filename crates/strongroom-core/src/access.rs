@@ -36,6 +36,8 @@ impl Actor {
 pub enum Action {
     /// Create a new room.
     CreateRoom,
+    /// List the rooms one can see (the store returns only those).
+    ListRooms,
     /// See a room, list folders, read file metadata, download content.
     ReadContent,
     /// Change content: create folders, upload, new version, rename, move, copy, trash, restore.
@@ -61,8 +63,9 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::CreateRoom,
+        Action::ListRooms,
         Action::ReadContent,
         Action::WriteContent,
         Action::PurgeContent,
@@ -114,6 +117,7 @@ fn allow(ok: bool) -> Result<(), Denied> {
 fn authorize_instance(actor: &Actor, action: Action) -> Result<(), Denied> {
     match action {
         Action::CreateRoom => allow(actor.role != Role::Guest),
+        Action::ListRooms => Ok(()),
         Action::ViewPeople => allow(actor.role != Role::Guest),
         Action::ManagePeople => allow(actor.administers(Module::People)),
         Action::ManageAdmins => {
@@ -189,15 +193,16 @@ mod tests {
     /// Y = allowed, F = forbidden.
     #[test]
     fn instance_actions_table() {
+        #[rustfmt::skip]
         let table: &[(&str, &str)] = &[
-            //                       CR RC WC PC MR VP MP MA TO MS RA MO
-            ("owner", "Y  F  F  F  F  Y  Y  Y  Y  Y  Y  Y"),
-            ("admin-full", "Y  F  F  F  F  Y  Y  Y  F  Y  Y  Y"),
-            ("admin-documents", "Y  F  F  F  F  Y  F  F  F  F  F  Y"),
-            ("admin-people", "Y  F  F  F  F  Y  Y  F  F  F  F  Y"),
-            ("admin-settings-audit", "Y  F  F  F  F  Y  F  F  F  Y  Y  Y"),
-            ("user", "Y  F  F  F  F  Y  F  F  F  F  F  Y"),
-            ("guest", "F  F  F  F  F  F  F  F  F  F  F  Y"),
+            //                       CR LR RC WC PC MR VP MP MA TO MS RA MO
+            ("owner",                "Y  Y  F  F  F  F  Y  Y  Y  Y  Y  Y  Y"),
+            ("admin-full",           "Y  Y  F  F  F  F  Y  Y  Y  F  Y  Y  Y"),
+            ("admin-documents",      "Y  Y  F  F  F  F  Y  F  F  F  F  F  Y"),
+            ("admin-people",         "Y  Y  F  F  F  F  Y  Y  F  F  F  F  Y"),
+            ("admin-settings-audit", "Y  Y  F  F  F  F  Y  F  F  F  Y  Y  Y"),
+            ("user",                 "Y  Y  F  F  F  F  Y  F  F  F  F  F  Y"),
+            ("guest",                "F  Y  F  F  F  F  F  F  F  F  F  F  Y"),
         ];
         let people = people();
         for (name, row) in table {

@@ -154,6 +154,7 @@ async fn login(
 /// Ends the current browser session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
 async fn logout(State(st): State<Shared>, caller: Caller) -> ApiResult<impl IntoResponse> {
+    authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
     if let Some(s) = &caller.session {
         session::logout(&st.db, s).await?;
     }
@@ -176,6 +177,7 @@ async fn logout(State(st): State<Shared>, caller: Caller) -> ApiResult<impl Into
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/v1/auth/me", responses((status = 200, body = User)))]
 async fn me(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<User>> {
+    authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
     Ok(Json(people::get_user(&st.db, &caller.actor.user_id).await?))
 }
 

@@ -42,6 +42,7 @@ pub struct RoomRequest {
 /// Rooms the caller can see.
 #[utoipa::path(get, path = "/api/v1/rooms", responses((status = 200, body = Vec<RoomView>)))]
 async fn list_rooms(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<Vec<RoomView>>> {
+    authorize(&caller.actor, Action::ListRooms, Resource::Instance)?;
     let all = caller.actor.administers(Module::Documents);
     let list = rooms::list_rooms(&st.db, &caller.actor.user_id, all).await?;
     Ok(Json(
