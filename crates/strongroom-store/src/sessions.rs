@@ -164,6 +164,18 @@ pub async fn create_setup_token(db: &Db, token_hash: &str, now: i64, expires_at:
     Ok(())
 }
 
+/// Whether a setup token is live (without spending it).
+pub async fn setup_token_valid(db: &Db, token_hash: &str, now: i64) -> Result<bool> {
+    Ok(
+        sqlx::query("SELECT token_hash FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2")
+            .bind(token_hash.to_string())
+            .bind(now)
+            .fetch_optional(&db.pool)
+            .await?
+            .is_some(),
+    )
+}
+
 /// Spends a setup token: true if it existed and was live. Every setup token goes with it,
 /// since setup happens once.
 pub async fn consume_setup_token(db: &Db, token_hash: &str, now: i64) -> Result<bool> {

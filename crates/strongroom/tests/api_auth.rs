@@ -20,6 +20,16 @@ async fn setup_login_csrf_logout_and_tokens() {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        // A weak password or bad e-mail does not spend the token.
+        for (email, pw) in [(OWNER_EMAIL, "short"), ("not-an-email", PASSWORD)] {
+            let r = anon
+                .post(srv.url("/api/v1/setup"))
+                .json(&json!({"token": srv.setup_token.clone().unwrap(), "email": email, "password": pw}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        }
         let owner = srv.owner().await;
         let r = anon
             .post(srv.url("/api/v1/setup"))

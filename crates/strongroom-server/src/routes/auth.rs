@@ -47,16 +47,22 @@ async fn setup(
     Json(req): Json<SetupRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let now = st.now();
-    let hash = password::hash(req.password).await?;
-    if people::owner_exists(&st.db).await?
-        || !sessions::consume_setup_token(&st.db, &token::hash(&req.token), now).await?
-    {
+    let token_hash = token::hash(&req.token);
+    // The cheap checks first: an unauthenticated caller must not make us run Argon2 for free.
+    let valid = !people::owner_exists(&st.db).await? && sessions::setup_token_valid(&st.db, &token_hash, now).await?;
+    if !valid {
         st.audit(
             AuditEvent::new("setup.owner", "people")
                 .outcome(Outcome::Denied)
                 .from_origin(&origin),
         )
         .await?;
+        return Err(AuthError::BadSetupToken.into());
+    }
+    // A bad e-mail or a weak password is refused before the token is spent.
+    people::normalize_email(&req.email)?;
+    let hash = password::hash(req.password).await?;
+    if !sessions::consume_setup_token(&st.db, &token_hash, now).await? {
         return Err(AuthError::BadSetupToken.into());
     }
     let user = people::create_user(
