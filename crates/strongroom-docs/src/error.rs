@@ -65,6 +65,12 @@ pub enum Error {
     #[error("invalid password: {0}")]
     InvalidPassword(&'static str),
 
+    /// A cell range given by the caller is not an A1-style reference (`B2`, `A1:C9`, several
+    /// separated by spaces) inside the sheet's 16,384 columns × 1,048,576 rows, or a range's
+    /// name is unusable. Carries the offending text so the caller can point at it.
+    #[error("invalid cell range: {0}")]
+    InvalidRange(String),
+
     /// An option passed by the caller is out of range.
     #[error("invalid option: {0}")]
     InvalidOptions(&'static str),

@@ -190,11 +190,15 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
     if cfg.encryption.enabled {
         spawn_conversion(state.clone(), strongroom_store::convert::Target::Encrypted);
     }
-    // Blobs of purged files are deleted by a sweep on every node; it is idempotent.
+    // Blobs of purged files are deleted, and expired sessions removed, by a sweep on every
+    // node each minute; both are idempotent.
     let sweeper = state.clone();
     tokio::spawn(async move {
         loop {
             sweep_now(&sweeper);
+            if let Err(e) = strongroom_store::sessions::purge_expired(&sweeper.db, sweeper.now()).await {
+                tracing::warn!(error = %e, "removing expired sessions failed; will retry");
+            }
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         }
     });

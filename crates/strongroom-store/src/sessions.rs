@@ -192,3 +192,17 @@ pub async fn consume_setup_token(db: &Db, token_hash: &str, now: i64) -> Result<
     tx.commit().await?;
     Ok(found)
 }
+
+/// Deletes expired sessions and setup tokens (API tokens stay listed, as expired, for their
+/// owner). Returns how many rows went.
+pub async fn purge_expired(db: &Db, now: i64) -> Result<u64> {
+    let a = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
+    let b = sqlx::query("DELETE FROM setup_tokens WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
+    Ok(a.rows_affected() + b.rows_affected())
+}
