@@ -278,7 +278,7 @@ impl BlobStore {
             .get_range(&Self::path(key), 0..HEADER_LEN as u64)
             .await
             .map_err(|e| match e {
-                object_store::Error::NotFound { .. } => StoreError::NotFound("blob"),
+                object_store::Error::NotFound { .. } => missing(key),
                 e => e.into(),
             })?;
         let header = ObjectHeader::parse(&header).map_err(crypto_err)?;
@@ -344,7 +344,8 @@ impl BlobStore {
         };
         let res = match self.store.get_opts(&Self::path(key), opts).await {
             Ok(r) => r,
-            Err(object_store::Error::NotFound { .. }) => return Err(StoreError::NotFound("blob")),
+            // A row points here, so a missing object is damage, not a client error.
+            Err(object_store::Error::NotFound { .. }) => return Err(missing(key)),
             Err(e) => return Err(e.into()),
         };
         match res.payload {
@@ -391,6 +392,10 @@ impl BlobStore {
         let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
         Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
     }
+}
+
+fn missing(key: &str) -> StoreError {
+    StoreError::Integrity(format!("stored object {key} is missing"))
 }
 
 /// Collects an upload's bytes: the first part in memory, so a small blob is stored with one

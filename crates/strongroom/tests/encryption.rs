@@ -208,6 +208,12 @@ async fn encrypted_round_trips_ranges_and_tamper_detection() {
         assert_eq!(download(&owner, &c).await.0, StatusCode::INTERNAL_SERVER_ERROR);
         damaged.push(c);
 
+        // A missing object is damage too.
+        let (gone, blob_gone) = upload_blob(&srv, &owner, &root, "vanished", &data(5000, 5)).await;
+        std::fs::remove_file(&blob_gone).unwrap();
+        assert_eq!(download(&owner, &gone).await.0, StatusCode::INTERNAL_SERVER_ERROR);
+        damaged.push(gone);
+
         // Every failure is in the audit trail and the log.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         let audit = owner
