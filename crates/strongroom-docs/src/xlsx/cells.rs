@@ -174,8 +174,8 @@ fn find_cells(sheet: &[u8], rules: &CellRules) -> Result<Vec<CellEdit>> {
         match &event {
             Event::Start(e) | Event::Empty(e) => {
                 let name = local(e.name().as_ref()).to_vec();
-                let in_sheet_data = path.len() == 1 && name == b"row" && path.last().is_some_and(|p| p == b"sheetData");
-                let in_row = path.len() == 2 && name == b"c" && path.last().is_some_and(|p| p == b"row");
+                let in_sheet_data = path.len() == 2 && name == b"row" && path.last().is_some_and(|p| p == b"sheetData");
+                let in_row = path.len() == 3 && name == b"c" && path.last().is_some_and(|p| p == b"row");
                 if in_sheet_data {
                     row = match attr(e, b"r")? {
                         Some(r) => r
@@ -259,7 +259,8 @@ fn find_cell_xfs(styles: &[u8]) -> Result<CellXfs> {
         let event = reader.read_event().map_err(xml_error)?;
         match &event {
             Event::Start(e) | Event::Empty(e) => {
-                let name = local(e.name().as_ref());
+                let qname = e.name();
+                let name = local(qname.as_ref());
                 if depth == 1 && name == b"cellXfs" {
                     if matches!(event, Event::Empty(_)) {
                         return Err(Error::malformed("xlsx styles", "empty cellXfs"));
@@ -293,7 +294,8 @@ fn find_cell_xfs(styles: &[u8]) -> Result<CellXfs> {
             Event::End(e) => {
                 depth = depth.saturating_sub(1);
                 if in_cell_xfs {
-                    let name = local(e.name().as_ref());
+                    let qname = e.name();
+                    let name = local(qname.as_ref());
                     if depth == 2 && name == b"xf" {
                         let end = position(&reader)?;
                         if let Some(xf) = found.as_mut().and_then(|c| c.xfs.last_mut()) {
@@ -360,7 +362,8 @@ fn xf_with_protection(xml: &[u8], locked: bool, hidden: bool) -> Result<Vec<u8>>
                 copy_from = position(&reader)?;
             }
             Event::Start(e) | Event::Empty(e) => {
-                let name = local(e.name().as_ref());
+                let qname = e.name();
+                let name = local(qname.as_ref());
                 if depth == 1 && (name == b"protection" || name == b"extLst") {
                     out.extend_from_slice(xml.get(copy_from..before).unwrap_or_default());
                     if !inserted {

@@ -20,12 +20,21 @@ use sha2::{Digest, Sha512};
 
 use crate::{Error, Format, Result, detect_format, read_head};
 
+mod cells;
+mod unprotect;
+
+pub use unprotect::{unprotect_sheet, unprotect_workbook};
+
 /// Rounds of the protection password hash; what Excel writes.
 pub const SPIN_COUNT: u32 = 100_000;
 /// Largest XML part we patch in memory; bigger ones are refused as a likely zip bomb.
 const MAX_PART: u64 = 256 * 1024 * 1024;
 const WORKBOOK: &str = "xl/workbook.xml";
 const WORKBOOK_RELS: &str = "xl/_rels/workbook.xml.rels";
+/// Relationship type of the styles part, whose `cellXfs` carry cell protection.
+const STYLES_REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles";
+/// Most allow-edit ranges per sheet we write; far above any real use, it bounds the output.
+const MAX_EDIT_RANGES: usize = 1_000;
 const EXPECTED: &str = "an .xlsx workbook";
 
 /// Elements that must come after `workbookProtection` in `CT_Workbook`.
@@ -206,6 +215,27 @@ pub struct SheetProtection<'a> {
     pub password: Option<&'a str>,
     /// What users may still do.
     pub allow: SheetActions,
+    /// Ranges users may edit while the sheet is protected (Excel's "Allow Edit Ranges"),
+    /// each optionally behind its own password.
+    pub edit_ranges: &'a [EditRange<'a>],
+    /// Ranges (`A1:C9`, several separated by spaces) whose existing cells are unlocked:
+    /// editable while the sheet is protected.
+    pub unlock: &'a [&'a str],
+    /// Ranges whose existing cells show their value but not their formula while the sheet is
+    /// protected.
+    pub hide_formulas: &'a [&'a str],
+}
+
+/// An allow-edit range (`protectedRange`): cells that stay editable on a protected sheet,
+/// without a password or after entering the range's own password.
+#[derive(Debug, Clone, Copy)]
+pub struct EditRange<'a> {
+    /// Title shown in Excel's "Allow Edit Ranges" dialog; unique within the sheet.
+    pub name: &'a str,
+    /// The cells: `A1:B9`, several separated by spaces.
+    pub sqref: &'a str,
+    /// Password that unlocks the range; `None` makes it editable by anyone.
+    pub password: Option<&'a str>,
 }
 
 /// Workbook protection to apply.
@@ -226,17 +256,134 @@ pub fn protect_sheet<R: Read + Seek, W: Write + Seek>(
     sheet: &str,
     protection: &SheetProtection<'_>,
 ) -> Result<()> {
+    // Validate everything the caller gave before touching the archive.
+    let ranges = edit_ranges_xml(protection.edit_ranges)?;
+    let rules = cells::CellRules {
+        unlock: parse_ranges(protection.unlock)?,
+        hide: parse_ranges(protection.hide_formulas)?,
+    };
     let mut archive = open_xlsx(input)?;
     let part = find_sheet_part(&mut archive, sheet)?;
-    let xml = read_part(&mut archive, &part)?;
-    let password = match protection.password {
-        Some(pw) if !pw.is_empty() => password_attrs(pw, "")?,
-        Some(_) => return Err(Error::InvalidPassword("empty")),
-        None => String::new(),
-    };
+    let mut xml = read_part(&mut archive, &part)?;
+    let password = optional_password_attrs(protection.password, "")?;
+    let mut replaced = Vec::with_capacity(2);
+    if !rules.is_empty() {
+        let styles_part = find_styles_part(&mut archive)?;
+        let styles = read_part(&mut archive, &styles_part)?;
+        if let Some((sheet_xml, styles_xml)) = cells::apply(&xml, &styles, &rules)? {
+            xml = sheet_xml;
+            replaced.push((styles_part, styles_xml));
+        }
+    }
     let attrs = format!("{password} sheet=\"1\"{}", protection.allow.attrs());
-    let patched = insert_element(&xml, b"sheetProtection", AFTER_SHEET_PROTECTION, &attrs)?;
-    rewrite(&mut archive, output, &part, &patched)
+    if ranges.is_some() && has_child(&xml, b"protectedRanges")? {
+        return Err(Error::InvalidOptions(
+            "the sheet already has allow-edit ranges; remove them before adding new ones",
+        ));
+    }
+    let patched = insert_fragment(&xml, b"sheetProtection", AFTER_SHEET_PROTECTION, |p| {
+        let mut f = format!("<{p}sheetProtection{attrs}/>");
+        if let Some(ranges) = &ranges {
+            f.push_str(&format!("<{p}protectedRanges>{}</{p}protectedRanges>", ranges.replace("{p}", p)));
+        }
+        f
+    })?;
+    replaced.push((part, patched));
+    rewrite(&mut archive, output, &replaced)
+}
+
+fn optional_password_attrs(password: Option<&str>, prefix: &str) -> Result<String> {
+    match password {
+        Some(pw) if !pw.is_empty() => password_attrs(pw, prefix),
+        Some(_) => Err(Error::InvalidPassword("empty")),
+        None => Ok(String::new()),
+    }
+}
+
+fn parse_ranges(list: &[&str]) -> Result<Vec<cells::Rect>> {
+    let mut out = Vec::new();
+    for r in list {
+        out.extend(cells::parse_sqref(r)?);
+    }
+    Ok(out)
+}
+
+/// The `protectedRange` elements for `ranges` (with `{p}` standing for the namespace prefix),
+/// or `None` if there are none. Names must be unique (Excel matches them case-insensitively).
+fn edit_ranges_xml(ranges: &[EditRange<'_>]) -> Result<Option<String>> {
+    if ranges.is_empty() {
+        return Ok(None);
+    }
+    if ranges.len() > MAX_EDIT_RANGES {
+        return Err(Error::InvalidRange(format!("more than {MAX_EDIT_RANGES} allow-edit ranges")));
+    }
+    let mut out = String::new();
+    let mut names: Vec<String> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        let name = r.name.trim();
+        if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
+            return Err(Error::InvalidRange(format!(
+                "allow-edit range name {:?}: must be 1 to 255 printable characters",
+                r.name
+            )));
+        }
+        let folded = name.to_lowercase();
+        if names.contains(&folded) {
+            return Err(Error::InvalidRange(format!("allow-edit range name {name:?} is used twice")));
+        }
+        names.push(folded);
+        let sqref = cells::sqref_text(&cells::parse_sqref(r.sqref)?);
+        let password = optional_password_attrs(r.password, "")?;
+        out.push_str(&format!(
+            "<{{p}}protectedRange{password} sqref=\"{sqref}\" name=\"{}\"/>",
+            quick_xml::escape::escape(name)
+        ));
+    }
+    Ok(Some(out))
+}
+
+/// Is there a child of the root element named `element`?
+fn has_child(xml: &[u8], element: &[u8]) -> Result<bool> {
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let mut depth = 0usize;
+    loop {
+        match reader.read_event().map_err(xml_error)? {
+            Event::Start(e) => {
+                if depth == 1 && local(e.name().as_ref()) == element {
+                    return Ok(true);
+                }
+                depth += 1;
+            }
+            Event::Empty(e) if depth == 1 && local(e.name().as_ref()) == element => return Ok(true),
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Eof => return Ok(false),
+            _ => {}
+        }
+    }
+}
+
+/// The styles part, through the workbook's relationship of type styles.
+fn find_styles_part<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Result<String> {
+    let rels = read_part(archive, WORKBOOK_RELS)?;
+    let mut reader = quick_xml::Reader::from_reader(rels.as_slice());
+    loop {
+        match reader.read_event().map_err(xml_error)? {
+            Event::Start(e) | Event::Empty(e)
+                if local(e.name().as_ref()) == b"Relationship" && attr(&e, b"Type")?.as_deref() == Some(STYLES_REL) =>
+            {
+                let target =
+                    attr(&e, b"Target")?.ok_or_else(|| Error::malformed("xlsx", "relationship without Target"))?;
+                return Ok(resolve_target(&target));
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Err(Error::malformed(
+        "xlsx",
+        "the workbook has no styles part (cell protection lives in xl/styles.xml); \
+         open and save it in Excel or LibreOffice first",
+    ))
 }
 
 /// Protect the workbook read from `input` (structure and/or windows).
@@ -252,18 +399,14 @@ pub fn protect_workbook<R: Read + Seek, W: Write + Seek>(
     }
     let mut archive = open_xlsx(input)?;
     let xml = read_part(&mut archive, WORKBOOK)?;
-    let password = match protection.password {
-        Some(pw) if !pw.is_empty() => password_attrs(pw, "workbook")?,
-        Some(_) => return Err(Error::InvalidPassword("empty")),
-        None => String::new(),
-    };
+    let password = optional_password_attrs(protection.password, "workbook")?;
     let attrs = format!(
         "{password} lockStructure=\"{}\" lockWindows=\"{}\"",
         u8::from(protection.lock_structure),
         u8::from(protection.lock_windows)
     );
     let patched = insert_element(&xml, b"workbookProtection", AFTER_WORKBOOK_PROTECTION, &attrs)?;
-    rewrite(&mut archive, output, WORKBOOK, &patched)
+    rewrite(&mut archive, output, &[(WORKBOOK.to_owned(), patched)])
 }
 
 fn zip_error(e: zip::result::ZipError) -> Error {
@@ -308,18 +451,18 @@ fn read_part<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, name: &str) -> Re
     Ok(out)
 }
 
-/// Copy every entry raw except `name`, which gets `content` (deflated), in the same order.
+/// Copy every entry raw except those named in `replaced`, which get their new content
+/// (deflated), in the same order.
 fn rewrite<R: Read + Seek, W: Write + Seek>(
     archive: &mut zip::ZipArchive<R>,
     output: W,
-    name: &str,
-    content: &[u8],
+    replaced: &[(String, Vec<u8>)],
 ) -> Result<()> {
     let mut writer = zip::ZipWriter::new(output);
     for i in 0..archive.len() {
         let file = archive.by_index_raw(i).map_err(zip_error)?;
-        let is_target = file.name().map_err(zip_error)? == name;
-        if is_target {
+        let entry_name = file.name().map_err(zip_error)?.to_owned();
+        if let Some((name, content)) = replaced.iter().find(|(n, _)| *n == entry_name) {
             let options = zip::write::SimpleFileOptions::default()
                 .compression_method(zip::CompressionMethod::Deflated)
                 .last_modified_time(file.last_modified().unwrap_or_default());
@@ -424,6 +567,21 @@ fn resolve_target(target: &str) -> String {
 /// first child that the schema orders after it (or before the root's end tag). Refuses if
 /// the element is already there.
 fn insert_element(xml: &[u8], element: &[u8], successors: &[&[u8]], attrs: &str) -> Result<Vec<u8>> {
+    let element_name =
+        std::str::from_utf8(element).map_err(|_| Error::InvalidOptions("element name is not UTF-8"))?;
+    insert_fragment(xml, element, successors, |p| format!("<{p}{element_name}{attrs}/>"))
+}
+
+/// Splice the markup `build(prefix)` into `xml` where `element` belongs as a child of the
+/// root: before the first child that the schema orders after it (or before the root's end
+/// tag). `build` gets the root's namespace prefix (`""` or `"x:"`) so the new elements are in
+/// the same namespace. Refuses with [`Error::AlreadyProtected`] if `element` is already there.
+fn insert_fragment(
+    xml: &[u8],
+    element: &[u8],
+    successors: &[&[u8]],
+    build: impl FnOnce(&str) -> String,
+) -> Result<Vec<u8>> {
     let mut reader = quick_xml::Reader::from_reader(xml);
     let mut depth = 0usize;
     let mut prefix: Vec<u8> = Vec::new();
@@ -468,13 +626,11 @@ fn insert_element(xml: &[u8], element: &[u8], successors: &[&[u8]], attrs: &str)
     let (head, tail) = xml
         .split_at_checked(at)
         .ok_or_else(|| Error::malformed("xlsx XML", "position out of range"))?;
-    let mut out = Vec::with_capacity(xml.len() + attrs.len() + 64);
+    let prefix = std::str::from_utf8(&prefix).map_err(|_| Error::malformed("xlsx XML", "prefix is not UTF-8"))?;
+    let fragment = build(prefix);
+    let mut out = Vec::with_capacity(xml.len() + fragment.len());
     out.extend_from_slice(head);
-    out.push(b'<');
-    out.extend_from_slice(&prefix);
-    out.extend_from_slice(element);
-    out.extend_from_slice(attrs.as_bytes());
-    out.extend_from_slice(b"/>");
+    out.extend_from_slice(fragment.as_bytes());
     out.extend_from_slice(tail);
     Ok(out)
 }

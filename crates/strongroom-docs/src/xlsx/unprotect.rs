@@ -65,8 +65,8 @@ fn prefixed(e: &BytesStart<'_>, prefix: &str, name: &str) -> Result<Option<Strin
 /// Check `password` against the hash attributes of the protection element `e`.
 fn verify(e: &BytesStart<'_>, prefix: &str, password: Option<&str>) -> Result<()> {
     let Some(hash) = prefixed(e, prefix, "HashValue")? else {
-        let legacy = if prefix.is_empty() { "Password" } else { "Password" };
-        if prefixed(e, prefix, legacy)?.is_some() {
+        // `password` / `workbookPassword`: the pre-2010 16-bit hash.
+        if prefixed(e, prefix, "Password")?.is_some() {
             return Err(Error::UnsupportedEncryption(
                 "legacy 16-bit protection password hash".to_owned(),
             ));

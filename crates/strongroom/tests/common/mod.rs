@@ -93,6 +93,26 @@ pub fn backends() -> Vec<Backend> {
         Err(_) if require_all() => panic!("STRONGROOM_TEST_S3_ENDPOINT is not set but STRONGROOM_REQUIRE_ORACLES=1"),
         Err(_) => eprintln!("SKIP: S3 backend (set STRONGROOM_TEST_S3_ENDPOINT etc. to test it)"),
     }
+    // The scale-out combination: PostgreSQL metadata with S3 bodies.
+    let pg = out.iter().find(|b| b.pg_db.is_some()).cloned();
+    let s3 = out.iter().find(|b| b.name == "sqlite+s3").cloned();
+    if let (Some(pg), Some(s3)) = (pg, s3) {
+        let db = unique("sr_test_");
+        let url = std::env::var("STRONGROOM_TEST_POSTGRES_URL").unwrap();
+        create_pg_db(&url, &db);
+        let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(url.clone());
+        let prefix = unique("t");
+        let old_prefix = s3.toml.lines().find(|l| l.starts_with("prefix")).unwrap().to_string();
+        out.push(Backend {
+            name: "postgres+s3",
+            toml: format!(
+                "[database]\nurl = \"{base}/{db}\"\n{}",
+                s3.toml.replace(&old_prefix, &format!("prefix = \"{prefix}\""))
+            ),
+            blob_root: s3.blob_root.as_ref().and_then(|r| r.parent()).map(|p| p.join(&prefix)),
+            pg_db: Some(db),
+        });
+    }
     out
 }
 
