@@ -96,7 +96,7 @@ pub fn backends() -> Vec<Backend> {
     // The scale-out combination: PostgreSQL metadata with S3 bodies.
     let pg = out.iter().find(|b| b.pg_db.is_some()).cloned();
     let s3 = out.iter().find(|b| b.name == "sqlite+s3").cloned();
-    if let (Some(pg), Some(s3)) = (pg, s3) {
+    if let (Some(_), Some(s3)) = (pg, s3) {
         let db = unique("sr_test_");
         let url = std::env::var("STRONGROOM_TEST_POSTGRES_URL").unwrap();
         create_pg_db(&url, &db);
