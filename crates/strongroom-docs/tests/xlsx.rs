@@ -61,6 +61,7 @@ fn sheet_protection_hash_and_untouched_parts() {
         &SheetProtection {
             password: Some("sheet pw"),
             allow: allow(),
+            ..SheetProtection::default()
         },
     )
     .unwrap();
@@ -170,6 +171,7 @@ fn openpyxl_reads_every_flag() {
         &SheetProtection {
             password: Some("pw"),
             allow: allow(),
+            ..SheetProtection::default()
         },
     )
     .unwrap();
@@ -239,6 +241,7 @@ fn libreoffice_unlocks_only_with_the_right_password() {
         &SheetProtection {
             password: Some("Sheet-Pw ü"),
             allow: allow(),
+            ..SheetProtection::default()
         },
     )
     .unwrap();

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use strongroom_docs::pdf::{PdfPermissions, PdfProtection};
-use strongroom_docs::xlsx::{SheetActions, SheetProtection, WorkbookProtection};
+use strongroom_docs::xlsx::{EditRange, SheetActions, SheetProtection, WorkbookProtection};
 use strongroom_docs::{Error as DocError, Format, odf, office, pdf, xlsx};
 use zeroize::Zeroizing;
 
@@ -73,6 +73,25 @@ pub struct UnprotectArgs {
 pub enum SheetCommand {
     /// Protect one sheet of an .xlsx workbook against editing (a lock, not encryption).
     Protect(SheetProtectArgs),
+    /// Remove the protection of one sheet, given its password.
+    Unprotect(SheetUnprotectArgs),
+}
+
+/// `strongroom sheet unprotect`.
+#[derive(Args)]
+pub struct SheetUnprotectArgs {
+    /// The .xlsx workbook.
+    file: PathBuf,
+    /// Name of the sheet to unprotect, as shown on its tab.
+    #[arg(long, value_name = "NAME")]
+    sheet: String,
+    /// Read the sheet's password from the first line of standard input; needed unless the
+    /// sheet was protected without a password.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Where to write the workbook (must not be the input file).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    out: PathBuf,
 }
 
 /// `strongroom sheet protect`.
@@ -92,6 +111,17 @@ pub struct SheetProtectArgs {
     /// listed actions are.
     #[arg(long, value_name = "ACTION", value_delimiter = ',')]
     allow: Vec<SheetAction>,
+    /// A range users may still edit, e.g. `A1:B9` or `A1:B9=Inputs` (repeatable). Ranges
+    /// made here have no password of their own: anyone may edit them.
+    #[arg(long, value_name = "RANGE[=NAME]")]
+    edit_range: Vec<String>,
+    /// Unlock the cells of RANGE (e.g. `B2:D20`), so they stay editable (repeatable). Only
+    /// cells already present in the sheet change; empty cells stay locked.
+    #[arg(long, value_name = "RANGE")]
+    unlock: Vec<String>,
+    /// Hide the formulas of the cells of RANGE; their values still show (repeatable).
+    #[arg(long, value_name = "RANGE")]
+    hide_formulas: Vec<String>,
     /// Where to write the workbook (must not be the input file).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     out: PathBuf,
@@ -123,6 +153,22 @@ pub enum SheetAction {
 pub enum WorkbookCommand {
     /// Protect the structure (and optionally the windows) of an .xlsx workbook.
     Protect(WorkbookProtectArgs),
+    /// Remove the workbook's structure/windows protection, given its password.
+    Unprotect(WorkbookUnprotectArgs),
+}
+
+/// `strongroom workbook unprotect`.
+#[derive(Args)]
+pub struct WorkbookUnprotectArgs {
+    /// The .xlsx workbook.
+    file: PathBuf,
+    /// Read the workbook's password from the first line of standard input; needed unless the
+    /// workbook was protected without a password.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Where to write the workbook (must not be the input file).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    out: PathBuf,
 }
 
 /// `strongroom workbook protect`.
@@ -251,7 +297,10 @@ pub fn sheet(command: &SheetCommand) -> Result<(), String> {
 }
 
 fn sheet_inner(command: &SheetCommand) -> Result<(), String> {
-    let SheetCommand::Protect(args) = command;
+    let args = match command {
+        SheetCommand::Protect(args) => args,
+        SheetCommand::Unprotect(args) => return sheet_unprotect(args),
+    };
     check_paths(&args.file, &args.out)?;
     let password = optional_password(args.password_stdin)?;
     require_plain_xlsx(&args.file)?;
@@ -260,9 +309,28 @@ fn sheet_inner(command: &SheetCommand) -> Result<(), String> {
     } else {
         actions(&args.allow)
     };
+    let names: Vec<String> = (1..=args.edit_range.len()).map(|i| format!("Range{i}")).collect();
+    let edit_ranges: Vec<EditRange<'_>> = args
+        .edit_range
+        .iter()
+        .zip(&names)
+        .map(|(spec, default)| {
+            let (sqref, name) = spec.split_once('=').unwrap_or((spec, default));
+            EditRange {
+                name,
+                sqref,
+                password: None,
+            }
+        })
+        .collect();
+    let unlock: Vec<&str> = args.unlock.iter().map(String::as_str).collect();
+    let hide_formulas: Vec<&str> = args.hide_formulas.iter().map(String::as_str).collect();
     let protection = SheetProtection {
         password: password.as_deref().map(String::as_str),
         allow,
+        edit_ranges: &edit_ranges,
+        unlock: &unlock,
+        hide_formulas: &hide_formulas,
     };
     let input = open(&args.file)?;
     write_atomic(&args.out, |f| {
@@ -280,8 +348,48 @@ pub fn workbook(command: &WorkbookCommand) -> Result<(), String> {
     quiet(|| workbook_inner(command))
 }
 
+fn sheet_unprotect(args: &SheetUnprotectArgs) -> Result<(), String> {
+    check_paths(&args.file, &args.out)?;
+    let password = optional_password(args.password_stdin)?;
+    require_plain_xlsx(&args.file)?;
+    let input = open(&args.file)?;
+    write_atomic(&args.out, |f| {
+        xlsx::unprotect_sheet(input, f, &args.sheet, password.as_deref().map(String::as_str)).map_err(|e| match e {
+            DocError::NotProtected => {
+                format!("{}: sheet {:?} is not protected", args.file.display(), args.sheet)
+            }
+            DocError::WrongPassword if password.is_none() => format!(
+                "{}: sheet {:?} has a password: give it with --password-stdin",
+                args.file.display(),
+                args.sheet
+            ),
+            e => describe(&args.file, e),
+        })
+    })
+}
+
+fn workbook_unprotect(args: &WorkbookUnprotectArgs) -> Result<(), String> {
+    check_paths(&args.file, &args.out)?;
+    let password = optional_password(args.password_stdin)?;
+    require_plain_xlsx(&args.file)?;
+    let input = open(&args.file)?;
+    write_atomic(&args.out, |f| {
+        xlsx::unprotect_workbook(input, f, password.as_deref().map(String::as_str)).map_err(|e| match e {
+            DocError::NotProtected => format!("{}: the workbook is not protected", args.file.display()),
+            DocError::WrongPassword if password.is_none() => format!(
+                "{}: the workbook has a password: give it with --password-stdin",
+                args.file.display()
+            ),
+            e => describe(&args.file, e),
+        })
+    })
+}
+
 fn workbook_inner(command: &WorkbookCommand) -> Result<(), String> {
-    let WorkbookCommand::Protect(args) = command;
+    let args = match command {
+        WorkbookCommand::Protect(args) => args,
+        WorkbookCommand::Unprotect(args) => return workbook_unprotect(args),
+    };
     check_paths(&args.file, &args.out)?;
     let password = optional_password(args.password_stdin)?;
     require_plain_xlsx(&args.file)?;

@@ -781,3 +781,203 @@ fn watermark_template_on_every_page() {
     let o = strongroom(&["watermark", p(&src), "--text", "x", "-o", p(&src)], "");
     assert!(!o.ok && o.stderr.contains("refusing to overwrite the input"));
 }
+
+// ---------------------------------------------------------------- allow-edit ranges, cell
+// protection by range, and removing sheet/workbook protection
+
+/// A workbook with a styles part (cell protection lives there) and a sheet "Budget" holding
+/// A1, B1 and a formula in C1.
+fn styled_xlsx() -> Vec<u8> {
+    let ct = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>"#;
+    let rels = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
+    let wb = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Budget" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
+    let wb_rels = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#;
+    let styles = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>"#;
+    let ws = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1"><v>1</v></c><c r="B1"><v>2</v></c><c r="C1"><f>A1+B1</f><v>3</v></c></row></sheetData></worksheet>"#;
+    zip_stored(&[
+        ("[Content_Types].xml", ct.as_bytes()),
+        ("_rels/.rels", rels.as_bytes()),
+        ("xl/workbook.xml", wb.as_bytes()),
+        ("xl/_rels/workbook.xml.rels", wb_rels.as_bytes()),
+        ("xl/styles.xml", styles.as_bytes()),
+        ("xl/worksheets/sheet1.xml", ws.as_bytes()),
+    ])
+}
+
+#[test]
+fn sheet_unprotect_and_workbook_unprotect_check_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = write(dir.path(), "a.xlsx", &styled_xlsx());
+    let sheet = dir.path().join("sheet.xlsx");
+    let o = strongroom(
+        &[
+            "sheet",
+            "protect",
+            p(&src),
+            "--sheet",
+            "Budget",
+            "--password-stdin",
+            "-o",
+            p(&sheet),
+        ],
+        "sheet pw\n",
+    );
+    assert!(o.ok, "{}", o.stderr);
+    let both = dir.path().join("both.xlsx");
+    let o = strongroom(
+        &["workbook", "protect", p(&sheet), "--password-stdin", "-o", p(&both)],
+        "wb pw\n",
+    );
+    assert!(o.ok, "{}", o.stderr);
+
+    let out = dir.path().join("out.xlsx");
+    let unprotect_sheet = |file: &Path, pw: Option<&str>, out: &Path| {
+        let mut args = vec!["sheet", "unprotect", p(file), "--sheet", "Budget", "-o", p(out)];
+        if pw.is_some() {
+            args.push("--password-stdin");
+        }
+        strongroom(&args, &format!("{}\n", pw.unwrap_or_default()))
+    };
+    assert_fails(&unprotect_sheet(&both, Some("wrong"), &out), "wrong password", &out);
+    assert_fails(&unprotect_sheet(&both, None, &out), "--password-stdin", &out);
+    let o = strongroom(
+        &["workbook", "unprotect", p(&both), "--password-stdin", "-o", p(&out)],
+        "sheet pw\n",
+    );
+    assert_fails(&o, "wrong password", &out);
+
+    let sheet_free = dir.path().join("sheet_free.xlsx");
+    let o = unprotect_sheet(&both, Some("sheet pw"), &sheet_free);
+    assert!(o.ok, "{}", o.stderr);
+    assert_fails(
+        &unprotect_sheet(&sheet_free, Some("sheet pw"), &out),
+        "not protected",
+        &out,
+    );
+    let free = dir.path().join("free.xlsx");
+    let o = strongroom(
+        &[
+            "workbook",
+            "unprotect",
+            p(&sheet_free),
+            "--password-stdin",
+            "-o",
+            p(&free),
+        ],
+        "wb pw\n",
+    );
+    assert!(o.ok, "{}", o.stderr);
+    let o = strongroom(&["workbook", "unprotect", p(&free), "-o", p(&out)], "");
+    assert_fails(&o, "not protected", &out);
+
+    if !oracle_available("openpyxl", Command::new("python3").args(["-c", "import openpyxl"])) {
+        return;
+    }
+    let read = r#"
+import sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+s = wb.security
+print("sheet", bool(wb["Budget"].protection.sheet), "workbook",
+      s is not None and bool(s.lockStructure or s.lockWindows))
+"#;
+    assert_eq!(python(read, &[p(&both)]).trim(), "sheet True workbook True");
+    assert_eq!(python(read, &[p(&free)]).trim(), "sheet False workbook False");
+}
+
+#[test]
+fn edit_ranges_unlock_and_hidden_formulas_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = write(dir.path(), "a.xlsx", &styled_xlsx());
+    let out = dir.path().join("out.xlsx");
+    let o = strongroom(
+        &[
+            "sheet",
+            "protect",
+            p(&src),
+            "--sheet",
+            "Budget",
+            "--unlock",
+            "A1:Z",
+            "-o",
+            p(&out),
+        ],
+        "",
+    );
+    assert_fails(&o, "invalid cell range", &out);
+    let o = strongroom(
+        &[
+            "sheet",
+            "protect",
+            p(&src),
+            "--sheet",
+            "Budget",
+            "--edit-range",
+            "A1:B9=Inputs",
+            "--edit-range",
+            "D1",
+            "--unlock",
+            "A1:B1",
+            "--hide-formulas",
+            "C1",
+            "-o",
+            p(&out),
+        ],
+        "",
+    );
+    assert!(o.ok, "{}", o.stderr);
+    if !oracle_available("openpyxl", Command::new("python3").args(["-c", "import openpyxl"])) {
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oracle/docs_openpyxl_cells.py");
+    let (ok, json, err) = run(Command::new("python3")
+        .arg(script)
+        .arg(&out)
+        .args(["Budget", "A1", "B1", "C1", "A2"]));
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["sheet_protected"], true, "{v}");
+    assert_eq!(
+        v["cells"]["A1"],
+        serde_json::json!({"locked": false, "hidden": false}),
+        "{v}"
+    );
+    assert_eq!(
+        v["cells"]["B1"],
+        serde_json::json!({"locked": false, "hidden": false}),
+        "{v}"
+    );
+    assert_eq!(
+        v["cells"]["C1"],
+        serde_json::json!({"locked": true, "hidden": true}),
+        "{v}"
+    );
+    assert_eq!(
+        v["cells"]["A2"],
+        serde_json::json!({"locked": true, "hidden": false}),
+        "{v}"
+    );
+    let names: Vec<(String, String)> = v["protected_ranges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_owned(),
+                r["sqref"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("Inputs".to_owned(), "A1:B9".to_owned()),
+            ("Range2".to_owned(), "D1".to_owned())
+        ]
+    );
+}

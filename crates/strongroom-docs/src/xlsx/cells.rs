@@ -281,11 +281,13 @@ fn find_cell_xfs(styles: &[u8]) -> Result<CellXfs> {
                             hidden: false,
                         });
                     }
-                } else if in_cell_xfs && depth == 3 && name == b"protection" {
-                    if let Some(xf) = found.as_mut().and_then(|c| c.xfs.last_mut()) {
-                        xf.locked = flag(e, b"locked", true)?;
-                        xf.hidden = flag(e, b"hidden", false)?;
-                    }
+                } else if in_cell_xfs
+                    && depth == 3
+                    && name == b"protection"
+                    && let Some(xf) = found.as_mut().and_then(|c| c.xfs.last_mut())
+                {
+                    xf.locked = flag(e, b"locked", true)?;
+                    xf.hidden = flag(e, b"hidden", false)?;
                 }
                 if matches!(event, Event::Start(_)) {
                     depth += 1;
@@ -507,7 +509,7 @@ mod tests {
         let (s, st) = apply(sheet, styles, &rules).unwrap().unwrap();
         assert_eq!(
             String::from_utf8(s).unwrap(),
-            "<worksheet><sheetData><row r=\"1\"><c r=\"A1\" s=\"2\"><f>1+1</f></c><c t='s' s=\"3\"/><c r=\"C1\"/></row><row><c/><c s=\"4\"/></row></sheetData></worksheet>"
+            "<worksheet><sheetData><row r=\"1\"><c r=\"A1\" s=\"2\"><f>1+1</f></c><c t=\"s\" s=\"3\"/><c r=\"C1\"/></row><row><c/><c s=\"4\"/></row></sheetData></worksheet>"
         );
         assert_eq!(
             String::from_utf8(st).unwrap(),

@@ -7,6 +7,10 @@
 //!
 //! Passwords are stored as salted, iterated SHA-512 hashes (MS-OFFCRYPTO 2.4.2.4):
 //! H0 = SHA-512(salt ‖ UTF-16LE(password)), Hi = SHA-512(H(i-1) ‖ LE32(i-1)), 100,000 rounds.
+//!
+//! Allow-edit ranges (`protectedRanges`) and per-cell `locked`/`hidden` styles ride along with
+//! sheet protection; [`unprotect_sheet`] / [`unprotect_workbook`] remove it given the password.
+//!
 //! This protection is a lock, not encryption: combine with [`crate::office::encrypt`] to keep
 //! content secret.
 
@@ -249,7 +253,10 @@ pub struct WorkbookProtection<'a> {
     pub lock_windows: bool,
 }
 
-/// Protect the sheet named `sheet` of the workbook read from `input`.
+/// Protect the sheet named `sheet` of the workbook read from `input`, with its allow-edit
+/// ranges and per-range cell locking / formula hiding. Everything the caller passed is
+/// validated before the archive is read, so bad ranges never produce a half-patched file.
+/// Cell protection patches `xl/styles.xml` too (see the `cells` module).
 pub fn protect_sheet<R: Read + Seek, W: Write + Seek>(
     input: R,
     output: W,
@@ -284,7 +291,10 @@ pub fn protect_sheet<R: Read + Seek, W: Write + Seek>(
     let patched = insert_fragment(&xml, b"sheetProtection", AFTER_SHEET_PROTECTION, |p| {
         let mut f = format!("<{p}sheetProtection{attrs}/>");
         if let Some(ranges) = &ranges {
-            f.push_str(&format!("<{p}protectedRanges>{}</{p}protectedRanges>", ranges.replace("{p}", p)));
+            f.push_str(&format!(
+                "<{p}protectedRanges>{}</{p}protectedRanges>",
+                ranges.replace("{p}", p)
+            ));
         }
         f
     })?;
@@ -315,7 +325,9 @@ fn edit_ranges_xml(ranges: &[EditRange<'_>]) -> Result<Option<String>> {
         return Ok(None);
     }
     if ranges.len() > MAX_EDIT_RANGES {
-        return Err(Error::InvalidRange(format!("more than {MAX_EDIT_RANGES} allow-edit ranges")));
+        return Err(Error::InvalidRange(format!(
+            "more than {MAX_EDIT_RANGES} allow-edit ranges"
+        )));
     }
     let mut out = String::new();
     let mut names: Vec<String> = Vec::with_capacity(ranges.len());
@@ -329,7 +341,9 @@ fn edit_ranges_xml(ranges: &[EditRange<'_>]) -> Result<Option<String>> {
         }
         let folded = name.to_lowercase();
         if names.contains(&folded) {
-            return Err(Error::InvalidRange(format!("allow-edit range name {name:?} is used twice")));
+            return Err(Error::InvalidRange(format!(
+                "allow-edit range name {name:?} is used twice"
+            )));
         }
         names.push(folded);
         let sqref = cells::sqref_text(&cells::parse_sqref(r.sqref)?);
@@ -461,7 +475,7 @@ fn rewrite<R: Read + Seek, W: Write + Seek>(
     let mut writer = zip::ZipWriter::new(output);
     for i in 0..archive.len() {
         let file = archive.by_index_raw(i).map_err(zip_error)?;
-        let entry_name = file.name().map_err(zip_error)?.to_owned();
+        let entry_name = file.name().map_err(zip_error)?.into_owned();
         if let Some((name, content)) = replaced.iter().find(|(n, _)| *n == entry_name) {
             let options = zip::write::SimpleFileOptions::default()
                 .compression_method(zip::CompressionMethod::Deflated)
@@ -567,8 +581,7 @@ fn resolve_target(target: &str) -> String {
 /// first child that the schema orders after it (or before the root's end tag). Refuses if
 /// the element is already there.
 fn insert_element(xml: &[u8], element: &[u8], successors: &[&[u8]], attrs: &str) -> Result<Vec<u8>> {
-    let element_name =
-        std::str::from_utf8(element).map_err(|_| Error::InvalidOptions("element name is not UTF-8"))?;
+    let element_name = std::str::from_utf8(element).map_err(|_| Error::InvalidOptions("element name is not UTF-8"))?;
     insert_fragment(xml, element, successors, |p| format!("<{p}{element_name}{attrs}/>"))
 }
 

@@ -38,11 +38,7 @@ pub fn unprotect_sheet<R: Read + Seek, W: Write + Seek>(
 
 /// Remove the workbook (structure/windows) protection. `password` must match the stored hash;
 /// a workbook protected without a password is unprotected with any (or no) password.
-pub fn unprotect_workbook<R: Read + Seek, W: Write + Seek>(
-    input: R,
-    output: W,
-    password: Option<&str>,
-) -> Result<()> {
+pub fn unprotect_workbook<R: Read + Seek, W: Write + Seek>(input: R, output: W, password: Option<&str>) -> Result<()> {
     let mut archive = open_xlsx(input)?;
     let xml = read_part(&mut archive, WORKBOOK)?;
     let patched = remove_protection(&xml, b"workbookProtection", "workbook", password)?;

@@ -126,7 +126,9 @@ fn docs_error(e: strongroom_docs::Error) -> ApiError {
         E::WrongFormat { .. } | E::UnsupportedEncryption(_) => {
             ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_format", e.to_string())
         }
-        E::Malformed { .. } | E::InvalidPassword(_) | E::InvalidOptions(_) => ApiError::bad_request(e.to_string()),
+        E::Malformed { .. } | E::InvalidPassword(_) | E::InvalidOptions(_) | E::InvalidRange(_) => {
+            ApiError::bad_request(e.to_string())
+        }
         _ => {
             tracing::error!(error = %e, "document transformation failed");
             ApiError::new(
