@@ -9,6 +9,7 @@ JSON list of results [{"ok": true} | {"ok": false, "error": "..."}], one per job
 No InteractionHandler is passed, so a wrong or missing password makes loading fail instead
 of prompting (`soffice --convert-to` cannot take a password and exits 0 even on failure).
 """
+import contextlib
 import json
 import os
 import shutil
@@ -69,8 +70,9 @@ def run_job(desktop, job):
             pass
 
 
-def main():
-    jobs = json.load(sys.stdin)
+@contextlib.contextmanager
+def desktop_session():
+    """A private headless soffice (own profile, own pipe) and its Desktop; always shut down."""
     profile = tempfile.mkdtemp(prefix="strongroom-lo-")
     pipe = "strongroom_docs_%s" % uuid.uuid4().hex
     proc = subprocess.Popen(
@@ -84,8 +86,7 @@ def main():
         ctx = connect(pipe, proc)
         desktop = ctx.ServiceManager.createInstanceWithContext(
             "com.sun.star.frame.Desktop", ctx)
-        results = [run_job(desktop, job) for job in jobs]
-        json.dump(results, sys.stdout)
+        yield desktop
     finally:
         if desktop is not None:
             try:
@@ -98,6 +99,17 @@ def main():
             proc.kill()
             proc.wait()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def run_jobs(run_job):
+    """Reads the JSON job list from stdin and prints one result per job."""
+    jobs = json.load(sys.stdin)
+    with desktop_session() as desktop:
+        json.dump([run_job(desktop, job) for job in jobs], sys.stdout)
+
+
+def main():
+    run_jobs(run_job)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,6 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import docs_lo_open as lo  # noqa: E402  (shared soffice start/connect helpers)
 
-import shutil
-import subprocess
-import tempfile
-import uuid
 
 
 def check(target, right, wrong):
@@ -35,17 +31,7 @@ def check(target, right, wrong):
 
 def main():
     path, right, wrong = sys.argv[1], sys.argv[2], sys.argv[3]
-    profile = tempfile.mkdtemp(prefix="strongroom-lo-")
-    pipe = "strongroom_docs_%s" % uuid.uuid4().hex
-    proc = subprocess.Popen(
-        ["soffice", "--headless", "--invisible", "--norestore", "--nolockcheck",
-         "--nodefault", "--nologo", "-env:UserInstallation=file://%s" % profile,
-         "--accept=pipe,name=%s;urp;StarOffice.ComponentContext" % pipe],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    desktop = None
-    try:
-        ctx = lo.connect(pipe, proc)
-        desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+    with lo.desktop_session() as desktop:
         url = lo.uno.systemPathToFileUrl(os.path.abspath(path))
         doc = desktop.loadComponentFromURL(url, "_blank", 0, (lo.prop("Hidden", True),))
         out = {"sheets": {}}
@@ -56,18 +42,6 @@ def main():
         out["document"] = check(doc, right, wrong)
         doc.close(True)
         json.dump(out, sys.stdout)
-    finally:
-        if desktop is not None:
-            try:
-                desktop.terminate()
-            except Exception:
-                pass
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 if __name__ == "__main__":

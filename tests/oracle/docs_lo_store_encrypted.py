@@ -9,41 +9,14 @@ TEXT as its body; an ods gets TEXT in cell A1 of its first sheet. The document i
 `storeToURL` and `Password` in the media descriptor, LibreOffice's own encryption (or in
 clear text when the password is null, to give us real LibreOffice files to encrypt).
 """
-import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-import uuid
 
 import uno
-from com.sun.star.beans import PropertyValue
+
+import docs_lo_open as lo  # shared soffice start/connect helpers
 
 
-def prop(name, value):
-    p = PropertyValue()
-    p.Name = name
-    p.Value = value
-    return p
-
-
-def connect(pipe, proc):
-    local = uno.getComponentContext()
-    resolver = local.ServiceManager.createInstanceWithContext(
-        "com.sun.star.bridge.UnoUrlResolver", local)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("soffice exited early with %s" % proc.returncode)
-        try:
-            return resolver.resolve(
-                "uno:pipe,name=%s;urp;StarOffice.ComponentContext" % pipe)
-        except Exception:
-            time.sleep(0.3)
-    raise RuntimeError("could not connect to soffice")
-
+prop = lo.prop
 
 FACTORIES = {
     "odt": ("private:factory/swriter", "writer8"),
@@ -77,36 +50,5 @@ def run_job(desktop, job):
             pass
 
 
-def main():
-    jobs = json.load(sys.stdin)
-    profile = tempfile.mkdtemp(prefix="strongroom-lo-")
-    pipe = "strongroom_docs_%s" % uuid.uuid4().hex
-    proc = subprocess.Popen(
-        ["soffice", "--headless", "--invisible", "--norestore", "--nolockcheck",
-         "--nodefault", "--nologo",
-         "-env:UserInstallation=file://%s" % profile,
-         "--accept=pipe,name=%s;urp;StarOffice.ComponentContext" % pipe],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    desktop = None
-    try:
-        ctx = connect(pipe, proc)
-        desktop = ctx.ServiceManager.createInstanceWithContext(
-            "com.sun.star.frame.Desktop", ctx)
-        results = [run_job(desktop, job) for job in jobs]
-        json.dump(results, sys.stdout)
-    finally:
-        if desktop is not None:
-            try:
-                desktop.terminate()
-            except Exception:
-                pass
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
 if __name__ == "__main__":
-    main()
+    lo.run_jobs(run_job)
