@@ -773,16 +773,7 @@ impl Target {
 /// Versions not yet in the target state.
 pub async fn versions_to_convert(db: &Db, target: Target, key_id: &str, limit: i64) -> Result<Vec<StoredVersion>> {
     let done = target.done().replace("enc_key_id", "v.enc_key_id");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{STORED_SELECT} WHERE NOT {done} ORDER BY v.file_id, v.version LIMIT $2"
-    )))
-    .bind(key_id.to_string())
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await?
-    .iter()
-    .map(stored_from_row)
-    .collect()
+    stored_where(db, &format!("NOT {done}"), key_id, limit).await
 }
 
 /// Counts for progress: (versions, bytes) in total and already in the target state.
@@ -858,8 +849,13 @@ pub async fn set_blob_encryption(db: &Db, v: &StoredVersion, key: &str, enc: &Bl
 
 /// Encrypted versions under another master key than `key_id`.
 pub async fn versions_to_rewrap(db: &Db, key_id: &str, limit: i64) -> Result<Vec<StoredVersion>> {
+    stored_where(db, "v.enc_key_id IS NOT NULL AND v.enc_key_id <> $1", key_id, limit).await
+}
+
+/// Stored versions matching `cond` (which takes a key id as `$1`), `limit` at a time.
+async fn stored_where(db: &Db, cond: &str, key_id: &str, limit: i64) -> Result<Vec<StoredVersion>> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{STORED_SELECT} WHERE v.enc_key_id IS NOT NULL AND v.enc_key_id <> $1 ORDER BY v.file_id, v.version LIMIT $2"
+        "{STORED_SELECT} WHERE {cond} ORDER BY v.file_id, v.version LIMIT $2"
     )))
     .bind(key_id.to_string())
     .bind(limit)
