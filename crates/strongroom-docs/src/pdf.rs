@@ -177,7 +177,9 @@ pub fn encrypt(pdf: &[u8], protection: &PdfProtection<'_>) -> Result<Vec<u8>> {
     };
     let mut doc = Document::load_mem(pdf).map_err(map_lopdf)?;
     // Encrypted with an empty user password, lopdf opens (decrypts) it silently: catch both.
-    if doc.is_encrypted() || doc.encryption_state.is_some() {
+    // A trailer that names an /Encrypt dictionary which cannot be read is still an encrypted
+    // (damaged) file: encrypting its ciphertext again would bury it for good.
+    if doc.is_encrypted() || doc.encryption_state.is_some() || doc.trailer.get(b"Encrypt").is_ok() {
         return Err(Error::AlreadyProtected);
     }
 
@@ -266,6 +268,12 @@ pub fn encryption_info(pdf: &[u8]) -> Result<Option<PdfEncryptionInfo>> {
         }));
     }
     let Ok(dict) = doc.get_encrypted() else {
+        if doc.trailer.get(b"Encrypt").is_ok() {
+            return Err(Error::malformed(
+                "PDF",
+                "the trailer names an /Encrypt dictionary that cannot be read",
+            ));
+        }
         return Ok(None);
     };
     let revision = dict
