@@ -386,11 +386,15 @@ impl BlobStore {
         }
     }
 
-    /// Every blob key in the store (for checks and tests).
-    pub async fn list_keys(&self) -> Result<Vec<String>> {
+    /// Every complete blob in the store with its last-modified time (ms since the epoch).
+    /// Uploads still in progress are not listed: they become objects only when complete.
+    pub async fn list(&self) -> Result<Vec<(String, i64)>> {
         let prefix = Path::from("blobs");
         let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
-        Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
+        Ok(metas
+            .into_iter()
+            .map(|m| (m.location.to_string(), m.last_modified.timestamp_millis()))
+            .collect())
     }
 }
 

@@ -875,3 +875,25 @@ pub async fn key_usage(db: &Db) -> Result<Vec<(String, i64)>> {
         .map(|r| Ok((r.try_get("enc_key_id")?, r.try_get("n")?)))
         .collect()
 }
+
+/// Every blob key a row refers to: current and old versions, and blobs queued for deletion.
+pub async fn referenced_blob_keys(db: &Db) -> Result<std::collections::HashSet<String>> {
+    let mut keys = std::collections::HashSet::new();
+    for sql in [
+        "SELECT blob_key FROM file_versions",
+        "SELECT blob_key FROM blob_garbage",
+    ] {
+        for r in sqlx::query(sql).fetch_all(&db.pool).await? {
+            keys.insert(r.try_get::<String, _>("blob_key")?);
+        }
+    }
+    Ok(keys)
+}
+
+/// Queues blobs for deletion by the sweeper.
+pub async fn queue_for_deletion(db: &Db, keys: &[String], now: i64) -> Result<()> {
+    let mut tx = db.pool.begin().await?;
+    queue_garbage(&mut tx, keys, now).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -198,3 +198,36 @@ async fn check_one(blobs: &BlobStore, v: &StoredVersion) -> std::result::Result<
     }
     Ok(())
 }
+
+/// A stored blob no row refers to (left by a process killed between writing a blob and
+/// recording it: an upload, a conversion, a copy).
+#[derive(Clone, Debug, Serialize)]
+pub struct Orphan {
+    pub blob_key: String,
+    /// Last modified, ms since the epoch.
+    pub modified: i64,
+}
+
+/// Blobs no row refers to, last modified before `cutoff` (ms). The store is listed before the
+/// rows are read, so a blob recorded meanwhile counts as referenced; uploads in progress are
+/// not objects yet; the cutoff leaves a margin for the moment between the two.
+pub async fn orphans(db: &Db, blobs: &BlobStore, cutoff: i64) -> Result<Vec<Orphan>> {
+    let listed = blobs.list().await?;
+    let referenced = content::referenced_blob_keys(db).await?;
+    let mut out: Vec<Orphan> = listed
+        .into_iter()
+        .filter(|(k, modified)| !referenced.contains(k) && *modified < cutoff)
+        .map(|(blob_key, modified)| Orphan { blob_key, modified })
+        .collect();
+    out.sort_by(|a, b| a.blob_key.cmp(&b.blob_key));
+    Ok(out)
+}
+
+/// Deletes orphaned blobs older than `cutoff`; returns them.
+pub async fn remove_orphans(db: &Db, blobs: &BlobStore, cutoff: i64, now: i64) -> Result<Vec<Orphan>> {
+    let found = orphans(db, blobs, cutoff).await?;
+    let keys: Vec<String> = found.iter().map(|o| o.blob_key.clone()).collect();
+    content::queue_for_deletion(db, &keys, now).await?;
+    content::sweep_garbage(db, blobs, i64::try_from(keys.len()).unwrap_or(i64::MAX).max(1)).await?;
+    Ok(found)
+}

@@ -104,7 +104,8 @@ async fn user_by_email(db: &Db, email: &str) -> Result<people::User, String> {
         .ok_or_else(|| format!("no user with e-mail {email}"))
 }
 
-async fn audit(db: &Db, e: AuditEvent) -> Result<(), String> {
+/// Records an audit event for a CLI action (the actor is the person at the console).
+pub(crate) async fn audit(db: &Db, e: AuditEvent) -> Result<(), String> {
     let e = AuditEvent {
         actor_email: Some("cli".into()),
         ..e

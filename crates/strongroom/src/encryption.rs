@@ -40,8 +40,16 @@ pub enum EncryptionCommand {
 #[derive(Subcommand)]
 pub enum StorageCommand {
     /// Read every stored version, check its MACs (when encrypted) and its SHA-256, and list
-    /// every damaged or missing one. Exits non-zero if any.
+    /// every damaged or missing one (exits non-zero if any) and every orphaned blob (stored
+    /// but recorded nowhere, older than an hour).
     Verify,
+    /// Delete orphaned blobs: stored but recorded nowhere, left by a process killed between
+    /// writing a blob and recording it.
+    RemoveOrphans {
+        /// Only blobs last modified at least this many hours ago.
+        #[arg(long, default_value_t = 24)]
+        older_than_hours: u32,
+    },
 }
 
 fn keygen(output: &PathBuf) -> Result<(), String> {
@@ -153,7 +161,9 @@ pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
             eprintln!(
                 "re-wrapped {n} versions; retired keys no longer in use can be removed (see `strongroom encryption status`)"
             );
-            return Ok(());
+            let event = strongroom_core::audit::AuditEvent::new("settings.encryption.rotate", "settings")
+                .details(serde_json::json!({"rewrapped": n}));
+            return crate::admin::audit(&db, event).await;
         }
         EncryptionCommand::RotateKey { reencrypt: true } => {
             if !cfg.encryption.enabled {
@@ -200,12 +210,28 @@ pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
         None,
     );
     eprintln!("converted {n} versions");
-    Ok(())
+    let event = strongroom_core::audit::AuditEvent::new("settings.encryption.convert", "settings")
+        .details(serde_json::json!({"target": format!("{target:?}"), "converted": n}));
+    crate::admin::audit(&db, event).await
 }
 
 pub async fn storage(cfg: &Config, cmd: &StorageCommand) -> Result<(), String> {
-    let StorageCommand::Verify = cmd;
     let (db, blobs) = strongroom_server::open_storage(cfg).await?;
+    let now = SystemClock.now_ms();
+    if let StorageCommand::RemoveOrphans { older_than_hours } = cmd {
+        let cutoff = now - i64::from(*older_than_hours) * 3_600_000;
+        let removed = convert::remove_orphans(&db, &blobs, cutoff, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        for o in &removed {
+            println!("removed orphaned blob {}", o.blob_key);
+        }
+        let event = strongroom_core::audit::AuditEvent::new("storage.orphans.remove", "settings")
+            .details(serde_json::json!({"removed": removed.len()}));
+        crate::admin::audit(&db, event).await?;
+        println!("removed {} orphaned blobs", removed.len());
+        return Ok(());
+    }
     let (checked, damaged) = convert::verify(&db, &blobs, |n| {
         if n % 1000 == 0 {
             eprintln!("checked {n} versions");
@@ -213,13 +239,26 @@ pub async fn storage(cfg: &Config, cmd: &StorageCommand) -> Result<(), String> {
     })
     .await
     .map_err(|e| e.to_string())?;
+    let orphans = convert::orphans(&db, &blobs, now - 3_600_000)
+        .await
+        .map_err(|e| e.to_string())?;
+    for o in &orphans {
+        println!(
+            "ORPHAN blob {} (recorded nowhere; `strongroom storage remove-orphans` deletes it)",
+            o.blob_key
+        );
+    }
     for d in &damaged {
         println!(
             "DAMAGED file {} version {} {:?} (blob {}): {}",
             d.file_id, d.version, d.name, d.blob_key, d.problem
         );
     }
-    println!("checked {checked} versions, {} damaged", damaged.len());
+    println!(
+        "checked {checked} versions, {} damaged, {} orphaned blobs",
+        damaged.len(),
+        orphans.len()
+    );
     if damaged.is_empty() {
         Ok(())
     } else {
