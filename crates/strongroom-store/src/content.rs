@@ -760,6 +760,14 @@ pub enum Target {
 }
 
 impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Encrypted => "encrypted",
+            Target::CurrentKey => "current_key",
+            Target::Plaintext => "plaintext",
+        }
+    }
+
     /// SQL condition for "already there"; takes the current key id as `$1` (or "").
     fn done(self) -> &'static str {
         match self {
@@ -896,4 +904,31 @@ pub async fn queue_for_deletion(db: &Db, keys: &[String], now: i64) -> Result<()
     queue_garbage(&mut tx, keys, now).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Notes that a conversion towards `target` starts now, from `start_bytes` already done.
+pub async fn record_conversion_run(db: &Db, target: Target, now: i64, start_bytes: i64) -> Result<()> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("DELETE FROM conversion_runs WHERE target = $1")
+        .bind(target.name())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO conversion_runs (target, started_at, start_bytes) VALUES ($1, $2, $3)")
+        .bind(target.name())
+        .bind(now)
+        .bind(start_bytes)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// When the latest conversion towards `target` started, and the bytes done then.
+pub async fn conversion_run(db: &Db, target: Target) -> Result<Option<(i64, i64)>> {
+    let row = sqlx::query("SELECT started_at, start_bytes FROM conversion_runs WHERE target = $1")
+        .bind(target.name())
+        .fetch_optional(&db.pool)
+        .await?;
+    row.map(|r| Ok((r.try_get("started_at")?, r.try_get("start_bytes")?)))
+        .transpose()
 }

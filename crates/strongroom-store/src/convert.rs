@@ -27,6 +27,8 @@ pub struct Progress {
     pub objects_done: i64,
     pub bytes_total: i64,
     pub bytes_done: i64,
+    /// Estimated seconds left, at the rate since the latest run started (when known).
+    pub eta_seconds: Option<u64>,
 }
 
 impl Progress {
@@ -60,7 +62,23 @@ pub async fn progress(db: &Db, blobs: &BlobStore, target: Target) -> Result<Prog
         objects_done: dn,
         bytes_total: b,
         bytes_done: dbytes,
+        eta_seconds: None,
     })
+}
+
+/// Progress towards `target` with the time left, from the latest run's start (any node's).
+pub async fn progress_with_eta(db: &Db, blobs: &BlobStore, target: Target, now: i64) -> Result<Progress> {
+    let mut p = progress(db, blobs, target).await?;
+    if !p.complete()
+        && let Some((started_at, start_bytes)) = content::conversion_run(db, target).await?
+    {
+        let since = Progress {
+            bytes_done: start_bytes,
+            ..p.clone()
+        };
+        p.eta_seconds = p.eta_seconds(&since, started_at, now);
+    }
+    Ok(p)
 }
 
 fn target_key(blobs: &BlobStore, target: Target) -> Result<String> {
@@ -230,4 +248,26 @@ pub async fn remove_orphans(db: &Db, blobs: &BlobStore, cutoff: i64, now: i64) -
     content::queue_for_deletion(db, &keys, now).await?;
     content::sweep_garbage(db, blobs, i64::try_from(keys.len()).unwrap_or(i64::MAX).max(1)).await?;
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Progress;
+
+    #[test]
+    fn eta_from_the_rate_since_the_run_started() {
+        let at = |done| Progress {
+            bytes_total: 1000,
+            bytes_done: done,
+            ..Progress::default()
+        };
+        // 200 bytes in 10 s since the start (at 100): 20 B/s, 700 left → 35 s.
+        assert_eq!(at(300).eta_seconds(&at(100), 0, 10_000), Some(35));
+        assert_eq!(
+            at(100).eta_seconds(&at(100), 0, 10_000),
+            None,
+            "no progress, no estimate"
+        );
+        assert_eq!(at(300).eta_seconds(&at(100), 10_000, 10_000), None, "no time elapsed");
+    }
 }

@@ -126,7 +126,7 @@ pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
             } else {
                 Target::Plaintext
             };
-            let p = convert::progress(&db, &blobs, target)
+            let p = convert::progress_with_eta(&db, &blobs, target, SystemClock.now_ms())
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
@@ -142,7 +142,7 @@ pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
             {
                 println!("master key {key} encrypts {n} versions");
             }
-            print_progress(&p, None);
+            print_progress(&p, p.eta_seconds);
             return Ok(());
         }
         EncryptionCommand::RotateKey { reencrypt: false } => {

@@ -325,6 +325,7 @@ async fn an_existing_instance_is_encrypted_online_and_back() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(status["enabled"], true);
+    assert!(status["progress"].get("eta_seconds").is_some(), "{status}");
     assert_eq!(status["progress"]["objects_total"], 12);
     assert_eq!(status["progress"]["objects_done"], 12, "{status}");
     for (id, body) in &files {

@@ -33,7 +33,7 @@ pub struct EncryptionStatus {
 async fn encryption_status(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<EncryptionStatus>> {
     authorize(&caller.actor, Action::ManageSettings, Resource::Instance)?;
     let current = st.blobs.keys().current().map(|k| k.id().to_hex());
-    let progress = convert::progress(
+    let progress = convert::progress_with_eta(
         &st.db,
         &st.blobs,
         if current.is_some() {
@@ -41,6 +41,7 @@ async fn encryption_status(State(st): State<Shared>, caller: Caller) -> ApiResul
         } else {
             Target::Plaintext
         },
+        st.now(),
     )
     .await?;
     Ok(Json(EncryptionStatus {
