@@ -172,49 +172,43 @@ async fn require_live_folder(db: &Db, id: &FolderId) -> Result<Folder> {
     chain.into_iter().next().ok_or(StoreError::NotFound("folder"))
 }
 
-pub async fn list_folder(db: &Db, id: &FolderId) -> Result<FolderListing> {
-    let folder = get_folder(db, id).await?;
-    let folders = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {FOLDER_COLS} FROM folders WHERE parent_id = $1 AND trashed_at IS NULL ORDER BY name"
+/// Folders matching `cond` (one parameter, `$1`), by name.
+async fn folders_where(db: &Db, cond: &str, param: String) -> Result<Vec<Folder>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {FOLDER_COLS} FROM folders WHERE {cond} ORDER BY name"
     )))
-    .bind(s(id))
+    .bind(param)
     .fetch_all(&db.pool)
     .await?
     .iter()
     .map(folder_from_row)
-    .collect::<Result<_>>()?;
-    let files = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{FILE_SELECT} WHERE f.folder_id = $1 AND f.trashed_at IS NULL ORDER BY f.name"
+    .collect()
+}
+
+/// Files (with their current version) matching `cond` (one parameter, `$1`), by name.
+async fn files_where(db: &Db, cond: &str, param: String) -> Result<Vec<FileInfo>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{FILE_SELECT} WHERE {cond} ORDER BY f.name"
     )))
-    .bind(s(id))
+    .bind(param)
     .fetch_all(&db.pool)
     .await?
     .iter()
     .map(file_from_row)
-    .collect::<Result<_>>()?;
+    .collect()
+}
+
+pub async fn list_folder(db: &Db, id: &FolderId) -> Result<FolderListing> {
+    let folder = get_folder(db, id).await?;
+    let folders = folders_where(db, "parent_id = $1 AND trashed_at IS NULL", s(id)).await?;
+    let files = files_where(db, "f.folder_id = $1 AND f.trashed_at IS NULL", s(id)).await?;
     Ok(FolderListing { folder, folders, files })
 }
 
 /// Everything in a room's trash (the trashed items themselves, not their contents).
 pub async fn list_trash(db: &Db, room: &RoomId) -> Result<(Vec<Folder>, Vec<FileInfo>)> {
-    let folders = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {FOLDER_COLS} FROM folders WHERE room_id = $1 AND trashed_at IS NOT NULL ORDER BY name"
-    )))
-    .bind(s(room))
-    .fetch_all(&db.pool)
-    .await?
-    .iter()
-    .map(folder_from_row)
-    .collect::<Result<_>>()?;
-    let files = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{FILE_SELECT} WHERE f.room_id = $1 AND f.trashed_at IS NOT NULL ORDER BY f.name"
-    )))
-    .bind(s(room))
-    .fetch_all(&db.pool)
-    .await?
-    .iter()
-    .map(file_from_row)
-    .collect::<Result<_>>()?;
+    let folders = folders_where(db, "room_id = $1 AND trashed_at IS NOT NULL", s(room)).await?;
+    let files = files_where(db, "f.room_id = $1 AND f.trashed_at IS NOT NULL", s(room)).await?;
     Ok((folders, files))
 }
 
