@@ -52,19 +52,28 @@ pub enum StorageCommand {
     },
 }
 
+/// Writes a new key file atomically and never over an existing file: the key goes to a
+/// private temporary file first, then is linked into place (which fails if the name exists).
 fn keygen(output: &PathBuf) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt;
+    if output.exists() {
+        return Err(format!("{} exists; a key file is never overwritten", output.display()));
+    }
     let key = MasterKey::generate(&mut rand::rng());
-    let mut f = std::fs::OpenOptions::new()
+    let tmp = output.with_extension(format!("tmp{}", std::process::id()));
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(output)
-        .map_err(|e| format!("cannot create {}: {e}", output.display()))?;
-    f.write_all(key.to_key_text().as_bytes())
-        .and_then(|()| f.write_all(b"\n"))
-        .and_then(|()| f.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+        .open(&tmp)
+        .and_then(|mut f| {
+            f.write_all(key.to_key_text().as_bytes())?;
+            f.write_all(b"\n")?;
+            f.sync_all()
+        })
+        .and_then(|()| std::fs::hard_link(&tmp, output));
+    let _ = std::fs::remove_file(&tmp);
+    written.map_err(|e| format!("cannot write {}: {e}", output.display()))?;
     eprintln!(
         "wrote master key {} to {}; keep a copy somewhere safe: without it encrypted documents are lost",
         key.id(),
