@@ -151,6 +151,25 @@ fn wrong_password_and_tampering_are_detected() {
     }
 }
 
+/// Found by the robustness properties: a bit flip in the zip directory's copy of the name
+/// `mimetype` made it an ordinary clear stream with another name, and decryption "succeeded"
+/// with a package that differs from the original. The directory must agree with the sniffed
+/// first entry.
+#[test]
+fn renamed_mimetype_in_the_zip_directory_is_refused() {
+    let plain = common::odt(&["x"]);
+    let enc = odf::encrypt_bytes(&plain, "pw").unwrap();
+    let in_directory = enc.windows(8).rposition(|w| w == b"mimetype").unwrap();
+    assert!(in_directory > 100, "the directory entry, not the local header");
+    let mut bad = enc.clone();
+    bad[in_directory] ^= 1;
+    match odf::decrypt_bytes(&bad, "pw") {
+        Err(Error::Malformed { detail, .. }) => assert!(detail.contains("mimetype"), "{detail}"),
+        other => panic!("a renamed mimetype must be refused, got {other:?}"),
+    }
+    assert!(matches!(odf::encrypt_bytes(&bad, "pw"), Err(Error::Malformed { .. })));
+}
+
 #[test]
 fn refuses_what_it_cannot_do() {
     let plain = common::odt(&["x"]);

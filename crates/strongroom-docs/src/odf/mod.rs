@@ -176,7 +176,19 @@ fn open_odf<R: Read + Seek>(mut input: R) -> Result<zip::ZipArchive<R>> {
             });
         }
     }
-    zip::ZipArchive::new(input).map_err(zip_error)
+    let mut archive = zip::ZipArchive::new(input).map_err(zip_error)?;
+    // The format was sniffed from the first local header; the reader goes by the central
+    // directory, which ODF does not protect. Damage there could rename `mimetype`, which
+    // would then pass through as an ordinary clear stream: insist the two agree.
+    let first = archive.by_index_raw(0).map_err(zip_error)?;
+    if first.name().map_err(zip_error)? != MIMETYPE || first.header_start() != 0 {
+        return Err(Error::malformed(
+            "ODF package",
+            "the zip directory does not list the mimetype entry the file starts with (damaged file)",
+        ));
+    }
+    drop(first);
+    Ok(archive)
 }
 
 /// Read one entry (decompressed), at most `limit` bytes.
