@@ -18,6 +18,7 @@
 #![deny(clippy::indexing_slicing)]
 
 mod error;
+mod font;
 pub mod odf;
 pub mod office;
 pub mod pdf;

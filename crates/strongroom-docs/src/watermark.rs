@@ -15,6 +15,9 @@
 //! [`Error::InvalidOptions`] rather than drawn as garbage. Non-Latin scripts need an embedded
 //! font, which is not implemented yet.
 
+pub mod docx;
+pub mod image;
+
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, dictionary};
 
 use crate::{Error, Format, Result, detect_format};

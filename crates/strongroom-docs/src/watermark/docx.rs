@@ -1,0 +1,1 @@
+//! Header watermarks in Word (.docx) documents.

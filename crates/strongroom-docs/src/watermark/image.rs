@@ -1,0 +1,1 @@
+//! Watermarks on PNG and JPEG images.
