@@ -320,3 +320,46 @@ fn oracle_sees_no_protection_after_unprotect() {
     assert_eq!(after["sheet_hash"], false, "{after}");
     assert_eq!(after["workbook_protected"], false, "{after}");
 }
+
+/// Workbooks protected by older Excel versions and by libraries carry the pre-2010 16-bit
+/// hash. openpyxl writes it (`ws.protection.password = …`), so it is the oracle here: we must
+/// accept its hash for the right password and refuse a wrong one.
+#[test]
+fn legacy_hash_written_by_openpyxl_is_checked() {
+    if !openpyxl() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("legacy.xlsx");
+    let script = r#"
+import sys, openpyxl
+from openpyxl.workbook.protection import WorkbookProtection
+wb = openpyxl.Workbook()
+ws = wb.active
+ws.title = "Plan"
+ws["A1"] = "kept"
+ws.protection.sheet = True
+ws.protection.password = "Legacy-pw 1"
+wb.security = WorkbookProtection(workbookPassword="Book pw", lockStructure=True)
+wb.save(sys.argv[1])
+"#;
+    let (ok, _, err) = common::run(Command::new("python3").args(["-c", script]).arg(&path));
+    assert!(ok, "{err}");
+    let protected = std::fs::read(&path).unwrap();
+    let sheet = part(&protected, SHEET_PART);
+    assert!(sheet.contains(" password=\""), "openpyxl wrote a legacy hash: {sheet}");
+    assert!(!sheet.contains("hashValue"), "{sheet}");
+
+    for wrong in [Some("legacy-pw 1"), Some("Legacy-pw"), None] {
+        assert!(matches!(unprotect_sheet(&protected, wrong), Err(Error::WrongPassword)), "{wrong:?}");
+    }
+    assert!(matches!(unprotect_workbook(&protected, Some("book pw")), Err(Error::WrongPassword)));
+    let free = unprotect_workbook(&unprotect_sheet(&protected, Some("Legacy-pw 1")).unwrap(), Some("Book pw")).unwrap();
+    assert!(!part(&free, SHEET_PART).contains("sheetProtection"));
+    assert!(!part(&free, "xl/workbook.xml").contains("workbookProtection"));
+    // Only the protection element went: the rest of the sheet is what openpyxl wrote.
+    let before = part(&protected, SHEET_PART);
+    let start = before.find("<sheetProtection").unwrap();
+    let end = start + before[start..].find("/>").unwrap() + 2;
+    assert_eq!(part(&free, SHEET_PART), format!("{}{}", &before[..start], &before[end..]));
+}

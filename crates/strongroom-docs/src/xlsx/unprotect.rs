@@ -62,10 +62,8 @@ fn prefixed(e: &BytesStart<'_>, prefix: &str, name: &str) -> Result<Option<Strin
 fn verify(e: &BytesStart<'_>, prefix: &str, password: Option<&str>) -> Result<()> {
     let Some(hash) = prefixed(e, prefix, "HashValue")? else {
         // `password` / `workbookPassword`: the pre-2010 16-bit hash.
-        if prefixed(e, prefix, "Password")?.is_some() {
-            return Err(Error::UnsupportedEncryption(
-                "legacy 16-bit protection password hash".to_owned(),
-            ));
+        if let Some(legacy) = prefixed(e, prefix, "Password")? {
+            return verify_legacy(&legacy, password);
         }
         // Protected without a password: nothing to check.
         return Ok(());
@@ -103,6 +101,38 @@ fn verify(e: &BytesStart<'_>, prefix: &str, password: Option<&str>) -> Result<()
     } else {
         Err(Error::WrongPassword)
     }
+}
+
+/// Check `password` against a pre-2010 16-bit hash (`password="CC1A"`), still written by
+/// older Excel versions and many libraries. The hash is so weak that thousands of other
+/// passwords match it too; it is accepted because it is the lock the file carries, and
+/// `protect_sheet` never writes it.
+fn verify_legacy(stored: &str, password: Option<&str>) -> Result<()> {
+    let stored = u16::from_str_radix(stored.trim(), 16)
+        .map_err(|_| Error::malformed("xlsx protection", "legacy password hash is not 4 hex digits"))?;
+    let password = password.ok_or(Error::WrongPassword)?;
+    if bool::from(legacy_hash(password).ct_eq(&stored)) {
+        Ok(())
+    } else {
+        Err(Error::WrongPassword)
+    }
+}
+
+/// The legacy password hash (ECMA-376 Part 4, 3.3.1.81 `sheetProtection@password`; the same
+/// algorithm as MS-OFFCRYPTO 2.3.7.1 without the key): each character code shifted left by
+/// its 1-based position and rotated within 15 bits, all XORed together, then XORed with the
+/// length and 0xCE4B.
+pub(super) fn legacy_hash(password: &str) -> u16 {
+    let mut hash: u32 = 0;
+    let mut len: u32 = 0;
+    for (position, c) in password.chars().enumerate() {
+        len += 1;
+        // Positions above 15 only rotate further; reduce them so the shift cannot overflow.
+        let shift = u32::try_from(position % 15).unwrap_or(0) + 1;
+        let value = (u32::from(c) & 0x7fff) << shift;
+        hash ^= (value & 0x7fff) | (value >> 15);
+    }
+    ((hash ^ len ^ 0xCE4B) & 0xffff) as u16
 }
 
 /// Cut the root's child `element` out of `xml` after verifying `password` against it; every
@@ -149,6 +179,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn legacy_hash_known_values() {
+        // Values from the published algorithm (also what openpyxl writes; tests/xlsx.rs checks
+        // against openpyxl itself).
+        assert_eq!(legacy_hash("password"), 0x83AF);
+        assert_eq!(legacy_hash("x"), 0xCEBA);
+        assert_eq!(legacy_hash(""), 0xCE4B);
+        // Past 15 characters the rotation wraps instead of overflowing.
+        assert_ne!(legacy_hash("abcdefghijklmnopqrstu"), legacy_hash("abcdefghijklmnopqrst"));
+    }
+
+    #[test]
     fn removes_only_the_element() {
         let salt = [7u8; 16];
         let hash = B64.encode(hash_password("pw", &salt, 3));
@@ -175,11 +216,15 @@ mod tests {
             remove_protection(nopw, b"workbookProtection", "workbook", None).unwrap(),
             b"<workbook><sheets/></workbook>"
         );
-        let legacy = b"<worksheet><sheetProtection password=\"CC1A\" sheet=\"1\"/></worksheet>";
+        let legacy = b"<worksheet><sheetProtection password=\"83AF\" sheet=\"1\"/></worksheet>";
         assert!(matches!(
             remove_protection(legacy, b"sheetProtection", "", Some("x")),
-            Err(Error::UnsupportedEncryption(_))
+            Err(Error::WrongPassword)
         ));
+        assert_eq!(
+            remove_protection(legacy, b"sheetProtection", "", Some("password")).unwrap(),
+            b"<worksheet></worksheet>"
+        );
         let huge = b"<worksheet><sheetProtection algorithmName=\"SHA-512\" hashValue=\"AA==\" saltValue=\"AA==\" spinCount=\"4000000000\"/></worksheet>";
         assert!(matches!(
             remove_protection(huge, b"sheetProtection", "", Some("x")),
