@@ -1,4 +1,5 @@
-//! Text watermarks stamped on PDF pages.
+//! Watermarks stamped on PDF pages: text in any script the built-in font covers, an image, or
+//! both.
 //!
 //! Every page gets the watermark as new content drawn over the page, with its own graphics
 //! state so nothing the page left behind (an unbalanced `q`, a transformed CTM, a fill colour)
@@ -8,24 +9,41 @@
 //!
 //! The watermark is centred on the visible area (CropBox, else MediaBox, inherited as the PDF
 //! specification says) and turned with the page's `/Rotate`, so it reads at the requested
-//! angle on screen. Opacity comes from an `ExtGState` (`/ca`, `/CA`).
+//! angle (an image: upright) on screen. Opacity comes from an `ExtGState` (`/ca`, `/CA`).
+//! Fonts and images are stored once per document and shared by all pages.
 //!
-//! First version: the standard Helvetica font with WinAnsi encoding, so the text must be
-//! Latin-1 (ASCII and U+00A0–U+00FF); other characters are refused with
-//! [`Error::InvalidOptions`] rather than drawn as garbage. Non-Latin scripts need an embedded
-//! font, which is not implemented yet.
+//! **Text** is always drawn in an embedded subset of DejaVu Sans (`pdf_font`), also when it
+//! is plain ASCII. The standard Helvetica needs no embedding but only reaches Latin-1, and
+//! each reader substitutes its own look-alike with its own widths; one embedded font gives one
+//! code path for every script (a name in Cyrillic next to a date in digits), the same glyphs
+//! and widths in every reader (so centring is exact) and a PDF/A-friendly file (all fonts
+//! embedded), for a few kilobytes per document. Characters the font cannot draw (CJK, Thai,
+//! emoji, …), right-to-left scripts and control characters are refused with
+//! [`Error::InvalidOptions`]; [`first_unsupported`] names the character for a caller's message.
+//!
+//! **Images** ([`ImageWatermark`]): PNG (alpha honoured through a soft mask) or JPEG, decoded
+//! with size limits, scaled to a fraction of the visible page and drawn once in the centre or
+//! tiled. Where both are given ([`pdf_stamp`]), the image is drawn under the text.
 
 pub mod docx;
 pub mod image;
+
+mod pdf_font;
+mod pdf_image;
 
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, dictionary};
 
 use crate::{Error, Format, Result, detect_format};
 
+pub use pdf_font::{Unsupported, first_unsupported};
+pub use pdf_image::{ImageWatermark, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE};
+
 /// A text watermark.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextWatermark<'a> {
-    /// The text, Latin-1 only (see the module documentation). At most 500 characters.
+    /// The text: one line, at most 500 characters, in any left-to-right script DejaVu Sans
+    /// covers (Latin, Greek, Cyrillic, Armenian, Georgian, many symbols; see the module
+    /// documentation).
     pub text: &'a str,
     /// Font size in points (1–500). A single (not tiled) watermark is shrunk if needed so
     /// that it fits the visible area of the page.
@@ -53,46 +71,20 @@ impl Default for TextWatermark<'_> {
     }
 }
 
+/// A text watermark, an image watermark or both, stamped in one pass.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PdfStamp<'a> {
+    /// Text drawn over the page (and over the image).
+    pub text: Option<TextWatermark<'a>>,
+    /// An image drawn over the page.
+    pub image: Option<ImageWatermark<'a>>,
+}
+
 const MAX_TEXT_CHARS: usize = 500;
 /// Upper bound on tiles per page, whatever the sizes: bounds output size and rendering time.
 const MAX_TILES: usize = 400;
 
-/// Helvetica advance widths (1/1000 em) for ASCII 0x20..=0x7E, from the standard font metrics
-/// every PDF reader carries. Used only to centre and space the text.
-const HELVETICA_ASCII: [u16; 95] = [
-    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, // ' '../
-    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, // 0-9
-    278, 278, 584, 584, 584, 556, 1015, // :;<=>?@
-    667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944,
-    667, 667, 611, // A-Z
-    278, 278, 278, 469, 556, 333, // [\]^_`
-    556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722,
-    500, 500, 500, // a-z
-    334, 260, 334, 584, // {|}~
-];
-
-/// Width of one WinAnsi byte; non-ASCII Latin-1 letters are approximated by a typical width
-/// (accented letters are as wide as their base letters to within a few percent).
-fn char_width(b: u8) -> f32 {
-    let w = match b {
-        0x20..=0x7E => HELVETICA_ASCII.get(usize::from(b - 0x20)).copied().unwrap_or(556),
-        _ => 600,
-    };
-    f32::from(w) / 1000.0
-}
-
-fn to_latin1(text: &str) -> Result<Vec<u8>> {
-    text.chars()
-        .map(|c| match u32::from(c) {
-            v @ (0x20..=0x7E | 0xA0..=0xFF) => u8::try_from(v).map_err(|_| Error::InvalidOptions("text")),
-            _ => Err(Error::InvalidOptions(
-                "watermark text must be Latin-1 (the standard PDF font); other scripts are not supported yet",
-            )),
-        })
-        .collect()
-}
-
-fn check(wm: &TextWatermark<'_>) -> Result<Vec<u8>> {
+fn check(wm: &TextWatermark<'_>) -> Result<()> {
     if wm.text.trim().is_empty() {
         return Err(Error::InvalidOptions("empty watermark text"));
     }
@@ -111,7 +103,7 @@ fn check(wm: &TextWatermark<'_>) -> Result<Vec<u8>> {
     if !wm.rotation_deg.is_finite() {
         return Err(Error::InvalidOptions("rotation must be a finite number"));
     }
-    to_latin1(wm.text)
+    Ok(())
 }
 
 fn map_lopdf(e: lopdf::Error) -> Error {
@@ -121,9 +113,34 @@ fn map_lopdf(e: lopdf::Error) -> Error {
     }
 }
 
-/// Stamp `wm` on every page of the PDF `bytes`. Refuses an encrypted PDF
+/// Stamp the text watermark `wm` on every page of the PDF `bytes`. Refuses an encrypted PDF
 /// ([`Error::AlreadyProtected`]: watermark first, then protect).
 pub fn pdf(bytes: &[u8], wm: &TextWatermark<'_>) -> Result<Vec<u8>> {
+    pdf_stamp(
+        bytes,
+        &PdfStamp {
+            text: Some(wm.clone()),
+            image: None,
+        },
+    )
+}
+
+/// Stamp the image watermark `wm` on every page of the PDF `bytes`; see [`pdf`].
+pub fn pdf_image(bytes: &[u8], wm: &ImageWatermark<'_>) -> Result<Vec<u8>> {
+    pdf_stamp(
+        bytes,
+        &PdfStamp {
+            text: None,
+            image: Some(wm.clone()),
+        },
+    )
+}
+
+/// Stamp a text and/or an image watermark on every page of the PDF `bytes` (at least one must
+/// be given). All options are checked, the image decoded and the font subset built before the
+/// PDF is parsed, so bad options fail fast. Refuses an encrypted PDF
+/// ([`Error::AlreadyProtected`]: watermark first, then protect).
+pub fn pdf_stamp(bytes: &[u8], stamp: &PdfStamp<'_>) -> Result<Vec<u8>> {
     match detect_format(bytes) {
         Format::Pdf => {}
         found => {
@@ -133,7 +150,22 @@ pub fn pdf(bytes: &[u8], wm: &TextWatermark<'_>) -> Result<Vec<u8>> {
             });
         }
     }
-    let text = check(wm)?;
+    if stamp.text.is_none() && stamp.image.is_none() {
+        return Err(Error::InvalidOptions(
+            "nothing to stamp: give a text or an image watermark",
+        ));
+    }
+    let text = match &stamp.text {
+        Some(wm) => {
+            check(wm)?;
+            Some((wm, pdf_font::prepare(wm.text)?))
+        }
+        None => None,
+    };
+    let image = match &stamp.image {
+        Some(wm) => Some((wm, pdf_image::decode(wm)?)),
+        None => None,
+    };
     let mut doc = Document::load_mem(bytes).map_err(map_lopdf)?;
     if doc.is_encrypted() || doc.encryption_state.is_some() {
         return Err(Error::AlreadyProtected);
@@ -142,19 +174,60 @@ pub fn pdf(bytes: &[u8], wm: &TextWatermark<'_>) -> Result<Vec<u8>> {
     if pages.is_empty() {
         return Err(Error::malformed("PDF", "no pages"));
     }
-    let font = doc.add_object(dictionary! {
-        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Encoding" => "WinAnsiEncoding",
-    });
-    let gs = doc.add_object(dictionary! {
-        "Type" => "ExtGState", "ca" => Object::Real(wm.opacity), "CA" => Object::Real(wm.opacity),
-    });
+    let gs = |doc: &mut Document, opacity: f32| {
+        doc.add_object(dictionary! {
+            "Type" => "ExtGState", "ca" => Object::Real(opacity), "CA" => Object::Real(opacity),
+        })
+    };
+    let text = match text {
+        Some((wm, shaped)) => {
+            let font = pdf_font::embed(&mut doc, &shaped)?;
+            let state = gs(&mut doc, wm.opacity);
+            Some(TextLayer {
+                wm,
+                shaped,
+                font,
+                gs: state,
+            })
+        }
+        None => None,
+    };
+    let image = match image {
+        Some((wm, decoded)) => {
+            let xobject = pdf_image::embed(&mut doc, &decoded)?;
+            let state = gs(&mut doc, wm.opacity);
+            Some(ImageLayer {
+                wm,
+                aspect: decoded.aspect(),
+                xobject,
+                gs: state,
+            })
+        }
+        None => None,
+    };
     let open = doc.add_object(Stream::new(Dictionary::new(), b"q\n".to_vec()));
     for page in pages {
-        stamp_page(&mut doc, page, wm, &text, font, gs, open)?;
+        stamp_page(&mut doc, page, text.as_ref(), image.as_ref(), open)?;
     }
-    let mut out = Vec::with_capacity(bytes.len() + 4096);
+    let mut out = Vec::with_capacity(bytes.len() + 16 * 1024);
     doc.save_to(&mut out)?;
     Ok(out)
+}
+
+/// A text watermark with its document-wide objects.
+struct TextLayer<'w, 'a> {
+    wm: &'w TextWatermark<'a>,
+    shaped: pdf_font::FontText,
+    font: ObjectId,
+    gs: ObjectId,
+}
+
+/// An image watermark with its document-wide objects.
+struct ImageLayer<'w, 'a> {
+    wm: &'w ImageWatermark<'a>,
+    aspect: f32,
+    xobject: ObjectId,
+    gs: ObjectId,
 }
 
 /// An attribute of a page or, failing that, of its nearest ancestor (ISO 32000 7.7.3.4).
@@ -200,13 +273,20 @@ fn sub_dict(doc: &Document, res: &Dictionary, key: &[u8]) -> Dictionary {
         .unwrap_or_default()
 }
 
+/// Add `target` to the resource category `key` of `res` under a fresh name, returned.
+fn add_resource(doc: &Document, res: &mut Dictionary, key: &str, base: &str, target: ObjectId) -> String {
+    let mut category = sub_dict(doc, res, key.as_bytes());
+    let name = fresh_name(&category, base);
+    category.set(name.clone(), Object::Reference(target));
+    res.set(key, Object::Dictionary(category));
+    String::from_utf8_lossy(&name).into_owned()
+}
+
 fn stamp_page(
     doc: &mut Document,
     page: ObjectId,
-    wm: &TextWatermark<'_>,
-    text: &[u8],
-    font: ObjectId,
-    gs: ObjectId,
+    text: Option<&TextLayer<'_, '_>>,
+    image: Option<&ImageLayer<'_, '_>>,
     open: ObjectId,
 ) -> Result<()> {
     let media = inherited(doc, page, b"MediaBox")
@@ -225,17 +305,31 @@ fn stamp_page(
     let mut res = inherited(doc, page, b"Resources")
         .and_then(|o| o.as_dict().ok().cloned())
         .unwrap_or_default();
-    let mut fonts = sub_dict(doc, &res, b"Font");
-    let mut states = sub_dict(doc, &res, b"ExtGState");
-    let font_name = fresh_name(&fonts, "SRWmF");
-    let gs_name = fresh_name(&states, "SRWmGS");
-    fonts.set(font_name.clone(), Object::Reference(font));
-    states.set(gs_name.clone(), Object::Reference(gs));
-    res.set("Font", Object::Dictionary(fonts));
-    res.set("ExtGState", Object::Dictionary(states));
-
-    let content = draw(wm, text, crop, rotate as f32, &font_name, &gs_name);
-    let stamp = doc.add_object(Stream::new(Dictionary::new(), content));
+    let [x0, y0, x1, y1] = crop;
+    let mut content = format!("Q\nq\n{x0:.3} {y0:.3} {:.3} {:.3} re W n\n", x1 - x0, y1 - y0);
+    if let Some(layer) = image {
+        let xobject = add_resource(doc, &mut res, "XObject", "SRWmIm", layer.xobject);
+        let gs = add_resource(doc, &mut res, "ExtGState", "SRWmGS", layer.gs);
+        content.push_str(&format!("q\n/{gs} gs\n"));
+        content.push_str(&pdf_image::draw(
+            layer.wm,
+            layer.aspect,
+            crop,
+            rotate,
+            &xobject,
+            MAX_TILES,
+        ));
+        content.push_str("Q\n");
+    }
+    if let Some(layer) = text {
+        let font = add_resource(doc, &mut res, "Font", "SRWmF", layer.font);
+        let gs = add_resource(doc, &mut res, "ExtGState", "SRWmGS", layer.gs);
+        content.push_str(&draw_text(layer.wm, &layer.shaped, crop, rotate as f32, &font, &gs));
+    }
+    content.push_str("Q\n");
+    let mut stamp = Stream::new(Dictionary::new(), content.into_bytes());
+    stamp.compress().map_err(map_lopdf)?;
+    let stamp = doc.add_object(stamp);
 
     // /Contents is a stream reference, an array of them, or a reference to such an array.
     let mut contents = match doc.get_dictionary(page).map_err(map_lopdf)?.get(b"Contents") {
@@ -257,28 +351,17 @@ fn stamp_page(
     Ok(())
 }
 
-/// A PDF literal string for WinAnsi bytes: `\`, `(` and `)` escaped, non-ASCII as octal.
-fn literal(text: &[u8]) -> String {
-    let mut s = String::with_capacity(text.len() + 2);
-    s.push('(');
-    for &b in text {
-        match b {
-            b'(' | b')' | b'\\' => {
-                s.push('\\');
-                s.push(char::from(b));
-            }
-            0x20..=0x7E => s.push(char::from(b)),
-            _ => s.push_str(&format!("\\{b:03o}")),
-        }
-    }
-    s.push(')');
-    s
-}
-
-/// The watermark's content stream: restore the page's graphics state, clip to the visible box,
-/// then draw the text once (centred) or tiled, at the on-screen angle.
-fn draw(wm: &TextWatermark<'_>, text: &[u8], crop: [f32; 4], page_rotate: f32, font: &[u8], gs: &[u8]) -> Vec<u8> {
-    let em = text.iter().map(|&b| char_width(b)).sum::<f32>();
+/// The text part of the watermark stream, inside the clip to the visible box: draw the text
+/// once (centred) or tiled, at the on-screen angle, in its own `q … Q`.
+fn draw_text(
+    wm: &TextWatermark<'_>,
+    shaped: &pdf_font::FontText,
+    crop: [f32; 4],
+    page_rotate: f32,
+    font: &str,
+    gs: &str,
+) -> String {
+    let em = shaped.em;
     // Viewers turn the page clockwise by /Rotate; turning the text counter-clockwise by the
     // same amount makes it read at rotation_deg on screen.
     let theta = (wm.rotation_deg + page_rotate).to_radians();
@@ -326,48 +409,27 @@ fn draw(wm: &TextWatermark<'_>, text: &[u8], crop: [f32; 4], page_rotate: f32, f
     } else {
         vec![((x0 + x1) / 2.0, (y0 + y1) / 2.0)]
     };
-    let name = |n: &[u8]| String::from_utf8_lossy(n).into_owned();
     let mut s = format!(
-        "Q\nq\n{x0:.3} {y0:.3} {:.3} {:.3} re W n\n/{} gs\n{:.4} {:.4} {:.4} rg\nBT\n/{} {size:.3} Tf\n",
-        x1 - x0,
-        y1 - y0,
-        name(gs),
-        wm.rgb[0],
-        wm.rgb[1],
-        wm.rgb[2],
-        name(font),
+        "q\n/{gs} gs\n{:.4} {:.4} {:.4} rg\nBT\n/{font} {size:.3} Tf\n",
+        wm.rgb[0], wm.rgb[1], wm.rgb[2],
     );
-    let lit = literal(text);
     // Put the text's centre (half its width along the baseline, ~0.35 em above it) on the point.
     let (ox, oy) = (-width / 2.0, -0.35 * size);
     for (cx, cy) in centres {
         let tx = cx + ox * cos - oy * sin;
         let ty = cy + ox * sin + oy * cos;
         s.push_str(&format!(
-            "{cos:.5} {sin:.5} {:.5} {cos:.5} {tx:.3} {ty:.3} Tm {lit} Tj\n",
-            -sin
+            "{cos:.5} {sin:.5} {:.5} {cos:.5} {tx:.3} {ty:.3} Tm {} Tj\n",
+            -sin, shaped.hex
         ));
     }
     s.push_str("ET\nQ\n");
-    s.into_bytes()
+    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn latin1_only() {
-        assert_eq!(to_latin1("Aé ÿ").unwrap(), vec![b'A', 0xE9, b' ', 0xFF]);
-        assert!(to_latin1("日本").is_err());
-        assert!(to_latin1("tab\t").is_err());
-    }
-
-    #[test]
-    fn literal_escapes() {
-        assert_eq!(literal(b"a(b)c\\"), "(a\\(b\\)c\\\\)");
-        assert_eq!(literal(&[0xE9]), "(\\351)");
-    }
 
     #[test]
     fn options_are_checked() {
@@ -403,10 +465,8 @@ mod tests {
     }
 
     #[test]
-    fn helvetica_widths() {
-        assert_eq!(HELVETICA_ASCII.len(), 95);
-        assert!((char_width(b' ') - 0.278).abs() < 1e-6);
-        assert!((char_width(b'W') - 0.944).abs() < 1e-6);
-        assert!((char_width(b'~') - 0.584).abs() < 1e-6);
+    fn nothing_to_stamp_is_refused() {
+        let r = pdf_stamp(b"%PDF-1.7\n", &PdfStamp::default());
+        assert!(matches!(r, Err(Error::InvalidOptions(_))));
     }
 }

@@ -207,3 +207,66 @@ fn libreoffice_opens_our_encrypted_docx_and_xlsx_with_the_password_only() {
     assert!(!t3.exists());
     assert!(results[3].is_err(), "no password must not open the document");
 }
+
+/// PowerPoint too: LibreOffice makes a real two-slide .pptx (from a minimal .odp, so the
+/// fixture is a file an office suite wrote), we encrypt it, and LibreOffice opens ours with the
+/// password only and renders both slides' text, which `pdftotext` reads back.
+#[test]
+fn libreoffice_opens_our_encrypted_pptx_with_the_password_only() {
+    if !libreoffice() || !common::oracle_available("pdftotext", Command::new("pdftotext").arg("-v")) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let slide = |text: &str| {
+        format!(
+            r#"<draw:page draw:name="{text}"><draw:frame svg:x="2cm" svg:y="2cm" svg:width="20cm" svg:height="3cm"><draw:text-box><text:p>{text}</text:p></draw:text-box></draw:frame></draw:page>"#
+        )
+    };
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0" office:version="1.3"><office:body><office:presentation>{}{}</office:presentation></office:body></office:document-content>"#,
+        slide("Slide one of the board pack"),
+        slide("Zweite Folie äöü")
+    );
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.presentation"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#;
+    let odp = common::zip_parts(
+        &[
+            (
+                "mimetype",
+                b"application/vnd.oasis.opendocument.presentation".as_slice(),
+            ),
+            ("content.xml", content.as_bytes()),
+            ("META-INF/manifest.xml", manifest.as_bytes()),
+        ],
+        false,
+    );
+    let odp_path = common::write_file(d, "deck.odp", &odp);
+    let pptx_path = d.join("deck.pptx");
+    let made = lo_convert(&[(&odp_path, None, "Impress MS PowerPoint 2007 XML", &pptx_path)]);
+    assert!(made[0].is_ok(), "LibreOffice could not make the .pptx: {:?}", made[0]);
+    let pptx = std::fs::read(&pptx_path).unwrap();
+    assert!(
+        common::zip_entries(&pptx)
+            .iter()
+            .any(|(n, _)| n == "ppt/presentation.xml")
+    );
+
+    let pw = "Deck pässword 9";
+    let enc = office::encrypt_bytes(&pptx, pw, &Options::default()).unwrap();
+    assert_eq!(office::decrypt_bytes(&enc, pw).unwrap(), pptx);
+    let enc_path = common::write_file(d, "enc.pptx", &enc);
+    let (pdf, wrong) = (d.join("deck.pdf"), d.join("wrong.pdf"));
+    let results = lo_convert(&[
+        (&enc_path, Some(pw), "impress_pdf_Export", &pdf),
+        (&enc_path, Some("not the password"), "impress_pdf_Export", &wrong),
+    ]);
+    assert!(results[0].is_ok(), "pptx: {:?}", results[0]);
+    let (ok, text, err) = common::run(Command::new("pdftotext").arg(&pdf).arg("-"));
+    assert!(ok, "{err}");
+    assert!(text.contains("Slide one of the board pack"), "{text}");
+    assert!(text.contains("Zweite Folie äöü"), "{text}");
+    assert!(results[1].is_err(), "a wrong password must not open the presentation");
+    assert!(!wrong.exists());
+}

@@ -1,6 +1,7 @@
-//! PDF text watermarks: every page stamped, existing content streams untouched, rotated pages
-//! and CropBox respected, bad options refused. `pdftotext` (poppler) is the oracle that sees
-//! the text on every page; it SKIPs loudly when missing (fails under
+//! PDF watermarks: every page stamped, existing content streams untouched, rotated pages and
+//! CropBox respected, bad options refused; text in non-Latin scripts through the embedded font,
+//! and image watermarks. Poppler (`pdftotext`, `pdffonts`, `pdfimages`, `pdftoppm`) and
+//! `qpdf --check` are the oracles; each SKIPs loudly when missing (fails under
 //! `STRONGROOM_REQUIRE_ORACLES=1`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -10,7 +11,7 @@ use std::process::Command;
 
 use lopdf::{Document, Object, dictionary};
 use strongroom_docs::Error;
-use strongroom_docs::watermark::{self, TextWatermark};
+use strongroom_docs::watermark::{self, ImageWatermark, PdfStamp, TextWatermark};
 
 /// A PDF of `n` pages; page i shows "Page i". Page 2 (if any) is rotated 90°, page 3 has a
 /// CropBox, and the Resources live on the Pages node (inherited) as many producers write them.
@@ -89,7 +90,11 @@ fn every_page_is_stamped_and_old_streams_are_untouched() {
         assert_eq!(a[0].1, b"q\n");
         let stamp = String::from_utf8(a.last().unwrap().1.clone()).unwrap();
         assert!(stamp.starts_with("Q\nq\n"), "{stamp}");
-        assert!(stamp.contains("(CONFIDENTIAL \\(draft\\)) Tj"), "{stamp}");
+        // Shown as 2-byte CIDs of the embedded font: 20 characters, 18 distinct.
+        let shown = stamp.lines().find(|l| l.ends_with(" Tj")).unwrap();
+        let hex = shown.split('<').nth(1).unwrap().trim_end_matches("> Tj");
+        assert_eq!(hex.len(), 20 * 4, "{shown}");
+        assert!(hex.starts_with("0001000200030004"), "{shown}");
         assert!(stamp.contains(" gs\n"), "{stamp}");
     }
     // Opacity through an ExtGState, Helvetica with WinAnsi.
@@ -115,6 +120,58 @@ fn every_page_is_stamped_and_old_streams_are_untouched() {
         .unwrap();
     let gs = doc.get_dictionary(gs_ref.as_reference().unwrap()).unwrap();
     assert_eq!(gs.get(b"ca").unwrap().as_float().unwrap(), 0.3);
+    // The font: Type0 / Identity-H over an embedded CIDFontType2 subset, with a ToUnicode map.
+    let font_ref = res
+        .get(b"Font")
+        .unwrap()
+        .as_dict()
+        .unwrap()
+        .get(b"SRWmF0")
+        .unwrap()
+        .as_reference()
+        .unwrap();
+    let font = doc.get_dictionary(font_ref).unwrap();
+    assert_eq!(font.get(b"Subtype").unwrap().as_name().unwrap(), b"Type0");
+    assert_eq!(font.get(b"Encoding").unwrap().as_name().unwrap(), b"Identity-H");
+    let base = String::from_utf8(font.get(b"BaseFont").unwrap().as_name().unwrap().to_vec()).unwrap();
+    assert!(base.len() == 17 && base.ends_with("+DejaVuSans"), "{base}");
+    let tu = doc
+        .get_object(font.get(b"ToUnicode").unwrap().as_reference().unwrap())
+        .unwrap();
+    let cmap = String::from_utf8(tu.as_stream().unwrap().decompressed_content().unwrap()).unwrap();
+    assert!(cmap.contains("<0001> <0043>"), "C is the first CID: {cmap}");
+    let cid = doc
+        .get_dictionary(
+            font.get(b"DescendantFonts").unwrap().as_array().unwrap()[0]
+                .as_reference()
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(cid.get(b"Subtype").unwrap().as_name().unwrap(), b"CIDFontType2");
+    let widths = cid.get(b"W").unwrap().as_array().unwrap()[1].as_array().unwrap();
+    assert_eq!(widths.len(), 19, ".notdef and the 18 distinct characters");
+    let descriptor = doc
+        .get_dictionary(cid.get(b"FontDescriptor").unwrap().as_reference().unwrap())
+        .unwrap();
+    let file = doc
+        .get_object(descriptor.get(b"FontFile2").unwrap().as_reference().unwrap())
+        .unwrap()
+        .as_stream()
+        .unwrap();
+    let subset = file.decompressed_content().unwrap();
+    assert!(subset.len() < 30_000, "a subset, not the 750 KB font: {}", subset.len());
+    // Fonts are shared: every page refers to the same font object.
+    for &p in doc.get_pages().values() {
+        let r = doc
+            .get_dictionary(p)
+            .unwrap()
+            .get(b"Resources")
+            .unwrap()
+            .as_dict()
+            .unwrap();
+        let f = r.get(b"Font").unwrap().as_dict().unwrap().get(b"SRWmF0").unwrap();
+        assert_eq!(f.as_reference().unwrap(), font_ref);
+    }
     // The text is common::pdf_text-extractable on each page.
     let text = common::pdf_text(&out);
     assert_eq!(text.matches("CONFIDENTIAL").count(), 3, "{text}");
@@ -144,7 +201,8 @@ fn rotation_and_cropbox_are_respected() {
     );
     let tm_line = stamp(2).lines().find(|l| l.ends_with("Tj")).unwrap().to_owned();
     let nums: Vec<f32> = tm_line.split(' ').take(6).map(|n| n.parse().unwrap()).collect();
-    assert!((nums[4] - (250.0 - 0.667 * 48.0 / 2.0)).abs() < 0.5, "{tm_line}");
+    // DejaVu Sans "X" advances 1400/2048 em (0.684 in the PDF's /W array).
+    assert!((nums[4] - (250.0 - 0.684 * 48.0 / 2.0)).abs() < 0.05, "{tm_line}");
     assert!((nums[5] - (300.0 - 0.35 * 48.0)).abs() < 0.5, "{tm_line}");
 }
 
@@ -256,4 +314,437 @@ fn pdftotext_sees_the_watermark_on_every_page() {
             }
         }
     }
+}
+
+// ------------------------------------------------------------------ scripts beyond Latin-1
+
+const GREEK_CYRILLIC: &str = "Конфиденциально — Εμπιστευτικό";
+
+fn poppler() -> bool {
+    common::oracle_available("pdftotext (poppler-utils)", Command::new("pdftotext").arg("-v"))
+}
+
+fn qpdf_check(pdf: &std::path::Path) {
+    if !common::oracle_available("qpdf", Command::new("qpdf").arg("--version")) {
+        return;
+    }
+    let (ok, out, err) = common::run(Command::new("qpdf").arg("--check").arg(pdf));
+    assert!(ok, "qpdf --check failed: {out}{err}");
+    assert!(out.contains("No syntax or stream encoding errors"), "{out}");
+}
+
+#[test]
+fn cyrillic_and_greek_are_embedded_and_extractable_on_every_page() {
+    let out = watermark::pdf(
+        &multi_page(3),
+        &TextWatermark {
+            rotation_deg: 0.0,
+            ..wm(GREEK_CYRILLIC)
+        },
+    )
+    .unwrap();
+    // Our own extraction (lopdf reads the ToUnicode map) sees it three times.
+    let text = common::pdf_text(&out);
+    assert_eq!(text.matches("Конфиденциально").count(), 3, "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let f = common::write_file(dir.path(), "cyr.pdf", &out);
+    qpdf_check(&f);
+    if !poppler() {
+        return;
+    }
+    // Every page, including the rotated one (2) and the cropped one (3).
+    for page in 1..=3 {
+        let range = ["-f".to_owned(), page.to_string(), "-l".to_owned(), page.to_string()];
+        let (ok, text, err) = common::run(Command::new("pdftotext").args(&range).arg(&f).arg("-"));
+        assert!(ok, "{err}");
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(GREEK_CYRILLIC), "page {page}: {text:?}");
+        assert!(flat.contains(&format!("Page {page}")), "original text kept: {text:?}");
+    }
+    // Embedded, subset, with a ToUnicode map: "NAME+DejaVuSans CID TrueType Identity-H yes yes yes".
+    let (ok, fonts, err) = common::run(Command::new("pdffonts").arg(&f));
+    assert!(ok, "{err}");
+    let line = fonts
+        .lines()
+        .find(|l| l.contains("+DejaVuSans"))
+        .unwrap_or_else(|| panic!("{fonts}"));
+    let cols: Vec<&str> = line.split_whitespace().collect();
+    assert!(line.contains("CID TrueType") && line.contains("Identity-H"), "{line}");
+    let flags = &cols[cols.len() - 5..cols.len() - 2];
+    assert_eq!(flags, ["yes", "yes", "yes"], "emb sub uni: {line}");
+    assert_eq!(
+        fonts.matches("+DejaVuSans").count(),
+        1,
+        "one font for all pages: {fonts}"
+    );
+}
+
+#[test]
+fn diagonal_and_tiled_non_latin_text_survives_qpdf_and_pdftotext() {
+    let out = watermark::pdf(
+        &multi_page(2),
+        &TextWatermark {
+            tiled: true,
+            font_size: 18.0,
+            ..wm("Ωμέγα Щит")
+        },
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = common::write_file(dir.path(), "tiled.pdf", &out);
+    qpdf_check(&f);
+    if !poppler() {
+        return;
+    }
+    let (ok, text, err) = common::run(Command::new("pdftotext").arg("-raw").arg(&f).arg("-"));
+    assert!(ok, "{err}");
+    let glyphs: String = text.split_whitespace().collect();
+    assert!(glyphs.matches("ΩμέγαЩит").count() >= 20, "{text:?}");
+}
+
+#[test]
+fn characters_the_font_lacks_are_refused_by_name() {
+    let plain = multi_page(1);
+    for (text, bad) in [("Secret 機密", '機'), ("שלום", 'ש'), ("two\nlines", '\n')] {
+        let r = watermark::pdf(&plain, &wm(text));
+        assert!(matches!(r, Err(Error::InvalidOptions(_))), "{text}: {r:?}");
+        assert_eq!(watermark::first_unsupported(text).map(|(c, _)| c), Some(bad), "{text}");
+    }
+    let msg = watermark::pdf(&plain, &wm("日本")).unwrap_err().to_string();
+    assert!(msg.contains("DejaVu Sans"), "{msg}");
+    assert_eq!(
+        watermark::first_unsupported("日本"),
+        Some(('日', watermark::Unsupported::NoGlyph))
+    );
+    assert_eq!(watermark::first_unsupported(GREEK_CYRILLIC), None);
+}
+
+// ------------------------------------------------------------------------ image watermarks
+
+/// A `w`×`h` PNG: the left half transparent, the right half opaque `rgb`.
+fn half_transparent_png(w: u32, h: u32, rgb: [u8; 3]) -> Vec<u8> {
+    let img = image::RgbaImage::from_fn(w, h, |x, _| {
+        let a = if x < w / 2 { 0 } else { 255 };
+        image::Rgba([rgb[0], rgb[1], rgb[2], a])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+fn solid_png(w: u32, h: u32, rgb: [u8; 3]) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(w, h, image::Rgb(rgb));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// Render the visible area (CropBox) of one page with pdftoppm at a low resolution:
+/// (width, height, RGB bytes).
+fn render(pdf: &std::path::Path, page: u32) -> (usize, usize, Vec<u8>) {
+    let prefix = pdf.with_extension(format!("p{page}"));
+    let (ok, _, err) = common::run(
+        Command::new("pdftoppm")
+            .args([
+                "-r",
+                "20",
+                "-cropbox",
+                "-f",
+                &page.to_string(),
+                "-l",
+                &page.to_string(),
+                "-singlefile",
+            ])
+            .arg(pdf)
+            .arg(&prefix),
+    );
+    assert!(ok, "{err}");
+    let ppm = std::fs::read(prefix.with_extension(format!("p{page}.ppm"))).unwrap();
+    // "P6\n<w> <h>\n255\n" then RGB triples.
+    let mut fields = Vec::new();
+    let mut pos = 0;
+    while fields.len() < 4 {
+        while ppm[pos].is_ascii_whitespace() {
+            pos += 1;
+        }
+        let start = pos;
+        while !ppm[pos].is_ascii_whitespace() {
+            pos += 1;
+        }
+        fields.push(String::from_utf8(ppm[start..pos].to_vec()).unwrap());
+    }
+    assert_eq!(fields[0], "P6");
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let data = ppm[pos + 1..].to_vec();
+    assert_eq!(data.len(), w * h * 3);
+    (w, h, data)
+}
+
+fn pixel(img: &(usize, usize, Vec<u8>), fx: f32, fy: f32) -> [u8; 3] {
+    let (w, h, data) = img;
+    let x = ((*w as f32 * fx) as usize).min(w - 1);
+    let y = ((*h as f32 * fy) as usize).min(h - 1);
+    let i = (y * w + x) * 3;
+    [data[i], data[i + 1], data[i + 2]]
+}
+
+fn image_xobjects(pdf: &[u8]) -> Vec<lopdf::ObjectId> {
+    let doc = Document::load_mem(pdf).unwrap();
+    doc.get_pages()
+        .values()
+        .map(|&p| {
+            let res = doc
+                .get_dictionary(p)
+                .unwrap()
+                .get(b"Resources")
+                .unwrap()
+                .as_dict()
+                .unwrap();
+            let xo = res.get(b"XObject").unwrap().as_dict().unwrap();
+            xo.get(b"SRWmIm0").unwrap().as_reference().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn an_image_is_stored_once_with_its_soft_mask() {
+    let png = half_transparent_png(40, 20, [255, 0, 0]);
+    let out = watermark::pdf_image(
+        &multi_page(3),
+        &ImageWatermark {
+            png: &png,
+            ..ImageWatermark::default()
+        },
+    )
+    .unwrap();
+    let ids = image_xobjects(&out);
+    assert_eq!(ids.len(), 3);
+    assert!(ids.iter().all(|&id| id == ids[0]), "one shared XObject: {ids:?}");
+    let doc = Document::load_mem(&out).unwrap();
+    let img = doc.get_object(ids[0]).unwrap().as_stream().unwrap();
+    assert_eq!(img.dict.get(b"Width").unwrap().as_i64().unwrap(), 40);
+    assert_eq!(img.dict.get(b"ColorSpace").unwrap().as_name().unwrap(), b"DeviceRGB");
+    let mask = doc
+        .get_object(img.dict.get(b"SMask").unwrap().as_reference().unwrap())
+        .unwrap()
+        .as_stream()
+        .unwrap();
+    let alpha = mask.decompressed_content().unwrap();
+    assert_eq!(alpha.len(), 40 * 20);
+    assert_eq!((alpha[0], alpha[39]), (0, 255), "left transparent, right opaque");
+    // Original content kept, the stamp draws the image in its own state.
+    let after = page_streams(&out);
+    for page in &after {
+        let stamp = String::from_utf8(page.last().unwrap().1.clone()).unwrap();
+        assert_eq!(stamp.matches(" Do Q").count(), 1, "{stamp}");
+        assert!(stamp.starts_with("Q\nq\n"), "{stamp}");
+    }
+    if !common::oracle_available("pdfimages (poppler-utils)", Command::new("pdfimages").arg("-v")) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = common::write_file(dir.path(), "img.pdf", &out);
+    qpdf_check(&f);
+    let (ok, list, err) = common::run(Command::new("pdfimages").arg("-list").arg(&f));
+    assert!(ok, "{err}");
+    // page num type width height color comp bpc enc interp object ID …
+    let rows: Vec<Vec<&str>> = list
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .collect();
+    for page in 1..=3 {
+        let on_page: Vec<&Vec<&str>> = rows.iter().filter(|r| r[0] == page.to_string()).collect();
+        assert!(
+            on_page
+                .iter()
+                .any(|r| r[2] == "image" && r[3] == "40" && r[4] == "20" && r[5] == "rgb"),
+            "page {page}: {list}"
+        );
+        assert!(
+            on_page.iter().any(|r| r[2] == "smask" && r[5] == "gray"),
+            "page {page}: {list}"
+        );
+    }
+    let objects: std::collections::BTreeSet<&str> = rows.iter().filter(|r| r[2] == "image").map(|r| r[10]).collect();
+    assert_eq!(objects.len(), 1, "the same object on every page: {list}");
+}
+
+#[test]
+fn the_rendered_page_changes_in_the_centre_only() {
+    if !common::oracle_available("pdftoppm (poppler-utils)", Command::new("pdftoppm").arg("-v")) {
+        return;
+    }
+    let plain = multi_page(3);
+    let png = solid_png(40, 20, [255, 0, 0]);
+    let out = watermark::pdf_image(
+        &plain,
+        &ImageWatermark {
+            png: &png,
+            scale: 0.4,
+            opacity: 1.0,
+            tiled: false,
+        },
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let before = common::write_file(dir.path(), "before.pdf", &plain);
+    let after = common::write_file(dir.path(), "after.pdf", &out);
+    qpdf_check(&after);
+    for page in 1..=3 {
+        let (a, b) = (render(&before, page), render(&after, page));
+        assert_eq!((a.0, a.1), (b.0, b.1), "page {page}: same size");
+        assert_eq!(pixel(&a, 0.5, 0.5), [255, 255, 255], "page {page}: blank centre before");
+        let c = pixel(&b, 0.5, 0.5);
+        assert!(
+            c[0] > 200 && c[1] < 60 && c[2] < 60,
+            "page {page}: red centre after: {c:?}"
+        );
+        for (fx, fy) in [(0.03, 0.03), (0.97, 0.03), (0.03, 0.97), (0.97, 0.97)] {
+            assert_eq!(pixel(&a, fx, fy), pixel(&b, fx, fy), "page {page}: corner ({fx}, {fy})");
+        }
+        // 0.4 of the shorter side wide: at most 40 % of the width on screen (28 % on the turned
+        // page 2), so unchanged at a quarter from each side, changed a tenth from the centre.
+        for fx in [0.25, 0.75] {
+            assert_eq!(pixel(&a, fx, 0.5), pixel(&b, fx, 0.5), "page {page}: ({fx}, 0.5)");
+        }
+        for fx in [0.4, 0.6] {
+            assert_ne!(pixel(&a, fx, 0.5), pixel(&b, fx, 0.5), "page {page}: ({fx}, 0.5)");
+        }
+    }
+}
+
+#[test]
+fn transparency_and_opacity_are_rendered() {
+    if !common::oracle_available("pdftoppm (poppler-utils)", Command::new("pdftoppm").arg("-v")) {
+        return;
+    }
+    let png = half_transparent_png(40, 20, [0, 0, 255]);
+    let out = watermark::pdf_image(
+        &multi_page(1),
+        &ImageWatermark {
+            png: &png,
+            scale: 0.5,
+            opacity: 0.5,
+            tiled: false,
+        },
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = common::write_file(dir.path(), "alpha.pdf", &out);
+    let img = render(&f, 1);
+    // Left half of the image (x 0.25–0.5 of the page) is transparent: still white.
+    assert_eq!(pixel(&img, 0.4, 0.5), [255, 255, 255]);
+    // Right half: blue at half opacity over white, about (128, 128, 255).
+    let p = pixel(&img, 0.6, 0.5);
+    assert!(
+        (100..160).contains(&p[0]) && (100..160).contains(&p[1]) && p[2] > 240,
+        "{p:?}"
+    );
+}
+
+#[test]
+fn tiled_images_cover_the_page_within_bounds() {
+    let png = solid_png(10, 10, [0, 128, 0]);
+    let out = watermark::pdf_image(
+        &multi_page(1),
+        &ImageWatermark {
+            png: &png,
+            scale: 0.1,
+            tiled: true,
+            ..ImageWatermark::default()
+        },
+    )
+    .unwrap();
+    let stamp = String::from_utf8(page_streams(&out)[0].last().unwrap().1.clone()).unwrap();
+    let n = stamp.matches(" Do Q").count();
+    assert!((20..=400).contains(&n), "{n} tiles");
+    let tiny = watermark::pdf_image(
+        &multi_page(1),
+        &ImageWatermark {
+            png: &png,
+            scale: 0.01,
+            tiled: true,
+            ..ImageWatermark::default()
+        },
+    )
+    .unwrap();
+    let stamp = String::from_utf8(page_streams(&tiny)[0].last().unwrap().1.clone()).unwrap();
+    assert!(stamp.matches(" Do Q").count() <= 400);
+}
+
+/// A real 1×1 PNG whose header is rewritten to claim `w`×`h` pixels (CRC fixed up): the
+/// shape of a decompression bomb, without the bytes.
+fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+    let mut png = solid_png(1, 1, [0, 0, 0]);
+    // Signature (8), IHDR length (4), "IHDR" (4), width (4), height (4), …, CRC after 13 bytes.
+    png[16..20].copy_from_slice(&w.to_be_bytes());
+    png[20..24].copy_from_slice(&h.to_be_bytes());
+    let mut crc = flate2::Crc::new();
+    crc.update(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.sum().to_be_bytes());
+    png
+}
+
+#[test]
+fn bad_images_are_refused_clearly() {
+    let plain = multi_page(1);
+    let stamp = |image: &[u8]| {
+        watermark::pdf_image(
+            &plain,
+            &ImageWatermark {
+                png: image,
+                ..ImageWatermark::default()
+            },
+        )
+    };
+    let bomb = stamp(&png_claiming(100_000, 100_000)).unwrap_err();
+    assert!(matches!(bomb, Error::InvalidOptions(_)), "{bomb:?}");
+    assert!(bomb.to_string().contains("too large"), "{bomb}");
+    let wide = stamp(&png_claiming(5000, 1)).unwrap_err();
+    assert!(wide.to_string().contains("4096"), "{wide}");
+    assert!(matches!(stamp(b"GIF89a...."), Err(Error::InvalidOptions(_))));
+    let png = solid_png(8, 8, [1, 2, 3]);
+    assert!(matches!(stamp(&png[..png.len() - 20]), Err(Error::Malformed { .. })));
+    assert!(matches!(
+        watermark::pdf_image(
+            b"not a pdf",
+            &ImageWatermark {
+                png: &png,
+                ..ImageWatermark::default()
+            }
+        ),
+        Err(Error::WrongFormat { .. })
+    ));
+}
+
+#[test]
+fn text_and_image_in_one_pass() {
+    let png = half_transparent_png(20, 20, [0, 0, 0]);
+    let out = watermark::pdf_stamp(
+        &multi_page(2),
+        &PdfStamp {
+            text: Some(TextWatermark {
+                rotation_deg: 0.0,
+                ..wm("Копия")
+            }),
+            image: Some(ImageWatermark {
+                png: &png,
+                ..ImageWatermark::default()
+            }),
+        },
+    )
+    .unwrap();
+    for page in page_streams(&out) {
+        let stamp = String::from_utf8(page.last().unwrap().1.clone()).unwrap();
+        let (image_at, text_at) = (stamp.find(" Do Q").unwrap(), stamp.find(" Tj").unwrap());
+        assert!(image_at < text_at, "image under the text: {stamp}");
+        assert!(
+            stamp.contains("/SRWmGS0 gs") && stamp.contains("/SRWmGS1 gs"),
+            "{stamp}"
+        );
+    }
+    assert_eq!(common::pdf_text(&out).matches("Копия").count(), 2);
+    let dir = tempfile::tempdir().unwrap();
+    qpdf_check(&common::write_file(dir.path(), "both.pdf", &out));
 }

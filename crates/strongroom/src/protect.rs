@@ -111,10 +111,15 @@ pub struct SheetProtectArgs {
     /// listed actions are.
     #[arg(long, value_name = "ACTION", value_delimiter = ',')]
     allow: Vec<SheetAction>,
-    /// A range users may still edit, e.g. `A1:B9` or `A1:B9=Inputs` (repeatable). Ranges
-    /// made here have no password of their own: anyone may edit them.
+    /// A range users may still edit, e.g. `A1:B9` or `A1:B9=Inputs` (repeatable). Without
+    /// --edit-range-passwords-stdin anyone may edit it.
     #[arg(long, value_name = "RANGE[=NAME]")]
     edit_range: Vec<String>,
+    /// Give each --edit-range its own password, read from the next lines of standard input
+    /// (after the sheet password when --password-stdin is given), one line per range in the
+    /// order of the options; an empty line leaves that range open to anyone.
+    #[arg(long)]
+    edit_range_passwords_stdin: bool,
     /// Unlock the cells of RANGE (e.g. `B2:D20`), so they stay editable (repeatable). Only
     /// cells already present in the sheet change; empty cells stay locked.
     #[arg(long, value_name = "RANGE")]
@@ -122,6 +127,10 @@ pub struct SheetProtectArgs {
     /// Hide the formulas of the cells of RANGE; their values still show (repeatable).
     #[arg(long, value_name = "RANGE")]
     hide_formulas: Vec<String>,
+    /// Lock every shape, text box, picture and chart on the sheet, and the text in shapes,
+    /// including objects the workbook had left unlocked.
+    #[arg(long)]
+    lock_shapes: bool,
     /// Where to write the workbook (must not be the input file).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     out: PathBuf,
@@ -302,7 +311,7 @@ fn sheet_inner(command: &SheetCommand) -> Result<(), String> {
         SheetCommand::Unprotect(args) => return sheet_unprotect(args),
     };
     check_paths(&args.file, &args.out)?;
-    let password = optional_password(args.password_stdin)?;
+    let (password, range_passwords) = sheet_passwords(args)?;
     require_plain_xlsx(&args.file)?;
     let allow = if args.allow.is_empty() {
         SheetActions::default()
@@ -314,12 +323,13 @@ fn sheet_inner(command: &SheetCommand) -> Result<(), String> {
         .edit_range
         .iter()
         .zip(&names)
-        .map(|(spec, default)| {
+        .zip(&range_passwords)
+        .map(|((spec, default), password)| {
             let (sqref, name) = spec.split_once('=').unwrap_or((spec, default));
             EditRange {
                 name,
                 sqref,
-                password: None,
+                password: password.as_deref().map(String::as_str),
             }
         })
         .collect();
@@ -331,6 +341,7 @@ fn sheet_inner(command: &SheetCommand) -> Result<(), String> {
         edit_ranges: &edit_ranges,
         unlock: &unlock,
         hide_formulas: &hide_formulas,
+        lock_shapes: args.lock_shapes,
     };
     let input = open(&args.file)?;
     write_atomic(&args.out, |f| {
@@ -565,6 +576,37 @@ fn nonempty(line: Option<&Zeroizing<String>>, what: &str) -> Result<Zeroizing<St
     }
 }
 
+/// The sheet password and one optional password per allow-edit range, all from standard
+/// input as `sheet protect --help` describes.
+#[allow(clippy::type_complexity)]
+fn sheet_passwords(
+    args: &SheetProtectArgs,
+) -> Result<(Option<Zeroizing<String>>, Vec<Option<Zeroizing<String>>>), String> {
+    if !args.edit_range_passwords_stdin {
+        return Ok((
+            optional_password(args.password_stdin)?,
+            vec![None; args.edit_range.len()],
+        ));
+    }
+    if args.edit_range.is_empty() {
+        return Err("--edit-range-passwords-stdin needs at least one --edit-range".to_owned());
+    }
+    let first_range = usize::from(args.password_stdin);
+    let lines = read_stdin_lines(first_range + args.edit_range.len())?;
+    let sheet = if args.password_stdin {
+        Some(nonempty(
+            lines.first(),
+            "sheet password (first line of standard input)",
+        )?)
+    } else {
+        None
+    };
+    let ranges = (0..args.edit_range.len())
+        .map(|i| lines.get(first_range + i).filter(|l| !l.is_empty()).cloned())
+        .collect();
+    Ok((sheet, ranges))
+}
+
 fn optional_password(from_stdin: bool) -> Result<Option<Zeroizing<String>>, String> {
     if !from_stdin {
         return Ok(None);
@@ -653,22 +695,31 @@ pub struct WatermarkArgs {
     /// The PDF to stamp.
     file: PathBuf,
     /// The text; `{file}` becomes the input's file name and `{date}` today's date (UTC,
-    /// YYYY-MM-DD). Latin-1 characters only for now.
-    #[arg(long, value_name = "TEMPLATE")]
-    text: String,
+    /// YYYY-MM-DD). Any left-to-right script of the built-in font (DejaVu Sans): Latin, Greek,
+    /// Cyrillic, Armenian, Georgian. At least one of --text and --image is needed.
+    #[arg(long, value_name = "TEMPLATE", required_unless_present = "image")]
+    text: Option<String>,
+    /// An image (PNG, with transparency, or JPEG) to stamp on every page, under the text if
+    /// both are given.
+    #[arg(long, value_name = "PNG")]
+    image: Option<PathBuf>,
+    /// Size of the image as a fraction of the visible page (0.01–1): it fits, aspect ratio
+    /// kept, in a box this fraction of the page's width and height.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.5, requires = "image")]
+    image_scale: f32,
     /// Font size in points.
     #[arg(long, default_value_t = 48.0)]
     font_size: f32,
-    /// Colour as RRGGBB hex.
+    /// Colour of the text as RRGGBB hex.
     #[arg(long, default_value = "808080", value_parser = parse_colour)]
     color: [f32; 3],
-    /// Opacity from 0 (invisible) to 1 (opaque).
+    /// Opacity from 0 (invisible) to 1 (opaque), of the text and of the image.
     #[arg(long, default_value_t = 0.3)]
     opacity: f32,
-    /// Counter-clockwise angle of the text on the page, in degrees.
+    /// Counter-clockwise angle of the text on the page, in degrees (an image stays upright).
     #[arg(long, default_value_t = 45.0, allow_negative_numbers = true)]
     rotation: f32,
-    /// Repeat the text over the whole page.
+    /// Repeat the text and the image over the whole page.
     #[arg(long)]
     tiled: bool,
     /// Where to write the stamped PDF (must not be the input file).
@@ -696,13 +747,27 @@ pub fn watermark(args: &WatermarkArgs) -> Result<(), String> {
 }
 
 fn watermark_inner(args: &WatermarkArgs) -> Result<(), String> {
+    use strongroom_docs::watermark::{self, ImageWatermark, PdfStamp, TextWatermark};
     check_paths(&args.file, &args.out)?;
+    if let Some(image) = &args.image {
+        // The image is an input too: never replaced by the output.
+        check_paths(image, &args.out)?;
+    }
     let name = args
         .file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let text = expand_template(&args.text, &name, &today(&strongroom_core::SystemClock));
+    let text = args
+        .text
+        .as_deref()
+        .map(|t| expand_template(t, &name, &today(&strongroom_core::SystemClock)));
+    if let Some((c, why)) = text.as_deref().and_then(watermark::first_unsupported) {
+        return Err(format!(
+            "the watermark text cannot be drawn: {c:?} (U+{:04X}) {why}",
+            u32::from(c)
+        ));
+    }
     match detect(&args.file)? {
         Format::Pdf => {}
         found => {
@@ -712,20 +777,52 @@ fn watermark_inner(args: &WatermarkArgs) -> Result<(), String> {
             ));
         }
     }
-    let input = read_all(&args.file)?;
-    let wm = strongroom_docs::watermark::TextWatermark {
-        text: &text,
-        font_size: args.font_size,
-        rgb: args.color,
-        opacity: args.opacity,
-        rotation_deg: args.rotation,
-        tiled: args.tiled,
+    let image = match &args.image {
+        Some(path) => {
+            let len = std::fs::metadata(path)
+                .map_err(|e| format!("{}: cannot open: {e}", path.display()))?
+                .len();
+            if len > watermark::MAX_IMAGE_BYTES as u64 {
+                return Err(format!("{}: the watermark image is larger than 20 MiB", path.display()));
+            }
+            Some(read_all(path)?)
+        }
+        None => None,
     };
-    let out = strongroom_docs::watermark::pdf(&input, &wm).map_err(|e| match e {
+    let input = read_all(&args.file)?;
+    let stamp = PdfStamp {
+        text: text.as_deref().map(|text| TextWatermark {
+            text,
+            font_size: args.font_size,
+            rgb: args.color,
+            opacity: args.opacity,
+            rotation_deg: args.rotation,
+            tiled: args.tiled,
+        }),
+        image: image.as_deref().map(|png| ImageWatermark {
+            png,
+            scale: args.image_scale,
+            opacity: args.opacity,
+            tiled: args.tiled,
+        }),
+    };
+    let out = watermark::pdf_stamp(&input, &stamp).map_err(|e| match e {
         DocError::AlreadyProtected => format!(
             "{}: the PDF is password-protected; stamp the watermark before protecting it",
             args.file.display()
         ),
+        // Problems with the image are the image file's, not the PDF's.
+        DocError::Malformed {
+            what: "watermark image",
+            detail,
+        } => format!(
+            "{}: damaged or unreadable image ({detail})",
+            args.image.as_deref().unwrap_or(&args.file).display()
+        ),
+        DocError::InvalidOptions(msg) if msg.contains("image") => match &args.image {
+            Some(path) => format!("{}: {msg}", path.display()),
+            None => describe(&args.file, DocError::InvalidOptions(msg)),
+        },
         e => describe(&args.file, e),
     })?;
     write_atomic(&args.out, |f| {

@@ -725,29 +725,11 @@ fn watermark_template_on_every_page() {
     );
     assert!(o.ok, "{}", o.stderr);
     let bytes = std::fs::read(&out).unwrap();
-    let stamped = String::from_utf8_lossy(&bytes);
-    // The template is expanded: the file name and an ISO date (checked for shape, since the
-    // date is today's).
-    let at = stamped
-        .find("(Copy of board-pack.pdf on ")
-        .expect("expanded text in a content stream");
-    let date = &stamped[at + 27..at + 37];
-    assert!(
-        date.len() == 10
-            && date
-                .chars()
-                .enumerate()
-                .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() }),
-        "{date}"
-    );
-    assert_eq!(
-        stamped.matches("Copy of board-pack.pdf on ").count(),
-        3,
-        "one stamp per page"
-    );
-    assert!(stamped.contains("0.8000 0.0000 0.0000 rg"));
-
-    if oracle_available("pdftotext (poppler-utils)", Command::new("pdftotext").arg("-v")) {
+    assert!(bytes.starts_with(b"%PDF-") && bytes.len() > std::fs::read(&src).unwrap().len());
+    // The text is drawn in the embedded font (glyph ids, not characters, in the content), so
+    // the oracle reads it back: the template expanded to the file name and an ISO date
+    // (checked for shape, since the date is today's).
+    if pdftotext() {
         for page in ["1", "2", "3"] {
             let (ok, text, err) = run(Command::new("pdftotext")
                 .args(["-f", page, "-l", page])
@@ -755,20 +737,39 @@ fn watermark_template_on_every_page() {
                 .arg("-"));
             assert!(ok, "{err}");
             let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let at = flat
+                .find("Copy of board-pack.pdf on ")
+                .unwrap_or_else(|| panic!("page {page}: {text}"));
+            let date = &flat[at + 26..at + 36];
             assert!(
-                flat.contains(&format!("Copy of board-pack.pdf on {date}")),
-                "page {page}: {text}"
+                date.chars()
+                    .enumerate()
+                    .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() }),
+                "page {page}: {date}"
             );
         }
     }
+    // The colour and opacity reach the page: half-transparent #cc0000 over white is pink.
+    if pdftoppm() {
+        let before = render_centre_band(&src, 1);
+        let after = render_centre_band(&out, 1);
+        let pink = |px: &[u8]| px[0] > 200 && px[1] < 200 && px[1] > 80 && px[1].abs_diff(px[2]) < 10;
+        assert!(!before.chunks(3).any(pink));
+        assert!(
+            after.chunks(3).filter(|px| pink(px)).count() > 10,
+            "no #cc0000 at 0.5 opacity"
+        );
+    }
 
-    // Errors: not a PDF, non-Latin text, bad colour, protected PDF.
+    // Errors: not a PDF, a character the font lacks, bad colour, protected PDF.
     let bad = dir.path().join("bad.pdf");
     let docx_src = write(dir.path(), "a.docx", &docx("x"));
     let o = strongroom(&["watermark", p(&docx_src), "--text", "x", "-o", p(&bad)], "");
     assert_fails(&o, "watermarks are stamped on PDF", &bad);
-    let o = strongroom(&["watermark", p(&src), "--text", "機密", "-o", p(&bad)], "");
-    assert_fails(&o, "Latin-1", &bad);
+    let o = strongroom(&["watermark", p(&src), "--text", "Копия 機密", "-o", p(&bad)], "");
+    assert_fails(&o, "'機' (U+6A5F) is not in the built-in font (DejaVu Sans)", &bad);
+    let o = strongroom(&["watermark", p(&src), "--text", "שלום", "-o", p(&bad)], "");
+    assert_fails(&o, "right-to-left", &bad);
     let o = strongroom(
         &["watermark", p(&src), "--text", "x", "--color", "red", "-o", p(&bad)],
         "",
@@ -780,6 +781,208 @@ fn watermark_template_on_every_page() {
     assert_fails(&o, "before protecting", &bad);
     let o = strongroom(&["watermark", p(&src), "--text", "x", "-o", p(&src)], "");
     assert!(!o.ok && o.stderr.contains("refusing to overwrite the input"));
+}
+
+fn pdftoppm() -> bool {
+    oracle_available("pdftoppm (poppler-utils)", Command::new("pdftoppm").arg("-v"))
+}
+
+/// The middle fifth (by height) of page `page` rendered at 20 dpi, as RGB bytes.
+fn render_centre_band(pdf: &Path, page: u32) -> Vec<u8> {
+    let prefix = pdf.with_extension(format!("render{page}"));
+    let n = page.to_string();
+    let (ok, _, err) = run(Command::new("pdftoppm")
+        .args(["-r", "20", "-cropbox", "-singlefile", "-f", &n, "-l", &n])
+        .arg(pdf)
+        .arg(&prefix));
+    assert!(ok, "{err}");
+    let ppm = std::fs::read(prefix.with_extension(format!("render{page}.ppm"))).unwrap();
+    // "P6\n<w> <h>\n255\n", then RGB rows.
+    let header: Vec<&[u8]> = ppm.splitn(4, |b| b.is_ascii_whitespace()).collect();
+    let (w, h): (usize, usize) = (
+        std::str::from_utf8(header[1]).unwrap().parse().unwrap(),
+        std::str::from_utf8(header[2]).unwrap().parse().unwrap(),
+    );
+    let pixels = &ppm[ppm.len() - w * h * 3..];
+    pixels[w * 3 * (h * 2 / 5)..w * 3 * (h * 3 / 5)].to_vec()
+}
+
+/// A `w`×`h` RGBA PNG, every pixel `rgba`, written by hand (zlib with stored blocks) so the
+/// tests need no image library. `claim` overrides the size written in the header, to make
+/// the shape of a decompression bomb.
+fn png(w: u32, h: u32, rgba: [u8; 4], claim: Option<(u32, u32)>) -> Vec<u8> {
+    // Each row: filter type 0 (none), then the pixels.
+    let row: Vec<u8> = std::iter::once(0).chain(rgba.repeat(w as usize)).collect();
+    let raw = row.repeat(h as usize);
+    let mut z = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        let len = block.len() as u16;
+        z.push(u8::from(i + 1 == blocks.len()));
+        z.extend_from_slice(&len.to_le_bytes());
+        z.extend_from_slice(&(!len).to_le_bytes());
+        z.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in &raw {
+        a = (a + u32::from(x)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let (cw, ch) = claim.unwrap_or((w, h));
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&cw.to_be_bytes());
+    ihdr.extend_from_slice(&ch.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]); // 8-bit RGBA, no interlace
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let chunks: [(&[u8], &[u8]); 3] = [(b"IHDR", &ihdr), (b"IDAT", &z), (b"IEND", &[])];
+    for (kind, data) in chunks {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let typed = [kind, data].concat();
+        out.extend_from_slice(&typed);
+        out.extend_from_slice(&crc32(&typed).to_be_bytes());
+    }
+    out
+}
+
+#[test]
+fn watermark_image_and_non_latin_text_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = write(dir.path(), "отчёт.pdf", &pdf(&["First page", "Second page"]));
+    let logo = write(dir.path(), "logo.png", &png(40, 20, [0, 0, 255, 255], None));
+    let out = dir.path().join("stamped.pdf");
+    let o = strongroom(
+        &[
+            "watermark",
+            p(&src),
+            "--text",
+            "Конфиденциально — Εμπιστευτικό {file}",
+            "--image",
+            p(&logo),
+            "--image-scale",
+            "0.3",
+            "--opacity",
+            "1",
+            "-o",
+            p(&out),
+        ],
+        "",
+    );
+    assert!(o.ok, "{}", o.stderr);
+    if qpdf() {
+        let (ok, text, err) = run(Command::new("qpdf").arg("--check").arg(&out));
+        assert!(ok, "{text}{err}");
+    }
+    if pdftotext() {
+        for page in ["1", "2"] {
+            let (ok, text, err) = run(Command::new("pdftotext")
+                .args(["-raw", "-f", page, "-l", page])
+                .arg(&out)
+                .arg("-"));
+            assert!(ok, "{err}");
+            let glyphs: String = text.split_whitespace().collect();
+            assert!(
+                glyphs.contains("Конфиденциально—Εμπιστευτικόотчёт.pdf"),
+                "page {page}: {text}"
+            );
+        }
+        let (ok, fonts, err) = run(Command::new("pdffonts").arg(&out));
+        assert!(ok, "{err}");
+        let line = fonts
+            .lines()
+            .find(|l| l.contains("+DejaVuSans"))
+            .unwrap_or_else(|| panic!("{fonts}"));
+        assert!(
+            line.contains("CID TrueType") && line.contains(" yes yes yes "),
+            "{line}"
+        );
+        let (ok, list, err) = run(Command::new("pdfimages").arg("-list").arg(&out));
+        assert!(ok, "{err}");
+        for page in ["1", "2"] {
+            assert!(
+                list.lines()
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>())
+                    .any(|t| t.len() > 4 && t[0] == page && t[2..5] == ["image", "40", "20"]),
+                "page {page}: {list}"
+            );
+        }
+    }
+    if pdftoppm() {
+        // Opaque blue in the middle band, none before.
+        let blue = |px: &[u8]| px[2] > 200 && px[0] < 60 && px[1] < 60;
+        assert!(!render_centre_band(&src, 2).chunks(3).any(blue));
+        assert!(render_centre_band(&out, 2).chunks(3).filter(|px| blue(px)).count() > 20);
+    }
+
+    // An image alone is enough; so is text alone; neither is an error.
+    let img_only = dir.path().join("img-only.pdf");
+    let o = strongroom(&["watermark", p(&src), "--image", p(&logo), "-o", p(&img_only)], "");
+    assert!(o.ok && img_only.exists(), "{}", o.stderr);
+    let bad = dir.path().join("bad.pdf");
+    let o = strongroom(&["watermark", p(&src), "-o", p(&bad)], "");
+    assert!(!o.ok && o.stderr.contains("--text") && !bad.exists(), "{}", o.stderr);
+    let o = strongroom(
+        &[
+            "watermark",
+            p(&src),
+            "--text",
+            "x",
+            "--image-scale",
+            "0.2",
+            "-o",
+            p(&bad),
+        ],
+        "",
+    );
+    assert!(!o.ok && o.stderr.contains("--image") && !bad.exists(), "{}", o.stderr);
+
+    // Bad images: named in a one-line message; OUT never created.
+    let not_png = write(dir.path(), "logo.gif", b"GIF89a not really");
+    let o = strongroom(&["watermark", p(&src), "--image", p(&not_png), "-o", p(&bad)], "");
+    assert_fails(&o, "logo.gif: the watermark image must be a PNG or JPEG file", &bad);
+    let bomb = write(dir.path(), "bomb.png", &png(1, 1, [0; 4], Some((100_000, 100_000))));
+    let o = strongroom(&["watermark", p(&src), "--image", p(&bomb), "-o", p(&bad)], "");
+    assert_fails(&o, "bomb.png: the watermark image is too large", &bad);
+    let mut truncated = png(40, 20, [0, 0, 255, 255], None);
+    truncated.truncate(60);
+    let cut = write(dir.path(), "cut.png", &truncated);
+    let o = strongroom(&["watermark", p(&src), "--image", p(&cut), "-o", p(&bad)], "");
+    assert_fails(&o, "cut.png: damaged or unreadable image", &bad);
+    let o = strongroom(
+        &[
+            "watermark",
+            p(&src),
+            "--image",
+            p(&dir.path().join("missing.png")),
+            "-o",
+            p(&bad),
+        ],
+        "",
+    );
+    assert_fails(&o, "missing.png: cannot open", &bad);
+    let o = strongroom(
+        &[
+            "watermark",
+            p(&src),
+            "--image",
+            p(&logo),
+            "--image-scale",
+            "2",
+            "-o",
+            p(&bad),
+        ],
+        "",
+    );
+    assert_fails(&o, "image scale must be between 0.01 and 1", &bad);
+    // The image is an input too: never overwritten.
+    let before = std::fs::read(&logo).unwrap();
+    let o = strongroom(&["watermark", p(&src), "--image", p(&logo), "-o", p(&logo)], "");
+    assert!(
+        !o.ok && o.stderr.contains("refusing to overwrite the input"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(std::fs::read(&logo).unwrap(), before);
 }
 
 // ---------------------------------------------------------------- allow-edit ranges, cell
@@ -888,6 +1091,86 @@ print("sheet", bool(wb["Budget"].protection.sheet), "workbook",
 "#;
     assert_eq!(python(read, &[p(&both)]).trim(), "sheet True workbook True");
     assert_eq!(python(read, &[p(&free)]).trim(), "sheet False workbook False");
+}
+
+/// Per-range passwords come from standard input, after the sheet password: the hash stored
+/// for each range must be that of its own line (read back with ElementTree), and an empty line
+/// leaves its range open.
+#[test]
+fn edit_range_passwords_from_stdin() {
+    if !oracle_available("openpyxl", Command::new("python3").args(["-c", "import openpyxl"])) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = write(dir.path(), "a.xlsx", &styled_xlsx());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oracle/docs_openpyxl_cells.py");
+    let ranges = |out: &Path| -> Vec<serde_json::Value> {
+        let (ok, json, err) = run(Command::new("python3").arg(&script).arg(out).arg("Budget"));
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v["protected_ranges"].as_array().unwrap().clone()
+    };
+    let hash_matches = |range: &serde_json::Value, password: &str| {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        assert_eq!(range["algorithmName"], "SHA-512", "{range}");
+        let salt = b64.decode(range["saltValue"].as_str().unwrap()).unwrap();
+        let spin: u32 = range["spinCount"].as_str().unwrap().parse().unwrap();
+        b64.decode(range["hashValue"].as_str().unwrap()).unwrap()
+            == strongroom_docs::xlsx::hash_password(password, &salt, spin)
+    };
+    let protect = |stdin: &str, with_sheet_pw: bool, out: &Path| {
+        let mut args = vec!["sheet", "protect", p(&src), "--sheet", "Budget"];
+        if with_sheet_pw {
+            args.push("--password-stdin");
+        }
+        args.extend([
+            "--edit-range",
+            "A1:B9=Inputs",
+            "--edit-range",
+            "D1",
+            "--edit-range-passwords-stdin",
+            "-o",
+            p(out),
+        ]);
+        strongroom(&args, stdin)
+    };
+
+    let out = dir.path().join("with-sheet-pw.xlsx");
+    let o = protect("sheet pw\nränge one\n\n", true, &out);
+    assert!(o.ok, "{}", o.stderr);
+    let r = ranges(&out);
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0]["name"], "Inputs");
+    assert!(hash_matches(&r[0], "ränge one"), "{}", r[0]);
+    assert!(!hash_matches(&r[0], "sheet pw"));
+    assert!(
+        r[1]["hashValue"].is_null(),
+        "an empty line leaves the range open: {}",
+        r[1]
+    );
+
+    let out = dir.path().join("ranges-only.xlsx");
+    let o = protect("first\r\nsecond\n", false, &out);
+    assert!(o.ok, "{}", o.stderr);
+    let r = ranges(&out);
+    assert!(hash_matches(&r[0], "first") && hash_matches(&r[1], "second"), "{r:?}");
+
+    let out = dir.path().join("none.xlsx");
+    let o = strongroom(
+        &[
+            "sheet",
+            "protect",
+            p(&src),
+            "--sheet",
+            "Budget",
+            "--edit-range-passwords-stdin",
+            "-o",
+            p(&out),
+        ],
+        "x\n",
+    );
+    assert_fails(&o, "--edit-range", &out);
 }
 
 #[test]

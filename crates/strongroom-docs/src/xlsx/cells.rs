@@ -136,12 +136,12 @@ struct CellEdit {
     wanted: (Option<bool>, Option<bool>),
 }
 
-fn position(reader: &quick_xml::Reader<&[u8]>) -> Result<usize> {
+pub(super) fn position(reader: &quick_xml::Reader<&[u8]>) -> Result<usize> {
     usize::try_from(reader.buffer_position()).map_err(|_| Error::malformed("xlsx XML", "position overflow"))
 }
 
 /// `<name a="v" …` with every attribute but `skip`, values kept in their escaped form.
-fn start_tag_without(e: &BytesStart<'_>, skip: &[u8]) -> Result<Vec<u8>> {
+pub(super) fn start_tag_without(e: &BytesStart<'_>, skip: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(64);
     out.push(b'<');
     out.extend_from_slice(e.name().as_ref());

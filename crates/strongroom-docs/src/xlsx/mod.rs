@@ -25,6 +25,7 @@ use sha2::{Digest, Sha512};
 use crate::{Error, Format, Result, detect_format, read_head};
 
 mod cells;
+mod shapes;
 mod unprotect;
 
 pub use unprotect::{unprotect_sheet, unprotect_workbook};
@@ -228,6 +229,9 @@ pub struct SheetProtection<'a> {
     /// Ranges whose existing cells show their value but not their formula while the sheet is
     /// protected.
     pub hide_formulas: &'a [&'a str],
+    /// Lock every shape, text box, picture and chart drawn on the sheet (and the text of
+    /// shapes), even those the workbook had left unlocked. Needs `allow.objects` off.
+    pub lock_shapes: bool,
 }
 
 /// An allow-edit range (`protectedRange`): cells that stay editable on a protected sheet,
@@ -269,11 +273,22 @@ pub fn protect_sheet<R: Read + Seek, W: Write + Seek>(
         unlock: parse_ranges(protection.unlock)?,
         hide: parse_ranges(protection.hide_formulas)?,
     };
+    if protection.lock_shapes && protection.allow.objects {
+        return Err(Error::InvalidOptions(
+            "locking shapes contradicts allowing users to edit objects",
+        ));
+    }
     let mut archive = open_xlsx(input)?;
     let part = find_sheet_part(&mut archive, sheet)?;
     let mut xml = read_part(&mut archive, &part)?;
     let password = optional_password_attrs(protection.password, "")?;
     let mut replaced = Vec::with_capacity(2);
+    if protection.lock_shapes {
+        for drawing in shapes::drawing_parts(&mut archive, &part)? {
+            let (locked, _) = shapes::lock(&read_part(&mut archive, &drawing)?)?;
+            replaced.push((drawing, locked));
+        }
+    }
     if !rules.is_empty() {
         let styles_part = find_styles_part(&mut archive)?;
         let styles = read_part(&mut archive, &styles_part)?;

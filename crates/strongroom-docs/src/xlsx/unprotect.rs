@@ -186,7 +186,10 @@ mod tests {
         assert_eq!(legacy_hash("x"), 0xCEBA);
         assert_eq!(legacy_hash(""), 0xCE4B);
         // Past 15 characters the rotation wraps instead of overflowing.
-        assert_ne!(legacy_hash("abcdefghijklmnopqrstu"), legacy_hash("abcdefghijklmnopqrst"));
+        assert_ne!(
+            legacy_hash("abcdefghijklmnopqrstu"),
+            legacy_hash("abcdefghijklmnopqrst")
+        );
     }
 
     #[test]

@@ -64,17 +64,27 @@ fn yes() -> bool {
     true
 }
 
+/// A text watermark, an image watermark, or both (at least one).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct WatermarkRequest {
-    /// Text with placeholders `{user}`, `{email}`, `{date}`, `{ip}`, `{file}`, `{room}`.
-    text: String,
+    /// Text with placeholders `{user}`, `{email}`, `{date}`, `{ip}`, `{file}`, `{room}`. Any
+    /// left-to-right script of the built-in font DejaVu Sans (Latin, Greek, Cyrillic, …).
+    text: Option<String>,
     font_size: Option<f32>,
-    /// 0.0 (invisible) to 1.0 (opaque).
+    /// 0.0 (invisible) to 1.0 (opaque), of the text and of the image.
     opacity: Option<f32>,
-    /// Degrees, counter-clockwise.
+    /// Degrees, counter-clockwise (text only: an image stays upright).
     rotation: Option<f32>,
+    /// Repeat the text and the image over the whole page.
     #[serde(default)]
     tiled: bool,
+    /// A stored PNG or JPEG file, which the caller must be allowed to read, drawn on every
+    /// page under the text.
+    #[schema(value_type = Option<String>)]
+    image_file_id: Option<FileId>,
+    /// Size of the image: its longer side as a fraction of the page's shorter side (0.01–1,
+    /// default 0.5).
+    image_scale: Option<f32>,
     #[serde(default)]
     deliver: Deliver,
 }
@@ -285,9 +295,11 @@ async fn protect(
     deliver(&st, &caller, &file, protected, req.deliver, "file.protect").await
 }
 
-/// Stamps a text watermark on every page of a PDF, with the viewer's details filled in.
+/// Stamps a text and/or image watermark on every page of a PDF, with the viewer's details
+/// filled in. The image is another stored file, read with the same authorization as the PDF.
 #[utoipa::path(post, path = "/api/v1/files/{id}/watermark", params(("id" = String, Path)), request_body = WatermarkRequest,
-    responses((status = 200, description = "the watermarked PDF", content_type = "application/pdf"), (status = 201, body = FileInfo), (status = 415)))]
+    responses((status = 200, description = "the watermarked PDF", content_type = "application/pdf"), (status = 201, body = FileInfo),
+        (status = 400), (status = 413), (status = 415)))]
 async fn watermark(
     State(st): State<Shared>,
     caller: Caller,
@@ -295,25 +307,67 @@ async fn watermark(
     Json(req): Json<WatermarkRequest>,
 ) -> ApiResult<Response> {
     let file = guard_file(&st, &caller, &id, Action::ReadContent).await?;
-    let room = rooms::get_room(&st.db, &file.room_id).await?;
-    let user = strongroom_store::people::get_user(&st.db, &caller.actor.user_id).await?;
-    let date = time::OffsetDateTime::from_unix_timestamp(st.now() / 1000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute] UTC"
-            ))
-            .ok()
-        })
-        .unwrap_or_default();
-    let text = req
-        .text
-        .replace("{user}", &user.display_name)
-        .replace("{email}", &user.email)
-        .replace("{date}", &date)
-        .replace("{ip}", caller.origin.ip.as_deref().unwrap_or(""))
-        .replace("{file}", &file.name)
-        .replace("{room}", &room.name);
+    if req.text.is_none() && req.image_file_id.is_none() {
+        return Err(ApiError::bad_request(
+            "give a watermark text, an image_file_id, or both",
+        ));
+    }
+    let text = match &req.text {
+        Some(template) => {
+            let room = rooms::get_room(&st.db, &file.room_id).await?;
+            let user = strongroom_store::people::get_user(&st.db, &caller.actor.user_id).await?;
+            let date = time::OffsetDateTime::from_unix_timestamp(st.now() / 1000)
+                .ok()
+                .and_then(|t| {
+                    t.format(&time::macros::format_description!(
+                        "[year]-[month]-[day] [hour]:[minute] UTC"
+                    ))
+                    .ok()
+                })
+                .unwrap_or_default();
+            let text = template
+                .replace("{user}", &user.display_name)
+                .replace("{email}", &user.email)
+                .replace("{date}", &date)
+                .replace("{ip}", caller.origin.ip.as_deref().unwrap_or(""))
+                .replace("{file}", &file.name)
+                .replace("{room}", &room.name);
+            // Name the character: the library's error cannot (a user's name may be the cause).
+            if let Some((c, why)) = strongroom_docs::watermark::first_unsupported(&text) {
+                return Err(ApiError::bad_request(format!(
+                    "the watermark text cannot be drawn: {c:?} (U+{:04X}) {why}",
+                    u32::from(c)
+                )));
+            }
+            Some(text)
+        }
+        None => None,
+    };
+    // The image is read like any other file content: the same authorization, the same
+    // integrity checks; its id is recorded in the audit event of the source file's watermark.
+    let image = match &req.image_file_id {
+        Some(image_id) => {
+            let image_file = guard_file(&st, &caller, image_id, Action::ReadContent).await?;
+            if usize::try_from(image_file.size).unwrap_or(usize::MAX) > strongroom_docs::watermark::MAX_IMAGE_BYTES {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "the watermark image is larger than 20 MiB",
+                ));
+            }
+            let bytes = load(&st, &caller, &image_file).await?;
+            st.audit(
+                AuditEvent::new("file.watermark_image", "documents")
+                    .by(&caller.actor)
+                    .target("file", image_id)
+                    .details(serde_json::json!({"stamped_on": file.id}))
+                    .from_origin(&caller.origin),
+            )
+            .await?;
+            Some(bytes)
+        }
+        None => None,
+    };
     let plain = load(&st, &caller, &file).await?;
     if strongroom_docs::detect_format(&plain) != Format::Pdf {
         return Err(ApiError::new(
@@ -322,24 +376,34 @@ async fn watermark(
             "watermarks are stamped on PDF documents",
         ));
     }
-    let defaults = strongroom_docs::watermark::TextWatermark::default();
-    let (font_size, opacity, rotation, tiled) = (
-        req.font_size.unwrap_or(defaults.font_size),
-        req.opacity.unwrap_or(defaults.opacity),
-        req.rotation.unwrap_or(defaults.rotation_deg),
+    let text_defaults = strongroom_docs::watermark::TextWatermark::default();
+    let image_defaults = strongroom_docs::watermark::ImageWatermark::default();
+    let (font_size, opacity, rotation, tiled, scale) = (
+        req.font_size.unwrap_or(text_defaults.font_size),
+        req.opacity.unwrap_or(text_defaults.opacity),
+        req.rotation.unwrap_or(text_defaults.rotation_deg),
         req.tiled,
+        req.image_scale.unwrap_or(image_defaults.scale),
     );
-    let rgb = defaults.rgb;
+    let rgb = text_defaults.rgb;
     let stamped = run(move || {
-        let wm = strongroom_docs::watermark::TextWatermark {
-            text: &text,
-            font_size,
-            rgb,
-            opacity,
-            rotation_deg: rotation,
-            tiled,
+        let stamp = strongroom_docs::watermark::PdfStamp {
+            text: text.as_deref().map(|text| strongroom_docs::watermark::TextWatermark {
+                text,
+                font_size,
+                rgb,
+                opacity,
+                rotation_deg: rotation,
+                tiled,
+            }),
+            image: image.as_deref().map(|png| strongroom_docs::watermark::ImageWatermark {
+                png,
+                scale,
+                opacity,
+                tiled,
+            }),
         };
-        strongroom_docs::watermark::pdf(&plain, &wm)
+        strongroom_docs::watermark::pdf_stamp(&plain, &stamp)
     })
     .await?;
     deliver(&st, &caller, &file, stamped, req.deliver, "file.watermark").await
