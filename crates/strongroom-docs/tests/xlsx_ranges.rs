@@ -351,15 +351,28 @@ wb.save(sys.argv[1])
     assert!(!sheet.contains("hashValue"), "{sheet}");
 
     for wrong in [Some("legacy-pw 1"), Some("Legacy-pw"), None] {
-        assert!(matches!(unprotect_sheet(&protected, wrong), Err(Error::WrongPassword)), "{wrong:?}");
+        assert!(
+            matches!(unprotect_sheet(&protected, wrong), Err(Error::WrongPassword)),
+            "{wrong:?}"
+        );
     }
-    assert!(matches!(unprotect_workbook(&protected, Some("book pw")), Err(Error::WrongPassword)));
-    let free = unprotect_workbook(&unprotect_sheet(&protected, Some("Legacy-pw 1")).unwrap(), Some("Book pw")).unwrap();
+    assert!(matches!(
+        unprotect_workbook(&protected, Some("book pw")),
+        Err(Error::WrongPassword)
+    ));
+    let free = unprotect_workbook(
+        &unprotect_sheet(&protected, Some("Legacy-pw 1")).unwrap(),
+        Some("Book pw"),
+    )
+    .unwrap();
     assert!(!part(&free, SHEET_PART).contains("sheetProtection"));
     assert!(!part(&free, "xl/workbook.xml").contains("workbookProtection"));
     // Only the protection element went: the rest of the sheet is what openpyxl wrote.
     let before = part(&protected, SHEET_PART);
     let start = before.find("<sheetProtection").unwrap();
     let end = start + before[start..].find("/>").unwrap() + 2;
-    assert_eq!(part(&free, SHEET_PART), format!("{}{}", &before[..start], &before[end..]));
+    assert_eq!(
+        part(&free, SHEET_PART),
+        format!("{}{}", &before[..start], &before[end..])
+    );
 }

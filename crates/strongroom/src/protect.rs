@@ -692,7 +692,8 @@ fn create_temp(dir: &Path, name: &str) -> std::io::Result<(PathBuf, File)> {
 /// `strongroom watermark`.
 #[derive(Args)]
 pub struct WatermarkArgs {
-    /// The PDF to stamp.
+    /// The document to stamp: a PDF, a PNG or JPEG image, or a Word (.docx) document
+    /// (recognised by content).
     file: PathBuf,
     /// The text; `{file}` becomes the input's file name and `{date}` today's date (UTC,
     /// YYYY-MM-DD). Any left-to-right script of the built-in font (DejaVu Sans): Latin, Greek,
@@ -722,7 +723,7 @@ pub struct WatermarkArgs {
     /// Repeat the text and the image over the whole page.
     #[arg(long)]
     tiled: bool,
-    /// Where to write the stamped PDF (must not be the input file).
+    /// Where to write the stamped document (must not be the input file).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     out: PathBuf,
 }
@@ -762,20 +763,18 @@ fn watermark_inner(args: &WatermarkArgs) -> Result<(), String> {
         .text
         .as_deref()
         .map(|t| expand_template(t, &name, &today(&strongroom_core::SystemClock)));
-    if let Some((c, why)) = text.as_deref().and_then(watermark::first_unsupported) {
+    let target = watermark_target(&args.file)?;
+    // PDF pages and pictures are drawn with the built-in font; Word draws with its own fonts.
+    let drawn_here = !matches!(target, WatermarkTarget::Word);
+    if let Some((c, why)) = text
+        .as_deref()
+        .filter(|_| drawn_here)
+        .and_then(watermark::first_unsupported)
+    {
         return Err(format!(
             "the watermark text cannot be drawn: {c:?} (U+{:04X}) {why}",
             u32::from(c)
         ));
-    }
-    match detect(&args.file)? {
-        Format::Pdf => {}
-        found => {
-            return Err(format!(
-                "{}: not a supported format: watermarks are stamped on PDF documents, found {found}",
-                args.file.display()
-            ));
-        }
     }
     let image = match &args.image {
         Some(path) => {
@@ -806,7 +805,20 @@ fn watermark_inner(args: &WatermarkArgs) -> Result<(), String> {
             tiled: args.tiled,
         }),
     };
-    let out = watermark::pdf_stamp(&input, &stamp).map_err(|e| match e {
+    let stamped = match target {
+        WatermarkTarget::Pdf => watermark::pdf_stamp(&input, &stamp),
+        WatermarkTarget::Picture => stamp_picture(&input, &stamp),
+        WatermarkTarget::Word => match (&stamp.text, &stamp.image) {
+            (Some(text), None) => watermark::docx::stamp(&input, text),
+            _ => {
+                return Err(format!(
+                    "{}: a Word document takes a text watermark only (--text without --image)",
+                    args.file.display()
+                ));
+            }
+        },
+    };
+    let out = stamped.map_err(|e| match e {
         DocError::AlreadyProtected => format!(
             "{}: the PDF is password-protected; stamp the watermark before protecting it",
             args.file.display()
@@ -828,6 +840,48 @@ fn watermark_inner(args: &WatermarkArgs) -> Result<(), String> {
     write_atomic(&args.out, |f| {
         f.write_all(&out).map_err(|e| describe(&args.file, DocError::Io(e)))
     })
+}
+
+/// What `strongroom watermark` can stamp, recognised by content.
+enum WatermarkTarget {
+    Pdf,
+    /// A PNG or JPEG image.
+    Picture,
+    /// A Word document (.docx): a header watermark.
+    Word,
+}
+
+fn watermark_target(file: &Path) -> Result<WatermarkTarget, String> {
+    let mut head = Vec::with_capacity(1024);
+    open(file)?
+        .take(1024)
+        .read_to_end(&mut head)
+        .map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
+    match strongroom_docs::detect_format(&head) {
+        Format::Pdf => Ok(WatermarkTarget::Pdf),
+        // Any zip: the Word stamper names what it found if it is not a .docx.
+        Format::Zip => Ok(WatermarkTarget::Word),
+        _ if strongroom_docs::watermark::image::detect(&head).is_some() => Ok(WatermarkTarget::Picture),
+        found => Err(format!(
+            "{}: not a supported format: watermarks are stamped on PDF documents, PNG and JPEG \
+             images and Word (.docx) documents, found {found}",
+            file.display()
+        )),
+    }
+}
+
+/// A PNG or JPEG stamped with the picture, then the text (so the text stays on top, as on a
+/// PDF page).
+fn stamp_picture(input: &[u8], stamp: &strongroom_docs::watermark::PdfStamp<'_>) -> strongroom_docs::Result<Vec<u8>> {
+    use strongroom_docs::watermark::image::{ImageStamp, stamp as stamp_image};
+    let mut out = match &stamp.image {
+        Some(picture) => stamp_image(input, &ImageStamp::image(picture.clone()))?,
+        None => input.to_vec(),
+    };
+    if let Some(text) = &stamp.text {
+        out = stamp_image(&out, &ImageStamp::text(text.clone()))?;
+    }
+    Ok(out)
 }
 
 /// `{file}` and `{date}` substituted; other text (and unknown `{…}`) kept as written.

@@ -763,9 +763,9 @@ fn watermark_template_on_every_page() {
 
     // Errors: not a PDF, a character the font lacks, bad colour, protected PDF.
     let bad = dir.path().join("bad.pdf");
-    let docx_src = write(dir.path(), "a.docx", &docx("x"));
-    let o = strongroom(&["watermark", p(&docx_src), "--text", "x", "-o", p(&bad)], "");
-    assert_fails(&o, "watermarks are stamped on PDF", &bad);
+    let xlsx_src = write(dir.path(), "a.xlsx", &xlsx("Sheet1"));
+    let o = strongroom(&["watermark", p(&xlsx_src), "--text", "x", "-o", p(&bad)], "");
+    assert_fails(&o, "expected a Word document (.docx)", &bad);
     let o = strongroom(&["watermark", p(&src), "--text", "Копия 機密", "-o", p(&bad)], "");
     assert_fails(&o, "'機' (U+6A5F) is not in the built-in font (DejaVu Sans)", &bad);
     let o = strongroom(&["watermark", p(&src), "--text", "שלום", "-o", p(&bad)], "");
@@ -1263,4 +1263,86 @@ fn edit_ranges_unlock_and_hidden_formulas_from_the_cli() {
             ("Range2".to_owned(), "D1".to_owned())
         ]
     );
+}
+
+// ---------------------------------------------------------------- watermarks on pictures
+// and Word documents
+
+/// A PNG and a JPEG photo (made by Pillow) get the text; Pillow reads back the same size and
+/// sees the centre darkened and the corners untouched (PNG). A Word document gets a header
+/// watermark carrying the expanded template; `--image` on a Word document is refused.
+#[test]
+fn watermark_pictures_and_word_documents() {
+    if !oracle_available("Pillow", Command::new("python3").args(["-c", "import PIL.Image"])) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("scan.png");
+    let jpg = dir.path().join("photo.jpg");
+    python(
+        "import sys, PIL.Image\n\
+         PIL.Image.new('RGB', (640, 480), (255, 255, 255)).save(sys.argv[1])\n\
+         PIL.Image.new('RGB', (800, 600), (250, 250, 250)).save(sys.argv[2], quality=95)",
+        &[p(&png), p(&jpg)],
+    );
+    for (src, name) in [(&png, "scan.out.png"), (&jpg, "photo.out.jpg")] {
+        let out = dir.path().join(name);
+        let o = strongroom(
+            &[
+                "watermark",
+                p(src),
+                "--text",
+                "CONFIDENTIAL {file}",
+                "--color",
+                "000000",
+                "--opacity",
+                "0.8",
+                "-o",
+                p(&out),
+            ],
+            "",
+        );
+        assert!(o.ok, "{}", o.stderr);
+        let report = python(
+            "import sys, PIL.Image\n\
+             a, b = PIL.Image.open(sys.argv[1]).convert('L'), PIL.Image.open(sys.argv[2])\n\
+             w, h = a.size\n\
+             centre = [b.convert('L').getpixel((x, h // 2)) for x in range(w // 4, 3 * w // 4)]\n\
+             corner = b.convert('L').getpixel((2, 2))\n\
+             print(a.size == b.size, a.format if hasattr(a, 'format') else '', b.format, min(centre) < 128, corner)",
+            &[p(src), p(&out)],
+        );
+        let fields: Vec<&str> = report.split_whitespace().collect();
+        assert_eq!(fields[0], "True", "size kept: {report}");
+        assert_eq!(
+            fields[fields.len() - 3],
+            if src == &png { "PNG" } else { "JPEG" },
+            "{report}"
+        );
+        assert_eq!(
+            fields[fields.len() - 2],
+            "True",
+            "dark text across the centre: {report}"
+        );
+        let corner: u8 = fields[fields.len() - 1].parse().unwrap();
+        assert!(corner >= 245, "corner untouched: {report}");
+    }
+
+    let word = write(dir.path(), "memo.docx", &docx("Board memo"));
+    let out = dir.path().join("memo.out.docx");
+    let o = strongroom(&["watermark", p(&word), "--text", "DRAFT {file}", "-o", p(&out)], "");
+    assert!(o.ok, "{}", o.stderr);
+    let headers = python(
+        "import sys, zipfile\n\
+         z = zipfile.ZipFile(sys.argv[1])\n\
+         print(''.join(z.read(n).decode() for n in z.namelist() if n.startswith('word/header')))",
+        &[p(&out)],
+    );
+    assert!(headers.contains("string=\"DRAFT memo.docx\""), "{headers}");
+    let refused = dir.path().join("refused.docx");
+    let o = strongroom(&["watermark", p(&word), "--image", p(&png), "-o", p(&refused)], "");
+    assert_fails(&o, "text watermark only", &refused);
+    let text_file = write(dir.path(), "notes.txt", b"plain text");
+    let o = strongroom(&["watermark", p(&text_file), "--text", "x", "-o", p(&refused)], "");
+    assert_fails(&o, "not a supported format", &refused);
 }

@@ -34,6 +34,9 @@ pub use unprotect::{unprotect_sheet, unprotect_workbook};
 pub const SPIN_COUNT: u32 = 100_000;
 /// Largest XML part we patch in memory; bigger ones are refused as a likely zip bomb.
 const MAX_PART: u64 = 256 * 1024 * 1024;
+/// Largest part we stream through an edit: far above any real sheet (Excel's own limits give
+/// a few GiB at most), it stops a zip bomb from keeping us busy for hours.
+const MAX_STREAMED_PART: u64 = 16 * 1024 * 1024 * 1024;
 const WORKBOOK: &str = "xl/workbook.xml";
 const WORKBOOK_RELS: &str = "xl/_rels/workbook.xml.rels";
 /// Relationship type of the styles part, whose `cellXfs` carry cell protection.
@@ -280,41 +283,62 @@ pub fn protect_sheet<R: Read + Seek, W: Write + Seek>(
     }
     let mut archive = open_xlsx(input)?;
     let part = find_sheet_part(&mut archive, sheet)?;
-    let mut xml = read_part(&mut archive, &part)?;
     let password = optional_password_attrs(protection.password, "")?;
-    let mut replaced = Vec::with_capacity(2);
+    let mut replaced = Vec::with_capacity(3);
     if protection.lock_shapes {
         for drawing in shapes::drawing_parts(&mut archive, &part)? {
             let (locked, _) = shapes::lock(&read_part(&mut archive, &drawing)?)?;
-            replaced.push((drawing, locked));
+            replaced.push((drawing, NewPart::Bytes(locked)));
         }
     }
-    if !rules.is_empty() {
+    // Cell rules rewrite cells all over the sheet, so that sheet is patched in memory (up to
+    // MAX_PART). Without them only one element is spliced in, and the sheet streams through:
+    // a sheet of any size is protected in constant memory.
+    let sheet_xml = if rules.is_empty() {
+        None
+    } else {
+        let mut xml = read_part(&mut archive, &part)?;
         let styles_part = find_styles_part(&mut archive)?;
         let styles = read_part(&mut archive, &styles_part)?;
         if let Some((sheet_xml, styles_xml)) = cells::apply(&xml, &styles, &rules)? {
             xml = sheet_xml;
-            replaced.push((styles_part, styles_xml));
+            replaced.push((styles_part, NewPart::Bytes(styles_xml)));
         }
-    }
-    let attrs = format!("{password} sheet=\"1\"{}", protection.allow.attrs());
-    if ranges.is_some() && has_child(&xml, b"protectedRanges")? {
+        Some(xml)
+    };
+    let point = match &sheet_xml {
+        Some(xml) => find_insert_point(xml.as_slice(), b"sheetProtection", AFTER_SHEET_PROTECTION)?,
+        None => find_insert_point(
+            std::io::BufReader::new(open_part(&mut archive, &part)?),
+            b"sheetProtection",
+            AFTER_SHEET_PROTECTION,
+        )?,
+    };
+    if ranges.is_some() && point.has_protected_ranges {
         return Err(Error::InvalidOptions(
             "the sheet already has allow-edit ranges; remove them before adding new ones",
         ));
     }
-    let patched = insert_fragment(&xml, b"sheetProtection", AFTER_SHEET_PROTECTION, |p| {
-        let mut f = format!("<{p}sheetProtection{attrs}/>");
-        if let Some(ranges) = &ranges {
-            f.push_str(&format!(
-                "<{p}protectedRanges>{}</{p}protectedRanges>",
-                ranges.replace("{p}", p)
-            ));
-        }
-        f
-    })?;
-    replaced.push((part, patched));
-    rewrite(&mut archive, output, &replaced)
+    let p = point.prefix.as_str();
+    let attrs = format!("{password} sheet=\"1\"{}", protection.allow.attrs());
+    let mut fragment = format!("<{p}sheetProtection{attrs}/>");
+    if let Some(ranges) = &ranges {
+        fragment.push_str(&format!(
+            "<{p}protectedRanges>{}</{p}protectedRanges>",
+            ranges.replace("{p}", p)
+        ));
+    }
+    let splice = Splice {
+        at: point.at,
+        skip_to: point.at,
+        fragment: fragment.into_bytes(),
+    };
+    let new_sheet = match sheet_xml {
+        Some(xml) => NewPart::Bytes(splice.apply(&xml)?),
+        None => NewPart::Splice(splice),
+    };
+    replaced.push((part, new_sheet));
+    rewrite(&mut archive, output, replaced)
 }
 
 fn optional_password_attrs(password: Option<&str>, prefix: &str) -> Result<String> {
@@ -371,26 +395,6 @@ fn edit_ranges_xml(ranges: &[EditRange<'_>]) -> Result<Option<String>> {
     Ok(Some(out))
 }
 
-/// Is there a child of the root element named `element`?
-fn has_child(xml: &[u8], element: &[u8]) -> Result<bool> {
-    let mut reader = quick_xml::Reader::from_reader(xml);
-    let mut depth = 0usize;
-    loop {
-        match reader.read_event().map_err(xml_error)? {
-            Event::Start(e) => {
-                if depth == 1 && local(e.name().as_ref()) == element {
-                    return Ok(true);
-                }
-                depth += 1;
-            }
-            Event::Empty(e) if depth == 1 && local(e.name().as_ref()) == element => return Ok(true),
-            Event::End(_) => depth = depth.saturating_sub(1),
-            Event::Eof => return Ok(false),
-            _ => {}
-        }
-    }
-}
-
 /// The styles part, through the workbook's relationship of type styles.
 fn find_styles_part<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Result<String> {
     let rels = read_part(archive, WORKBOOK_RELS)?;
@@ -435,7 +439,11 @@ pub fn protect_workbook<R: Read + Seek, W: Write + Seek>(
         u8::from(protection.lock_windows)
     );
     let patched = insert_element(&xml, b"workbookProtection", AFTER_WORKBOOK_PROTECTION, &attrs)?;
-    rewrite(&mut archive, output, &[(WORKBOOK.to_owned(), patched)])
+    rewrite(
+        &mut archive,
+        output,
+        vec![(WORKBOOK.to_owned(), NewPart::Bytes(patched))],
+    )
 }
 
 fn zip_error(e: zip::result::ZipError) -> Error {
@@ -480,30 +488,98 @@ fn read_part<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, name: &str) -> Re
     Ok(out)
 }
 
-/// Copy every entry raw except those named in `replaced`, which get their new content
-/// (deflated), in the same order.
+/// New content for a part of the workbook.
+pub(super) enum NewPart {
+    /// The whole new part.
+    Bytes(Vec<u8>),
+    /// The old part with one edit, streamed from the archive (constant memory).
+    Splice(Splice),
+}
+
+/// Replace bytes `at..skip_to` of a part with `fragment` (an insertion when they are equal,
+/// a removal when `fragment` is empty).
+pub(super) struct Splice {
+    pub(super) at: u64,
+    pub(super) skip_to: u64,
+    pub(super) fragment: Vec<u8>,
+}
+
+impl Splice {
+    /// The edit applied to a part held in memory.
+    pub(super) fn apply(&self, xml: &[u8]) -> Result<Vec<u8>> {
+        let range = |n: u64| usize::try_from(n).ok().filter(|n| *n <= xml.len());
+        let (Some(at), Some(skip_to)) = (range(self.at), range(self.skip_to)) else {
+            return Err(Error::malformed("xlsx XML", "edit position out of range"));
+        };
+        let mut out = Vec::with_capacity(xml.len() + self.fragment.len());
+        out.extend_from_slice(xml.get(..at).unwrap_or_default());
+        out.extend_from_slice(&self.fragment);
+        out.extend_from_slice(xml.get(skip_to..).unwrap_or_default());
+        Ok(out)
+    }
+
+    /// Stream `part` through the edit into `out`. Reading to the end lets the zip reader
+    /// check the part's CRC-32.
+    fn stream(&self, mut part: impl Read, out: &mut impl Write) -> Result<()> {
+        let copied = std::io::copy(&mut (&mut part).take(self.at), out)?;
+        let skipped = std::io::copy(&mut (&mut part).take(self.skip_to - self.at), &mut std::io::sink())?;
+        if copied != self.at || skipped != self.skip_to - self.at {
+            return Err(Error::malformed("xlsx", "a part ended before the edit position"));
+        }
+        out.write_all(&self.fragment)?;
+        std::io::copy(&mut part, out)?;
+        Ok(())
+    }
+}
+
+/// Copy every entry raw (still compressed) except those named in `replaced`, which get their
+/// new content (deflated), in the same order.
 fn rewrite<R: Read + Seek, W: Write + Seek>(
     archive: &mut zip::ZipArchive<R>,
     output: W,
-    replaced: &[(String, Vec<u8>)],
+    replaced: Vec<(String, NewPart)>,
 ) -> Result<()> {
     let mut writer = zip::ZipWriter::new(output);
     for i in 0..archive.len() {
         let file = archive.by_index_raw(i).map_err(zip_error)?;
         let entry_name = file.name().map_err(zip_error)?.into_owned();
-        if let Some((name, content)) = replaced.iter().find(|(n, _)| *n == entry_name) {
-            let options = zip::write::SimpleFileOptions::default()
-                .compression_method(zip::CompressionMethod::Deflated)
-                .last_modified_time(file.last_modified().unwrap_or_default());
-            drop(file);
-            writer.start_file(name, options).map_err(zip_error)?;
-            writer.write_all(content)?;
-        } else {
+        let Some((name, content)) = replaced.iter().find(|(n, _)| *n == entry_name) else {
             writer.raw_copy_file(file).map_err(zip_error)?;
+            continue;
+        };
+        let size = match content {
+            NewPart::Bytes(b) => b.len() as u64,
+            NewPart::Splice(s) => file.size() + s.fragment.len() as u64,
+        };
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(file.last_modified().unwrap_or_default())
+            // Zip64 sizes for parts of 4 GiB and more.
+            .large_file(size >= u64::from(u32::MAX));
+        drop(file);
+        writer.start_file(name, options).map_err(zip_error)?;
+        match content {
+            NewPart::Bytes(bytes) => writer.write_all(bytes)?,
+            NewPart::Splice(splice) => splice.stream(open_part(archive, name)?, &mut writer)?,
         }
     }
     writer.finish().map_err(zip_error)?;
     Ok(())
+}
+
+/// A part, decompressed as it is read, capped at `MAX_STREAMED_PART` bytes.
+pub(super) fn open_part<'a, R: Read + Seek>(archive: &'a mut zip::ZipArchive<R>, name: &str) -> Result<impl Read + 'a> {
+    let file = archive.by_name(name).map_err(|e| match e {
+        zip::result::ZipError::FileNotFound => Error::malformed("xlsx", format!("missing part {name}")),
+        other => zip_error(other),
+    })?;
+    if file.size() > MAX_STREAMED_PART {
+        return Err(Error::malformed(
+            "xlsx",
+            format!("{name} is larger than {} GiB", MAX_STREAMED_PART >> 30),
+        ));
+    }
+    Ok(file.take(MAX_STREAMED_PART + 1))
 }
 
 /// Local name of a qualified XML name (`x:sheet` → `sheet`).
@@ -597,27 +673,43 @@ fn resolve_target(target: &str) -> String {
 /// the element is already there.
 fn insert_element(xml: &[u8], element: &[u8], successors: &[&[u8]], attrs: &str) -> Result<Vec<u8>> {
     let element_name = std::str::from_utf8(element).map_err(|_| Error::InvalidOptions("element name is not UTF-8"))?;
-    insert_fragment(xml, element, successors, |p| format!("<{p}{element_name}{attrs}/>"))
+    let point = find_insert_point(xml, element, successors)?;
+    Splice {
+        at: point.at,
+        skip_to: point.at,
+        fragment: format!("<{}{element_name}{attrs}/>", point.prefix).into_bytes(),
+    }
+    .apply(xml)
 }
 
-/// Splice the markup `build(prefix)` into `xml` where `element` belongs as a child of the
-/// root: before the first child that the schema orders after it (or before the root's end
-/// tag). `build` gets the root's namespace prefix (`""` or `"x:"`) so the new elements are in
-/// the same namespace. Refuses with [`Error::AlreadyProtected`] if `element` is already there.
-fn insert_fragment(
-    xml: &[u8],
-    element: &[u8],
-    successors: &[&[u8]],
-    build: impl FnOnce(&str) -> String,
-) -> Result<Vec<u8>> {
-    let mut reader = quick_xml::Reader::from_reader(xml);
+/// Where a new child `element` of the root belongs in a part.
+struct InsertPoint {
+    /// Byte offset: before the first child that the schema orders after `element`, or before
+    /// the root's end tag.
+    at: u64,
+    /// The root's namespace prefix (`""` or `"x:"`), for new elements in its namespace.
+    prefix: String,
+    /// Whether the root already has a `protectedRanges` child.
+    has_protected_ranges: bool,
+}
+
+/// Find where `element` goes, in one streaming pass over the part (memory bounded by the
+/// largest single tag). Refuses with [`Error::AlreadyProtected`] if `element` is already
+/// there.
+fn find_insert_point(input: impl std::io::BufRead, element: &[u8], successors: &[&[u8]]) -> Result<InsertPoint> {
+    let mut reader = quick_xml::Reader::from_reader(input);
+    let mut buf = Vec::new();
     let mut depth = 0usize;
     let mut prefix: Vec<u8> = Vec::new();
     let mut insert_at = None;
+    let mut has_protected_ranges = false;
     loop {
-        let before =
-            usize::try_from(reader.buffer_position()).map_err(|_| Error::malformed("xlsx XML", "position overflow"))?;
-        let event = reader.read_event().map_err(xml_error)?;
+        let before = reader.buffer_position();
+        if before > MAX_STREAMED_PART {
+            return Err(Error::malformed("xlsx", "a part is too large"));
+        }
+        buf.clear();
+        let event = reader.read_event_into(&mut buf).map_err(xml_error)?;
         match &event {
             Event::Start(e) | Event::Empty(e) => {
                 let qname = e.name();
@@ -629,6 +721,7 @@ fn insert_fragment(
                     if name == element {
                         return Err(Error::AlreadyProtected);
                     }
+                    has_protected_ranges |= name == b"protectedRanges";
                     if insert_at.is_none() && successors.contains(&name) {
                         insert_at = Some(before);
                     }
@@ -640,27 +733,19 @@ fn insert_fragment(
             Event::End(_) => {
                 depth = depth.saturating_sub(1);
                 if depth == 0 {
-                    if insert_at.is_none() {
-                        insert_at = Some(before);
-                    }
-                    break;
+                    let prefix =
+                        String::from_utf8(prefix).map_err(|_| Error::malformed("xlsx XML", "prefix is not UTF-8"))?;
+                    return Ok(InsertPoint {
+                        at: insert_at.unwrap_or(before),
+                        prefix,
+                        has_protected_ranges,
+                    });
                 }
             }
             Event::Eof => return Err(Error::malformed("xlsx XML", "unexpected end of part")),
             _ => {}
         }
     }
-    let at = insert_at.ok_or_else(|| Error::malformed("xlsx XML", "no root element"))?;
-    let (head, tail) = xml
-        .split_at_checked(at)
-        .ok_or_else(|| Error::malformed("xlsx XML", "position out of range"))?;
-    let prefix = std::str::from_utf8(&prefix).map_err(|_| Error::malformed("xlsx XML", "prefix is not UTF-8"))?;
-    let fragment = build(prefix);
-    let mut out = Vec::with_capacity(xml.len() + fragment.len());
-    out.extend_from_slice(head);
-    out.extend_from_slice(fragment.as_bytes());
-    out.extend_from_slice(tail);
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -12,7 +12,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use quick_xml::events::{BytesStart, Event};
 use subtle::ConstantTimeEq as _;
 
-use super::{WORKBOOK, attr, find_sheet_part, hash_password, local, open_xlsx, read_part, rewrite, xml_error};
+use super::{
+    NewPart, Splice, WORKBOOK, attr, find_sheet_part, hash_password, local, open_part, open_xlsx, read_part, rewrite,
+    xml_error,
+};
 use crate::{Error, Result};
 
 /// Largest spin count we are willing to run: Excel writes 100,000; a file asking for billions
@@ -31,9 +34,19 @@ pub fn unprotect_sheet<R: Read + Seek, W: Write + Seek>(
 ) -> Result<()> {
     let mut archive = open_xlsx(input)?;
     let part = find_sheet_part(&mut archive, sheet)?;
-    let xml = read_part(&mut archive, &part)?;
-    let patched = remove_protection(&xml, b"sheetProtection", "", password)?;
-    rewrite(&mut archive, output, &[(part, patched)])
+    // Streamed twice (find, then copy without the element): constant memory for any size.
+    let (at, skip_to) = find_protection(
+        std::io::BufReader::new(open_part(&mut archive, &part)?),
+        b"sheetProtection",
+        "",
+        password,
+    )?;
+    let splice = Splice {
+        at,
+        skip_to,
+        fragment: Vec::new(),
+    };
+    rewrite(&mut archive, output, vec![(part, NewPart::Splice(splice))])
 }
 
 /// Remove the workbook (structure/windows) protection. `password` must match the stored hash;
@@ -42,7 +55,11 @@ pub fn unprotect_workbook<R: Read + Seek, W: Write + Seek>(input: R, output: W, 
     let mut archive = open_xlsx(input)?;
     let xml = read_part(&mut archive, WORKBOOK)?;
     let patched = remove_protection(&xml, b"workbookProtection", "workbook", password)?;
-    rewrite(&mut archive, output, &[(WORKBOOK.to_owned(), patched)])
+    rewrite(
+        &mut archive,
+        output,
+        vec![(WORKBOOK.to_owned(), NewPart::Bytes(patched))],
+    )
 }
 
 /// Attribute `{prefix}{Name}` (or `name` when the prefix is empty), as written by Excel.
@@ -138,25 +155,42 @@ pub(super) fn legacy_hash(password: &str) -> u16 {
 /// Cut the root's child `element` out of `xml` after verifying `password` against it; every
 /// other byte stays. No such element → [`Error::NotProtected`].
 fn remove_protection(xml: &[u8], element: &[u8], prefix: &str, password: Option<&str>) -> Result<Vec<u8>> {
-    let mut reader = quick_xml::Reader::from_reader(xml);
+    let (at, skip_to) = find_protection(xml, element, prefix, password)?;
+    Splice {
+        at,
+        skip_to,
+        fragment: Vec::new(),
+    }
+    .apply(xml)
+}
+
+/// Find the root's child `element` in one streaming pass and verify `password` against it;
+/// returns its byte range. No such element → [`Error::NotProtected`].
+fn find_protection(
+    input: impl std::io::BufRead,
+    element: &[u8],
+    prefix: &str,
+    password: Option<&str>,
+) -> Result<(u64, u64)> {
+    let mut reader = quick_xml::Reader::from_reader(input);
+    let mut buf = Vec::new();
+    let mut skipped = Vec::new();
     let mut depth = 0usize;
     loop {
-        let before =
-            usize::try_from(reader.buffer_position()).map_err(|_| Error::malformed("xlsx XML", "position overflow"))?;
-        let event = reader.read_event().map_err(xml_error)?;
+        let before = reader.buffer_position();
+        buf.clear();
+        let event = reader.read_event_into(&mut buf).map_err(xml_error)?;
         match &event {
             Event::Start(e) | Event::Empty(e) => {
                 if depth == 1 && local(e.name().as_ref()) == element {
                     verify(e, prefix, password)?;
                     if matches!(event, Event::Start(_)) {
-                        reader.read_to_end(e.name()).map_err(xml_error)?;
+                        let end = e.name().as_ref().to_vec();
+                        reader
+                            .read_to_end_into(quick_xml::name::QName(&end), &mut skipped)
+                            .map_err(xml_error)?;
                     }
-                    let after = usize::try_from(reader.buffer_position())
-                        .map_err(|_| Error::malformed("xlsx XML", "position overflow"))?;
-                    let mut out = Vec::with_capacity(xml.len());
-                    out.extend_from_slice(xml.get(..before).unwrap_or_default());
-                    out.extend_from_slice(xml.get(after..).unwrap_or_default());
-                    return Ok(out);
+                    return Ok((before, reader.buffer_position()));
                 }
                 if matches!(event, Event::Start(_)) {
                     depth += 1;
