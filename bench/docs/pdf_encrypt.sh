@@ -10,6 +10,7 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 export PW="bench password"
+OWNER="$PW (owner)"
 
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}" \
     cargo build --release --quiet -p strongroom-docs --example pdf_crypt \
@@ -62,9 +63,10 @@ ls -l "$WORK/in.pdf" | awk '{printf "input: %.1f MB\n", $5/1e6}'
 qpdf --check "$WORK/in.pdf" >/dev/null
 
 "$BIN" encrypt "$WORK/in.pdf" "$WORK/ours.pdf"
-qpdf --encrypt "$PW" "$PW" 256 -- "$WORK/in.pdf" "$WORK/theirs.pdf"
+qpdf --encrypt "$PW" "$OWNER" 256 -- "$WORK/in.pdf" "$WORK/theirs.pdf"
 # Cross-check before timing: each decrypts the other's output.
-qpdf --show-encryption --password="$PW" "$WORK/ours.pdf" | grep -q "R = 6" || { echo "FAIL: ours is not R6"; exit 1; }
+info=$(qpdf --show-encryption --password="$PW" "$WORK/ours.pdf")
+grep -q "R = 6" <<<"$info" || { echo "FAIL: ours is not R6"; exit 1; }
 qpdf --password="$PW" --decrypt "$WORK/ours.pdf" "$WORK/x1.pdf" || { echo "FAIL: qpdf cannot decrypt ours"; exit 1; }
 "$BIN" decrypt "$WORK/theirs.pdf" "$WORK/x2.pdf" || { echo "FAIL: we cannot decrypt qpdf's"; exit 1; }
 for f in x1 x2; do
@@ -83,13 +85,13 @@ t() { # name, command...
     printf "%-22s best of %s: %6d ms\n" "$name" "$RUNS" "$best"
 }
 t "strongroom encrypt" "$BIN" encrypt "$WORK/in.pdf" "$WORK/o1.pdf"
-t "qpdf encrypt" qpdf --encrypt "$PW" "$PW" 256 -- "$WORK/in.pdf" "$WORK/o2.pdf"
+t "qpdf encrypt" qpdf --encrypt "$PW" "$OWNER" 256 -- "$WORK/in.pdf" "$WORK/o2.pdf"
 t "strongroom decrypt" "$BIN" decrypt "$WORK/ours.pdf" "$WORK/o3.pdf"
 t "qpdf decrypt" qpdf --password="$PW" --decrypt "$WORK/ours.pdf" "$WORK/o4.pdf"
 
 if [ -x /usr/bin/time ]; then
     /usr/bin/time -f "strongroom encrypt peak RSS: %M KiB" "$BIN" encrypt "$WORK/in.pdf" "$WORK/r.pdf"
-    /usr/bin/time -f "qpdf encrypt peak RSS: %M KiB" qpdf --encrypt "$PW" "$PW" 256 -- "$WORK/in.pdf" "$WORK/r.pdf"
+    /usr/bin/time -f "qpdf encrypt peak RSS: %M KiB" qpdf --encrypt "$PW" "$OWNER" 256 -- "$WORK/in.pdf" "$WORK/r.pdf"
     /usr/bin/time -f "strongroom decrypt peak RSS: %M KiB" "$BIN" decrypt "$WORK/ours.pdf" "$WORK/r.pdf"
     /usr/bin/time -f "qpdf decrypt peak RSS: %M KiB" qpdf --password="$PW" --decrypt "$WORK/ours.pdf" "$WORK/r.pdf"
 fi

@@ -1,5 +1,6 @@
 //! Tiny command-line front end for benchmarks (bench/docs/pdf_encrypt.sh):
-//! `pdf_crypt encrypt|decrypt IN OUT` with the password in env `PW` (user and owner).
+//! `pdf_crypt encrypt|decrypt IN OUT` with the user password in env `PW` and the owner
+//! password `PW` followed by " (owner)".
 //! Not the product CLI (that is `strongroom protect`), just a way to time the library.
 
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let password = std::env::var("PW").unwrap_or_default();
+    let owner = format!("{password} (owner)");
     let result = std::fs::read(input)
         .map_err(strongroom_docs::Error::from)
         .and_then(|bytes| {
@@ -21,7 +23,7 @@ fn main() -> ExitCode {
                     &bytes,
                     &PdfProtection {
                         user_password: &password,
-                        owner_password: Some(&password),
+                        owner_password: Some(&owner),
                         permissions: PdfPermissions::ALL,
                     },
                 )?,
