@@ -653,19 +653,9 @@ fn find_sheet_part<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, sheet: &str
     ))
 }
 
-/// Targets are relative to `xl/` unless absolute (`/xl/worksheets/…`); `..` is resolved.
+/// Targets of the workbook's relationships are relative to `xl/` unless absolute.
 fn resolve_target(target: &str) -> String {
-    let mut parts: Vec<&str> = if target.starts_with('/') { vec![] } else { vec!["xl"] };
-    for seg in target.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    parts.join("/")
+    shapes::resolve_from("xl", target)
 }
 
 /// Splice `<{prefix}{element}{attrs}/>` into `xml` as a child of the root element, before the

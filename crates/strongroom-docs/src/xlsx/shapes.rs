@@ -53,8 +53,9 @@ pub(super) fn drawing_parts<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, sh
     }
 }
 
-/// Resolve a relationship target against the directory of its source part.
-fn resolve_from(dir: &str, target: &str) -> String {
+/// Resolve a relationship target against the directory of its source part (absolute targets
+/// start at the package root; `..` is resolved).
+pub(super) fn resolve_from(dir: &str, target: &str) -> String {
     let mut parts: Vec<&str> = if target.starts_with('/') {
         Vec::new()
     } else {
