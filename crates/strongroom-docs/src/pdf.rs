@@ -218,10 +218,32 @@ pub fn encrypt(pdf: &[u8], protection: &PdfProtection<'_>) -> Result<Vec<u8>> {
         permissions: protection.permissions.to_lopdf(),
     };
     let state = EncryptionState::try_from(version).map_err(map_lopdf)?;
+    reserve_referenced_ids(&mut doc);
     doc.encrypt(&state).map_err(map_lopdf)?;
     let mut out = Vec::with_capacity(pdf.len() + 1024);
     doc.save_to(&mut out)?;
     Ok(out)
+}
+
+/// Make sure lopdf gives new objects numbers that no reference in the file uses. lopdf numbers
+/// a new object `max_id + 1`, and `max_id` counts only the objects the file defines; a damaged
+/// file can still reference a number above it (a dangling reference, which readers treat as
+/// null), and the new object (our `/Encrypt` dictionary) would then answer that reference,
+/// say as a page. Iterative, so a deeply nested hostile file cannot overflow the stack.
+fn reserve_referenced_ids(doc: &mut Document) {
+    let mut max = doc.max_id;
+    let mut stack: Vec<&Object> = doc.objects.values().chain(doc.trailer.iter().map(|(_, v)| v)).collect();
+    while let Some(o) = stack.pop() {
+        match o {
+            Object::Reference((n, _)) => max = max.max(*n),
+            Object::Array(a) => stack.extend(a.iter()),
+            Object::Dictionary(d) => stack.extend(d.iter().map(|(_, v)| v)),
+            Object::Stream(s) => stack.extend(s.dict.iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+    // A reference to u32::MAX leaves no number free: lopdf then refuses to add the object.
+    doc.max_id = max;
 }
 
 /// Remove the protection of an encrypted PDF given a password.

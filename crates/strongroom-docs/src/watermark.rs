@@ -136,6 +136,43 @@ pub fn pdf_image(bytes: &[u8], wm: &ImageWatermark<'_>) -> Result<Vec<u8>> {
     )
 }
 
+/// Stamp a watermark on a document of any kind we stamp, recognised by content: every page of
+/// a PDF ([`pdf_stamp`]), a PNG or JPEG picture ([`image::stamp`]: the picture first, then the
+/// text on top, as on a PDF page), or the headers of a Word document ([`docx::stamp`]: text
+/// only). Anything else is [`Error::WrongFormat`].
+pub fn stamp(bytes: &[u8], stamp: &PdfStamp<'_>) -> Result<Vec<u8>> {
+    match detect_format(bytes.get(..1024).unwrap_or(bytes)) {
+        Format::Pdf => pdf_stamp(bytes, stamp),
+        // Any other zip: the Word stamper names what it expected.
+        Format::Zip => match (&stamp.text, &stamp.image) {
+            (Some(text), None) => docx::stamp(bytes, text),
+            _ => Err(Error::InvalidOptions(
+                "a Word document takes a text watermark only (no picture)",
+            )),
+        },
+        _ if image::detect(bytes).is_some() => {
+            let mut out = match &stamp.image {
+                Some(picture) => image::stamp(bytes, &image::ImageStamp::image(picture.clone()))?,
+                None => bytes.to_vec(),
+            };
+            if let Some(text) = &stamp.text {
+                out = image::stamp(&out, &image::ImageStamp::text(text.clone()))?;
+            }
+            Ok(out)
+        }
+        found => Err(Error::WrongFormat {
+            expected: "a PDF document, a PNG or JPEG image, or a Word document (.docx)",
+            found,
+        }),
+    }
+}
+
+/// Whether [`stamp`] draws text on `bytes` with the built-in font (PDF pages and pictures), so
+/// that [`first_unsupported`] applies; Word documents draw it with the reader's fonts.
+pub fn draws_text_itself(bytes: &[u8]) -> bool {
+    detect_format(bytes.get(..1024).unwrap_or(bytes)) != Format::Zip
+}
+
 /// Stamp a text and/or an image watermark on every page of the PDF `bytes` (at least one must
 /// be given). All options are checked, the image decoded and the font subset built before the
 /// PDF is parsed, so bad options fail fast. Refuses an encrypted PDF

@@ -763,12 +763,16 @@ fn watermark_inner(args: &WatermarkArgs) -> Result<(), String> {
         .text
         .as_deref()
         .map(|t| expand_template(t, &name, &today(&strongroom_core::SystemClock)));
-    let target = watermark_target(&args.file)?;
     // PDF pages and pictures are drawn with the built-in font; Word draws with its own fonts.
-    let drawn_here = !matches!(target, WatermarkTarget::Word);
+    let mut head = Vec::with_capacity(1024);
+    open(&args.file)?
+        .take(1024)
+        .read_to_end(&mut head)
+        .map_err(|e| format!("{}: cannot read: {e}", args.file.display()))?;
+    let check_font = watermark::draws_text_itself(&head);
     if let Some((c, why)) = text
         .as_deref()
-        .filter(|_| drawn_here)
+        .filter(|_| check_font)
         .and_then(watermark::first_unsupported)
     {
         return Err(format!(
@@ -805,19 +809,7 @@ fn watermark_inner(args: &WatermarkArgs) -> Result<(), String> {
             tiled: args.tiled,
         }),
     };
-    let stamped = match target {
-        WatermarkTarget::Pdf => watermark::pdf_stamp(&input, &stamp),
-        WatermarkTarget::Picture => stamp_picture(&input, &stamp),
-        WatermarkTarget::Word => match (&stamp.text, &stamp.image) {
-            (Some(text), None) => watermark::docx::stamp(&input, text),
-            _ => {
-                return Err(format!(
-                    "{}: a Word document takes a text watermark only (--text without --image)",
-                    args.file.display()
-                ));
-            }
-        },
-    };
+    let stamped = watermark::stamp(&input, &stamp);
     let out = stamped.map_err(|e| match e {
         DocError::AlreadyProtected => format!(
             "{}: the PDF is password-protected; stamp the watermark before protecting it",
@@ -840,48 +832,6 @@ fn watermark_inner(args: &WatermarkArgs) -> Result<(), String> {
     write_atomic(&args.out, |f| {
         f.write_all(&out).map_err(|e| describe(&args.file, DocError::Io(e)))
     })
-}
-
-/// What `strongroom watermark` can stamp, recognised by content.
-enum WatermarkTarget {
-    Pdf,
-    /// A PNG or JPEG image.
-    Picture,
-    /// A Word document (.docx): a header watermark.
-    Word,
-}
-
-fn watermark_target(file: &Path) -> Result<WatermarkTarget, String> {
-    let mut head = Vec::with_capacity(1024);
-    open(file)?
-        .take(1024)
-        .read_to_end(&mut head)
-        .map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
-    match strongroom_docs::detect_format(&head) {
-        Format::Pdf => Ok(WatermarkTarget::Pdf),
-        // Any zip: the Word stamper names what it found if it is not a .docx.
-        Format::Zip => Ok(WatermarkTarget::Word),
-        _ if strongroom_docs::watermark::image::detect(&head).is_some() => Ok(WatermarkTarget::Picture),
-        found => Err(format!(
-            "{}: not a supported format: watermarks are stamped on PDF documents, PNG and JPEG \
-             images and Word (.docx) documents, found {found}",
-            file.display()
-        )),
-    }
-}
-
-/// A PNG or JPEG stamped with the picture, then the text (so the text stays on top, as on a
-/// PDF page).
-fn stamp_picture(input: &[u8], stamp: &strongroom_docs::watermark::PdfStamp<'_>) -> strongroom_docs::Result<Vec<u8>> {
-    use strongroom_docs::watermark::image::{ImageStamp, stamp as stamp_image};
-    let mut out = match &stamp.image {
-        Some(picture) => stamp_image(input, &ImageStamp::image(picture.clone()))?,
-        None => input.to_vec(),
-    };
-    if let Some(text) = &stamp.text {
-        out = stamp_image(&out, &ImageStamp::text(text.clone()))?;
-    }
-    Ok(out)
 }
 
 /// `{file}` and `{date}` substituted; other text (and unknown `{…}`) kept as written.

@@ -145,6 +145,48 @@ async fn image_and_non_latin_watermarks_on_stored_files() {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
 
+    // Pictures and Word documents are stamped too: a stored PNG gets the text in its pixels,
+    // a stored .docx a header watermark (text only; Word draws any script).
+    let photo = png(120, 60, [255, 255, 255, 255]);
+    let photo_id = upload("photo.png", photo.clone()).await;
+    let r = owner
+        .post(
+            &format!("/api/v1/files/{photo_id}/watermark"),
+            json!({"text": "Копия {room}", "opacity": 1}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
+    let stamped_photo = r.bytes().await.unwrap().to_vec();
+    assert!(stamped_photo.starts_with(b"\x89PNG\r\n\x1a\n") && stamped_photo != photo);
+    let memo_id = upload("memo.docx", fixtures::docx("Board memo")).await;
+    let r = owner
+        .post(
+            &format!("/api/v1/files/{memo_id}/watermark"),
+            json!({"text": "DRAFT {email} 機密"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let memo = r.bytes().await.unwrap().to_vec();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("memo.docx");
+    std::fs::write(&f, &memo).unwrap();
+    let headers = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nprint(''.join(z.read(n).decode() for n in z.namelist() if n.startswith('word/header')))")
+        .arg(&f)
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&headers.stdout);
+    assert!(headers.contains("DRAFT owner@example.org 機密"), "{headers}");
+    let r = owner
+        .post(
+            &format!("/api/v1/files/{memo_id}/watermark"),
+            json!({"image_file_id": logo_id}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("text watermark only"));
+
     // Clear 400s: a character the font lacks (named), nothing to stamp, an image that is not
     // an image, a malformed id.
     let errors = [

@@ -295,10 +295,10 @@ async fn protect(
     deliver(&st, &caller, &file, protected, req.deliver, "file.protect").await
 }
 
-/// Stamps a text and/or image watermark on every page of a PDF, with the viewer's details
-/// filled in. The image is another stored file, read with the same authorization as the PDF.
+/// Stamps a text and/or image watermark on every page of a PDF, on a PNG or JPEG picture, or
+/// (text only) in the headers of a Word document, with the viewer's details filled in. The image is another stored file, read with the same authorization as the PDF.
 #[utoipa::path(post, path = "/api/v1/files/{id}/watermark", params(("id" = String, Path)), request_body = WatermarkRequest,
-    responses((status = 200, description = "the watermarked PDF", content_type = "application/pdf"), (status = 201, body = FileInfo),
+    responses((status = 200, description = "the watermarked document", content_type = "application/octet-stream"), (status = 201, body = FileInfo),
         (status = 400), (status = 413), (status = 415)))]
 async fn watermark(
     State(st): State<Shared>,
@@ -332,13 +332,6 @@ async fn watermark(
                 .replace("{ip}", caller.origin.ip.as_deref().unwrap_or(""))
                 .replace("{file}", &file.name)
                 .replace("{room}", &room.name);
-            // Name the character: the library's error cannot (a user's name may be the cause).
-            if let Some((c, why)) = strongroom_docs::watermark::first_unsupported(&text) {
-                return Err(ApiError::bad_request(format!(
-                    "the watermark text cannot be drawn: {c:?} (U+{:04X}) {why}",
-                    u32::from(c)
-                )));
-            }
             Some(text)
         }
         None => None,
@@ -369,12 +362,25 @@ async fn watermark(
         None => None,
     };
     let plain = load(&st, &caller, &file).await?;
-    if strongroom_docs::detect_format(&plain) != Format::Pdf {
+    let draws_text = strongroom_docs::watermark::draws_text_itself(&plain);
+    let kind = strongroom_docs::detect_format(plain.get(..1024).unwrap_or(&plain));
+    if kind != Format::Pdf && kind != Format::Zip && strongroom_docs::watermark::image::detect(&plain).is_none() {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_format",
-            "watermarks are stamped on PDF documents",
+            "watermarks are stamped on PDF documents, PNG and JPEG images and Word (.docx) documents",
         ));
+    }
+    // Name the character: the library's error cannot (a user's name may be the cause).
+    if let Some((c, why)) = text
+        .as_deref()
+        .filter(|_| draws_text)
+        .and_then(strongroom_docs::watermark::first_unsupported)
+    {
+        return Err(ApiError::bad_request(format!(
+            "the watermark text cannot be drawn: {c:?} (U+{:04X}) {why}",
+            u32::from(c)
+        )));
     }
     let text_defaults = strongroom_docs::watermark::TextWatermark::default();
     let image_defaults = strongroom_docs::watermark::ImageWatermark::default();
@@ -403,7 +409,7 @@ async fn watermark(
                 tiled,
             }),
         };
-        strongroom_docs::watermark::pdf_stamp(&plain, &stamp)
+        strongroom_docs::watermark::stamp(&plain, &stamp)
     })
     .await?;
     deliver(&st, &caller, &file, stamped, req.deliver, "file.watermark").await
