@@ -462,42 +462,6 @@ pub fn pdf_has_dangling_references(bytes: &[u8]) -> bool {
     false
 }
 
-/// Whether the page tree is a tree (no node reached twice) and every page lopdf lists
-/// (`get_pages`) is a `/Type /Page` dictionary of the file. lopdf also lists a dangling
-/// `/Kids` entry, and follows a `/Pages` node that names itself as a kid.
-pub fn pdf_pages_are_real(bytes: &[u8]) -> bool {
-    let Ok(doc) = lopdf::Document::load_mem(bytes) else {
-        return false;
-    };
-    // The tree from the catalog's /Pages must not reach any node twice (a cycle, or a shared
-    // kid).
-    let mut seen = std::collections::BTreeSet::new();
-    let root = doc
-        .catalog()
-        .and_then(|c| c.get(b"Pages"))
-        .and_then(lopdf::Object::as_reference);
-    let mut stack: Vec<lopdf::ObjectId> = root.into_iter().collect();
-    while let Some(id) = stack.pop() {
-        if !seen.insert(id) {
-            return false;
-        }
-        if let Ok(kids) = doc
-            .get_dictionary(id)
-            .and_then(|d| d.get(b"Kids"))
-            .and_then(lopdf::Object::as_array)
-        {
-            stack.extend(kids.iter().filter_map(|k| k.as_reference().ok()));
-        }
-    }
-    doc.get_pages().values().all(|id| {
-        doc.get_dictionary(*id).is_ok_and(|d| {
-            d.get(b"Type")
-                .and_then(lopdf::Object::as_name)
-                .is_ok_and(|t| t == b"Page")
-        })
-    })
-}
-
 // ---------------------------------------------------------------------------------------------
 // Pre-checks that keep key derivation cheap
 // ---------------------------------------------------------------------------------------------

@@ -230,7 +230,7 @@ pub fn encrypt(pdf: &[u8], protection: &PdfProtection<'_>) -> Result<Vec<u8>> {
 /// file can still reference a number above it (a dangling reference, which readers treat as
 /// null), and the new object (our `/Encrypt` dictionary) would then answer that reference,
 /// say as a page. Iterative, so a deeply nested hostile file cannot overflow the stack.
-fn reserve_referenced_ids(doc: &mut Document) {
+pub(crate) fn reserve_referenced_ids(doc: &mut Document) {
     let mut max = doc.max_id;
     let mut stack: Vec<&Object> = doc.objects.values().chain(doc.trailer.iter().map(|(_, v)| v)).collect();
     while let Some(o) = stack.pop() {

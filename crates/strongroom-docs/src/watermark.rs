@@ -207,10 +207,10 @@ pub fn pdf_stamp(bytes: &[u8], stamp: &PdfStamp<'_>) -> Result<Vec<u8>> {
     if doc.is_encrypted() || doc.encryption_state.is_some() {
         return Err(Error::AlreadyProtected);
     }
-    let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
-    if pages.is_empty() {
-        return Err(Error::malformed("PDF", "no pages"));
-    }
+    let pages = real_pages(&doc)?;
+    // New objects must not take a number that a dangling reference in a damaged file still
+    // uses: that reference (a page in /Kids, say) would then point at our font.
+    crate::pdf::reserve_referenced_ids(&mut doc);
     let gs = |doc: &mut Document, opacity: f32| {
         doc.add_object(dictionary! {
             "Type" => "ExtGState", "ca" => Object::Real(opacity), "CA" => Object::Real(opacity),
@@ -249,6 +249,52 @@ pub fn pdf_stamp(bytes: &[u8], stamp: &PdfStamp<'_>) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(bytes.len() + 16 * 1024);
     doc.save_to(&mut out)?;
     Ok(out)
+}
+
+/// The pages a reader shows, each once. Readers skip a dangling `/Kids` entry (a reference to
+/// an object the file does not define), so it is skipped here too; anything else that is not
+/// a page, or a page tree that reaches a node twice (a cycle, or a shared kid), is refused:
+/// stamping must not leave a page the reader shows unmarked.
+fn real_pages(doc: &Document) -> Result<Vec<ObjectId>> {
+    let damaged = |detail: &str| Error::malformed("PDF", detail.to_owned());
+    let mut seen = std::collections::BTreeSet::new();
+    let root = doc
+        .catalog()
+        .and_then(|c| c.get(b"Pages"))
+        .and_then(Object::as_reference)
+        .map_err(|_| damaged("the catalog has no page tree"))?;
+    let mut stack = vec![root];
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            return Err(damaged("the page tree reaches a page or node twice"));
+        }
+        if let Ok(kids) = doc
+            .get_dictionary(id)
+            .and_then(|d| d.get(b"Kids"))
+            .and_then(Object::as_array)
+        {
+            stack.extend(kids.iter().filter_map(|k| k.as_reference().ok()));
+        }
+    }
+    let mut pages = Vec::new();
+    for id in doc.get_pages().into_values() {
+        if !doc.objects.contains_key(&id) {
+            continue;
+        }
+        let is_page = doc
+            .get_dictionary(id)
+            .and_then(|d| d.get(b"Type"))
+            .and_then(Object::as_name)
+            .is_ok_and(|t| t == b"Page");
+        if !is_page {
+            return Err(damaged("the page tree lists an object that is not a page"));
+        }
+        pages.push(id);
+    }
+    if pages.is_empty() {
+        return Err(damaged("no pages"));
+    }
+    Ok(pages)
 }
 
 /// A text watermark with its document-wide objects.

@@ -748,3 +748,43 @@ fn text_and_image_in_one_pass() {
     let dir = tempfile::tempdir().unwrap();
     qpdf_check(&common::write_file(dir.path(), "both.pdf", &out));
 }
+
+/// Fuzzing findings (`fuzz/fuzz_targets/pdf_watermark.rs`), kept as vectors:
+/// - a page tree naming an object the file does not define (`5 0 R`): the watermark's new
+///   objects used to take that number, so the output listed its font descriptor as a page.
+///   Now the dangling kid stays dangling (readers skip it) and the real page is stamped;
+/// - a `/Pages` node listing itself as a kid: refused, since a reader's view of such a tree
+///   is anyone's guess and no page may be left unmarked.
+#[test]
+fn damaged_page_trees_found_by_fuzzing() {
+    let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let dangling = std::fs::read(vectors.join("pdf-dangling-kid.pdf")).unwrap();
+    let wm = TextWatermark {
+        text: "CONFIDENTIAL",
+        ..TextWatermark::default()
+    };
+    let before = Document::load_mem(&dangling).unwrap();
+    let out = watermark::pdf(&dangling, &wm).unwrap();
+    let after = Document::load_mem(&out).unwrap();
+    assert_eq!(after.get_pages().len(), before.get_pages().len());
+    let mut stamped = 0;
+    for id in after.get_pages().into_values() {
+        let Ok(page) = after.get_dictionary(id) else {
+            assert!(!before.objects.contains_key(&id), "{id:?} was a real object");
+            continue;
+        };
+        assert_eq!(
+            page.get(b"Type").and_then(Object::as_name).unwrap(),
+            b"Page",
+            "{id:?}: {page:?}"
+        );
+        stamped += 1;
+    }
+    assert_eq!(stamped, 1, "the one real page is stamped");
+
+    let cyclic = std::fs::read(vectors.join("pdf-cyclic-kids.pdf")).unwrap();
+    match watermark::pdf(&cyclic, &wm) {
+        Err(Error::Malformed { detail, .. }) => assert!(detail.contains("twice"), "{detail}"),
+        other => panic!("a cyclic page tree must be refused, got {:?}", other.map(|v| v.len())),
+    }
+}

@@ -376,3 +376,52 @@ wb.save(sys.argv[1])
         format!("{}{}", &before[..start], &before[end..])
     );
 }
+
+/// Cells a workbook had unlocked can be locked again by range (and a cell cannot be asked to
+/// be both): openpyxl reads the result.
+#[test]
+fn lock_relocks_unlocked_cells() {
+    let unlocked = protect_sheet(
+        &workbook(),
+        &SheetProtection {
+            unlock: &["A1:B1"],
+            ..SheetProtection::default()
+        },
+    )
+    .unwrap();
+    let open_again = unprotect_sheet(&unlocked, None).unwrap();
+    let relocked = protect_sheet(
+        &open_again,
+        &SheetProtection {
+            lock: &["A1"],
+            ..SheetProtection::default()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        protect_sheet(
+            &workbook(),
+            &SheetProtection {
+                lock: &["A1:B2"],
+                unlock: &["B2:C3"],
+                ..SheetProtection::default()
+            },
+        ),
+        Err(Error::InvalidRange(_))
+    ));
+    if !openpyxl() {
+        return;
+    }
+    let v = oracle(&relocked, &["A1", "B1"]);
+    assert_eq!(v["sheet_protected"], true, "{v}");
+    assert_eq!(
+        v["cells"]["A1"],
+        serde_json::json!({"locked": true, "hidden": false}),
+        "{v}"
+    );
+    assert_eq!(
+        v["cells"]["B1"],
+        serde_json::json!({"locked": false, "hidden": false}),
+        "{v}"
+    );
+}

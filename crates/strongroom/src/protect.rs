@@ -124,6 +124,10 @@ pub struct SheetProtectArgs {
     /// cells already present in the sheet change; empty cells stay locked.
     #[arg(long, value_name = "RANGE")]
     unlock: Vec<String>,
+    /// Lock the cells of RANGE again where the workbook had unlocked them (repeatable; must
+    /// not overlap --unlock).
+    #[arg(long, value_name = "RANGE")]
+    lock: Vec<String>,
     /// Hide the formulas of the cells of RANGE; their values still show (repeatable).
     #[arg(long, value_name = "RANGE")]
     hide_formulas: Vec<String>,
@@ -334,12 +338,14 @@ fn sheet_inner(command: &SheetCommand) -> Result<(), String> {
         })
         .collect();
     let unlock: Vec<&str> = args.unlock.iter().map(String::as_str).collect();
+    let lock: Vec<&str> = args.lock.iter().map(String::as_str).collect();
     let hide_formulas: Vec<&str> = args.hide_formulas.iter().map(String::as_str).collect();
     let protection = SheetProtection {
         password: password.as_deref().map(String::as_str),
         allow,
         edit_ranges: &edit_ranges,
         unlock: &unlock,
+        lock: &lock,
         hide_formulas: &hide_formulas,
         lock_shapes: args.lock_shapes,
     };

@@ -34,6 +34,10 @@ impl Rect {
     fn contains(&self, col: u32, row: u32) -> bool {
         (self.c1..=self.c2).contains(&col) && (self.r1..=self.r2).contains(&row)
     }
+
+    fn overlaps(&self, other: &Rect) -> bool {
+        self.c1 <= other.c2 && other.c1 <= self.c2 && self.r1 <= other.r2 && other.r1 <= self.r2
+    }
 }
 
 fn col_name(mut col: u32) -> String {
@@ -106,6 +110,9 @@ pub(crate) fn sqref_text(rects: &[Rect]) -> String {
 
 /// Requested protection changes for the cells of some ranges.
 pub(crate) struct CellRules {
+    /// Cells to lock again (a workbook may have unlocked them), so they cannot be edited when
+    /// the sheet is protected.
+    pub lock: Vec<Rect>,
     /// Cells to unlock (editable when the sheet is protected).
     pub unlock: Vec<Rect>,
     /// Cells whose formulas are hidden when the sheet is protected.
@@ -113,15 +120,27 @@ pub(crate) struct CellRules {
 }
 
 impl CellRules {
+    /// The rules, refusing a cell asked to be both locked and unlocked.
+    pub(crate) fn new(lock: Vec<Rect>, unlock: Vec<Rect>, hide: Vec<Rect>) -> Result<Self> {
+        if lock.iter().any(|l| unlock.iter().any(|u| l.overlaps(u))) {
+            return Err(Error::InvalidRange(
+                "a cell cannot be both locked and unlocked: the lock and unlock ranges overlap".to_owned(),
+            ));
+        }
+        Ok(CellRules { lock, unlock, hide })
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
-        self.unlock.is_empty() && self.hide.is_empty()
+        self.lock.is_empty() && self.unlock.is_empty() && self.hide.is_empty()
     }
 
     /// (locked, hidden) overrides for the cell at (col, row), or `None` if it is in no range.
     fn wanted(&self, col: u32, row: u32) -> Option<(Option<bool>, Option<bool>)> {
+        let lock = self.lock.iter().any(|r| r.contains(col, row));
         let unlock = self.unlock.iter().any(|r| r.contains(col, row));
         let hide = self.hide.iter().any(|r| r.contains(col, row));
-        (unlock || hide).then_some((unlock.then_some(false), hide.then_some(true)))
+        let locked = if lock { Some(true) } else { unlock.then_some(false) };
+        (locked.is_some() || hide).then_some((locked, hide.then_some(true)))
     }
 }
 
@@ -502,10 +521,7 @@ mod tests {
     fn new_xfs_and_repointed_cells() {
         let sheet = b"<worksheet><sheetData><row r=\"1\"><c r=\"A1\" s=\"1\"><f>1+1</f></c><c t='s' s=\"1\"/><c r=\"C1\"/></row><row><c/><c/></row></sheetData></worksheet>";
         let styles = b"<styleSheet><cellXfs count=\"2\"><xf numFmtId=\"0\"/><xf numFmtId=\"1\" applyProtection=\"0\"><alignment wrapText=\"1\"/><protection hidden=\"0\"/><extLst/></xf></cellXfs></styleSheet>";
-        let rules = CellRules {
-            unlock: parse_sqref("B1:B2").unwrap(),
-            hide: parse_sqref("A1:B1").unwrap(),
-        };
+        let rules = CellRules::new(Vec::new(), parse_sqref("B1:B2").unwrap(), parse_sqref("A1:B1").unwrap()).unwrap();
         let (s, st) = apply(sheet, styles, &rules).unwrap().unwrap();
         assert_eq!(
             String::from_utf8(s).unwrap(),
@@ -518,10 +534,11 @@ mod tests {
 <xf numFmtId=\"1\" applyProtection=\"1\"><alignment wrapText=\"1\"/><protection locked=\"0\" hidden=\"1\"/><extLst/></xf>\
 <xf numFmtId=\"0\" applyProtection=\"1\"><protection locked=\"0\" hidden=\"0\"/></xf></cellXfs></styleSheet>"
         );
-        let none = CellRules {
-            unlock: parse_sqref("Z9").unwrap(),
-            hide: Vec::new(),
-        };
+        let none = CellRules::new(Vec::new(), parse_sqref("Z9").unwrap(), Vec::new()).unwrap();
+        assert!(CellRules::new(parse_sqref("A1:C3").unwrap(), parse_sqref("C3:D4").unwrap(), Vec::new()).is_err());
+        let relock = CellRules::new(parse_sqref("A1").unwrap(), Vec::new(), Vec::new()).unwrap();
+        assert_eq!(relock.wanted(1, 1), Some((Some(true), None)));
+        assert_eq!(relock.wanted(2, 1), None);
         assert!(apply(sheet, styles, &none).unwrap().is_none());
         let bad = b"<worksheet><sheetData><row r=\"1\"><c r=\"A1\" s=\"7\"/></row></sheetData></worksheet>";
         assert!(apply(bad, styles, &rules).is_err());

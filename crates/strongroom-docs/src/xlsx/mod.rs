@@ -229,6 +229,9 @@ pub struct SheetProtection<'a> {
     /// Ranges (`A1:C9`, several separated by spaces) whose existing cells are unlocked:
     /// editable while the sheet is protected.
     pub unlock: &'a [&'a str],
+    /// Ranges whose existing cells are locked again (cells are locked unless their format
+    /// says otherwise; a workbook may have unlocked some). Must not overlap `unlock`.
+    pub lock: &'a [&'a str],
     /// Ranges whose existing cells show their value but not their formula while the sheet is
     /// protected.
     pub hide_formulas: &'a [&'a str],
@@ -272,10 +275,11 @@ pub fn protect_sheet<R: Read + Seek, W: Write + Seek>(
 ) -> Result<()> {
     // Validate everything the caller gave before touching the archive.
     let ranges = edit_ranges_xml(protection.edit_ranges)?;
-    let rules = cells::CellRules {
-        unlock: parse_ranges(protection.unlock)?,
-        hide: parse_ranges(protection.hide_formulas)?,
-    };
+    let rules = cells::CellRules::new(
+        parse_ranges(protection.lock)?,
+        parse_ranges(protection.unlock)?,
+        parse_ranges(protection.hide_formulas)?,
+    )?;
     if protection.lock_shapes && protection.allow.objects {
         return Err(Error::InvalidOptions(
             "locking shapes contradicts allowing users to edit objects",
