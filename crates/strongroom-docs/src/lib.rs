@@ -1,5 +1,5 @@
-//! Document protection for Strongroom: password encryption of Office (OOXML) and PDF files,
-//! and spreadsheet protection — a pure library, bytes (or `Read`/`Write`) in, bytes out.
+//! Document protection for Strongroom: password encryption of Office (OOXML), PDF and ODF
+//! files, spreadsheet protection and watermarks — a pure library, bytes (or `Read`/`Write`) in, bytes out.
 //!
 //! It knows nothing of HTTP, databases or async runtimes so that it can be used alone, fuzzed
 //! and checked against test vectors. Formats are chosen by content ([`detect_format`]), never
@@ -10,8 +10,10 @@
 //! - [`pdf`]: PDF AES-256 (revision 6) with user/owner passwords and permissions.
 //! - [`odf`]: OpenDocument (.odt/.ods/.odp) AES-256-CBC + PBKDF2 encryption as LibreOffice
 //!   reads and writes it, encrypt and decrypt, with the password checksum.
-//! - [`xlsx`]: workbook and sheet protection written as standard OOXML.
-//! - [`watermark`]: text watermarks stamped on every page of a PDF.
+//! - [`xlsx`]: workbook and sheet protection written as standard OOXML, and its removal.
+//! - [`watermark`]: text and picture watermarks on every page of a PDF (any script of the
+//!   built-in DejaVu Sans, embedded as a subset), on PNG/JPEG images, and in the headers of
+//!   Word documents.
 
 #![forbid(unsafe_code)]
 // Untrusted bytes are parsed here: slicing must be checked, never panic.
