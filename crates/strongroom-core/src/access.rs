@@ -58,12 +58,14 @@ pub enum Action {
     ManageSettings,
     /// Read the audit trail and login history.
     ReadAudit,
+    /// Read the server's operational metrics (`/metrics`): request counts by route, timings.
+    ReadMetrics,
     /// Create, list and revoke one's own API tokens; sign out.
     ManageOwnAccount,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::CreateRoom,
         Action::ListRooms,
         Action::ReadContent,
@@ -76,6 +78,7 @@ impl Action {
         Action::TransferOwnership,
         Action::ManageSettings,
         Action::ReadAudit,
+        Action::ReadMetrics,
         Action::ManageOwnAccount,
     ];
 }
@@ -126,6 +129,8 @@ fn authorize_instance(actor: &Actor, action: Action) -> Result<(), Denied> {
         Action::TransferOwnership => allow(actor.role == Role::Owner),
         Action::ManageSettings => allow(actor.administers(Module::Settings)),
         Action::ReadAudit => allow(actor.administers(Module::Audit)),
+        // Operations data, like the settings: the same administrators.
+        Action::ReadMetrics => allow(actor.administers(Module::Settings)),
         Action::ManageOwnAccount => Ok(()),
         // Content actions need a room; asked of the instance they are refused.
         Action::ReadContent | Action::WriteContent | Action::PurgeContent | Action::ManageRoom => {
@@ -195,14 +200,14 @@ mod tests {
     fn instance_actions_table() {
         #[rustfmt::skip]
         let table: &[(&str, &str)] = &[
-            //                       CR LR RC WC PC MR VP MP MA TO MS RA MO
-            ("owner",                "Y  Y  F  F  F  F  Y  Y  Y  Y  Y  Y  Y"),
-            ("admin-full",           "Y  Y  F  F  F  F  Y  Y  Y  F  Y  Y  Y"),
-            ("admin-documents",      "Y  Y  F  F  F  F  Y  F  F  F  F  F  Y"),
-            ("admin-people",         "Y  Y  F  F  F  F  Y  Y  F  F  F  F  Y"),
-            ("admin-settings-audit", "Y  Y  F  F  F  F  Y  F  F  F  Y  Y  Y"),
-            ("user",                 "Y  Y  F  F  F  F  Y  F  F  F  F  F  Y"),
-            ("guest",                "F  Y  F  F  F  F  F  F  F  F  F  F  Y"),
+            //                       CR LR RC WC PC MR VP MP MA TO MS RA RM MO
+            ("owner",                "Y  Y  F  F  F  F  Y  Y  Y  Y  Y  Y  Y  Y"),
+            ("admin-full",           "Y  Y  F  F  F  F  Y  Y  Y  F  Y  Y  Y  Y"),
+            ("admin-documents",      "Y  Y  F  F  F  F  Y  F  F  F  F  F  F  Y"),
+            ("admin-people",         "Y  Y  F  F  F  F  Y  Y  F  F  F  F  F  Y"),
+            ("admin-settings-audit", "Y  Y  F  F  F  F  Y  F  F  F  Y  Y  Y  Y"),
+            ("user",                 "Y  Y  F  F  F  F  Y  F  F  F  F  F  F  Y"),
+            ("guest",                "F  Y  F  F  F  F  F  F  F  F  F  F  F  Y"),
         ];
         let people = people();
         for (name, row) in table {

@@ -34,6 +34,18 @@ pub struct Config {
     pub tls: TlsConfig,
     pub auth: AuthConfig,
     pub encryption: EncryptionConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// The Prometheus endpoint `/metrics`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` to anyone. Off by default: request counts by route and timings tell an
+    /// outsider how the instance is used, so a scraper needs an API token of the Owner or an
+    /// Administrator of settings (Prometheus: `authorization: credentials_file: …`). Turn it
+    /// on only where the port is reachable from the monitoring network alone.
+    pub public: bool,
 }
 
 /// Encryption at rest of document bodies (see `docs/encryption.md`).
@@ -138,6 +150,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
             encryption: EncryptionConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }

@@ -186,6 +186,7 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         session_ms: i64::from(cfg.auth.session_hours.max(1)) * 3_600_000,
         tls: cfg.tls.enabled(),
         metrics,
+        metrics_public: cfg.metrics.public,
     });
     if cfg.encryption.enabled {
         spawn_conversion(state.clone(), strongroom_store::convert::Target::Encrypted);

@@ -18,6 +18,8 @@ pub struct AppState {
     /// Whether cookies get the `Secure` flag (served over TLS).
     pub tls: bool,
     pub metrics: Option<PrometheusHandle>,
+    /// Serve `/metrics` without authentication (`[metrics] public`).
+    pub metrics_public: bool,
 }
 
 pub type Shared = Arc<AppState>;

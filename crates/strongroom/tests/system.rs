@@ -105,11 +105,44 @@ async fn openapi_health_metrics_and_security_headers() {
         "undocumented or unexpected routes: {documented:?}"
     );
 
-    let m = c.get(srv.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    // Metrics are for the Owner and Administrators of settings (a Prometheus scraper with an
+    // API token), not for anyone who can reach the port.
+    let anonymous = c.get(srv.url("/metrics")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let anonymous = anonymous.text().await.unwrap();
+    assert!(!anonymous.contains("strongroom_http_requests_total"), "{anonymous}");
+    let owner = srv.owner().await;
+    let token = owner
+        .json(
+            owner
+                .post("/api/v1/tokens", json!({"name": "prometheus", "expires_in_days": 30}))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = c.get(srv.url("/metrics")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(m.status(), StatusCode::OK);
+    let m = m.text().await.unwrap();
     assert!(
         m.contains("strongroom_http_requests_total") && m.contains("route=\"/healthz\""),
         "{m}"
     );
+    let user = srv.user(&owner, "plain@example.org", "user").await;
+    assert_eq!(user.get("/metrics").await.status(), StatusCode::FORBIDDEN);
+
+    // An operator who walls the port off can open it to the monitoring network.
+    let open = Server::start_with(
+        &backends().remove(0),
+        Options {
+            extra_toml: "[metrics]\npublic = true".into(),
+            args: vec![],
+        },
+    );
+    let m = c.get(open.url("/metrics")).send().await.unwrap();
+    assert_eq!(m.status(), StatusCode::OK);
 }
 
 #[tokio::test]
