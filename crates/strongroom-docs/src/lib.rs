@@ -90,6 +90,33 @@ pub fn detect_format(head: &[u8]) -> Format {
     Format::Unknown
 }
 
+/// The UTF-8 byte order mark some writers put before an XML part.
+const UTF8_BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// An XML part without its byte order mark. The XML parser skips a BOM without counting it in
+/// its byte positions, and parts are patched by those positions, so every part read into
+/// memory for patching drops it first (it is optional in UTF-8; the part is rewritten anyway).
+pub(crate) fn without_bom(mut xml: Vec<u8>) -> Vec<u8> {
+    if xml.starts_with(&UTF8_BOM) {
+        xml.drain(..UTF8_BOM.len());
+    }
+    xml
+}
+
+/// For a part streamed through a patch: consume a leading byte order mark, if any, and return
+/// its length (to add to the parser's positions) with the rest of the stream.
+pub(crate) fn skip_bom<R: std::io::BufRead>(mut input: R) -> std::io::Result<(u64, impl std::io::BufRead)> {
+    use std::io::Read as _;
+    let mut head: Vec<u8> = Vec::with_capacity(UTF8_BOM.len());
+    (&mut input).take(UTF8_BOM.len() as u64).read_to_end(&mut head)?;
+    let bom = head == UTF8_BOM;
+    let kept = if bom { Vec::new() } else { head };
+    Ok((
+        if bom { UTF8_BOM.len() as u64 } else { 0 },
+        std::io::Cursor::new(kept).chain(input),
+    ))
+}
+
 /// Read up to `PDF_HEADER_WINDOW` bytes from the start of `input` for [`detect_format`], and
 /// rewind it.
 pub(crate) fn read_head<R: std::io::Read + std::io::Seek>(input: &mut R) -> Result<Vec<u8>> {

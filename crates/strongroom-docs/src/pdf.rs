@@ -242,7 +242,8 @@ pub(crate) fn reserve_referenced_ids(doc: &mut Document) {
             _ => {}
         }
     }
-    // A reference to u32::MAX leaves no number free: lopdf then refuses to add the object.
+    // A reference near u32::MAX leaves no number free: lopdf's `try_add_object` (which
+    // `encrypt` uses) then fails cleanly; callers that add objects must check `max_id` first.
     doc.max_id = max;
 }
 

@@ -211,6 +211,10 @@ pub fn pdf_stamp(bytes: &[u8], stamp: &PdfStamp<'_>) -> Result<Vec<u8>> {
     // New objects must not take a number that a dangling reference in a damaged file still
     // uses: that reference (a page in /Kids, say) would then point at our font.
     crate::pdf::reserve_referenced_ids(&mut doc);
+    // The watermark adds a handful of objects; lopdf's numbers stop at u32::MAX.
+    if doc.max_id > u32::MAX - 4096 {
+        return Err(Error::malformed("PDF", "object numbers reach the limit of the format"));
+    }
     let gs = |doc: &mut Document, opacity: f32| {
         doc.add_object(dictionary! {
             "Type" => "ExtGState", "ca" => Object::Real(opacity), "CA" => Object::Real(opacity),
@@ -263,33 +267,35 @@ fn real_pages(doc: &Document) -> Result<Vec<ObjectId>> {
         .and_then(|c| c.get(b"Pages"))
         .and_then(Object::as_reference)
         .map_err(|_| damaged("the catalog has no page tree"))?;
+    // The walk itself gives the pages, in document order: lopdf's page list can leave out
+    // pages a reader shows (it stops after as many kids as the file has objects, and below
+    // 256 levels), and every page shown must be stamped.
     let mut stack = vec![root];
+    let mut pages = Vec::new();
     while let Some(id) = stack.pop() {
         if !seen.insert(id) {
             return Err(damaged("the page tree reaches a page or node twice"));
         }
-        if let Ok(kids) = doc
-            .get_dictionary(id)
-            .and_then(|d| d.get(b"Kids"))
-            .and_then(Object::as_array)
-        {
-            stack.extend(kids.iter().filter_map(|k| k.as_reference().ok()));
-        }
-    }
-    let mut pages = Vec::new();
-    for id in doc.get_pages().into_values() {
-        if !doc.objects.contains_key(&id) {
+        let Some(object) = doc.objects.get(&id) else {
+            // A dangling kid: readers skip it.
             continue;
-        }
-        let is_page = doc
-            .get_dictionary(id)
-            .and_then(|d| d.get(b"Type"))
-            .and_then(Object::as_name)
-            .is_ok_and(|t| t == b"Page");
-        if !is_page {
+        };
+        let node = object
+            .as_dict()
+            .map_err(|_| damaged("the page tree holds an object that is not a dictionary"))?;
+        if let Ok(kids) = node.get(b"Kids").and_then(Object::as_array) {
+            // A node with kids is an inner node whatever its /Type says, as readers treat it.
+            for kid in kids.iter().rev() {
+                let kid = kid
+                    .as_reference()
+                    .map_err(|_| damaged("the page tree holds a kid that is not a reference"))?;
+                stack.push(kid);
+            }
+        } else if node.get(b"Type").and_then(Object::as_name).is_ok_and(|t| t == b"Page") {
+            pages.push(id);
+        } else {
             return Err(damaged("the page tree lists an object that is not a page"));
         }
-        pages.push(id);
     }
     if pages.is_empty() {
         return Err(damaged("no pages"));

@@ -788,3 +788,77 @@ fn damaged_page_trees_found_by_fuzzing() {
         other => panic!("a cyclic page tree must be refused, got {:?}", other.map(|v| v.len())),
     }
 }
+
+/// Review findings: lopdf's own page list stops after as many kids as the file has objects,
+/// so a tree padded with dangling kids hid a real page from it, and that page went unstamped;
+/// and a reference to the highest object number left no number for the watermark's objects.
+#[test]
+fn every_page_a_reader_shows_is_stamped() {
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let content = doc.add_object(lopdf::Stream::new(lopdf::Dictionary::new(), b"BT ET".to_vec()));
+    let page = |doc: &mut Document| {
+        doc.add_object(dictionary! {
+            "Type" => "Page", "Parent" => pages_id, "MediaBox" => vec![0.into(), 0.into(), 200.into(), 200.into()],
+            "Contents" => content,
+        })
+    };
+    let (first, last) = (page(&mut doc), page(&mut doc));
+    let mut kids: Vec<Object> = vec![first.into()];
+    kids.extend((20..26).map(|n| Object::Reference((n, 0))));
+    kids.push(last.into());
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => 2 }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let mut input = Vec::new();
+    doc.save_to(&mut input).unwrap();
+
+    let wm = TextWatermark {
+        text: "SEEN",
+        ..TextWatermark::default()
+    };
+    let out = Document::load_mem(&watermark::pdf(&input, &wm).unwrap()).unwrap();
+    for id in [first, last] {
+        let contents = out.get_dictionary(id).unwrap().get(b"Contents").unwrap();
+        assert!(
+            contents.as_array().is_ok_and(|a| a.len() >= 3),
+            "page {id:?} was not stamped: {contents:?}"
+        );
+    }
+
+    // A reference to the highest object number: refused, not a panic.
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R /Extra 4 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+        "<< /X 4294967295 0 R >>",
+    ];
+    let mut edge = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(edge.len());
+        edge.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = edge.len();
+    edge.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
+    for o in offsets {
+        edge.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    edge.extend_from_slice(format!("trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+    let parsed = Document::load_mem(&edge).unwrap();
+    assert_eq!(
+        parsed
+            .get_dictionary((4, 0))
+            .unwrap()
+            .get(b"X")
+            .unwrap()
+            .as_reference()
+            .unwrap(),
+        (u32::MAX, 0)
+    );
+    let r = watermark::pdf(&edge, &wm);
+    assert!(matches!(r, Err(Error::Malformed { .. })), "{:?}", r.map(|v| v.len()));
+}

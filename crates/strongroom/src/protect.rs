@@ -569,7 +569,8 @@ fn read_stdin_lines(n: usize) -> Result<Vec<Zeroizing<String>>, String> {
         .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
     let text = std::str::from_utf8(&raw).map_err(|_| "the password on standard input is not UTF-8".to_owned())?;
     Ok(text
-        .split('\n')
+        // `lines`: a final line break ends the last line, it does not start an empty one.
+        .lines()
         .take(n)
         .map(|l| Zeroizing::new(l.strip_suffix('\r').unwrap_or(l).to_owned()))
         .collect())
@@ -599,6 +600,19 @@ fn sheet_passwords(
     }
     let first_range = usize::from(args.password_stdin);
     let lines = read_stdin_lines(first_range + args.edit_range.len())?;
+    // A missing line is a mistake, not a wish to leave the range open (that is an empty line).
+    if lines.len() < first_range + args.edit_range.len() {
+        return Err(format!(
+            "standard input has {} line(s); --edit-range-passwords-stdin needs {} (one per --edit-range{})",
+            lines.len(),
+            first_range + args.edit_range.len(),
+            if args.password_stdin {
+                ", after the sheet password"
+            } else {
+                ""
+            }
+        ));
+    }
     let sheet = if args.password_stdin {
         Some(nonempty(
             lines.first(),
@@ -710,8 +724,8 @@ pub struct WatermarkArgs {
     /// both are given.
     #[arg(long, value_name = "PNG")]
     image: Option<PathBuf>,
-    /// Size of the image as a fraction of the visible page (0.01–1): it fits, aspect ratio
-    /// kept, in a box this fraction of the page's width and height.
+    /// Size of the image (0.01–1): its longer side becomes this fraction of the shorter side
+    /// of the visible page (or picture), aspect ratio kept, so it always fits.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.5, requires = "image")]
     image_scale: f32,
     /// Font size in points.
@@ -818,12 +832,12 @@ fn watermark_inner(args: &WatermarkArgs) -> Result<(), String> {
     let stamped = watermark::stamp(&input, &stamp);
     let out = stamped.map_err(|e| match e {
         DocError::AlreadyProtected => format!(
-            "{}: the PDF is password-protected; stamp the watermark before protecting it",
+            "{}: the document is password-protected; stamp the watermark before protecting it",
             args.file.display()
         ),
         // Problems with the image are the image file's, not the PDF's.
         DocError::Malformed {
-            what: "watermark image",
+            what: "watermark image" | "watermark picture",
             detail,
         } => format!(
             "{}: damaged or unreadable image ({detail})",

@@ -1150,6 +1150,12 @@ fn edit_range_passwords_from_stdin() {
         r[1]
     );
 
+    // A missing line is refused, not taken as "no password": a trailing line break does not
+    // count as an (empty) line.
+    let out = dir.path().join("short.xlsx");
+    let o = protect("sheet pw\nränge one\n", true, &out);
+    assert_fails(&o, "needs 3", &out);
+
     let out = dir.path().join("ranges-only.xlsx");
     let o = protect("first\r\nsecond\n", false, &out);
     assert!(o.ok, "{}", o.stderr);

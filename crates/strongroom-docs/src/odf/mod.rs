@@ -180,14 +180,17 @@ fn open_odf<R: Read + Seek>(mut input: R) -> Result<zip::ZipArchive<R>> {
     // The format was sniffed from the first local header; the reader goes by the central
     // directory, which ODF does not protect. Damage there could rename `mimetype`, which
     // would then pass through as an ordinary clear stream: insist the two agree.
-    let first = archive.by_index_raw(0).map_err(zip_error)?;
-    if first.name().map_err(zip_error)? != MIMETYPE || first.header_start() != 0 {
+    let listed_first = archive
+        .index_for_name(MIMETYPE)
+        .map(|i| archive.by_index_raw(i).map(|f| f.header_start() == 0))
+        .transpose()
+        .map_err(zip_error)?;
+    if listed_first != Some(true) {
         return Err(Error::malformed(
             "ODF package",
             "the zip directory does not list the mimetype entry the file starts with (damaged file)",
         ));
     }
-    drop(first);
     Ok(archive)
 }
 
@@ -215,7 +218,7 @@ fn read_manifest<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Result<(Ve
     let index = archive
         .index_for_name(MANIFEST)
         .ok_or_else(|| Error::malformed("ODF package", "no META-INF/manifest.xml"))?;
-    let xml = read_entry(archive, index, MAX_MANIFEST)?;
+    let xml = crate::without_bom(read_entry(archive, index, MAX_MANIFEST)?);
     let entries = manifest::parse(&xml)?;
     Ok((xml, entries))
 }

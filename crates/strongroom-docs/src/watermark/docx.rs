@@ -89,6 +89,12 @@ pub fn stamp(bytes: &[u8], wm: &TextWatermark<'_>) -> Result<Vec<u8>> {
                 .find(|r| &r.id == id && r.kind == REL_HEADER && !r.external)
                 .ok_or_else(|| Error::malformed("docx", format!("header relationship {id} not found")))?;
             let part = resolve(base, &rel.target);
+            if part == main || part == main_rels_name {
+                return Err(Error::malformed(
+                    "docx",
+                    format!("a header relationship points at {part}"),
+                ));
+            }
             if !headers.contains(&part) {
                 headers.push(part);
             }
@@ -131,9 +137,15 @@ pub fn stamp(bytes: &[u8], wm: &TextWatermark<'_>) -> Result<Vec<u8>> {
     let run = watermark_run(wm)?;
     let mut replaced: Vec<(String, Vec<u8>)> = Vec::new();
     let mut added: Vec<(String, Vec<u8>)> = Vec::new();
+    // One budget for all headers together: each may be large, and a crafted file may name
+    // many of them.
+    let mut budget = MAX_PART;
     for (i, part) in headers.iter().enumerate() {
         let xml = read_part(&mut archive, part)?
             .ok_or_else(|| Error::malformed("docx", format!("missing header part {part}")))?;
+        budget = budget
+            .checked_sub(xml.len() as u64)
+            .ok_or_else(|| Error::malformed("docx", "the header parts together are larger than 256 MiB"))?;
         replaced.push((part.clone(), add_run_to_header(&xml, &numbered(&run, i))?));
     }
     if !created.is_empty() {
@@ -239,8 +251,8 @@ fn em_width(text: &str) -> Result<f32> {
     Ok((width / upem).max(0.5))
 }
 
-/// The `w:r` holding the watermark shape; `{n}` in it stands for a number unique in the
-/// document, which makes the shape's id unique.
+/// The `w:r` holding the watermark shape; [`SHAPE_NUMBER`] in it stands for a number unique
+/// in the document, which makes the shape's id unique.
 fn watermark_run(wm: &TextWatermark<'_>) -> Result<String> {
     let em = em_width(wm.text)?;
     let (sin, cos) = wm.rotation_deg.to_radians().sin_cos();
@@ -274,7 +286,7 @@ fn watermark_run(wm: &TextWatermark<'_>) -> Result<String> {
             "<v:textpath on=\"t\" fitshape=\"t\"/>",
             "<v:handles><v:h position=\"#0,bottomRight\" xrange=\"6629,14971\"/></v:handles>",
             "<o:lock v:ext=\"edit\" text=\"t\" shapetype=\"t\"/></v:shapetype>",
-            "<v:shape id=\"PowerPlusWaterMarkObject{{n}}\" o:spid=\"_x0000_s{{n}}\" type=\"#_x0000_t136\" ",
+            "<v:shape id=\"PowerPlusWaterMarkObject{SHAPE_NUMBER}\" o:spid=\"_x0000_s{SHAPE_NUMBER}\" type=\"#_x0000_t136\" ",
             "style=\"position:absolute;margin-left:0;margin-top:0;width:{width:.1}pt;height:{height:.1}pt;",
             "rotation:{rotation:.1};z-index:-251654144;mso-wrap-edited:f;mso-width-percent:0;mso-height-percent:0;",
             "mso-position-horizontal:center;mso-position-horizontal-relative:margin;",
@@ -285,6 +297,7 @@ fn watermark_run(wm: &TextWatermark<'_>) -> Result<String> {
             "<w10:wrap anchorx=\"margin\" anchory=\"margin\"/></v:shape></w:pict></w:r>"
         ),
         ns_w = NS_W,
+        SHAPE_NUMBER = SHAPE_NUMBER,
         width = width,
         height = height,
         rotation = rotation,
@@ -299,8 +312,12 @@ fn watermark_run(wm: &TextWatermark<'_>) -> Result<String> {
 /// The run with its shape numbered: ids in the range Word uses for its own shapes in headers,
 /// one per header part, so they are unique in the document.
 fn numbered(run: &str, i: usize) -> String {
-    run.replace("{n}", &(4097 + i).to_string())
+    run.replace(SHAPE_NUMBER, &(4097 + i).to_string())
 }
+
+/// Stands for the shape number in a run until [`numbered`] fills it in: a NUL, which no XML
+/// and no (checked) watermark text can contain, so the user's text is never touched.
+const SHAPE_NUMBER: char = '\u{0}';
 
 /// A new header part holding only the watermark.
 fn new_header(run: &str) -> String {
@@ -343,7 +360,7 @@ fn read_part<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, name: &str) -> Re
     if out.len() as u64 > MAX_PART {
         return Err(Error::malformed("docx", format!("{name} is larger than 256 MiB")));
     }
-    Ok(Some(out))
+    Ok(Some(crate::without_bom(out)))
 }
 
 /// Local name of a qualified XML name (`w:p` → `p`).
@@ -800,6 +817,21 @@ mod tests {
             "<w:document xmlns:w=\"x\"><w:body><w:p/><w:sectPr><w:headerReference/></w:sectPr></w:body></w:document>"
         );
         assert!(matches!(parse_document(b"<workbook/>"), Err(Error::WrongFormat { .. })));
+    }
+
+    #[test]
+    fn braces_in_the_text_are_kept() {
+        let wm = TextWatermark {
+            text: "Draft {n}",
+            ..TextWatermark::default()
+        };
+        let run = numbered(&watermark_run(&wm).unwrap(), 0);
+        assert!(run.contains("string=\"Draft {n}\""), "{run}");
+        assert!(
+            run.contains("PowerPlusWaterMarkObject4097") && run.contains("_x0000_s4097"),
+            "{run}"
+        );
+        assert!(!run.contains(SHAPE_NUMBER));
     }
 
     #[test]

@@ -346,7 +346,20 @@ fn check_picture(wm: &ImageWatermark<'_>) -> Result<()> {
             "the watermark picture must be a PNG or JPEG image",
         ));
     }
+    if wm.png.len() > super::MAX_IMAGE_BYTES {
+        return Err(Error::malformed("watermark picture", "larger than 20 MiB"));
+    }
     Ok(())
+}
+
+/// Bounds on the watermark picture itself: the same as on PDF pages (a logo, not a photo),
+/// whatever the bounds on the image being stamped.
+fn picture_limits(image_limits: &Limits) -> Limits {
+    Limits {
+        max_width: super::MAX_IMAGE_SIDE.min(image_limits.max_width),
+        max_height: super::MAX_IMAGE_SIDE.min(image_limits.max_height),
+        max_alloc: (96 * 1024 * 1024).min(image_limits.max_alloc),
+    }
 }
 
 fn builtin_font() -> Result<FontRef<'static>> {
@@ -530,7 +543,7 @@ fn picture_layer(
     let kind = detect(wm.png).ok_or(Error::InvalidOptions(
         "the watermark picture must be a PNG or JPEG image",
     ))?;
-    let (pic, _) = decode(wm.png, kind, limits).map_err(|e| match e {
+    let (pic, _) = decode(wm.png, kind, &picture_limits(limits)).map_err(|e| match e {
         Error::Malformed { detail, .. } => Error::malformed("watermark picture", detail),
         other => other,
     })?;
@@ -540,7 +553,10 @@ fn picture_layer(
     let tw = ((pw * k).round() as u32).max(1);
     let th = ((ph * k).round() as u32).max(1);
     // Resizing works on a float copy of (new width × old height) pixels, 16 bytes each.
-    let work = u64::from(tw) * u64::from(pic.height().max(th)) * 16 + u64::from(tw) * u64::from(th) * 4;
+    let work = u64::from(tw) * u64::from(pic.height().max(th)) * 16
+        + u64::from(tw) * u64::from(th) * 4
+        // The RGBA copy made below.
+        + u64::from(pic.width()) * u64::from(pic.height()) * 4;
     if work > limits.max_alloc {
         return Err(Error::malformed(
             "watermark picture",

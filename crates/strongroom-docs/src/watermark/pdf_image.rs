@@ -189,11 +189,13 @@ pub(crate) fn draw(
     let centres: Vec<(f32, f32)> = if wm.tiled {
         // A gap of half the image between neighbours, the grid centred on the page.
         // Columns and rows either side of the centre that reach past the edges.
-        let half = |extent: f32, step: f32| (extent / step / 2.0).ceil() as usize + 1;
+        // Saturating: a degenerate box (zero width, huge extent) must not overflow.
+        let half = |extent: f32, step: f32| ((extent / step / 2.0).ceil() as usize).saturating_add(1);
+        let count = |h: usize| h.saturating_mul(2).saturating_add(1);
         let (mut dx, mut dy) = (fw * 1.5, fh * 1.5);
         // Too many: spread them out rather than leave part of the page bare.
         for _ in 0..200 {
-            if (2 * half(x1 - x0, dx) + 1) * (2 * half(y1 - y0, dy) + 1) <= tiles {
+            if count(half(x1 - x0, dx)).saturating_mul(count(half(y1 - y0, dy))) <= tiles {
                 break;
             }
             dx *= 1.1;

@@ -489,7 +489,7 @@ fn read_part<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, name: &str) -> Re
     if out.len() as u64 > MAX_PART {
         return Err(Error::malformed("xlsx", format!("{name} is larger than 256 MiB")));
     }
-    Ok(out)
+    Ok(crate::without_bom(out))
 }
 
 /// New content for a part of the workbook.
@@ -543,6 +543,16 @@ fn rewrite<R: Read + Seek, W: Write + Seek>(
     output: W,
     replaced: Vec<(String, NewPart)>,
 ) -> Result<()> {
+    // A crafted workbook can make one part play two roles (a "drawing" that is the sheet);
+    // one edit would silently win over the other.
+    for (i, (name, _)) in replaced.iter().enumerate() {
+        if replaced.iter().skip(i + 1).any(|(other, _)| other == name) {
+            return Err(Error::malformed(
+                "xlsx",
+                format!("{name} is referenced in two different roles"),
+            ));
+        }
+    }
     let mut writer = zip::ZipWriter::new(output);
     for i in 0..archive.len() {
         let file = archive.by_index_raw(i).map_err(zip_error)?;
@@ -691,6 +701,7 @@ struct InsertPoint {
 /// largest single tag). Refuses with [`Error::AlreadyProtected`] if `element` is already
 /// there.
 fn find_insert_point(input: impl std::io::BufRead, element: &[u8], successors: &[&[u8]]) -> Result<InsertPoint> {
+    let (bom, input) = crate::skip_bom(input)?;
     let mut reader = quick_xml::Reader::from_reader(input);
     let mut buf = Vec::new();
     let mut depth = 0usize;
@@ -698,7 +709,7 @@ fn find_insert_point(input: impl std::io::BufRead, element: &[u8], successors: &
     let mut insert_at = None;
     let mut has_protected_ranges = false;
     loop {
-        let before = reader.buffer_position();
+        let before = bom + reader.buffer_position();
         if before > MAX_STREAMED_PART {
             return Err(Error::malformed("xlsx", "a part is too large"));
         }
@@ -766,6 +777,25 @@ mod tests {
             Err(Error::AlreadyProtected)
         ));
         assert!(insert_element(b"<worksheet><sheetData>", b"a", &[], "").is_err());
+    }
+
+    /// Parts written with a UTF-8 byte order mark: the parser skips it without counting it,
+    /// so every position must be shifted by its three bytes.
+    #[test]
+    fn byte_order_mark_is_counted() {
+        let xml = "\u{feff}<worksheet><sheetData/><pageMargins/></worksheet>".as_bytes();
+        let out = insert_element(xml, b"sheetProtection", AFTER_SHEET_PROTECTION, "").unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\u{feff}<worksheet><sheetData/><sheetProtection/><pageMargins/></worksheet>"
+        );
+        let streamed = find_insert_point(
+            std::io::BufReader::with_capacity(2, xml),
+            b"sheetProtection",
+            &[b"pageMargins"],
+        )
+        .unwrap();
+        assert_eq!(streamed.at, 3 + "<worksheet><sheetData/>".len() as u64);
     }
 
     #[test]

@@ -45,7 +45,10 @@ pub(super) fn drawing_parts<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, sh
                 }
                 let target =
                     attr(&e, b"Target")?.ok_or_else(|| Error::malformed("xlsx", "relationship without Target"))?;
-                out.push(resolve_from(dir, &target));
+                let part = resolve_from(dir, &target);
+                if !out.contains(&part) {
+                    out.push(part);
+                }
             }
             Event::Eof => return Ok(out),
             _ => {}

@@ -135,10 +135,12 @@ fn verify_legacy(stored: &str, password: Option<&str>) -> Result<()> {
     }
 }
 
-/// The legacy password hash (ECMA-376 Part 4, 3.3.1.81 `sheetProtection@password`; the same
-/// algorithm as MS-OFFCRYPTO 2.3.7.1 without the key): each character code shifted left by
-/// its 1-based position and rotated within 15 bits, all XORed together, then XORed with the
-/// length and 0xCE4B.
+/// The legacy password hash (ECMA-376 Part 4, 3.3.1.81 `sheetProtection@password`): each
+/// character code shifted left by its 1-based position and rotated within 15 bits, all XORed
+/// together, then XORed with the length and 0xCE4B. Characters count by their code's low 15
+/// bits, as openpyxl writes them (Excel converts to its ANSI code page first, so a password
+/// with characters outside Latin-1 written by Excel may not match: it is refused, never
+/// wrongly accepted).
 pub(super) fn legacy_hash(password: &str) -> u16 {
     let mut hash: u32 = 0;
     let mut len: u32 = 0;
@@ -172,12 +174,13 @@ fn find_protection(
     prefix: &str,
     password: Option<&str>,
 ) -> Result<(u64, u64)> {
+    let (bom, input) = crate::skip_bom(input)?;
     let mut reader = quick_xml::Reader::from_reader(input);
     let mut buf = Vec::new();
     let mut skipped = Vec::new();
     let mut depth = 0usize;
     loop {
-        let before = reader.buffer_position();
+        let before = bom + reader.buffer_position();
         buf.clear();
         let event = reader.read_event_into(&mut buf).map_err(xml_error)?;
         match &event {
@@ -190,7 +193,7 @@ fn find_protection(
                             .read_to_end_into(quick_xml::name::QName(&end), &mut skipped)
                             .map_err(xml_error)?;
                     }
-                    return Ok((before, reader.buffer_position()));
+                    return Ok((before, bom + reader.buffer_position()));
                 }
                 if matches!(event, Event::Start(_)) {
                     depth += 1;
@@ -214,8 +217,8 @@ mod tests {
 
     #[test]
     fn legacy_hash_known_values() {
-        // Values from the published algorithm (also what openpyxl writes; tests/xlsx.rs checks
-        // against openpyxl itself).
+        // Values from the published algorithm (also what openpyxl writes;
+        // tests/xlsx_ranges.rs checks against openpyxl itself).
         assert_eq!(legacy_hash("password"), 0x83AF);
         assert_eq!(legacy_hash("x"), 0xCEBA);
         assert_eq!(legacy_hash(""), 0xCE4B);
@@ -261,6 +264,12 @@ mod tests {
         assert_eq!(
             remove_protection(legacy, b"sheetProtection", "", Some("password")).unwrap(),
             b"<worksheet></worksheet>"
+        );
+        // A byte order mark before the root shifts every position by three bytes.
+        let bom = "\u{feff}<worksheet><sheetProtection sheet=\"1\"/><pageMargins/></worksheet>";
+        assert_eq!(
+            remove_protection(bom.as_bytes(), b"sheetProtection", "", None).unwrap(),
+            "\u{feff}<worksheet><pageMargins/></worksheet>".as_bytes()
         );
         let huge = b"<worksheet><sheetProtection algorithmName=\"SHA-512\" hashValue=\"AA==\" saltValue=\"AA==\" spinCount=\"4000000000\"/></worksheet>";
         assert!(matches!(
