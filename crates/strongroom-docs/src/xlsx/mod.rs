@@ -686,6 +686,61 @@ fn insert_element(xml: &[u8], element: &[u8], successors: &[&[u8]], attrs: &str)
     .apply(xml)
 }
 
+/// Most bytes one XML event (a tag, or a text node) may span in a streamed part. The parser
+/// holds an event whole, so without this bound a crafted part (one 10 GiB text node deflates
+/// to 10 MB) would be buffered whole, streaming or not.
+const MAX_EVENT: u64 = 64 * 1024 * 1024;
+
+/// A reader that fails once more than [`MAX_EVENT`] bytes are consumed since the last
+/// [`EventBudget::next_event`]: streamed parts stay in bounded memory whatever they hold.
+pub(super) struct EventBudget<R> {
+    inner: R,
+    used: u64,
+}
+
+impl<R: std::io::BufRead> EventBudget<R> {
+    pub(super) fn new(inner: R) -> Self {
+        EventBudget { inner, used: 0 }
+    }
+
+    /// Call between events: the next event gets the whole budget.
+    pub(super) fn next_event(&mut self) {
+        self.used = 0;
+    }
+}
+
+impl<R: std::io::BufRead> Read for EventBudget<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let available = std::io::BufRead::fill_buf(self)?;
+            let n = available.len().min(out.len());
+            if let (Some(dst), Some(src)) = (out.get_mut(..n), available.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            n
+        };
+        std::io::BufRead::consume(self, n);
+        Ok(n)
+    }
+}
+
+impl<R: std::io::BufRead> std::io::BufRead for EventBudget<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.used > MAX_EVENT {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a single XML tag or text is larger than 64 MiB",
+            ));
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.used += n as u64;
+        self.inner.consume(n);
+    }
+}
+
 /// Where a new child `element` of the root belongs in a part.
 struct InsertPoint {
     /// Byte offset: before the first child that the schema orders after `element`, or before
@@ -702,7 +757,7 @@ struct InsertPoint {
 /// there.
 fn find_insert_point(input: impl std::io::BufRead, element: &[u8], successors: &[&[u8]]) -> Result<InsertPoint> {
     let (bom, input) = crate::skip_bom(input)?;
-    let mut reader = quick_xml::Reader::from_reader(input);
+    let mut reader = quick_xml::Reader::from_reader(EventBudget::new(input));
     let mut buf = Vec::new();
     let mut depth = 0usize;
     let mut prefix: Vec<u8> = Vec::new();
@@ -714,6 +769,7 @@ fn find_insert_point(input: impl std::io::BufRead, element: &[u8], successors: &
             return Err(Error::malformed("xlsx", "a part is too large"));
         }
         buf.clear();
+        reader.get_mut().next_event();
         let event = reader.read_event_into(&mut buf).map_err(xml_error)?;
         match &event {
             Event::Start(e) | Event::Empty(e) => {
@@ -796,6 +852,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(streamed.at, 3 + "<worksheet><sheetData/>".len() as u64);
+    }
+
+    /// A streamed part is read in bounded memory even when one text node is enormous.
+    #[test]
+    fn one_huge_event_is_refused() {
+        use std::io::Read as _;
+        let huge = std::io::Cursor::new(b"<worksheet><sheetData>".to_vec())
+            .chain(std::io::repeat(b'a').take(MAX_EVENT + 1024))
+            .chain(std::io::Cursor::new(b"</sheetData></worksheet>".to_vec()));
+        let err = find_insert_point(
+            std::io::BufReader::new(huge),
+            b"sheetProtection",
+            AFTER_SHEET_PROTECTION,
+        );
+        assert!(
+            matches!(err, Err(Error::Malformed { .. }) | Err(Error::Io(_))),
+            "{:?}",
+            err.map(|p| p.at)
+        );
     }
 
     #[test]

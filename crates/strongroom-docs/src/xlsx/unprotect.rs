@@ -13,8 +13,8 @@ use quick_xml::events::{BytesStart, Event};
 use subtle::ConstantTimeEq as _;
 
 use super::{
-    NewPart, Splice, WORKBOOK, attr, find_sheet_part, hash_password, local, open_part, open_xlsx, read_part, rewrite,
-    xml_error,
+    EventBudget, NewPart, Splice, WORKBOOK, attr, find_sheet_part, hash_password, local, open_part, open_xlsx,
+    read_part, rewrite, xml_error,
 };
 use crate::{Error, Result};
 
@@ -175,13 +175,14 @@ fn find_protection(
     password: Option<&str>,
 ) -> Result<(u64, u64)> {
     let (bom, input) = crate::skip_bom(input)?;
-    let mut reader = quick_xml::Reader::from_reader(input);
+    let mut reader = quick_xml::Reader::from_reader(EventBudget::new(input));
     let mut buf = Vec::new();
     let mut skipped = Vec::new();
     let mut depth = 0usize;
     loop {
         let before = bom + reader.buffer_position();
         buf.clear();
+        reader.get_mut().next_event();
         let event = reader.read_event_into(&mut buf).map_err(xml_error)?;
         match &event {
             Event::Start(e) | Event::Empty(e) => {
