@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use strongroom_docs::{Error, odf};
 
@@ -18,41 +18,6 @@ fn libreoffice() -> bool {
             "import uno, shutil, sys; sys.exit(0 if shutil.which('soffice') else 1)",
         ]),
     )
-}
-
-fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/oracle")
-        .join(name)
-}
-
-/// Run one of the UNO scripts with a JSON job list; one Ok/Err per job.
-fn lo_jobs(script_name: &str, jobs: serde_json::Value) -> Vec<Result<(), String>> {
-    let mut child = Command::new("/usr/bin/python3")
-        .arg(script(script_name))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    serde_json::to_writer(child.stdin.take().unwrap(), &jobs).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "LibreOffice script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    results
-        .into_iter()
-        .map(|r| {
-            if r["ok"].as_bool() == Some(true) {
-                Ok(())
-            } else {
-                Err(r["error"].as_str().unwrap_or("?").to_owned())
-            }
-        })
-        .collect()
 }
 
 fn text_of(path: &Path) -> String {
@@ -73,7 +38,7 @@ fn libreoffice_opens_our_encrypted_odf_with_the_password_only() {
     // Our own minimal .odt, and a real .ods written (unencrypted) by LibreOffice: it has
     // Configurations2/ directories, a thumbnail, manifest.rdf, settings.xml.
     let lo_plain = d.join("lo-plain.ods");
-    let made = lo_jobs(
+    let made = common::lo_jobs(
         "docs_lo_store_encrypted.py",
         serde_json::json!([{"kind": "ods", "text": "Zelle aus LibreOffice", "password": null, "out": lo_plain}]),
     );
@@ -96,7 +61,7 @@ fn libreoffice_opens_our_encrypted_odf_with_the_password_only() {
         {"in": odt, "password": null, "filter": "Text", "out": out[3]},
         {"in": ods, "password": "wrong", "filter": "Text - txt - csv (StarCalc)", "out": out[4]},
     ]);
-    let results = lo_jobs("docs_lo_open.py", jobs);
+    let results = common::lo_jobs("docs_lo_open.py", jobs);
     assert!(results[0].is_ok(), "odt with the password: {:?}", results[0]);
     assert_eq!(
         text_of(&out[0]).lines().collect::<Vec<_>>(),
@@ -123,7 +88,7 @@ fn we_decrypt_what_libreoffice_encrypted() {
     let d = dir.path();
     let pw = "LibreOffice pässword";
     let (odt, ods) = (d.join("lo.odt"), d.join("lo.ods"));
-    let made = lo_jobs(
+    let made = common::lo_jobs(
         "docs_lo_store_encrypted.py",
         serde_json::json!([
             {"kind": "odt", "text": "Written by LibreOffice", "password": pw, "out": odt},
@@ -152,7 +117,7 @@ fn we_decrypt_what_libreoffice_encrypted() {
         common::write_file(d, "plain.ods", &plain_ods),
     );
     let (t1, t2) = (d.join("1.txt"), d.join("2.csv"));
-    let results = lo_jobs(
+    let results = common::lo_jobs(
         "docs_lo_open.py",
         serde_json::json!([
             {"in": p1, "password": null, "filter": "Text", "out": t1},

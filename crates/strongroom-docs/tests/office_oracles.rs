@@ -7,8 +7,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
 use strongroom_docs::Error;
 use strongroom_docs::office::{self, Options};
@@ -28,10 +28,6 @@ fn libreoffice() -> bool {
     )
 }
 
-fn lo_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oracle/docs_lo_open.py")
-}
-
 /// Run LibreOffice jobs (input, password, filter, output); returns one Ok/Err per job.
 fn lo_convert(jobs: &[(&Path, Option<&str>, &str, &Path)]) -> Vec<Result<(), String>> {
     let json = serde_json::Value::Array(
@@ -39,31 +35,7 @@ fn lo_convert(jobs: &[(&Path, Option<&str>, &str, &Path)]) -> Vec<Result<(), Str
             .map(|(i, pw, filter, o)| serde_json::json!({"in": i, "password": pw, "filter": filter, "out": o}))
             .collect(),
     );
-    let mut child = Command::new("/usr/bin/python3")
-        .arg(lo_script())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    serde_json::to_writer(child.stdin.take().unwrap(), &json).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "LibreOffice script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    results
-        .into_iter()
-        .map(|r| {
-            if r["ok"].as_bool() == Some(true) {
-                Ok(())
-            } else {
-                Err(r["error"].as_str().unwrap_or("?").to_owned())
-            }
-        })
-        .collect()
+    common::lo_jobs("docs_lo_open.py", json)
 }
 
 #[test]

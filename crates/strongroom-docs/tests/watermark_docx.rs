@@ -9,7 +9,7 @@ mod common;
 
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use strongroom_docs::watermark::{TextWatermark, docx};
 use strongroom_docs::{Error, Format};
@@ -259,10 +259,6 @@ fn libreoffice() -> bool {
     )
 }
 
-fn lo_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oracle/docs_lo_open.py")
-}
-
 /// Run LibreOffice exports (input, filter, output), one soffice for all.
 fn lo_export(jobs: &[(&Path, &str, &Path)]) {
     let json = serde_json::Value::Array(
@@ -270,23 +266,12 @@ fn lo_export(jobs: &[(&Path, &str, &Path)]) {
             .map(|(i, filter, o)| serde_json::json!({"in": i, "password": null, "filter": filter, "out": o}))
             .collect(),
     );
-    let mut child = Command::new("/usr/bin/python3")
-        .arg(lo_script())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    serde_json::to_writer(child.stdin.take().unwrap(), &json).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "LibreOffice: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    for r in results {
-        assert_eq!(r["ok"].as_bool(), Some(true), "LibreOffice export failed: {r}");
+    for (job, result) in jobs.iter().zip(common::lo_jobs("docs_lo_open.py", json)) {
+        assert!(
+            result.is_ok(),
+            "LibreOffice export of {} failed: {result:?}",
+            job.0.display()
+        );
     }
 }
 

@@ -300,3 +300,36 @@ pub fn zip_entry(bytes: &[u8], name: &str) -> Vec<u8> {
         .unwrap_or_else(|| panic!("no {name} in the archive"))
         .1
 }
+
+/// Run one of the LibreOffice (UNO) oracle scripts of `tests/oracle/` with a JSON job list on
+/// its standard input (one soffice for all jobs); one Ok/Err per job, as the script reports.
+pub fn lo_jobs(script_name: &str, jobs: serde_json::Value) -> Vec<Result<(), String>> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/oracle")
+        .join(script_name);
+    let mut child = Command::new("/usr/bin/python3")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    serde_json::to_writer(child.stdin.take().unwrap(), &jobs).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "LibreOffice script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    results
+        .into_iter()
+        .map(|r| {
+            if r["ok"].as_bool() == Some(true) {
+                Ok(())
+            } else {
+                Err(r["error"].as_str().unwrap_or("?").to_owned())
+            }
+        })
+        .collect()
+}
