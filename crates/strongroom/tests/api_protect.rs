@@ -8,21 +8,6 @@ use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
 
-fn tool(name: &str) -> bool {
-    let found = std::process::Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("STRONGROOM_REQUIRE_ORACLES").map_or(true, |v| v != "1"),
-            "{name} is required"
-        );
-        eprintln!("SKIP: {name} is not installed; that check did not run");
-    }
-    found
-}
-
 #[tokio::test]
 async fn protect_and_watermark_stored_files() {
     let srv = Server::start(&backends().remove(0));

@@ -490,3 +490,17 @@ pub fn data(len: usize, seed: u64) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Is the command-line oracle `name` installed? A missing one is a loud skip, or a failure
+/// under `STRONGROOM_REQUIRE_ORACLES=1` (CI).
+pub fn tool(name: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(!require_all(), "{name} is required (STRONGROOM_REQUIRE_ORACLES=1)");
+        eprintln!("SKIP: {name} is not installed; that check did not run");
+    }
+    found
+}
