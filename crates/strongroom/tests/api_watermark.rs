@@ -9,21 +9,6 @@ use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
 
-fn tool(name: &str) -> bool {
-    let found = std::process::Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("STRONGROOM_REQUIRE_ORACLES").map_or(true, |v| v != "1"),
-            "{name} is required"
-        );
-        eprintln!("SKIP: {name} is not installed; that check did not run");
-    }
-    found
-}
-
 /// A `w`×`h` opaque RGBA PNG of one colour, written by hand (zlib with stored blocks).
 fn png(w: u32, h: u32, rgba: [u8; 4]) -> Vec<u8> {
     // Each row: filter type 0 (none), then the pixels.
@@ -186,6 +171,13 @@ async fn image_and_non_latin_watermarks_on_stored_files() {
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("text watermark only"));
+
+    // A kind of file watermarks are not stamped on: 415, naming what is.
+    let r = owner
+        .post(&format!("/api/v1/files/{txt_id}/watermark"), json!({"text": "x"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(r.text().await.unwrap().contains("PNG or JPEG image"));
 
     // Clear 400s: a character the font lacks (named), nothing to stamp, an image that is not
     // an image, a malformed id.

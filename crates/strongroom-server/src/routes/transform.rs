@@ -363,14 +363,6 @@ async fn watermark(
     };
     let plain = load(&st, &caller, &file).await?;
     let draws_text = strongroom_docs::watermark::draws_text_itself(&plain);
-    let kind = strongroom_docs::detect_format(plain.get(..1024).unwrap_or(&plain));
-    if kind != Format::Pdf && kind != Format::Zip && strongroom_docs::watermark::image::detect(&plain).is_none() {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_format",
-            "watermarks are stamped on PDF documents, PNG and JPEG images and Word (.docx) documents",
-        ));
-    }
     // Name the character: the library's error cannot (a user's name may be the cause).
     if let Some((c, why)) = text
         .as_deref()
