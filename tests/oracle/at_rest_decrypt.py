@@ -5,10 +5,11 @@ Written from docs/formats/at-rest-v1.md alone, with the `cryptography` package, 
 spec is complete and the Rust code follows it. It shares no code with the Rust crate.
 
 Usage:
-  at_rest_decrypt.py decrypt --key-text-file F --object-id HEX IN OUT [--range A:B]
+  at_rest_decrypt.py decrypt --key-text-file F (--object-id HEX | --secret-name NAME) IN OUT [--range A:B]
       Decrypt a stored object (or plaintext bytes A..B of it, reading only the chunks
       involved). Exit 0 on success; exit 1 with a message naming the failure otherwise.
       The key may also come from env STRONGROOM_ENCRYPTION_KEY (key-file text).
+      --secret-name: the object is a sealed secret of that name (spec section 8).
   at_rest_decrypt.py vectors DIR
       Check every vector file in DIR: key ids, derived keys, exact re-encryption with the
       given data key and IVs, decryption, rotation, passphrase derivation.
@@ -289,12 +290,27 @@ def check_vector(path):
                 assert o.getvalue() == plain[a:b], "range %d:%d" % (a, b)
 
 
+def secret_object_id(name):
+    """Spec section 8: a sealed secret's object id comes from its name."""
+    h = hashes.Hash(hashes.SHA256())
+    h.update(b"strongroom secret v1\x00" + name.encode())
+    return h.finalize()[:16]
+
+
+def expected_id(args):
+    if args.secret_name is not None:
+        return secret_object_id(args.secret_name)
+    return bytes.fromhex(args.object_id)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("decrypt")
     d.add_argument("--key-text-file")
-    d.add_argument("--object-id", required=True)
+    which = d.add_mutually_exclusive_group(required=True)
+    which.add_argument("--object-id")
+    which.add_argument("--secret-name")
     d.add_argument("--range")
     d.add_argument("input")
     d.add_argument("output")
@@ -325,7 +341,7 @@ def main():
         master = Master.from_text(text)
         size = os.path.getsize(args.input)
         with open(args.input, "rb") as f, open(args.output, "wb") as out:
-            n = decrypt_object(f, size, [master], bytes.fromhex(args.object_id), out, rng)
+            n = decrypt_object(f, size, [master], expected_id(args), out, rng)
     except FormatError as e:
         try:
             os.unlink(args.output)

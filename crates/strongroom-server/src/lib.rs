@@ -19,6 +19,7 @@ use state::{AppState, Shared};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use strongroom_core::{Clock, SystemClock};
+use strongroom_store::encryption::KeyRing;
 use strongroom_store::{BlobStore, Db, blob::S3Settings};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::OpenApi;
@@ -79,13 +80,26 @@ pub fn app(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Opens the configured database and blob store.
-pub async fn open_storage(cfg: &Config) -> Result<(Db, BlobStore), String> {
+/// Name of the sealed secret holding the S3 secret access key, used when the configuration
+/// does not give one (`strongroom admin secret set storage.s3.secret_access_key`).
+pub const S3_SECRET_NAME: &str = "storage.s3.secret_access_key";
+
+/// Opens the configured database and the master keys, refusing keys that cannot open what is
+/// stored. Enough for commands that touch no document body.
+pub async fn open_database(cfg: &Config) -> Result<(Db, KeyRing), String> {
     std::fs::create_dir_all(&cfg.data_dir)
         .map_err(|e| format!("cannot create data directory {}: {e}", cfg.data_dir.display()))?;
     let db = Db::connect(&cfg.database_url())
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
+    let ring = keys::ring(&cfg.encryption)?;
+    keys::check_keys_in_use(&db, &ring).await?;
+    Ok((db, ring))
+}
+
+/// Opens the configured database and blob store.
+pub async fn open_storage(cfg: &Config) -> Result<(Db, BlobStore), String> {
+    let (db, ring) = open_database(cfg).await?;
     let blobs = match cfg.storage.kind.as_str() {
         "local" => BlobStore::local(&cfg.blob_dir()),
         "s3" => BlobStore::s3(&S3Settings {
@@ -93,7 +107,7 @@ pub async fn open_storage(cfg: &Config) -> Result<(Db, BlobStore), String> {
             bucket: cfg.storage.bucket.clone(),
             region: cfg.storage.region.clone(),
             access_key_id: cfg.storage.access_key_id.clone(),
-            secret_access_key: cfg.storage.secret_access_key.0.clone(),
+            secret_access_key: s3_secret_key(cfg, &db, &ring).await?,
             path_style: cfg.storage.path_style,
             allow_http: cfg.storage.allow_http,
             prefix: cfg.storage.prefix.clone(),
@@ -101,9 +115,24 @@ pub async fn open_storage(cfg: &Config) -> Result<(Db, BlobStore), String> {
         other => return Err(format!("storage.kind must be \"local\" or \"s3\", not {other:?}")),
     }
     .map_err(|e| format!("cannot open the blob store: {e}"))?;
-    let ring = keys::ring(&cfg.encryption)?;
-    keys::check_keys_in_use(&db, &ring).await?;
     Ok((db, blobs.with_keys(ring)))
+}
+
+/// The S3 secret key: from the configuration, else the sealed secret in the database.
+async fn s3_secret_key(cfg: &Config, db: &Db, ring: &KeyRing) -> Result<String, String> {
+    if !cfg.storage.secret_access_key.0.is_empty() {
+        return Ok(cfg.storage.secret_access_key.0.clone());
+    }
+    let stored = strongroom_store::secrets::get(db, ring, S3_SECRET_NAME)
+        .await
+        .map_err(|e| format!("cannot read the S3 secret key from the database: {e}"))?
+        .ok_or_else(|| {
+            format!(
+                "storage.secret_access_key is not set: set it in the configuration (or STRONGROOM_STORAGE__SECRET_ACCESS_KEY), \
+                 or keep it sealed in the database with `strongroom admin secret set {S3_SECRET_NAME}`"
+            )
+        })?;
+    String::from_utf8(stored.to_vec()).map_err(|_| format!("secret {S3_SECRET_NAME} is not UTF-8 text"))
 }
 
 /// Deletes purged blobs in the background, now.

@@ -814,14 +814,17 @@ pub async fn swap_blob(db: &Db, v: &StoredVersion, new: &StoredBlob, now: i64) -
     Ok(swapped)
 }
 
-/// Hex ids of every master key some version is encrypted under.
+/// Hex ids of every master key some version or secret is encrypted under.
 pub async fn key_ids_in_use(db: &Db) -> Result<Vec<String>> {
-    sqlx::query("SELECT DISTINCT enc_key_id FROM file_versions WHERE enc_key_id IS NOT NULL")
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(|r| r.try_get("enc_key_id").map_err(StoreError::from))
-        .collect()
+    sqlx::query(
+        "SELECT enc_key_id FROM file_versions WHERE enc_key_id IS NOT NULL \
+         UNION SELECT key_id FROM secrets WHERE key_id IS NOT NULL",
+    )
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| r.try_get("enc_key_id").map_err(StoreError::from))
+    .collect()
 }
 
 /// Records a rotated key for a version's blob (and its new name, if it was copied).
@@ -868,14 +871,19 @@ async fn stored_where(db: &Db, cond: &str, key_id: &str, limit: i64) -> Result<V
     .collect()
 }
 
-/// How many versions each master key encrypts.
+/// How many objects (versions and secrets) each master key encrypts.
 pub async fn key_usage(db: &Db) -> Result<Vec<(String, i64)>> {
-    sqlx::query("SELECT enc_key_id, COUNT(*) AS n FROM file_versions WHERE enc_key_id IS NOT NULL GROUP BY enc_key_id ORDER BY enc_key_id")
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("enc_key_id")?, r.try_get("n")?)))
-        .collect()
+    sqlx::query(
+        "SELECT enc_key_id, COUNT(*) AS n FROM ( \
+             SELECT enc_key_id FROM file_versions WHERE enc_key_id IS NOT NULL \
+             UNION ALL SELECT key_id FROM secrets WHERE key_id IS NOT NULL \
+         ) used GROUP BY enc_key_id ORDER BY enc_key_id",
+    )
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("enc_key_id")?, r.try_get("n")?)))
+    .collect()
 }
 
 /// Every blob key a row refers to: current and old versions, and blobs queued for deletion.

@@ -14,6 +14,7 @@ use crate::content::{self, StoredVersion};
 use crate::db::Db;
 use crate::encryption::random_object_id;
 use crate::error::{Result, StoreError};
+use crate::secrets;
 use futures::StreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -103,6 +104,11 @@ pub async fn run(
 ) -> Result<u64> {
     let key_id = target_key(blobs, target)?;
     let master = blobs.keys().current().cloned();
+    // Secrets first: they are few and small, so the whole set converts in moments.
+    let resealed = secrets::reseal_all(db, blobs.keys(), target != Target::Plaintext, now()).await?;
+    if resealed > 0 {
+        tracing::info!(secrets = resealed, "secrets converted");
+    }
     let mut converted = 0;
     loop {
         let batch = content::versions_to_convert(db, target, &key_id, 64).await?;
@@ -135,9 +141,14 @@ pub async fn run(
 }
 
 /// Re-wraps the data key of every version encrypted under an older master key with the current
-/// one, without rewriting document data (on local storage). Resumable; returns how many.
+/// one, without rewriting document data (on local storage), and re-seals every secret under it.
+/// Resumable; returns how many versions.
 pub async fn rotate(db: &Db, blobs: &BlobStore, now: impl Fn() -> i64, mut report: impl FnMut(u64)) -> Result<u64> {
     let key_id = target_key(blobs, Target::CurrentKey)?;
+    let resealed = secrets::reseal_all(db, blobs.keys(), true, now()).await?;
+    if resealed > 0 {
+        tracing::info!(secrets = resealed, "secrets sealed under the current master key");
+    }
     let mut n = 0;
     loop {
         let batch = content::versions_to_rewrap(db, &key_id, 256).await?;

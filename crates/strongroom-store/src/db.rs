@@ -29,6 +29,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("schema/0001_initial.sql")),
     (2, include_str!("schema/0002_encryption.sql")),
     (3, include_str!("schema/0003_conversion_runs.sql")),
+    (4, include_str!("schema/0004_secrets.sql")),
 ];
 
 impl Db {

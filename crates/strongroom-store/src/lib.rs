@@ -16,6 +16,7 @@ pub mod error;
 pub mod people;
 mod pipeline;
 pub mod rooms;
+pub mod secrets;
 pub mod sessions;
 
 pub use blob::BlobStore;

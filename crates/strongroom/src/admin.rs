@@ -6,8 +6,9 @@ use std::io::Read;
 use strongroom_core::audit::AuditEvent;
 use strongroom_core::{Clock, Module, ModuleSet, Role, SystemClock};
 use strongroom_server::config::Config;
-use strongroom_store::Db;
+use strongroom_store::encryption::KeyRing;
 use strongroom_store::people::{self, NewUser, UserPatch};
+use strongroom_store::{Db, secrets};
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -21,6 +22,22 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: GroupCommand,
     },
+    /// Secrets kept in the database, sealed under the master key when encryption at rest is
+    /// on (for example `storage.s3.secret_access_key`).
+    Secret {
+        #[command(subcommand)]
+        command: SecretCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SecretCommand {
+    /// Store a secret; its value is read from standard input (one trailing newline dropped).
+    Set { name: String },
+    /// List stored secrets and the master key sealing each (never their values).
+    List,
+    /// Delete a secret.
+    Delete { name: String },
 }
 
 #[derive(Subcommand)]
@@ -115,8 +132,60 @@ pub(crate) async fn audit(db: &Db, e: AuditEvent) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// A secret's value from standard input, without the newline `echo` adds.
+fn read_secret_value() -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
+    let mut v = zeroize::Zeroizing::new(Vec::new());
+    std::io::stdin()
+        .read_to_end(&mut v)
+        .map_err(|e| format!("cannot read the secret from standard input: {e}"))?;
+    for end in [b"\r\n".as_slice(), b"\n"] {
+        if v.ends_with(end) {
+            let keep = v.len() - end.len();
+            v.truncate(keep);
+            break;
+        }
+    }
+    if v.is_empty() {
+        return Err("no secret on standard input".into());
+    }
+    Ok(v)
+}
+
+async fn secret(db: &Db, ring: &KeyRing, cmd: &SecretCommand, now: i64) -> Result<(), String> {
+    let err = |e: strongroom_store::StoreError| e.to_string();
+    let (action, name) = match cmd {
+        SecretCommand::List => {
+            for s in secrets::list(db).await.map_err(err)? {
+                let how = s
+                    .key_id
+                    .map_or("in clear (encryption at rest is off)".to_string(), |k| {
+                        format!("sealed with master key {k}")
+                    });
+                println!("{}  {how}", s.name);
+            }
+            return Ok(());
+        }
+        SecretCommand::Set { name } => {
+            secrets::check_name(name).map_err(err)?;
+            secrets::put(db, ring, name, &read_secret_value()?, now)
+                .await
+                .map_err(err)?;
+            ("settings.secret.set", name)
+        }
+        SecretCommand::Delete { name } => {
+            if !secrets::delete(db, name).await.map_err(err)? {
+                return Err(format!("no secret named {name}"));
+            }
+            ("settings.secret.delete", name)
+        }
+    };
+    audit(db, AuditEvent::new(action, "settings").target("secret", name)).await?;
+    eprintln!("{} {name}", if action.ends_with("set") { "stored" } else { "deleted" });
+    Ok(())
+}
+
 pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
-    let (db, _) = strongroom_server::open_storage(cfg).await?;
+    let (db, ring) = strongroom_server::open_database(cfg).await?;
     let now = SystemClock.now_ms();
     let err = |e: strongroom_store::StoreError| e.to_string();
     match cmd {
@@ -265,6 +334,7 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
                 audit(&db, AuditEvent::new("group.delete", "people").target("group", &g.id)).await?;
             }
         },
+        AdminCommand::Secret { command } => secret(&db, &ring, command, now).await?,
     }
     Ok(())
 }

@@ -149,7 +149,7 @@ pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?
             {
-                println!("master key {key} encrypts {n} versions");
+                println!("master key {key} encrypts {n} objects (versions and secrets)");
             }
             print_progress(&p, p.eta_seconds);
             return Ok(());
@@ -263,14 +263,24 @@ pub async fn storage(cfg: &Config, cmd: &StorageCommand) -> Result<(), String> {
             d.file_id, d.version, d.name, d.blob_key, d.problem
         );
     }
+    let (secrets_checked, bad_secrets) = strongroom_store::secrets::verify(&db, blobs.keys())
+        .await
+        .map_err(|e| e.to_string())?;
+    for (name, problem) in &bad_secrets {
+        println!("DAMAGED secret {name}: {problem}");
+    }
     println!(
-        "checked {checked} versions, {} damaged, {} orphaned blobs",
-        damaged.len(),
+        "checked {checked} versions and {secrets_checked} secrets, {} damaged, {} orphaned blobs",
+        damaged.len() + bad_secrets.len(),
         orphans.len()
     );
-    if damaged.is_empty() {
+    if damaged.is_empty() && bad_secrets.is_empty() {
         Ok(())
     } else {
-        Err(format!("{} damaged or missing versions", damaged.len()))
+        Err(format!(
+            "{} damaged or missing versions, {} damaged secrets",
+            damaged.len(),
+            bad_secrets.len()
+        ))
     }
 }
