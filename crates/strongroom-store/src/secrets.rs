@@ -14,7 +14,7 @@ use crate::encryption::{KeyRing, crypto_err};
 use crate::error::{Result, StoreError};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use strongroom_crypto::{ObjectId, decrypt_bytes, encrypt_bytes};
+use strongroom_crypto::{MasterKey, ObjectId, decrypt_bytes, encrypt_bytes};
 use zeroize::Zeroizing;
 
 /// Longest secret name accepted.
@@ -61,10 +61,9 @@ pub fn object_id(name: &str) -> ObjectId {
     ObjectId(id)
 }
 
-/// The stored form of `value` under the ring's current key (clear without one), and that
-/// key's id.
-fn seal(ring: &KeyRing, name: &str, value: &[u8]) -> Result<(String, Option<String>)> {
-    match ring.current() {
+/// The stored form of `value`, sealed under `key` (in clear without one), and that key's id.
+fn seal(key: Option<&MasterKey>, name: &str, value: &[u8]) -> Result<(String, Option<String>)> {
+    match key {
         Some(master) => {
             let sealed = encrypt_bytes(master, object_id(name), value).map_err(crypto_err)?;
             Ok((hex::encode(sealed), Some(master.id().to_hex())))
@@ -96,7 +95,7 @@ pub async fn put(db: &Db, ring: &KeyRing, name: &str, value: &[u8], now: i64) ->
             value.len()
         )));
     }
-    let (stored, key_id) = seal(ring, name, value)?;
+    let (stored, key_id) = seal(ring.current(), name, value)?;
     sqlx::query(
         "INSERT INTO secrets (name, stored, key_id, updated_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (name) DO UPDATE SET stored = excluded.stored, key_id = excluded.key_id, updated_at = excluded.updated_at",
@@ -153,18 +152,15 @@ pub async fn list(db: &Db) -> Result<Vec<SecretInfo>> {
 /// (another node may be doing the same). Returns how many changed; a secret that fails its
 /// check is left as it is and reported by name.
 pub async fn reseal_all(db: &Db, ring: &KeyRing, encrypt: bool, now: i64) -> Result<u64> {
-    let target = if encrypt {
+    let sealing = if encrypt {
         Some(
             ring.current()
-                .ok_or_else(|| StoreError::Encryption("no current master key".into()))?
-                .id()
-                .to_hex(),
+                .ok_or_else(|| StoreError::Encryption("no current master key".into()))?,
         )
     } else {
         None
     };
-    let clear = KeyRing::new(None, ring.all().to_vec(), false);
-    let sealing = if encrypt { ring } else { &clear };
+    let target = sealing.map(|k| k.id().to_hex());
     let rows = sqlx::query("SELECT name, stored, key_id FROM secrets ORDER BY name")
         .fetch_all(&db.pool)
         .await?;
