@@ -58,18 +58,24 @@ impl ObjectKeys {
             bodies.push(body);
         }
         let cipher = Aes256Enc::new(self.chunk_enc.as_ref().into());
-        let short = || Error::InvalidLength("lane");
-        for at in (0..padded).step_by(16) {
-            for (chain, body) in blocks.iter_mut().zip(bodies.iter()) {
-                let src = body.get(at..at + 16).ok_or_else(short)?;
-                chain.iter_mut().zip(src).for_each(|(c, p)| *c ^= p);
+        // The per-block bookkeeping around AES must stay small next to AES itself: walk the
+        // lanes with exact 16-byte iterators (no index checks) and XOR whole blocks as u128.
+        let mut lane_blocks: Vec<_> = bodies.iter_mut().map(|b| b.chunks_exact_mut(16)).collect();
+        for _ in 0..padded / 16 {
+            let mut current: [&mut [u8]; LANES] = Default::default();
+            for ((chain, blocks_of_lane), slot) in blocks.iter_mut().zip(lane_blocks.iter_mut()).zip(current.iter_mut())
+            {
+                let block = blocks_of_lane.next().ok_or(Error::InvalidLength("lane"))?;
+                xor_block(chain, block)?;
+                *slot = block;
             }
             // Eight independent blocks in one call: pipelined in the AES unit.
             cipher.encrypt_blocks(&mut blocks);
-            for (chain, body) in blocks.iter().zip(bodies.iter_mut()) {
-                body.get_mut(at..at + 16).ok_or_else(short)?.copy_from_slice(chain);
+            for (chain, slot) in blocks.iter().zip(current.iter_mut()) {
+                slot.copy_from_slice(chain);
             }
         }
+        drop(lane_blocks);
         drop(bodies);
         for lane in lanes {
             let (signed, tag) = lane.record.split_at_mut(n + 64 - TAG_LEN);
@@ -94,4 +100,13 @@ impl ObjectKeys {
             Err(Error::InvalidLength("chunk length does not fit its position"))
         }
     }
+}
+
+/// `chain ^= block`, 16 bytes at once.
+fn xor_block(chain: &mut Block, block: &[u8]) -> Result<()> {
+    let short = || Error::InvalidLength("block");
+    let a = <[u8; 16]>::try_from(chain.as_slice()).map_err(|_| short())?;
+    let b = <[u8; 16]>::try_from(block).map_err(|_| short())?;
+    chain.copy_from_slice(&(u128::from_ne_bytes(a) ^ u128::from_ne_bytes(b)).to_ne_bytes());
+    Ok(())
 }

@@ -18,6 +18,7 @@ use crate::secrets;
 use futures::StreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Progress of a conversion.
 #[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
@@ -115,29 +116,76 @@ pub async fn run(
         if batch.is_empty() {
             return Ok(converted);
         }
-        for v in batch {
-            let plain = blobs.get(&v.blob_key, None, v.encryption.as_ref(), size_of(&v)).await?;
-            // Hash what is rewritten, so a corrupt source is never converted into a blob that
-            // verifies.
-            let encryption = match (&master, target) {
-                (Some(m), Target::Encrypted | Target::CurrentKey) => Some((m, random_object_id())),
-                _ => None,
-            };
-            let new = blobs.put_stream_as(plain, encryption).await?;
-            if new.sha256 != v.sha256 {
-                content::discard_blob(db, blobs, &new.key, now()).await;
-                return Err(StoreError::Integrity(format!(
-                    "file {} version {} ({}) does not match its recorded SHA-256; left as it is",
-                    v.file_id, v.version, v.name
-                )));
+        // Several versions at once, one crypto thread each: all cores work. After a failure
+        // no new version starts; those under way finish (nothing is left half-written), then
+        // the failure is reported.
+        let failed = AtomicBool::new(false);
+        let mut first_error = None;
+        // Each job reads the progress itself: awaiting the database between polls of the
+        // jobs could wait for a connection that a paused job holds (SQLite has only one).
+        let mut runs = futures::stream::iter(batch)
+            .map(|v| {
+                let (failed, master, now) = (&failed, master.as_ref(), &now);
+                async move {
+                    if failed.load(Ordering::Relaxed) {
+                        return (Ok(false), None);
+                    }
+                    let result = convert_one(db, blobs, v, master, target, now).await;
+                    (result, progress(db, blobs, target).await.ok())
+                }
+            })
+            .buffer_unordered(parallel_jobs());
+        while let Some((result, progress)) = runs.next().await {
+            match result {
+                Ok(true) => converted += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    failed.store(true, Ordering::Relaxed);
+                    first_error.get_or_insert(e);
+                }
             }
-            if content::swap_blob(db, &v, &new, now()).await? {
-                converted += 1;
+            if let Some(p) = progress {
+                report(&p);
             }
-            report(&progress(db, blobs, target).await?);
+        }
+        if let Some(e) = first_error {
+            return Err(e);
         }
         content::sweep_garbage(db, blobs, 1000).await?;
     }
+}
+
+/// Versions converted or checked at once: one per core (each streams through its own
+/// bounded pipeline, so memory stays a few MiB per job).
+fn parallel_jobs() -> usize {
+    strongroom_crypto::available_threads()
+}
+
+/// Rewrites one version towards `target`; false if another node switched it first.
+async fn convert_one(
+    db: &Db,
+    blobs: &BlobStore,
+    v: StoredVersion,
+    master: Option<&strongroom_crypto::MasterKey>,
+    target: Target,
+    now: &impl Fn() -> i64,
+) -> Result<bool> {
+    let plain = blobs.get(&v.blob_key, None, v.encryption.as_ref(), size_of(&v)).await?;
+    // Hash what is rewritten, so a corrupt source is never converted into a blob that
+    // verifies.
+    let encryption = match (master, target) {
+        (Some(m), Target::Encrypted | Target::CurrentKey) => Some((m, random_object_id())),
+        _ => None,
+    };
+    let new = blobs.put_stream_as(plain, encryption).await?;
+    if new.sha256 != v.sha256 {
+        content::discard_blob(db, blobs, &new.key, now()).await;
+        return Err(StoreError::Integrity(format!(
+            "file {} version {} ({}) does not match its recorded SHA-256; left as it is",
+            v.file_id, v.version, v.name
+        )));
+    }
+    content::swap_blob(db, &v, &new, now()).await
 }
 
 /// Re-wraps the data key of every version encrypted under an older master key with the current
@@ -190,9 +238,16 @@ pub async fn verify(db: &Db, blobs: &BlobStore, mut report: impl FnMut(u64)) -> 
         let batch = content::stored_versions(db, after.as_ref().map(|(f, v)| (f.as_str(), *v)), 256).await?;
         let Some(last) = batch.last() else { break };
         after = Some((last.file_id.to_string(), last.version));
-        for v in batch {
+        // In order (the report lists damage by file), several at once.
+        let mut checks = futures::stream::iter(batch)
+            .map(|v| async move {
+                let result = check_one(blobs, &v).await;
+                (v, result)
+            })
+            .buffered(parallel_jobs());
+        while let Some((v, result)) = checks.next().await {
             checked += 1;
-            if let Err(problem) = check_one(blobs, &v).await {
+            if let Err(problem) = result {
                 damaged.push(Damaged {
                     file_id: v.file_id.to_string(),
                     version: v.version,
