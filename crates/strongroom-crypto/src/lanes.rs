@@ -105,7 +105,7 @@ impl ObjectKeys {
 /// `chain ^= block`, 16 bytes at once.
 fn xor_block(chain: &mut Block, block: &[u8]) -> Result<()> {
     let short = || Error::InvalidLength("block");
-    let a = <[u8; 16]>::try_from(chain.as_slice()).map_err(|_| short())?;
+    let a = <[u8; 16]>::try_from(&chain[..]).map_err(|_| short())?;
     let b = <[u8; 16]>::try_from(block).map_err(|_| short())?;
     chain.copy_from_slice(&(u128::from_ne_bytes(a) ^ u128::from_ne_bytes(b)).to_ne_bytes());
     Ok(())
