@@ -183,7 +183,16 @@ impl Config {
             })
             .split("__");
         fig = fig.merge(env);
-        fig.extract().map_err(|e| format!("invalid configuration: {e}"))
+        let cfg: Config = fig.extract().map_err(|e| format!("invalid configuration: {e}"))?;
+        // Checked here, not when storage opens: commands that touch only the database must
+        // refuse a broken configuration too.
+        if !matches!(cfg.storage.kind.as_str(), "local" | "s3") {
+            return Err(format!(
+                "storage.kind must be \"local\" or \"s3\", not {:?}",
+                cfg.storage.kind
+            ));
+        }
+        Ok(cfg)
     }
 
     pub fn database_url(&self) -> String {
