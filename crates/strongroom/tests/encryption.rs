@@ -461,6 +461,11 @@ async fn an_existing_instance_is_encrypted_online_and_back() {
     assert!(status["progress"].get("eta_seconds").is_some(), "{status}");
     assert_eq!(status["progress"]["objects_total"], 12);
     assert_eq!(status["progress"]["objects_done"], 12, "{status}");
+    assert_eq!(
+        status["keys_in_use"],
+        serde_json::json!([{"key_id": status["current_key_id"], "objects": 12}]),
+        "{status}"
+    );
     for (id, body) in &files {
         assert_eq!(&download(&owner, id).await.1.unwrap(), body);
     }
@@ -501,6 +506,11 @@ async fn an_existing_instance_is_encrypted_online_and_back() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(status["progress"]["objects_done"], 12, "{status}");
+    assert_eq!(
+        status["keys_in_use"],
+        serde_json::json!([]),
+        "no key is needed any more"
+    );
     for (id, body) in &files {
         assert_eq!(&download(&owner, id).await.1.unwrap(), body);
     }

@@ -26,9 +26,33 @@ pub struct EncryptionStatus {
     current_key_id: Option<String>,
     /// How far the instance is towards every stored version being in the configured state.
     progress: Progress,
+    /// Every master key something stored still needs, with how many objects (versions and
+    /// secrets) it encrypts: a retired key may be removed once it is no longer listed.
+    keys_in_use: Vec<KeyUse>,
 }
 
-/// Encryption at rest: whether it is on, and how far the conversion of stored documents is.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KeyUse {
+    key_id: String,
+    objects: i64,
+}
+
+async fn status(st: &Shared, current: Option<String>, progress: Progress) -> ApiResult<EncryptionStatus> {
+    let keys_in_use = strongroom_store::content::key_usage(&st.db)
+        .await?
+        .into_iter()
+        .map(|(key_id, objects)| KeyUse { key_id, objects })
+        .collect();
+    Ok(EncryptionStatus {
+        enabled: current.is_some(),
+        current_key_id: current,
+        progress,
+        keys_in_use,
+    })
+}
+
+/// Encryption at rest: whether it is on, how far the conversion of stored documents is, and
+/// which master keys are still needed.
 #[utoipa::path(get, path = "/api/v1/admin/encryption", responses((status = 200, body = EncryptionStatus), (status = 403)))]
 async fn encryption_status(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<EncryptionStatus>> {
     authorize(&caller.actor, Action::ManageSettings, Resource::Instance)?;
@@ -44,11 +68,7 @@ async fn encryption_status(State(st): State<Shared>, caller: Caller) -> ApiResul
         st.now(),
     )
     .await?;
-    Ok(Json(EncryptionStatus {
-        enabled: current.is_some(),
-        current_key_id: current,
-        progress,
-    }))
+    Ok(Json(status(&st, current, progress).await?))
 }
 
 /// Starts converting stored documents to the configured state in the background: encrypting
@@ -75,12 +95,5 @@ async fn encryption_convert(
     .await?;
     crate::spawn_conversion(st.clone(), target);
     let progress = convert::progress(&st.db, &st.blobs, target).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(EncryptionStatus {
-            enabled: current.is_some(),
-            current_key_id: current,
-            progress,
-        }),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(status(&st, current, progress).await?)))
 }
