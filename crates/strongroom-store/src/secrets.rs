@@ -83,7 +83,7 @@ fn open(ring: &KeyRing, name: &str, stored: &str, key_id: Option<&str>) -> Resul
         )));
     }
     decrypt_bytes(ring.all(), &object_id(name), &bytes)
-        .map_err(|e| StoreError::Integrity(format!("secret {name}: {}", crypto_err(e))))
+        .map_err(|e| StoreError::Integrity(format!("secret {name}: {e}")))
 }
 
 /// Stores (or replaces) secret `name`.
