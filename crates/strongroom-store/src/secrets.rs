@@ -146,6 +146,16 @@ pub async fn list(db: &Db) -> Result<Vec<SecretInfo>> {
         .collect()
 }
 
+/// Every secret's (name, stored form, sealing key id), by name.
+async fn stored_rows(db: &Db) -> Result<Vec<(String, String, Option<String>)>> {
+    sqlx::query("SELECT name, stored, key_id FROM secrets ORDER BY name")
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("name")?, r.try_get("stored")?, r.try_get("key_id")?)))
+        .collect()
+}
+
 /// Brings every secret to the ring's current state: sealed under its current key, or in clear
 /// when it has none (`encrypt` false: decrypting the instance). Secrets are small, so each is
 /// re-sealed whole with a fresh data key; the row changes only if it still holds what was read
@@ -161,15 +171,9 @@ pub async fn reseal_all(db: &Db, ring: &KeyRing, encrypt: bool, now: i64) -> Res
         None
     };
     let target = sealing.map(|k| k.id().to_hex());
-    let rows = sqlx::query("SELECT name, stored, key_id FROM secrets ORDER BY name")
-        .fetch_all(&db.pool)
-        .await?;
     let mut changed = 0;
     let mut damaged = vec![];
-    for row in rows {
-        let name: String = row.try_get("name")?;
-        let stored: String = row.try_get("stored")?;
-        let key_id: Option<String> = row.try_get("key_id")?;
+    for (name, stored, key_id) in stored_rows(db).await? {
         if key_id == target {
             continue;
         }
@@ -204,18 +208,15 @@ pub async fn reseal_all(db: &Db, ring: &KeyRing, encrypt: bool, now: i64) -> Res
 
 /// Checks every secret opens and verifies; returns (checked, damaged as (name, problem)).
 pub async fn verify(db: &Db, ring: &KeyRing) -> Result<(u64, Vec<(String, String)>)> {
-    let rows = sqlx::query("SELECT name, stored, key_id FROM secrets ORDER BY name")
-        .fetch_all(&db.pool)
-        .await?;
-    let mut damaged = vec![];
-    for row in &rows {
-        let name: String = row.try_get("name")?;
-        let stored: String = row.try_get("stored")?;
-        let key_id: Option<String> = row.try_get("key_id")?;
-        if let Err(e) = open(ring, &name, &stored, key_id.as_deref()) {
-            damaged.push((name, e.to_string()));
-        }
-    }
+    let rows = stored_rows(db).await?;
+    let damaged = rows
+        .iter()
+        .filter_map(|(name, stored, key_id)| {
+            open(ring, name, stored, key_id.as_deref())
+                .err()
+                .map(|e| (name.clone(), e.to_string()))
+        })
+        .collect();
     Ok((rows.len() as u64, damaged))
 }
 
