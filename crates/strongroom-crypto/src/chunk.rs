@@ -1,6 +1,6 @@
 //! One record at a time: the chunk-level API every other layer is built on.
 //!
-//! Spec: `docs/formats/at-rest-v1.md` §3.2 and §5 steps 7–8. These functions hold no state
+//! Spec: `docs/formats/at-rest-v1.md` §3.2 and §5 steps 8–9. These functions hold no state
 //! between calls, so an async caller can drive them chunk by chunk and spread independent
 //! chunks over threads.
 
@@ -187,12 +187,19 @@ impl ObjectKeys {
         Ok(())
     }
 
-    /// Constant-time tag check; on failure, name the cause (spec §5 step 7).
+    /// Constant-time tag check; on failure, name the cause (spec §5 step 8).
     fn verify_tag(&self, index: u64, is_final: bool, plain_len: usize, signed: &[u8], tag: &[u8]) -> Result<()> {
         if tags_equal(&self.chunk_tag(index, is_final, signed), tag) {
             // A tag that verifies but a length the position forbids can only come from a
-            // writer with the key; still refuse to return a non-canonical object.
-            return self.check_chunk_len(index, is_final, plain_len);
+            // writer with the key; still refuse to return a non-canonical object (spec §5
+            // step 9: malformed). Reachable only by a reader that did not check the whole
+            // length first: an empty final record after full ones.
+            return self
+                .check_chunk_len(index, is_final, plain_len)
+                .map_err(|_| Error::Malformed {
+                    index,
+                    what: "chunk length does not fit its position",
+                });
         }
         // The tag is wrong for this position. If it is right for the other final flag, the
         // record is authentic but the object was cut or extended at a chunk border.

@@ -63,8 +63,11 @@ pub enum Error {
         index: u64,
     },
 
-    /// The object ends early: in the header, before any chunk, or exactly at a chunk border
-    /// (the last chunk present was written as a non-final chunk).
+    /// The object ends early (spec §5, *truncated*): inside the header; right after the header
+    /// or less than one record's 64 bytes after it (an object always holds at least one record,
+    /// even when its plaintext is empty); exactly at a chunk border (the last record present
+    /// was written as a non-final one); or, for a streaming reader that cannot check the whole
+    /// length first, with fewer than 64 bytes of a record left.
     #[error("object is truncated (after {chunks} complete chunks)")]
     Truncated {
         /// Number of chunks that were complete and verified before the end.
@@ -78,8 +81,17 @@ pub enum Error {
         index: u64,
     },
 
-    /// A length (of a stored object, a record or a buffer handed in) is one this format can
-    /// never produce; rejected before any cryptography.
+    /// A stored object's whole length is not one this format produces (spec §4 and §5 step 7,
+    /// *invalid object length*): bytes were cut off inside a record or appended. Rejected
+    /// before any record is decrypted, by every reader that knows the length in advance.
+    #[error("stored length {len} is not a length this format produces (bytes cut off or appended)")]
+    InvalidObjectLength {
+        /// The stored length, header included.
+        len: u64,
+    },
+
+    /// A length handed to the API (a buffer, a record given to the chunk API, a header slice
+    /// that is too long) does not fit; the caller's mistake, not a property of stored data.
     #[error("invalid length: {0}")]
     InvalidLength(&'static str),
 
@@ -94,8 +106,10 @@ pub enum Error {
         len: u64,
     },
 
-    /// A chunk's MAC verified but its padding or filler is wrong: the writer was faulty
-    /// (cannot be caused by tampering without the key).
+    /// A chunk's MAC verified but its contents break the format (spec §5 step 9, *malformed
+    /// chunk*): length filler not zero, PKCS#7 padding that disagrees with the record length,
+    /// or a record length its position forbids (an empty final chunk after full ones). Only
+    /// a faulty writer holding the key can cause it, never tampering without the key.
     #[error("malformed chunk {index}: {what}")]
     Malformed {
         /// Index of the chunk.
@@ -139,6 +153,7 @@ impl Error {
                 | Error::ChunkIntegrity { .. }
                 | Error::Truncated { .. }
                 | Error::DataAfterFinalChunk { .. }
+                | Error::InvalidObjectLength { .. }
                 | Error::ObjectIdMismatch { .. }
                 | Error::NotEncrypted
                 | Error::Malformed { .. }

@@ -78,18 +78,21 @@ impl Layout {
         Ok(layout)
     }
 
-    /// Layout of a stored object of `cipher_len` bytes (spec §4, "plaintext length").
+    /// Layout of a stored object of `cipher_len` bytes (spec §4, "plaintext length"; §5 step
+    /// 7). Shorter than a header and one record (e.g. a header alone): `Truncated { chunks: 0
+    /// }`, since every object holds at least one record; any other length the format never
+    /// produces: `InvalidObjectLength`.
     pub fn from_cipher_len(cipher_len: u64, chunk_size: u32) -> Result<Self> {
         let s = u64::from(check_chunk_size(chunk_size)?);
         let record = s + RECORD_OVERHEAD;
         let body = cipher_len
             .checked_sub(HEADER_LEN as u64)
             .filter(|b| *b >= RECORD_OVERHEAD)
-            .ok_or(Error::InvalidLength("shorter than a header and one record"))?;
+            .ok_or(Error::Truncated { chunks: 0 })?;
         let chunks = body.div_ceil(record).max(1);
         let last = body - (chunks - 1) * record;
         if last < RECORD_OVERHEAD || (chunks > 1 && last == RECORD_OVERHEAD) {
-            return Err(Error::InvalidLength("not a length this format produces"));
+            return Err(Error::InvalidObjectLength { len: cipher_len });
         }
         let plain_len = body - RECORD_OVERHEAD * chunks;
         Ok(Layout {
@@ -281,6 +284,25 @@ mod tests {
         assert!(p.ends_object);
         assert!(lay.plan(0..101).is_err());
         assert_eq!(lay.plan(5..5).unwrap().len, 0);
+    }
+
+    #[test]
+    fn bad_stored_lengths_are_named_as_the_spec_names_them() {
+        // S = 32, so R = 96. Less than a header and one record, a header alone included:
+        // truncated (every object has a record, even an empty one).
+        for c in [0u64, 100, 160, 223] {
+            assert!(matches!(plain_len(c, 32), Err(Error::Truncated { chunks: 0 })), "C={c}");
+        }
+        assert_eq!(plain_len(224, 32).unwrap(), 0);
+        // A last record of fewer than 64 bytes, or an empty one after full ones.
+        for c in [160 + 96 + 1, 160 + 96 + 63, 160 + 96 + 64, 160 + 2 * 96 + 10] {
+            assert!(
+                matches!(plain_len(c, 32), Err(Error::InvalidObjectLength { len }) if len == c),
+                "C={c}"
+            );
+            assert!(plain_len(c, 32).unwrap_err().is_integrity_failure());
+        }
+        assert_eq!(plain_len(160 + 96 + 65, 32).unwrap(), 33);
     }
 
     #[test]

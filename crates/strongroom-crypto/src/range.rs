@@ -76,6 +76,8 @@ impl ObjectKeys {
 
 /// Read plaintext bytes `range` of object `object_id` from a seekable stored object (a local
 /// file), decrypting only the chunks involved; writes them to `out` and returns their count.
+/// Spec §5.1: the file's whole length is checked after the header and before any record, so
+/// even an empty range of a damaged object (e.g. a header alone) fails.
 pub fn read_range<F: Read + Seek, W: Write>(
     file: &mut F,
     keys: &[MasterKey],

@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::{CryptoRng, RngCore, SeedableRng};
 
 use crate::error::{Error, Result};
-use crate::format::{DEFAULT_CHUNK_SIZE, HEADER_LEN, MAGIC, RECORD_OVERHEAD, RangePlan};
+use crate::format::{DEFAULT_CHUNK_SIZE, HEADER_LEN, Layout, MAGIC, RECORD_OVERHEAD, RangePlan};
 use crate::header::{ObjectHeader, ObjectId, ObjectKeys};
 use crate::keys::MasterKey;
 use crate::lanes::{CHUNKS_PER_THREAD, LANES};
@@ -174,6 +174,13 @@ impl<R: CryptoRng + RngCore> Drop for StreamEncryptor<R> {
 /// Push-style decryptor for one object whose header was opened: feed ciphertext (the records,
 /// without the header) with [`update`](Self::update), receive verified plaintext only.
 /// [`for_range`](Self::for_range) does the same for the records of a [`RangePlan`].
+///
+/// It learns the stored length only when the input ends, so it is the streaming reader of
+/// spec §5.2: it cannot check the whole length first (§5 step 7), and names some damage by
+/// what it meets instead (e.g. `Truncated` for a record cut short rather than
+/// `InvalidObjectLength`). It rejects exactly the objects a length-first reader rejects; the
+/// vector files list both names (`error`, `error_streaming`). Input that ends right after
+/// the header is `Truncated { chunks: 0 }`, never an empty plaintext.
 pub struct StreamDecryptor {
     keys: ObjectKeys,
     next_index: u64,
@@ -550,8 +557,8 @@ fn unwrap_io(e: std::io::Error) -> Error {
     }
 }
 
-/// Encrypt a small value in one call (e.g. a secret kept in the database, with the row's
-/// UUID as `object_id`); the result is an ordinary at-rest object.
+/// Encrypt a small value in one call (e.g. a secret kept in the database, under the object id
+/// spec §8 derives from its name); the result is an ordinary at-rest object.
 pub fn encrypt_bytes(master: &MasterKey, object_id: ObjectId, plaintext: &[u8]) -> Result<Vec<u8>> {
     let mut enc = StreamEncryptor::new(master, object_id, EncryptOptions::default())?;
     let mut out = Vec::with_capacity(HEADER_LEN + plaintext.len() + 64);
@@ -562,10 +569,17 @@ pub fn encrypt_bytes(master: &MasterKey, object_id: ObjectId, plaintext: &[u8]) 
 
 /// Decrypt a value made by [`encrypt_bytes`] (or any object held in memory); the plaintext
 /// comes back in a buffer that is wiped when dropped.
+///
+/// The length is known, so this follows spec §5 exactly: after the header, the whole length
+/// is checked before any record is decrypted (`Truncated { chunks: 0 }` below a header and one
+/// record, `InvalidObjectLength` for other lengths the format never produces).
 pub fn decrypt_bytes(keys: &[MasterKey], object_id: &ObjectId, stored: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
     let header = ObjectHeader::parse(stored.get(..HEADER_LEN).unwrap_or(stored))?;
-    let mut dec = StreamDecryptor::new(header.open(keys, object_id)?, 1);
-    let mut out = zeroize::Zeroizing::new(Vec::new());
+    let object_keys = header.open(keys, object_id)?;
+    let layout = Layout::from_cipher_len(stored.len() as u64, object_keys.chunk_size())?;
+    let mut dec = StreamDecryptor::new(object_keys, 1);
+    let capacity = usize::try_from(layout.plain_len()).map_err(|_| Error::InvalidLength("object too large"))?;
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(capacity));
     dec.update(stored.get(HEADER_LEN..).unwrap_or_default(), &mut out)?;
     dec.finish(&mut out)?;
     Ok(out)

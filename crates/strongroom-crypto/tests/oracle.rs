@@ -1,6 +1,7 @@
 //! The independent Python decryptor (`tests/oracle/at_rest_decrypt.py`, written from the spec
-//! alone with the `cryptography` package) checks the committed vectors and files this crate
-//! writes. Skipped loudly when python3 or `cryptography` is missing, unless
+//! alone with the `cryptography` package) checks the committed vectors (rejecting every
+//! negative one with exactly its stated error, in both of the spec's reading orders) and files
+//! this crate writes. Skipped loudly when python3 or `cryptography` is missing, unless
 //! `STRONGROOM_REQUIRE_ORACLES=1` (as in CI), when that is a failure.
 // Test helpers outside #[test] fns: panicking on a broken expectation is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -66,7 +67,7 @@ fn oracle_checks_committed_vectors() {
         "oracle rejected vectors:\n{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("9 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("40 passed, 0 failed (29 negative)"), "{stdout}");
 }
 
 fn run_decrypt(
@@ -125,9 +126,12 @@ fn oracle_decrypts_what_we_write() {
             let mut bad = stored.clone();
             bad[HEADER_LEN + s + 64 + 99] ^= 4;
             let (ok, _, err) = run_decrypt(dir.path(), &key_file, &id, &bad, None);
-            assert!(!ok && err.contains("chunk 1: integrity"), "{err}");
+            assert!(!ok && err.contains("rejected: chunk-integrity 1"), "{err}");
             let (ok, _, err) = run_decrypt(dir.path(), &key_file, &ObjectId([0; 16]), &stored, None);
-            assert!(!ok && err.contains("object id mismatch"), "{err}");
+            assert!(!ok && err.contains("rejected: object-id-mismatch"), "{err}");
+            // A header alone is a truncated object, not an empty plaintext.
+            let (ok, got, err) = run_decrypt(dir.path(), &key_file, &id, &stored[..HEADER_LEN], None);
+            assert!(!ok && got.is_empty() && err.contains("rejected: truncated 0"), "{err}");
         }
     }
     // A rewrapped object with a passphrase-derived key.

@@ -158,6 +158,60 @@ fn truncation_is_detected_at_every_length() {
     }
 }
 
+/// Issue 8: a reader that follows the records literally ("for each record …") finds none after
+/// a header and returns an empty plaintext, which for an empty object even looks right. Every
+/// object has at least one record, so a header alone is `Truncated { chunks: 0 }` in every
+/// decryptor, including the random-access one asked for nothing.
+#[test]
+fn header_alone_is_truncated_never_an_empty_plaintext() {
+    let m = master(1);
+    for len in [0usize, 1, S as usize, 3 * S as usize + 5] {
+        let stored = encrypt(&m, ID, S, 1, &pattern(len), 7);
+        let header_only = &stored[..HEADER_LEN];
+        let keys = std::slice::from_ref(&m);
+        let truncated = |what: &str, r: Result<Vec<u8>>| match r {
+            Err(Error::Truncated { chunks: 0 }) => {}
+            Ok(p) => panic!(
+                "{what} (plaintext of {len}): accepted a header alone as {} bytes",
+                p.len()
+            ),
+            Err(e) => panic!("{what} (plaintext of {len}): {e:?}"),
+        };
+        for threads in [1, 2] {
+            let mut out = Vec::new();
+            truncated(
+                "decrypt_stream",
+                decrypt_stream(keys, &ID, threads, header_only, &mut out).map(|_| out),
+            );
+            let mut dec = Decryptor::new(header_only, keys, &ID, threads).unwrap();
+            let mut out = Vec::new();
+            let r = dec.read_to_end(&mut out).map(|_| out);
+            truncated(
+                "Decryptor::read_to_end",
+                r.map_err(|e| match Error::from_io(&e) {
+                    Some(Error::Truncated { chunks }) => Error::Truncated { chunks: *chunks },
+                    _ => Error::Io(e),
+                }),
+            );
+            let object_keys = ObjectHeader::parse(header_only).unwrap().open(keys, &ID).unwrap();
+            let mut push = StreamDecryptor::new(object_keys, threads);
+            let mut out = Vec::new();
+            truncated("StreamDecryptor", push.finish(&mut out).map(|()| out));
+        }
+        truncated(
+            "decrypt_bytes",
+            decrypt_bytes(keys, &ID, header_only).map(|p| p.to_vec()),
+        );
+        let mut out = Vec::new();
+        let r = read_range(&mut std::io::Cursor::new(header_only), keys, &ID, 0..0, &mut out);
+        truncated("read_range 0..0", r.map(|_| out));
+        assert!(matches!(
+            plain_len(HEADER_LEN as u64, S),
+            Err(Error::Truncated { chunks: 0 })
+        ));
+    }
+}
+
 #[test]
 fn extension_is_detected() {
     let m = master(1);
