@@ -5,6 +5,8 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
+use std::sync::{Arc, LazyLock};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Shortest and longest password we accept. The upper bound keeps hashing cost bounded.
 pub const MIN_LEN: usize = 10;
@@ -32,10 +34,65 @@ pub fn check_policy(pw: &SecretString) -> Result<(), AuthError> {
     Ok(())
 }
 
+/// How many Argon2 computations run at once: one per core. Each takes 19 MiB for tens of
+/// milliseconds; without a cap, a flood of sign-in requests starts one blocking thread per
+/// request (tokio allows 512) and the server grows by gigabytes.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).min(16)
+}
+
+/// How many more may wait for a worker before we answer 503: at ~20 hashes per second per
+/// core, a request admitted last waits about two seconds.
+const QUEUE_PER_WORKER: usize = 32;
+
+struct Limiter {
+    /// Running plus waiting: a request that finds none left is refused at once.
+    admission: Arc<Semaphore>,
+    /// Running.
+    running: Arc<Semaphore>,
+}
+
+impl Limiter {
+    fn new(workers: usize, queue: usize) -> Limiter {
+        Limiter {
+            admission: Arc::new(Semaphore::new(workers + queue)),
+            running: Arc::new(Semaphore::new(workers)),
+        }
+    }
+}
+
+static LIMITER: LazyLock<Limiter> = LazyLock::new(|| Limiter::new(workers(), workers() * QUEUE_PER_WORKER));
+
+async fn limited<T: Send + 'static>(f: impl FnOnce() -> Result<T, AuthError> + Send + 'static) -> Result<T, AuthError> {
+    limited_by(&LIMITER, f).await
+}
+
+/// Runs one Argon2 computation on a blocking thread, under `limiter`. The permits move
+/// into the blocking task, so a client that disconnects while its hash runs does not free a
+/// slot before the memory is freed.
+async fn limited_by<T: Send + 'static>(
+    limiter: &Limiter,
+    f: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
+) -> Result<T, AuthError> {
+    let admitted: OwnedSemaphorePermit = Arc::clone(&limiter.admission)
+        .try_acquire_owned()
+        .map_err(|_| AuthError::Busy)?;
+    let slot = Arc::clone(&limiter.running)
+        .acquire_owned()
+        .await
+        .map_err(|e| AuthError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        let _held = (admitted, slot);
+        f()
+    })
+    .await
+    .map_err(|e| AuthError::Internal(e.to_string()))?
+}
+
 /// Hashes a password into a PHC string (`$argon2id$v=19$m=…`).
 pub async fn hash(pw: SecretString) -> Result<String, AuthError> {
     check_policy(&pw)?;
-    tokio::task::spawn_blocking(move || {
+    limited(move || {
         let mut salt = [0u8; 16];
         rand::fill(&mut salt);
         let h = hasher()?
@@ -44,7 +101,6 @@ pub async fn hash(pw: SecretString) -> Result<String, AuthError> {
         Ok(h.to_string())
     })
     .await
-    .map_err(|e| AuthError::Internal(e.to_string()))?
 }
 
 /// A fixed hash verified when the account does not exist, so a login for an unknown e-mail
@@ -56,7 +112,12 @@ const DUMMY_HASH: &str =
 pub async fn verify(hash: Option<String>, pw: SecretString) -> Result<bool, AuthError> {
     let known = hash.is_some();
     let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
-    tokio::task::spawn_blocking(move || {
+    // A password longer than any we accept cannot match; refusing it here keeps a 1 MiB
+    // "password" from costing a hash.
+    if pw.expose_secret().chars().count() > MAX_LEN {
+        return Ok(false);
+    }
+    limited(move || {
         let Ok(parsed) = PasswordHash::new(&hash) else {
             return Ok(false);
         };
@@ -66,7 +127,6 @@ pub async fn verify(hash: Option<String>, pw: SecretString) -> Result<bool, Auth
         Ok(ok && known)
     })
     .await
-    .map_err(|e| AuthError::Internal(e.to_string()))?
 }
 
 #[cfg(test)]
@@ -88,6 +148,48 @@ mod tests {
                 .unwrap()
         );
         assert!(!verify(None, SecretString::from("anything at all")).await.unwrap());
+    }
+
+    /// A flood larger than the workers plus their queue (one worker, two waiting, on a
+    /// limiter of its own so other tests are not refused): the excess is refused with `Busy`
+    /// at once instead of queueing without bound, every admitted one completes, and no more
+    /// than one runs at a time.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_beyond_the_queue_is_refused_busy() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let limiter = Arc::new(Limiter::new(1, 2));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..12)
+            .map(|_| {
+                let (limiter, running, most) = (limiter.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    limited_by(&limiter, move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        let h = PasswordHash::new(DUMMY_HASH).map_err(|e| AuthError::Internal(e.to_string()))?;
+                        let ok = hasher()?.verify_password(b"x", &h).is_ok();
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        Ok(ok)
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let (mut busy, mut done) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(false) => done += 1,
+                Err(AuthError::Busy) => busy += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(done >= 3, "the running one and the two waiting complete: {done}");
+        assert!(busy >= 1, "the excess is refused: {busy}");
+        assert_eq!(busy + done, 12);
+        assert_eq!(most.load(Ordering::SeqCst), 1, "never more than one at a time");
+        // Once the flood is over, the limiter admits again.
+        assert_eq!(limited_by(&limiter, || Ok(7)).await.unwrap(), 7);
     }
 
     #[tokio::test]

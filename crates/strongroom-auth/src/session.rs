@@ -28,6 +28,16 @@ pub enum AuthError {
     /// The setup token is unknown, spent or expired.
     #[error("the setup token is invalid or has expired")]
     BadSetupToken,
+    /// The current password given with a password change is wrong.
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
+    /// The request must come from a signed-in browser session, not an API token (an API
+    /// token may not mint tokens: revoking a leaked one must end its holder's access).
+    #[error("{0} needs a signed-in session, not an API token")]
+    SessionRequired(&'static str),
+    /// Too many password checks are running or waiting; try again shortly.
+    #[error("the server is busy checking passwords; try again in a moment")]
+    Busy,
     /// A failure in storage.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -8,7 +8,7 @@
 //!   rooms, folders and files one cannot see reveal nothing, not even that they exist.
 
 use crate::ids::UserId;
-use crate::role::{AccessLevel, Module, ModuleSet, Role};
+use crate::role::{AccessLevel, Module, ModuleSet, Rank, Role};
 
 /// Who is asking: an authenticated, active user.
 #[derive(Clone, Debug)]
@@ -29,6 +29,11 @@ impl Actor {
             Role::User | Role::Guest => false,
         }
     }
+
+    /// Where this person stands in people administration.
+    pub fn rank(&self) -> Rank {
+        Rank::of(self.role, self.modules)
+    }
 }
 
 /// What is being done.
@@ -48,10 +53,11 @@ pub enum Action {
     ManageRoom,
     /// List people and groups (to invite them to rooms).
     ViewPeople,
-    /// Create, change and disable users with role User or Guest; manage groups.
+    /// Manage groups and their members.
     ManagePeople,
-    /// Create, change or disable Administrators.
-    ManageAdmins,
+    /// Create a person, or change another person's name, role, modules, state (disable or
+    /// enable) or password. Asked of a [`Resource::Person`]; see [`Rank`] for the rule.
+    ManagePerson,
     /// Hand the Owner role to someone else.
     TransferOwnership,
     /// Change instance settings and security policy.
@@ -74,7 +80,7 @@ impl Action {
         Action::ManageRoom,
         Action::ViewPeople,
         Action::ManagePeople,
-        Action::ManageAdmins,
+        Action::ManagePerson,
         Action::TransferOwnership,
         Action::ManageSettings,
         Action::ReadAudit,
@@ -92,6 +98,9 @@ pub enum Resource {
     /// caller's effective access level in that room as the store computed it from direct and
     /// group membership (`None`: not a member).
     Room { access: Option<AccessLevel> },
+    /// A person, as far as people administration goes: their rank (for a change of role or
+    /// modules, asked twice: once with the rank they have, once with the rank they would get).
+    Person { rank: Rank },
 }
 
 /// Why an action was refused. The server maps `NotFound` to 404 and `Forbidden` to 403.
@@ -110,6 +119,7 @@ pub fn authorize(actor: &Actor, action: Action, resource: Resource) -> Result<()
     match resource {
         Resource::Instance => authorize_instance(actor, action),
         Resource::Room { access } => authorize_room(actor, action, access),
+        Resource::Person { rank } => authorize_person(actor, action, rank),
     }
 }
 
@@ -123,19 +133,32 @@ fn authorize_instance(actor: &Actor, action: Action) -> Result<(), Denied> {
         Action::ListRooms => Ok(()),
         Action::ViewPeople => allow(actor.role != Role::Guest),
         Action::ManagePeople => allow(actor.administers(Module::People)),
-        Action::ManageAdmins => {
-            allow(actor.role == Role::Owner || (actor.role == Role::Admin && actor.modules == ModuleSet::ALL))
-        }
         Action::TransferOwnership => allow(actor.role == Role::Owner),
         Action::ManageSettings => allow(actor.administers(Module::Settings)),
         Action::ReadAudit => allow(actor.administers(Module::Audit)),
         // Operations data, like the settings: the same administrators.
         Action::ReadMetrics => allow(actor.administers(Module::Settings)),
         Action::ManageOwnAccount => Ok(()),
-        // Content actions need a room; asked of the instance they are refused.
-        Action::ReadContent | Action::WriteContent | Action::PurgeContent | Action::ManageRoom => {
-            Err(Denied::Forbidden)
-        }
+        // Content actions need a room, person actions a person; asked of the instance they
+        // are refused.
+        Action::ReadContent
+        | Action::WriteContent
+        | Action::PurgeContent
+        | Action::ManageRoom
+        | Action::ManagePerson => Err(Denied::Forbidden),
+    }
+}
+
+/// People administration: an Administrator of the people module (or the Owner) manages
+/// people strictly below their own rank, and only raises them to a rank below it. So a
+/// people administrator manages Users and Guests, a full Administrator also module
+/// Administrators, and the Owner everyone else; nobody manages their equals, and nobody
+/// but the Owner themselves touches the Owner's account (through self-service, which is
+/// [`Action::ManageOwnAccount`]).
+fn authorize_person(actor: &Actor, action: Action, rank: Rank) -> Result<(), Denied> {
+    match action {
+        Action::ManagePerson => allow(actor.administers(Module::People) && actor.rank() > rank),
+        _ => Err(Denied::Forbidden),
     }
 }
 
@@ -200,9 +223,9 @@ mod tests {
     fn instance_actions_table() {
         #[rustfmt::skip]
         let table: &[(&str, &str)] = &[
-            //                       CR LR RC WC PC MR VP MP MA TO MS RA RM MO
-            ("owner",                "Y  Y  F  F  F  F  Y  Y  Y  Y  Y  Y  Y  Y"),
-            ("admin-full",           "Y  Y  F  F  F  F  Y  Y  Y  F  Y  Y  Y  Y"),
+            //                       CR LR RC WC PC MR VP MP MX TO MS RA RM MO
+            ("owner",                "Y  Y  F  F  F  F  Y  Y  F  Y  Y  Y  Y  Y"),
+            ("admin-full",           "Y  Y  F  F  F  F  Y  Y  F  F  Y  Y  Y  Y"),
             ("admin-documents",      "Y  Y  F  F  F  F  Y  F  F  F  F  F  F  Y"),
             ("admin-people",         "Y  Y  F  F  F  F  Y  Y  F  F  F  F  F  Y"),
             ("admin-settings-audit", "Y  Y  F  F  F  F  Y  F  F  F  Y  Y  Y  Y"),
@@ -248,6 +271,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Every person × the rank of the person acted on, for `ManagePerson` (written out, not
+    /// derived from the rank order): Y = allowed, F = forbidden. Columns: Guest, User, module
+    /// Administrator, full Administrator, Owner.
+    #[test]
+    fn person_actions_table() {
+        #[rustfmt::skip]
+        let table: &[(&str, &str)] = &[
+            //                       G  U  MA FA O
+            ("owner",                "Y  Y  Y  Y  F"),
+            ("admin-full",           "Y  Y  Y  F  F"),
+            ("admin-documents",      "F  F  F  F  F"),
+            ("admin-people",         "Y  Y  F  F  F"),
+            ("admin-settings-audit", "F  F  F  F  F"),
+            ("user",                 "F  F  F  F  F"),
+            ("guest",                "F  F  F  F  F"),
+        ];
+        let people = people();
+        for (name, row) in table {
+            let a = &people.iter().find(|(n, _)| n == name).unwrap().1;
+            let expected: Vec<&str> = row.split_whitespace().collect();
+            assert_eq!(expected.len(), Rank::ALL.len());
+            for (rank, want) in Rank::ALL.iter().zip(expected) {
+                for action in Action::ALL {
+                    let got = match authorize(a, action, Resource::Person { rank: *rank }) {
+                        Ok(()) => "Y",
+                        Err(Denied::Forbidden) => "F",
+                        Err(Denied::NotFound) => "N",
+                    };
+                    let want = if action == Action::ManagePerson { want } else { "F" };
+                    assert_eq!(got, want, "{name} {action:?} on a person of rank {rank:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ranks_of_roles() {
+        let people_admin = ModuleSet::from_modules(&[Module::People]);
+        let all_but_audit = ModuleSet::from_modules(&[Module::Documents, Module::People, Module::Settings]);
+        assert_eq!(Rank::of(Role::Owner, ModuleSet::NONE), Rank::Owner);
+        assert_eq!(Rank::of(Role::Admin, ModuleSet::ALL), Rank::FullAdmin);
+        assert_eq!(Rank::of(Role::Admin, all_but_audit), Rank::ModuleAdmin);
+        assert_eq!(Rank::of(Role::Admin, people_admin), Rank::ModuleAdmin);
+        assert_eq!(Rank::of(Role::Admin, ModuleSet::NONE), Rank::ModuleAdmin);
+        assert_eq!(Rank::of(Role::User, ModuleSet::ALL), Rank::User);
+        assert_eq!(Rank::of(Role::Guest, ModuleSet::ALL), Rank::Guest);
     }
 
     #[test]

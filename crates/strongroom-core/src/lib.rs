@@ -13,4 +13,4 @@ pub mod role;
 
 pub use access::{Action, Actor, Denied, Resource, authorize};
 pub use clock::{Clock, SystemClock};
-pub use role::{AccessLevel, Module, ModuleSet, Role};
+pub use role::{AccessLevel, Module, ModuleSet, Rank, Role};

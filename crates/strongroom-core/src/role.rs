@@ -43,6 +43,36 @@ impl fmt::Display for Role {
     }
 }
 
+/// Where a person stands in people administration, lowest first. Nobody may change,
+/// disable or reset the password of someone at or above their own rank, nor raise anyone to
+/// it: the rank order is what keeps an insider from climbing (a people administrator taking
+/// over the Owner's account by setting its password, a full Administrator disabling another).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rank {
+    Guest,
+    User,
+    /// An Administrator limited to some modules (any set short of all four).
+    ModuleAdmin,
+    /// An Administrator of every module.
+    FullAdmin,
+    Owner,
+}
+
+impl Rank {
+    pub const ALL: [Rank; 5] = [Rank::Guest, Rank::User, Rank::ModuleAdmin, Rank::FullAdmin, Rank::Owner];
+
+    /// The rank of a person with this role and (for an Administrator) these modules.
+    pub fn of(role: Role, modules: ModuleSet) -> Rank {
+        match role {
+            Role::Owner => Rank::Owner,
+            Role::Admin if modules == ModuleSet::ALL => Rank::FullAdmin,
+            Role::Admin => Rank::ModuleAdmin,
+            Role::User => Rank::User,
+            Role::Guest => Rank::Guest,
+        }
+    }
+}
+
 /// A part of the product an Administrator can be limited to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]

@@ -35,6 +35,31 @@ pub struct Config {
     pub auth: AuthConfig,
     pub encryption: EncryptionConfig,
     pub metrics: MetricsConfig,
+    pub http: HttpConfig,
+}
+
+/// Limits on what one client connection may hold (see `limits.rs`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Seconds a client has to send a request's headers, from connecting or from the end of
+    /// the previous answer on a kept-alive connection (so also the idle keep-alive time).
+    pub header_timeout_secs: u32,
+    /// Seconds a request body may send nothing before the request is failed.
+    pub body_idle_timeout_secs: u32,
+    /// Open connections allowed from one client address (behind a reverse proxy, raise it:
+    /// every client then shares the proxy's address).
+    pub max_connections_per_address: u32,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_timeout_secs: 30,
+            body_idle_timeout_secs: 60,
+            max_connections_per_address: 128,
+        }
+    }
 }
 
 /// The Prometheus endpoint `/metrics`.
@@ -148,6 +173,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             storage: StorageConfig::default(),
             tls: TlsConfig::default(),
+            http: HttpConfig::default(),
             auth: AuthConfig::default(),
             encryption: EncryptionConfig::default(),
             metrics: MetricsConfig::default(),

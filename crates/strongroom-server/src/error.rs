@@ -16,7 +16,13 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds, for a `Retry-After` header (503 under load).
+    pub retry_after: Option<u32>,
 }
+
+/// The longest message we send: messages may quote client input, and an error must never
+/// echo a whole request back.
+const MAX_MESSAGE_CHARS: usize = 300;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
@@ -37,6 +43,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -68,13 +75,22 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mut message = self.message;
+        if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
+            message.truncate(cut);
+            message.push('…');
+        }
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_string(),
-                message: self.message,
+                message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut r = (self.status, Json(body)).into_response();
+        if let Some(s) = self.retry_after {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        r
     }
 }
 
@@ -120,6 +136,12 @@ impl From<AuthError> for ApiError {
             AuthError::Csrf => ApiError::new(StatusCode::FORBIDDEN, "csrf", e.to_string()),
             AuthError::WeakPassword(m) => ApiError::new(StatusCode::BAD_REQUEST, "weak_password", m),
             AuthError::BadSetupToken => ApiError::new(StatusCode::FORBIDDEN, "bad_setup_token", e.to_string()),
+            AuthError::WrongCurrentPassword => ApiError::new(StatusCode::FORBIDDEN, "wrong_password", e.to_string()),
+            AuthError::SessionRequired(_) => ApiError::new(StatusCode::FORBIDDEN, "session_required", e.to_string()),
+            AuthError::Busy => ApiError {
+                retry_after: Some(1),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+            },
             AuthError::Store(s) => s.into(),
             AuthError::Internal(m) => ApiError::internal(m),
         }

@@ -11,7 +11,6 @@ use strongroom_auth::{AuthError, session};
 use strongroom_core::Actor;
 use strongroom_core::audit::RequestOrigin;
 
-pub const SESSION_COOKIE: &str = "strongroom_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Largest JSON request body we read. Uploads do not go through JSON, so this can be small;
@@ -104,6 +103,19 @@ pub struct Caller {
     pub origin: RequestOrigin,
     /// The session cookie value, when authenticated by cookie (for sign-out).
     pub session: Option<String>,
+    /// The stored hash of the API token, when authenticated by bearer token.
+    pub api_token_hash: Option<String>,
+}
+
+impl Caller {
+    /// The sign-in this request came through, to keep when the caller changes their own
+    /// password (every other one ends).
+    pub fn sign_in_hashes(&self) -> (Option<String>, Option<String>) {
+        (
+            self.session.as_deref().map(strongroom_auth::token::hash),
+            self.api_token_hash.clone(),
+        )
+    }
 }
 
 impl FromRequestParts<Shared> for Caller {
@@ -125,9 +137,10 @@ impl FromRequestParts<Shared> for Caller {
                 actor,
                 origin,
                 session: None,
+                api_token_hash: Some(strongroom_auth::token::hash(token)),
             });
         }
-        let secret = cookie(parts, SESSION_COOKIE)
+        let secret = cookie(parts, state.session_cookie())
             .ok_or(AuthError::Unauthenticated)?
             .to_string();
         let s = session::from_session(&state.db, &secret, now).await?;
@@ -146,6 +159,7 @@ impl FromRequestParts<Shared> for Caller {
             actor: s.actor,
             origin,
             session: Some(secret),
+            api_token_hash: None,
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod http;
 pub mod keys;
+pub mod limits;
 pub mod range;
 pub mod routes;
 pub mod state;
@@ -54,6 +55,7 @@ pub fn app(state: Shared) -> Router {
     let (router, openapi) = api();
     let spec = Arc::new(openapi.to_json().unwrap_or_default());
     let tls = state.tls;
+    let body_idle = state.body_idle_timeout;
     let request_id = HeaderName::from_static("x-request-id");
     router
         .route(
@@ -71,6 +73,10 @@ pub fn app(state: Shared) -> Router {
         .fallback(|| async { error::ApiError::not_found("route") })
         // Uploads stream without a size limit; JSON bodies are bounded by `extract::Json`.
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(move |req, next| {
+            limits::body_idle_timeout(body_idle, req, next)
+        }))
+        .layer(axum::middleware::from_fn(limits::close_after_unread_body))
         .layer(axum::middleware::from_fn(http::observe))
         .layer(axum::middleware::from_fn(move |req, next| {
             http::security_headers(tls, req, next)
@@ -214,6 +220,8 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         clock,
         session_ms: i64::from(cfg.auth.session_hours.max(1)) * 3_600_000,
         tls: cfg.tls.enabled(),
+        body_idle_timeout: std::time::Duration::from_secs(u64::from(cfg.http.body_idle_timeout_secs.max(1))),
+        https: cfg.tls.enabled() || cfg.public_url.trim().to_ascii_lowercase().starts_with("https://"),
         metrics,
         metrics_public: cfg.metrics.public,
     });
@@ -252,6 +260,8 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         shutdown_signal().await;
         h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
     });
+    let per_address = limits::PerAddressLimit::new(cfg.http.max_connections_per_address as usize);
+    let header_timeout = limits::header_timeout(&cfg.http);
     if cfg.tls.enabled() {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let (cert, key) = tls::cert_files(&cfg.tls, &cfg.data_dir)?;
@@ -264,18 +274,32 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
                     key.display()
                 )
             })?;
-        axum_server::bind_rustls(addr, rustls_cfg)
+        let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls_cfg).acceptor(per_address);
+        let mut server = axum_server::bind(addr).acceptor(acceptor);
+        limit_slow_clients(server.http_builder(), &cfg);
+        server
+            .first_request_timeout(header_timeout)
             .handle(handle)
             .serve(app)
             .await
             .map_err(|e| format!("server error: {e}"))
     } else {
-        axum_server::bind(addr)
+        let mut server = axum_server::bind(addr).acceptor(per_address);
+        limit_slow_clients(server.http_builder(), &cfg);
+        server
+            .first_request_timeout(header_timeout)
             .handle(handle)
             .serve(app)
             .await
             .map_err(|e| format!("server error: {e}"))
     }
+}
+
+/// Header-read (and keep-alive idle) timeout for HTTP/1, keep-alive pings for HTTP/2.
+fn limit_slow_clients(b: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>, cfg: &Config) {
+    let t = limits::header_timeout(&cfg.http);
+    b.http1().header_read_timeout(t);
+    b.http2().keep_alive_interval(Some(t)).keep_alive_timeout(t);
 }
 
 async fn shutdown_signal() {

@@ -15,8 +15,14 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Browser session lifetime.
     pub session_ms: i64,
-    /// Whether cookies get the `Secure` flag (served over TLS).
+    /// Whether this process terminates TLS (HSTS is sent).
     pub tls: bool,
+    /// Whether browsers reach us over HTTPS: this process terminates TLS, or `public_url`
+    /// is `https://` (a TLS reverse proxy in front). The session cookie is then `Secure`
+    /// and `__Host-` prefixed, so it never travels in clear nor can be set by a sibling host.
+    pub https: bool,
+    /// How long a request body may send nothing (`[http] body_idle_timeout_secs`).
+    pub body_idle_timeout: std::time::Duration,
     pub metrics: Option<PrometheusHandle>,
     /// Serve `/metrics` without authentication (`[metrics] public`).
     pub metrics_public: bool,
@@ -25,6 +31,25 @@ pub struct AppState {
 pub type Shared = Arc<AppState>;
 
 impl AppState {
+    /// The session cookie's name: `__Host-` prefixed over HTTPS (browsers then accept it
+    /// only with `Secure`, `Path=/` and no `Domain`).
+    pub fn session_cookie(&self) -> &'static str {
+        if self.https {
+            "__Host-strongroom_session"
+        } else {
+            "strongroom_session"
+        }
+    }
+
+    /// `Set-Cookie` value for the session cookie (`secret` empty and `max_age` 0 clear it).
+    pub fn session_cookie_header(&self, secret: &str, max_age: i64) -> String {
+        let secure = if self.https { "; Secure" } else { "" };
+        format!(
+            "{}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
+            self.session_cookie()
+        )
+    }
+
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
     }

@@ -54,7 +54,23 @@ pub fn normalize_email(email: &str) -> Result<String> {
     if ok {
         Ok(e)
     } else {
-        Err(StoreError::Invalid(format!("not a valid e-mail address: {email:?}")))
+        Err(StoreError::Invalid(format!(
+            "not a valid e-mail address: {:?}",
+            excerpt(email)
+        )))
+    }
+}
+
+/// The start of a piece of client input, for an error message: never echo more than this
+/// (a 1 MB "e-mail" must not come back as a 1 MB error).
+pub fn excerpt(s: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    if s.chars().count() <= MAX_CHARS {
+        s.to_string()
+    } else {
+        let mut e: String = s.chars().take(MAX_CHARS).collect();
+        e.push('…');
+        e
     }
 }
 
@@ -72,7 +88,39 @@ pub fn check_name(kind: &str, name: &str) -> Result<String> {
     if n.chars().any(char::is_control) {
         return Err(StoreError::Invalid(format!("{kind} name contains control characters")));
     }
+    if let Some(c) = n.chars().find(|c| is_hidden_format(*c)) {
+        return Err(StoreError::Invalid(format!(
+            "{kind} name contains the invisible or text-direction character U+{:04X}, which can make a name look like another",
+            u32::from(c)
+        )));
+    }
     Ok(n.to_string())
+}
+
+/// Characters that change how a name is displayed without being seen: bidirectional
+/// controls (the "right-to-left override" that shows `invoice\u{202E}gpj.exe` as
+/// `invoiceexe.jpg`), zero-width and invisible characters, the byte order mark, and tag
+/// characters. The zero-width joiner and non-joiner (U+200C, U+200D) stay allowed: Persian,
+/// Indic scripts and emoji sequences need them, and they cannot reorder text.
+pub fn is_hidden_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}'                    // soft hyphen
+        | '\u{061C}'                  // Arabic letter mark
+        | '\u{115F}' | '\u{1160}'     // Hangul fillers
+        | '\u{180E}'                  // Mongolian vowel separator
+        | '\u{200B}'                  // zero-width space
+        | '\u{200E}' | '\u{200F}'     // left-to-right / right-to-left mark
+        | '\u{202A}'..='\u{202E}'     // embeddings and overrides
+        | '\u{2060}'..='\u{2064}'     // word joiner, invisible operators
+        | '\u{2066}'..='\u{2069}'     // isolates
+        | '\u{206A}'..='\u{206F}'     // deprecated format controls
+        | '\u{3164}'                  // Hangul filler
+        | '\u{FEFF}'                  // byte order mark / zero-width no-break space
+        | '\u{FFA0}'                  // halfwidth Hangul filler
+        | '\u{FFF9}'..='\u{FFFB}'     // interlinear annotation
+        | '\u{1D173}'..='\u{1D17A}'   // musical format controls
+        | '\u{E0000}'..='\u{E007F}'   // tags
+    )
 }
 
 /// What is needed to create a user.
@@ -221,16 +269,44 @@ pub async fn update_user(db: &Db, id: &UserId, p: UserPatch) -> Result<User> {
     get_user(db, id).await
 }
 
-pub async fn set_password_hash(db: &Db, id: &UserId, hash: &str) -> Result<()> {
+/// The sign-ins a password change leaves alive: the one it was made through, if any.
+#[derive(Default)]
+pub struct KeepSignIn<'a> {
+    /// SHA-256 of the session secret (hex), as stored.
+    pub session_hash: Option<&'a str>,
+    /// SHA-256 of the API token (hex), as stored.
+    pub token_hash: Option<&'a str>,
+}
+
+/// Sets a person's password hash and, in the same transaction, ends every other session and
+/// revokes every other API token of theirs: whoever knew the old password (or stole a session
+/// or token with it) loses access with it. Returns how many sessions and tokens ended.
+pub async fn change_password(db: &Db, id: &UserId, hash: &str, keep: KeepSignIn<'_>, now: i64) -> Result<u64> {
+    let mut tx = db.pool.begin().await?;
     let r = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(hash.to_string())
         .bind(id.as_str().to_string())
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?;
     if r.rows_affected() == 0 {
         return Err(StoreError::NotFound("user"));
     }
-    Ok(())
+    // '' matches no stored hash (they are 64 hex digits), so "keep nothing" needs no second query.
+    let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+        .bind(id.as_str().to_string())
+        .bind(keep.session_hash.unwrap_or("").to_string())
+        .execute(&mut *tx)
+        .await?;
+    let tokens = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND token_hash <> $3",
+    )
+    .bind(now)
+    .bind(id.as_str().to_string())
+    .bind(keep.token_hash.unwrap_or("").to_string())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(sessions.rows_affected() + tokens.rows_affected())
 }
 
 /// Makes `to` the Owner and the current Owner a full-access Administrator, in one transaction.
@@ -381,4 +457,38 @@ pub async fn remove_group_member(db: &Db, group: &GroupId, user: &UserId) -> Res
         return Err(StoreError::NotFound("group member"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    /// Names as a person types them → accepted or not (written out, not derived).
+    #[test]
+    fn names_that_look_like_other_names_are_refused() {
+        #[rustfmt::skip]
+        let table: &[(&str, bool)] = &[
+            ("invoice.pdf", true),
+            ("Überweisung März.xlsx", true),
+            ("قرارداد.docx", true),                  // right-to-left script itself is fine
+            ("می\u{200C}خواهم.txt", true),            // ZWNJ, needed in Persian
+            ("👩\u{200D}⚖️ notes.md", true),          // ZWJ in an emoji sequence
+            ("invoice\u{202E}gpj.exe", false),       // right-to-left override
+            ("a\u{202A}b", false),                    // left-to-right embedding
+            ("a\u{2066}b\u{2069}", false),            // isolates
+            ("a\u{200F}b", false),                    // right-to-left mark
+            ("a\u{061C}b", false),                    // Arabic letter mark
+            ("pay\u{200B}pal.pdf", false),            // zero-width space
+            ("\u{FEFF}report.pdf", false),            // byte order mark
+            ("re\u{00AD}port.pdf", false),            // soft hyphen
+            ("a\u{2060}b", false),                    // word joiner
+            ("a\u{E0041}b", false),                   // tag character
+            ("tab\there", false),                     // control character
+        ];
+        for (name, ok) in table {
+            assert_eq!(check_name("file", name).is_ok(), *ok, "{name:?}");
+        }
+        let e = check_name("file", "invoice\u{202E}gpj.exe").unwrap_err().to_string();
+        assert!(e.contains("U+202E"), "{e}");
+    }
 }

@@ -267,9 +267,14 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
                 let h = strongroom_auth::password::hash(read_password()?)
                     .await
                     .map_err(|e| e.to_string())?;
-                people::set_password_hash(&db, &u.id, &h).await.map_err(err)?;
+                let ended = people::change_password(&db, &u.id, &h, people::KeepSignIn::default(), now)
+                    .await
+                    .map_err(err)?;
                 audit(&db, AuditEvent::new("user.password", "people").target("user", &u.id)).await?;
-                println!("password set for {}", u.email);
+                println!(
+                    "password set for {}; {ended} session(s) and API token(s) ended",
+                    u.email
+                );
             }
             UserCommand::TransferOwnership { to } => {
                 let owner = people::list_users(&db)

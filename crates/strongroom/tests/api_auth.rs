@@ -291,7 +291,8 @@ async fn people_groups_roles_and_ownership() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
-        // Ownership moves; the old Owner becomes a full administrator; the Owner cannot be disabled.
+        // Ownership moves; the old Owner becomes a full administrator, who cannot disable the
+        // new Owner (nobody outranks the Owner).
         let hr_id = people_admin.user_id.clone();
         assert_eq!(
             people_admin
@@ -315,7 +316,7 @@ async fn people_groups_roles_and_ownership() {
         let r = owner
             .patch(&format!("/api/v1/users/{hr_id}"), json!({"active": false}))
             .await;
-        assert_eq!(r.status(), StatusCode::CONFLICT);
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
     }
 }
 

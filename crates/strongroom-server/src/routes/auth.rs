@@ -1,7 +1,7 @@
 //! Setup, sign-in, sign-out and personal API tokens.
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, Json, Origin, Path, SESSION_COOKIE};
+use crate::extract::{Caller, Json, Origin, Path};
 use crate::state::Shared;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -136,11 +136,7 @@ async fn login(
     st.audit(AuditEvent::new("auth.login", "people").by(&actor).from_origin(&origin))
         .await?;
     let max_age = st.session_ms / 1000;
-    let secure = if st.tls { "; Secure" } else { "" };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
-        l.session_secret
-    );
+    let cookie = st.session_cookie_header(&l.session_secret, max_age);
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
@@ -170,8 +166,7 @@ async fn logout(State(st): State<Shared>, caller: Caller) -> ApiResult<impl Into
             .from_origin(&caller.origin),
     )
     .await?;
-    let secure = if st.tls { "; Secure" } else { "" };
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
+    let clear = st.session_cookie_header("", 0);
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
@@ -210,6 +205,10 @@ async fn create_token(
     Json(req): Json<NewTokenRequest>,
 ) -> ApiResult<impl IntoResponse> {
     authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
+    // A token that could mint tokens would outlive its own revocation.
+    if caller.session.is_none() {
+        return Err(AuthError::SessionRequired("creating an API token").into());
+    }
     let days = req.expires_in_days.unwrap_or(90);
     if days == 0 || days > 3650 {
         return Err(ApiError::bad_request("expires_in_days must be between 1 and 3650"));

@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use secrecy::SecretString;
 use serde::Deserialize;
-use strongroom_auth::password;
+use strongroom_auth::{AuthError, password};
 use strongroom_core::audit::AuditEvent;
 use strongroom_core::ids::{GroupId, UserId};
-use strongroom_core::{Action, Module, ModuleSet, Resource, Role, authorize};
+use strongroom_core::{Action, Module, ModuleSet, Rank, Resource, Role, authorize};
 use strongroom_store::audit::AuditEntry;
 use strongroom_store::people::{self, Group, NewUser, User, UserPatch};
 use utoipa_axum::router::OpenApiRouter;
@@ -28,13 +28,19 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(list_audit))
 }
 
-/// Administrators are managed by the Owner or a full-access Administrator; everyone else by
-/// an Administrator of the people module.
-fn people_action(role: Role) -> Action {
-    if role == Role::Admin {
-        Action::ManageAdmins
-    } else {
-        Action::ManagePeople
+/// The person as people administration sees them: their rank.
+fn person(role: Role, modules: ModuleSet) -> Resource {
+    Resource::Person {
+        rank: Rank::of(role, modules),
+    }
+}
+
+/// The modules an Administrator gets: those named, or all when none are named.
+fn modules_of(role: Role, named: Option<&[Module]>) -> ModuleSet {
+    match (role, named) {
+        (Role::Admin, Some(m)) => ModuleSet::from_modules(m),
+        (Role::Admin, None) => ModuleSet::ALL,
+        _ => ModuleSet::NONE,
     }
 }
 
@@ -70,14 +76,17 @@ async fn create_user(
             "there is exactly one Owner; use transfer-ownership",
         ));
     }
-    authorize(&caller.actor, people_action(req.role), Resource::Instance)?;
+    let modules = modules_of(req.role, req.admin_modules.as_deref());
+    authorize(&caller.actor, Action::ManagePerson, person(req.role, modules))?;
+    // The cheap checks before the expensive hash.
+    people::normalize_email(&req.email)?;
+    if !req.display_name.trim().is_empty() {
+        people::check_name("display", &req.display_name)?;
+    }
     let hash = match req.password {
         Some(pw) => Some(password::hash(pw).await?),
         None => None,
     };
-    let modules = req
-        .admin_modules
-        .map_or(ModuleSet::ALL, |m| ModuleSet::from_modules(&m));
     let user = people::create_user(
         &st.db,
         NewUser {
@@ -117,10 +126,16 @@ pub struct UpdateUserRequest {
     active: Option<bool>,
     #[schema(value_type = Option<String>, format = Password)]
     password: Option<SecretString>,
+    /// Required when people change their own password.
+    #[schema(value_type = Option<String>, format = Password)]
+    current_password: Option<SecretString>,
 }
 
 /// Changes a user's name, role, modules, state (disable/enable) or password. People may
-/// change their own name and password.
+/// change their own name, and their own password given the current one. Anyone else is
+/// changed only by an Administrator of people who ranks above them (and only to a rank
+/// below the Administrator's own): see `Rank`. A password change ends every other session
+/// and API token of the person.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", params(("id" = String, Path)), request_body = UpdateUserRequest,
     responses((status = 200, body = User), (status = 403), (status = 409)))]
 async fn update_user(
@@ -130,22 +145,62 @@ async fn update_user(
     Json(req): Json<UpdateUserRequest>,
 ) -> ApiResult<Json<User>> {
     let target = people::get_user(&st.db, &id).await?;
-    let self_service =
-        id == caller.actor.user_id && req.role.is_none() && req.admin_modules.is_none() && req.active.is_none();
-    if !self_service {
-        authorize(&caller.actor, people_action(target.role), Resource::Instance)?;
-        if let Some(r) = req.role {
-            authorize(&caller.actor, people_action(r), Resource::Instance)?;
+    let is_self = id == caller.actor.user_id;
+    let self_service = is_self && req.role.is_none() && req.admin_modules.is_none() && req.active.is_none();
+    // The modules the person will have, when the role or the modules change.
+    let modules = (req.role.is_some() || req.admin_modules.is_some()).then(|| {
+        let role = req.role.unwrap_or(target.role);
+        match &req.admin_modules {
+            Some(m) => modules_of(role, Some(m)),
+            None if role == target.role => target.modules(),
+            None => modules_of(role, None),
+        }
+    });
+    if self_service {
+        authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
+    } else {
+        authorize(
+            &caller.actor,
+            Action::ManagePerson,
+            person(target.role, target.modules()),
+        )?;
+        if let Some(m) = modules {
+            authorize(
+                &caller.actor,
+                Action::ManagePerson,
+                person(req.role.unwrap_or(target.role), m),
+            )?;
         }
     }
+    if let Some(d) = &req.display_name {
+        people::check_name("display", d)?;
+    }
+    let password_changed = req.password.is_some();
     if let Some(pw) = req.password {
+        password::check_policy(&pw)?;
+        let (session_hash, token_hash) = if is_self {
+            let current = req
+                .current_password
+                .ok_or_else(|| ApiError::bad_request("current_password is required to change your own password"))?;
+            let stored = people::find_by_email(&st.db, &target.email).await?.and_then(|(_, h)| h);
+            if !password::verify(stored, current).await? {
+                return Err(AuthError::WrongCurrentPassword.into());
+            }
+            caller.sign_in_hashes()
+        } else {
+            (None, None)
+        };
         let h = password::hash(pw).await?;
-        people::set_password_hash(&st.db, &id, &h).await?;
+        let keep = people::KeepSignIn {
+            session_hash: session_hash.as_deref(),
+            token_hash: token_hash.as_deref(),
+        };
+        people::change_password(&st.db, &id, &h, keep, st.now()).await?;
     }
     let patch = UserPatch {
         display_name: req.display_name,
         role: req.role,
-        modules: req.admin_modules.map(|m| ModuleSet::from_modules(&m)),
+        modules,
         active: req.active,
     };
     let user = people::update_user(&st.db, &id, patch).await?;
@@ -153,6 +208,7 @@ async fn update_user(
         AuditEvent::new("user.update", "people")
             .by(&caller.actor)
             .target("user", &id)
+            .details(serde_json::json!({ "password_changed": password_changed }))
             .from_origin(&caller.origin),
     )
     .await?;
