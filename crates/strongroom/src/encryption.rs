@@ -2,18 +2,20 @@
 //! straight on the configured database and blob store (the server may keep running).
 
 use clap::Subcommand;
-use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use strongroom_core::{Clock, SystemClock};
 use strongroom_crypto::MasterKey;
 use strongroom_server::config::Config;
 use strongroom_store::convert::{self, Progress, Target};
 
+use crate::output::{self, Existing, OutputError};
+
 #[derive(Subcommand)]
 pub enum EncryptionCommand {
     /// Write a new random master key to a file (readable by its owner only).
     Keygen {
-        /// Where to write the key; an existing file is never overwritten.
+        /// Where to write the key (`-` for standard output); an existing file is never
+        /// overwritten.
         #[arg(short = 'o', long, required_unless_present = "passphrase_stdin")]
         output: Option<PathBuf>,
         /// Instead: derive the key from a passphrase read from standard input, and print the
@@ -52,32 +54,24 @@ pub enum StorageCommand {
     },
 }
 
-/// Writes a new key file atomically and never over an existing file: the key goes to a
-/// private temporary file first, then is linked into place (which fails if the name exists).
-fn keygen(output: &PathBuf) -> Result<(), String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if output.exists() {
-        return Err(format!("{} exists; a key file is never overwritten", output.display()));
-    }
+/// Writes a new key through [`crate::output`] with [`Existing::Keep`]: a new key file is made
+/// private (0600) and linked into place, which fails if the name exists, because overwriting a
+/// master key loses every document encrypted under it. `-o -` prints the key on standard
+/// output (for a secret manager's pipe); a FIFO gets it written through.
+fn keygen(output: &Path) -> Result<(), String> {
     let key = MasterKey::generate(&mut rand::rng());
-    let tmp = output.with_extension(format!("tmp{}", std::process::id()));
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut f| {
-            f.write_all(key.to_key_text().as_bytes())?;
-            f.write_all(b"\n")?;
-            f.sync_all()
-        })
-        .and_then(|()| std::fs::hard_link(&tmp, output));
-    let _ = std::fs::remove_file(&tmp);
-    written.map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    output::write_bytes(output, Existing::Keep, key.to_key_text().as_bytes()).map_err(|e| match e {
+        OutputError::Exists(_) => format!("{} exists; a key file is never overwritten", output.display()),
+        e => e.to_string(),
+    })?;
+    let place = if output::is_stdout(output) {
+        "standard output".to_owned()
+    } else {
+        output.display().to_string()
+    };
     eprintln!(
-        "wrote master key {} to {}; keep a copy somewhere safe: without it encrypted documents are lost",
-        key.id(),
-        output.display()
+        "wrote master key {} to {place}; keep a copy somewhere safe: without it encrypted documents are lost",
+        key.id()
     );
     Ok(())
 }

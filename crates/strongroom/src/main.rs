@@ -4,6 +4,7 @@
 
 mod admin;
 mod encryption;
+mod output;
 mod protect;
 
 use clap::{Parser, Subcommand};

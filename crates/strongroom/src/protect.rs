@@ -7,12 +7,12 @@
 //! - Passwords are read only from standard input (first line, second line for an owner
 //!   password) or from a file, never from argv, where `ps` and shell history would show them.
 //! - The format is recognised from the content, never from the file name.
-//! - The output is written atomically: a temporary file next to OUT is filled, fsynced and
-//!   renamed over OUT. On any error OUT is untouched (a previous OUT stays as it was), and the
-//!   input file is never the output.
+//! - Nothing reaches OUT unless the command succeeded, and the input file is never the
+//!   output. How OUT is written (atomically, through a device or FIFO, to standard output for
+//!   `-o -`) is decided in one place, [`crate::output`].
 
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -20,6 +20,8 @@ use strongroom_docs::pdf::{PdfPermissions, PdfProtection};
 use strongroom_docs::xlsx::{EditRange, SheetActions, SheetProtection, WorkbookProtection};
 use strongroom_docs::{Error as DocError, Format, odf, office, pdf, xlsx};
 use zeroize::Zeroizing;
+
+use crate::output::{self, Existing};
 
 /// Longest password input we accept on stdin or in a password file; anything longer is not
 /// a password but a mistake (a document piped into the wrong place).
@@ -241,7 +243,7 @@ fn protect_inner(args: &ProtectArgs) -> Result<(), String> {
                 },
             };
             let out = pdf::encrypt(&input, &protection).map_err(ctx)?;
-            write_atomic(&args.out, |f| f.write_all(&out).map_err(|e| ctx(DocError::Io(e))))?;
+            output::write_bytes(&args.out, Existing::Replace, &out)?;
             if restricted && owner.is_none() {
                 eprintln!(
                     "note: no owner password was given, so the restrictions can never be lifted \
@@ -261,13 +263,13 @@ fn protect_inner(args: &ProtectArgs) -> Result<(), String> {
             match other {
                 Format::Zip | Format::CompoundFile => {
                     let input = open(&args.file)?;
-                    write_atomic(&args.out, |f| {
+                    output::write(&args.out, |f| {
                         office::encrypt(input, f, &password, &office::Options::default()).map_err(ctx)
                     })
                 }
                 Format::Odf => {
                     let input = open(&args.file)?;
-                    write_atomic(&args.out, |f| odf::encrypt(input, f, &password).map_err(ctx))
+                    output::write(&args.out, |f| odf::encrypt(input, f, &password).map_err(ctx))
                 }
                 found => Err(unsupported(&args.file, found)),
             }
@@ -289,15 +291,15 @@ fn unprotect_inner(args: &UnprotectArgs) -> Result<(), String> {
         Format::Pdf => {
             let input = read_all(&args.file)?;
             let out = pdf::decrypt(&input, &password).map_err(ctx)?;
-            write_atomic(&args.out, |f| f.write_all(&out).map_err(|e| ctx(DocError::Io(e))))
+            Ok(output::write_bytes(&args.out, Existing::Replace, &out)?)
         }
         Format::CompoundFile => {
             let input = open(&args.file)?;
-            write_atomic(&args.out, |f| office::decrypt(input, f, &password).map_err(ctx))
+            output::write(&args.out, |f| office::decrypt(input, f, &password).map_err(ctx))
         }
         Format::Odf => {
             let input = open(&args.file)?;
-            write_atomic(&args.out, |f| odf::decrypt(input, f, &password).map_err(ctx))
+            output::write(&args.out, |f| odf::decrypt(input, f, &password).map_err(ctx))
         }
         Format::Zip => Err(describe(&args.file, DocError::NotProtected)),
         found => Err(unsupported(&args.file, found)),
@@ -350,7 +352,7 @@ fn sheet_inner(command: &SheetCommand) -> Result<(), String> {
         lock_shapes: args.lock_shapes,
     };
     let input = open(&args.file)?;
-    write_atomic(&args.out, |f| {
+    output::write(&args.out, |f| {
         xlsx::protect_sheet(input, f, &args.sheet, &protection).map_err(|e| match e {
             DocError::AlreadyProtected => {
                 format!("{}: sheet {:?} is already protected", args.file.display(), args.sheet)
@@ -370,7 +372,7 @@ fn sheet_unprotect(args: &SheetUnprotectArgs) -> Result<(), String> {
     let password = optional_password(args.password_stdin)?;
     require_plain_xlsx(&args.file)?;
     let input = open(&args.file)?;
-    write_atomic(&args.out, |f| {
+    output::write(&args.out, |f| {
         xlsx::unprotect_sheet(input, f, &args.sheet, password.as_deref().map(String::as_str)).map_err(|e| match e {
             DocError::NotProtected => {
                 format!("{}: sheet {:?} is not protected", args.file.display(), args.sheet)
@@ -390,7 +392,7 @@ fn workbook_unprotect(args: &WorkbookUnprotectArgs) -> Result<(), String> {
     let password = optional_password(args.password_stdin)?;
     require_plain_xlsx(&args.file)?;
     let input = open(&args.file)?;
-    write_atomic(&args.out, |f| {
+    output::write(&args.out, |f| {
         xlsx::unprotect_workbook(input, f, password.as_deref().map(String::as_str)).map_err(|e| match e {
             DocError::NotProtected => format!("{}: the workbook is not protected", args.file.display()),
             DocError::WrongPassword if password.is_none() => format!(
@@ -416,7 +418,7 @@ fn workbook_inner(command: &WorkbookCommand) -> Result<(), String> {
         lock_windows: args.windows,
     };
     let input = open(&args.file)?;
-    write_atomic(&args.out, |f| {
+    output::write(&args.out, |f| {
         xlsx::protect_workbook(input, f, &protection).map_err(|e| match e {
             DocError::AlreadyProtected => format!("{}: the workbook is already protected", args.file.display()),
             e => describe(&args.file, e),
@@ -519,18 +521,18 @@ fn read_all(file: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(file).map_err(|e| format!("{}: cannot read: {e}", file.display()))
 }
 
-/// Refuse to write over the input: the output is written by renaming onto OUT, which would
-/// replace the only copy of the document with the result of an operation that may be wrong.
+/// Check the input and OUT before any password is read or any work is done. OUT must be a
+/// kind of file [`output`] writes, and never the input: writing a regular OUT renames onto it,
+/// which would replace the only copy of the document with the result of an operation that
+/// may be wrong.
 fn check_paths(input: &Path, out: &Path) -> Result<(), String> {
     let meta = std::fs::metadata(input).map_err(|e| format!("{}: cannot open: {e}", input.display()))?;
     if !meta.is_file() {
         return Err(format!("{}: not a regular file", input.display()));
     }
-    if out.is_dir() {
-        return Err(format!(
-            "{}: is a directory; give the output file's name",
-            out.display()
-        ));
+    output::check(out, Existing::Replace)?;
+    if output::is_stdout(out) {
+        return Ok(());
     }
     let same = match (std::fs::canonicalize(input), std::fs::canonicalize(out)) {
         (Ok(a), Ok(b)) if a == b => true,
@@ -644,69 +646,6 @@ fn read_password_file(file: &Path) -> Result<Zeroizing<String>, String> {
     let line = text.split('\n').next().unwrap_or_default();
     let line = Zeroizing::new(line.strip_suffix('\r').unwrap_or(line).to_owned());
     nonempty(Some(&line), &format!("owner password in {}", file.display()))
-}
-
-/// Write OUT atomically: `fill` writes into a new temporary file in OUT's directory, which is
-/// then fsynced and renamed onto OUT (and the directory fsynced). If `fill` or any step fails,
-/// the temporary file is removed and OUT is untouched. `fill` describes its own errors.
-fn write_atomic(out: &Path, fill: impl FnOnce(&mut File) -> Result<(), String>) -> Result<(), String> {
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let cannot_write = |e: std::io::Error| format!("{}: cannot write: {e}", out.display());
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let (tmp_path, mut tmp) = create_temp(&dir, &name).map_err(cannot_write)?;
-    let result = fill(&mut tmp).and_then(|()| {
-        tmp.flush().map_err(cannot_write)?;
-        tmp.sync_all().map_err(cannot_write)?;
-        drop(tmp);
-        std::fs::rename(&tmp_path, out).map_err(cannot_write)
-    });
-    match result {
-        Ok(()) => {
-            // Make the rename itself durable; failure here leaves a correct OUT, so it is not
-            // reported as an error of the operation.
-            if let Ok(d) = File::open(&dir) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp_path);
-            Err(e)
-        }
-    }
-}
-
-/// A new, empty, owner-only file `.NAME.strongroom-XXXX.tmp` in `dir`. The name only needs
-/// to be unlikely to collide (creation is exclusive and retried): std's per-process random
-/// hasher keys provide that without another dependency.
-fn create_temp(dir: &Path, name: &str) -> std::io::Result<(PathBuf, File)> {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let mut last = None;
-    for attempt in 0u32..16 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u32(std::process::id());
-        h.write_u32(attempt);
-        let path = dir.join(format!(".{name}.strongroom-{:016x}.tmp", h.finish()));
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).read(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            opts.mode(0o600);
-        }
-        match opts.open(&path) {
-            Ok(f) => return Ok((path, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::other("cannot create a temporary file")))
 }
 
 /// `strongroom watermark`.
@@ -849,9 +788,7 @@ fn watermark_inner(args: &WatermarkArgs) -> Result<(), String> {
         },
         e => describe(&args.file, e),
     })?;
-    write_atomic(&args.out, |f| {
-        f.write_all(&out).map_err(|e| describe(&args.file, DocError::Io(e)))
-    })
+    Ok(output::write_bytes(&args.out, Existing::Replace, &out)?)
 }
 
 /// `{file}` and `{date}` substituted; other text (and unknown `{…}`) kept as written.

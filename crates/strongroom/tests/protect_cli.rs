@@ -1352,3 +1352,353 @@ fn watermark_pictures_and_word_documents() {
     let o = strongroom(&["watermark", p(&text_file), "--text", "x", "-o", p(&refused)], "");
     assert_fails(&o, "not a supported format", &refused);
 }
+
+// ---------------------------------------------------------------- where -o writes (issue 8)
+
+/// Run `strongroom ARGS` in `cwd` with `$TMPDIR` set to `spool` (where streamed results wait
+/// until they are complete); returns the outcome and the bytes written to standard output.
+fn strongroom_at(cwd: &Path, spool: &Path, args: &[&str], stdin: &str) -> (Outcome, Vec<u8>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strongroom"))
+        .args(args)
+        .current_dir(cwd)
+        .env("TMPDIR", spool)
+        .env_remove("STRONGROOM_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    let out = child.wait_with_output().unwrap();
+    let outcome = Outcome {
+        ok: out.status.success(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    (outcome, out.stdout)
+}
+
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+fn assert_empty_dir(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind in {}: {left:?}", dir.display());
+}
+
+/// An encrypted .docx and .pdf (password "pw") and what `unprotect` makes of each, written
+/// once to a regular file: every other kind of OUT must receive exactly these bytes.
+struct Protected {
+    docx: PathBuf,
+    docx_plain: Vec<u8>,
+    pdf: PathBuf,
+    pdf_plain: Vec<u8>,
+}
+
+fn protected(dir: &Path) -> Protected {
+    let mut made = Vec::new();
+    for (name, plain) in [("a.docx", docx("streamed")), ("a.pdf", pdf(&["in memory"]))] {
+        let src = write(dir, name, &plain);
+        let enc = dir.join(format!("{name}.enc"));
+        let o = strongroom(&["protect", p(&src), "--password-stdin", "-o", p(&enc)], "pw\n");
+        assert!(o.ok, "{}", o.stderr);
+        let back = dir.join(format!("{name}.back"));
+        let o = strongroom(&["unprotect", p(&enc), "--password-stdin", "-o", p(&back)], "pw\n");
+        assert!(o.ok, "{}", o.stderr);
+        made.push((enc, std::fs::read(&back).unwrap()));
+    }
+    let [(docx, docx_plain), (pdf, pdf_plain)]: [(PathBuf, Vec<u8>); 2] = made.try_into().unwrap();
+    assert_eq!(docx_plain, self::docx("streamed"), "Office round trip is byte-exact");
+    Protected {
+        docx,
+        docx_plain,
+        pdf,
+        pdf_plain,
+    }
+}
+
+/// A thread that reads the FIFO to its end, through a second hard link: a run that replaces
+/// the FIFO's name (the bug) cannot leave the reader waiting on a node nobody will open.
+fn fifo_reader(link: &Path) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let link = link.to_owned();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::fs::File::open(&link).unwrap(), &mut bytes).unwrap();
+        let _ = tx.send(bytes);
+    });
+    rx
+}
+
+/// What the reader got, once the binary has exited. A reader still waiting after `wait` was
+/// never given a writer: then the test writes `marker` itself, so a run that wrote nothing
+/// reads as `marker` (and a run that wrote something as more than that) instead of hanging.
+fn fifo_collect(rx: &std::sync::mpsc::Receiver<Vec<u8>>, link: &Path, wait: u64, marker: &[u8]) -> Vec<u8> {
+    match rx.recv_timeout(std::time::Duration::from_secs(wait)) {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let mut w = std::fs::OpenOptions::new().write(true).open(link).unwrap();
+            w.write_all(marker).unwrap();
+            drop(w);
+            rx.recv().unwrap()
+        }
+    }
+}
+
+fn is_fifo(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt as _;
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_fifo())
+}
+
+/// Regression (issue 8): `-o FIFO` used to rename a temporary file over the FIFO, leaving a
+/// regular file in its place and its reader waiting forever. Now the FIFO stays a FIFO and
+/// its reader gets exactly the bytes `-o FILE` gets, from the streamed (Office) and the
+/// in-memory (PDF) paths; a failed run writes nothing into it; no spool file is left.
+#[test]
+fn output_into_a_fifo_is_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let docs = protected(dir.path());
+    let fifo = dir.path().join("pipe");
+    let (ok, _, err) = run(Command::new("mkfifo").arg(&fifo));
+    assert!(ok, "mkfifo: {err}");
+    let link = dir.path().join("pipe.link");
+    std::fs::hard_link(&fifo, &link).unwrap();
+
+    for (enc, expected) in [(&docs.docx, &docs.docx_plain), (&docs.pdf, &docs.pdf_plain)] {
+        let reader = fifo_reader(&link);
+        let (o, stdout) = strongroom_at(
+            dir.path(),
+            spool.path(),
+            &["unprotect", p(enc), "--password-stdin", "-o", p(&fifo)],
+            "pw\n",
+        );
+        let got = fifo_collect(&reader, &link, 10, b"the binary never opened the FIFO");
+        assert!(o.ok, "{}", o.stderr);
+        assert!(is_fifo(&fifo), "{} is no longer a FIFO", fifo.display());
+        assert!(
+            got == *expected,
+            "the reader got {} bytes, not the {} of -o FILE",
+            got.len(),
+            expected.len()
+        );
+        assert!(stdout.is_empty());
+    }
+
+    let reader = fifo_reader(&link);
+    let (o, _) = strongroom_at(
+        dir.path(),
+        spool.path(),
+        &["unprotect", p(&docs.docx), "--password-stdin", "-o", p(&fifo)],
+        "wrong\n",
+    );
+    let got = fifo_collect(&reader, &link, 2, b"only the marker");
+    assert!(!o.ok && o.stderr.contains("wrong password"), "{}", o.stderr);
+    assert!(is_fifo(&fifo));
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "only the marker",
+        "a failed run writes nothing"
+    );
+    assert_empty_dir(spool.path());
+    no_temp_left(dir.path());
+}
+
+/// Regression (issue 8, seen on a shared machine): `-o /dev/null` replaced /dev/null with a
+/// root-owned 0600 regular file, and every service writing to /dev/null then failed. Each
+/// output path (streamed, in memory, failed) must leave the very same character device, with
+/// its mode (0666), owner and device number.
+#[test]
+fn output_to_dev_null_leaves_the_device() {
+    use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+    let null = Path::new("/dev/null");
+    let before = std::fs::symlink_metadata(null).unwrap();
+    assert!(
+        before.file_type().is_char_device(),
+        "/dev/null is already damaged on this machine"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let docs = protected(dir.path());
+    let plain = write(dir.path(), "plain.docx", &docx("x"));
+    let plain_pdf = write(dir.path(), "plain.pdf", &pdf(&["x"]));
+    let runs: [(&[&str], &str, bool); 5] = [
+        (
+            &["unprotect", p(&docs.docx), "--password-stdin", "-o", "/dev/null"],
+            "pw\n",
+            true,
+        ),
+        (
+            &["unprotect", p(&docs.pdf), "--password-stdin", "-o", "/dev/null"],
+            "pw\n",
+            true,
+        ),
+        (
+            &["protect", p(&plain), "--password-stdin", "-o", "/dev/null"],
+            "pw\n",
+            true,
+        ),
+        (
+            &["watermark", p(&plain_pdf), "--text", "x", "-o", "/dev/null"],
+            "",
+            true,
+        ),
+        (
+            &["unprotect", p(&docs.docx), "--password-stdin", "-o", "/dev/null"],
+            "wrong\n",
+            false,
+        ),
+    ];
+    for (args, stdin, succeeds) in runs {
+        let (o, _) = strongroom_at(dir.path(), spool.path(), args, stdin);
+        assert_eq!(o.ok, succeeds, "{args:?}: {}", o.stderr);
+        let after = std::fs::symlink_metadata(null).unwrap();
+        assert!(after.file_type().is_char_device(), "{args:?} replaced /dev/null");
+        assert_eq!(
+            (after.mode(), after.uid(), after.rdev(), after.ino()),
+            (before.mode(), before.uid(), before.rdev(), before.ino()),
+            "{args:?} changed /dev/null"
+        );
+        assert_eq!(after.mode() & 0o7777, 0o666);
+    }
+    assert_empty_dir(spool.path());
+}
+
+/// `-o -` writes the result to standard output (the same bytes as `-o FILE`) and creates no
+/// file called `-`; a failed run writes nothing there. `./-` is a file called `-`.
+#[test]
+fn output_dash_is_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let docs = protected(dir.path());
+    for (enc, expected) in [(&docs.docx, &docs.docx_plain), (&docs.pdf, &docs.pdf_plain)] {
+        let (o, stdout) = strongroom_at(
+            dir.path(),
+            spool.path(),
+            &["unprotect", p(enc), "--password-stdin", "-o", "-"],
+            "pw\n",
+        );
+        assert!(o.ok, "{}", o.stderr);
+        assert!(
+            stdout == *expected,
+            "stdout has {} bytes, -o FILE {}",
+            stdout.len(),
+            expected.len()
+        );
+        assert!(!dir.path().join("-").exists(), "no file called - is made");
+    }
+    let (o, stdout) = strongroom_at(
+        dir.path(),
+        spool.path(),
+        &["unprotect", p(&docs.docx), "--password-stdin", "-o", "-"],
+        "wrong\n",
+    );
+    assert!(!o.ok && o.stderr.contains("wrong password"), "{}", o.stderr);
+    assert!(stdout.is_empty(), "a failed run writes nothing to stdout");
+    let (o, stdout) = strongroom_at(
+        dir.path(),
+        spool.path(),
+        &["unprotect", p(&docs.docx), "--password-stdin", "-o", "./-"],
+        "pw\n",
+    );
+    assert!(o.ok && stdout.is_empty(), "{}", o.stderr);
+    assert_eq!(std::fs::read(dir.path().join("-")).unwrap(), docs.docx_plain);
+    assert_empty_dir(spool.path());
+}
+
+/// Every file the CLI writes is 0600: a new output, an output that replaces a 0644 file (the
+/// plaintext of a protected document must not inherit a readable mode), and a new key file.
+#[test]
+fn output_files_are_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = protected(dir.path());
+    let new = dir.path().join("new.docx");
+    let o = strongroom(&["unprotect", p(&docs.docx), "--password-stdin", "-o", p(&new)], "pw\n");
+    assert!(o.ok, "{}", o.stderr);
+    assert_eq!(mode_of(&new), 0o600);
+    let shared = write(dir.path(), "shared.pdf", b"old");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let o = strongroom(
+        &["unprotect", p(&docs.pdf), "--password-stdin", "-o", p(&shared)],
+        "pw\n",
+    );
+    assert!(o.ok, "{}", o.stderr);
+    assert_eq!(std::fs::read(&shared).unwrap(), docs.pdf_plain);
+    assert_eq!(mode_of(&shared), 0o600, "a replaced file does not keep 0644");
+
+    let key = dir.path().join("master.key");
+    let o = strongroom(&["encryption", "keygen", "-o", p(&key)], "");
+    assert!(o.ok, "{}", o.stderr);
+    assert_eq!(mode_of(&key), 0o600);
+    let text = std::fs::read_to_string(&key).unwrap();
+    // A key file is never replaced.
+    let o = strongroom(&["encryption", "keygen", "-o", p(&key)], "");
+    assert!(!o.ok && o.stderr.contains("never overwritten"), "{}", o.stderr);
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), text);
+    no_temp_left(dir.path());
+}
+
+/// A symbolic link as OUT is refused, whatever it points to: following it would let whoever
+/// made the link (in a shared directory, say) choose which file we replace; replacing it
+/// (the old behaviour) silently broke the link. The link and its target stay as they were.
+#[test]
+fn output_symlinks_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = protected(dir.path());
+    let victim = write(dir.path(), "victim.txt", b"keep me");
+    let link = dir.path().join("out.docx");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let dangling = dir.path().join("dangling.docx");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    let to_null = dir.path().join("null");
+    std::os::unix::fs::symlink("/dev/null", &to_null).unwrap();
+    for out in [&link, &dangling, &to_null] {
+        for args in [
+            vec!["unprotect", p(&docs.docx), "--password-stdin", "-o", p(out)],
+            vec!["unprotect", p(&docs.pdf), "--password-stdin", "-o", p(out)],
+            vec!["encryption", "keygen", "-o", p(out)],
+        ] {
+            let o = strongroom(&args, "pw\n");
+            assert!(!o.ok, "{args:?} must be refused");
+            assert!(o.stderr.contains("is a symbolic link"), "{args:?}: {}", o.stderr);
+            assert_eq!(o.stderr.trim_end().lines().count(), 1, "{}", o.stderr);
+            assert!(std::fs::symlink_metadata(out).unwrap().file_type().is_symlink());
+        }
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    assert!(!dir.path().join("nowhere").exists());
+    no_temp_left(dir.path());
+}
+
+/// A directory or a socket as OUT is a one-line error naming it, exit non-zero, nothing made.
+#[test]
+fn output_directory_or_socket_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = protected(dir.path());
+    let plain_pdf = write(dir.path(), "plain.pdf", &pdf(&["x"]));
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let sock = dir.path().join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    for (out, needle) in [(&sub, "is a directory"), (&sock, "is a socket")] {
+        for args in [
+            vec!["unprotect", p(&docs.docx), "--password-stdin", "-o", p(out)],
+            vec!["watermark", p(&plain_pdf), "--text", "x", "-o", p(out)],
+            vec!["encryption", "keygen", "-o", p(out)],
+        ] {
+            let o = strongroom(&args, "pw\n");
+            assert!(!o.ok, "{args:?} must fail");
+            assert!(o.stderr.contains(needle), "{args:?}: {}", o.stderr);
+            assert_eq!(o.stderr.trim_end().lines().count(), 1, "{}", o.stderr);
+        }
+    }
+    assert_empty_dir(&sub);
+    no_temp_left(dir.path());
+}
