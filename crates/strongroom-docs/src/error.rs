@@ -65,6 +65,18 @@ pub enum Error {
     #[error("invalid password: {0}")]
     InvalidPassword(&'static str),
 
+    /// The password breaks the password rules of [`crate::password`]: a control or
+    /// bidirectional character (every format), or what PDF's SASLprep refuses. The message
+    /// names which password and the problem, a character only by its code point, as in
+    /// "password contains a control character (U+0009)": never the password.
+    #[error("{which} {problem}")]
+    UnusablePassword {
+        /// The opening (user) password or the owner password.
+        which: crate::password::PasswordRole,
+        /// What is wrong with it.
+        problem: crate::password::PasswordProblem,
+    },
+
     /// A cell range given by the caller is not an A1-style reference (`B2`, `A1:C9`, several
     /// separated by spaces) inside the sheet's 16,384 columns × 1,048,576 rows, or a range's
     /// name is unusable. Carries the offending text so the caller can point at it.

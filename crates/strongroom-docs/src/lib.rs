@@ -10,6 +10,8 @@
 //! - [`pdf`]: PDF AES-256 (revision 6) with user/owner passwords and permissions.
 //! - [`odf`]: OpenDocument (.odt/.ods/.odp) AES-256-CBC + PBKDF2 encryption as LibreOffice
 //!   reads and writes it, encrypt and decrypt, with the password checksum.
+//! - [`password`]: which strings may be passwords, for every format (control and
+//!   bidirectional characters refused everywhere; SASLprep for PDF).
 //! - [`xlsx`]: workbook and sheet protection written as standard OOXML, and its removal.
 //! - [`watermark`]: text and picture watermarks on every page of a PDF (any script of the
 //!   built-in DejaVu Sans, embedded as a subset), on PNG/JPEG images, and in the headers of
@@ -23,6 +25,7 @@ mod error;
 mod font;
 pub mod odf;
 pub mod office;
+pub mod password;
 pub mod pdf;
 pub mod watermark;
 pub mod xlsx;

@@ -99,9 +99,13 @@ fn refusals() {
         user_password: &long,
         ..restricted()
     };
+    // The limit applies after SASLprep and names the password (crate::password).
     assert!(matches!(
         pdf::encrypt(&plain, &too_long),
-        Err(Error::InvalidPassword(_))
+        Err(Error::UnusablePassword {
+            problem: strongroom_docs::password::PasswordProblem::TooLongForPdf,
+            ..
+        })
     ));
     // Random owner password: restrictions can never be lifted, user password still opens.
     let anon = PdfProtection {

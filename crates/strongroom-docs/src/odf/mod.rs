@@ -259,6 +259,9 @@ pub fn encrypt<R: Read + Seek, W: Write + Seek>(input: R, output: W, password: &
     if password.is_empty() {
         return Err(Error::InvalidPassword("empty"));
     }
+    // Used as given (SHA-256 of its UTF-8, no normalisation), as LibreOffice does; only what
+    // nobody can type again is refused.
+    crate::password::check(password, crate::password::PasswordRole::Password)?;
     let mut archive = open_odf(input)?;
     let (manifest_xml, entries) = read_manifest(&mut archive)?;
     if entries.iter().any(|e| e.encryption.is_some()) {

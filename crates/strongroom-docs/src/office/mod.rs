@@ -120,6 +120,9 @@ pub fn encrypt_with_material<R: Read + Seek, W: Write>(
     if password.is_empty() {
         return Err(Error::InvalidPassword("empty"));
     }
+    // Used as given (UTF-16LE, no normalisation), as Word does; only what nobody can type
+    // again is refused.
+    crate::password::check(password, crate::password::PasswordRole::Password)?;
     if password.encode_utf16().count() > MAX_PASSWORD_UNITS {
         return Err(Error::InvalidPassword("longer than 255 characters"));
     }

@@ -18,6 +18,7 @@ use strongroom_core::Action;
 use strongroom_core::audit::AuditEvent;
 use strongroom_core::ids::FileId;
 use strongroom_docs::Format;
+use strongroom_docs::password::PasswordRole;
 use strongroom_store::content::{self, FileInfo, NewContent};
 use strongroom_store::rooms;
 use utoipa_axum::router::OpenApiRouter;
@@ -43,7 +44,9 @@ pub enum Deliver {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ProtectRequest {
-    /// The password that opens the document.
+    /// The password that opens the document. Refused with 400 `invalid_password`: control
+    /// characters (tab, CR, LF, NUL, …) and bidirectional controls (U+202E, …) in every format;
+    /// for PDF also what SASLprep prohibits and more than 127 bytes after it (docs/protect.md).
     #[schema(value_type = String, format = Password)]
     password: SecretString,
     /// PDF only: the password that lifts the restrictions below (none: nobody can lift them).
@@ -139,6 +142,8 @@ fn docs_error(e: strongroom_docs::Error) -> ApiError {
         E::Malformed { .. } | E::InvalidPassword(_) | E::InvalidOptions(_) | E::InvalidRange(_) => {
             ApiError::bad_request(e.to_string())
         }
+        // Names the password and the problem (a character by code point), never the password.
+        E::UnusablePassword { .. } => ApiError::new(StatusCode::BAD_REQUEST, "invalid_password", e.to_string()),
         _ => {
             tracing::error!(error = %e, "document transformation failed");
             ApiError::new(
@@ -236,7 +241,9 @@ async fn deliver(
 /// ODF (.odt/.ods/.odp) or PDF AES-256; the format is read from the content.
 #[utoipa::path(post, path = "/api/v1/files/{id}/protect", params(("id" = String, Path)), request_body = ProtectRequest,
     responses((status = 200, description = "the protected document", content_type = "application/octet-stream"),
-        (status = 201, body = FileInfo, description = "stored as a new version"), (status = 409), (status = 415)))]
+        (status = 201, body = FileInfo, description = "stored as a new version"),
+        (status = 400, body = crate::error::ErrorBody, description = "a password breaks the password rules (code `invalid_password`, see docs/protect.md)"),
+        (status = 409), (status = 415)))]
 async fn protect(
     State(st): State<Shared>,
     caller: Caller,
@@ -246,6 +253,12 @@ async fn protect(
     let file = guard_file(&st, &caller, &id, Action::ReadContent).await?;
     if req.password.expose_secret().is_empty() {
         return Err(ApiError::bad_request("the password must not be empty"));
+    }
+    // The rules every format shares, before the document is read; the format's own (PDF:
+    // SASLprep, 127 bytes) come from the library once the format is known.
+    strongroom_docs::password::check(req.password.expose_secret(), PasswordRole::Password).map_err(docs_error)?;
+    if let Some(owner) = &req.owner_password {
+        strongroom_docs::password::check(owner.expose_secret(), PasswordRole::OwnerPassword).map_err(docs_error)?;
     }
     let plain = load(&st, &caller, &file).await?;
     let format = strongroom_docs::detect_format(&plain);
