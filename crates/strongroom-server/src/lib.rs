@@ -95,12 +95,31 @@ pub const S3_SECRET_NAME: &str = "storage.s3.secret_access_key";
 pub async fn open_database(cfg: &Config) -> Result<(Db, KeyRing), String> {
     std::fs::create_dir_all(&cfg.data_dir)
         .map_err(|e| format!("cannot create data directory {}: {e}", cfg.data_dir.display()))?;
+    warn_if_shared(&cfg.data_dir);
     let db = Db::connect(&cfg.database_url())
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
     let ring = keys::ring(&cfg.encryption)?;
     keys::check_keys_in_use(&db, &ring).await?;
     Ok((db, ring))
+}
+
+/// Warns when the data directory (made before this version, or by hand) lets other accounts
+/// on the host in: it holds password hashes, sealed secrets, the audit trail and, without
+/// encryption at rest, every document.
+fn warn_if_shared(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = std::fs::metadata(dir) {
+        let mode = m.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(dir = %dir.display(), mode = format!("{mode:o}"), "data directory is accessible to other users");
+            eprintln!(
+                "warning: data directory {} has mode {mode:o}: other accounts on this host can read it; run `chmod -R go-rwx {}`",
+                dir.display(),
+                dir.display()
+            );
+        }
+    }
 }
 
 /// Opens the configured database and blob store.

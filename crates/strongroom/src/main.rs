@@ -98,6 +98,11 @@ fn init_logs(format: &str) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    // Before anything is created: the data directory holds password and session hashes, sealed
+    // secrets, the audit trail and (without encryption at rest) every document in clear, and
+    // CLI outputs are protected documents. Nobody else on the host may read them: new
+    // directories are 0700 and new files 0600, whatever the caller's umask.
+    rustix::process::umask(rustix::fs::Mode::from_bits_truncate(0o077));
     let cli = Cli::parse();
     let run = || -> Result<(), String> {
         let cfg = load_config(&cli)?;
