@@ -247,12 +247,20 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
     if cfg.encryption.enabled {
         spawn_conversion(state.clone(), strongroom_store::convert::Target::Encrypted);
     }
-    // Blobs of purged files are deleted, and expired sessions removed, by a sweep on every
-    // node each minute; both are idempotent.
+    // Blobs of purged files and uploads left unfinished by a killed process are deleted, and
+    // expired sessions removed, by a sweep on every node each minute; all are idempotent.
     let sweeper = state.clone();
     tokio::spawn(async move {
         loop {
             sweep_now(&sweeper);
+            match sweeper.blobs.sweep_partial_uploads(sweeper.now()).await {
+                Ok(removed) => {
+                    for p in removed {
+                        tracing::info!(upload = %p.name, "removed a partial upload left by a killed process");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "removing partial uploads failed; will retry"),
+            }
             if let Err(e) = strongroom_store::sessions::purge_expired(&sweeper.db, sweeper.now()).await {
                 tracing::warn!(error = %e, "removing expired sessions failed; will retry");
             }

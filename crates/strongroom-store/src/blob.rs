@@ -8,6 +8,8 @@
 use crate::encryption::{BlobEncryption, KeyRing, crypto_err, parse_object_id, random_object_id};
 use crate::error::{Result, StoreError};
 use crate::pipeline;
+use crate::s3_upload::{self, S3Uploads};
+use crate::staging;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt, TryStreamExt};
@@ -60,6 +62,45 @@ impl std::fmt::Debug for S3Settings {
     }
 }
 
+/// How long a partial upload must have gone unwritten before the sweeper deletes it. A live
+/// upload writes its staging file every 8 MiB part, and an idle request body is failed long
+/// before this (`http.body_idle_timeout_secs`), so only a client slower than one part an hour
+/// (about 2.3 KiB/s) could lose its upload to it — which then fails cleanly: the final rename
+/// finds no file, no row is written. The margin also absorbs clock skew between the nodes
+/// that share a blob directory.
+pub const PARTIAL_UPLOAD_GRACE_MS: i64 = 3_600_000;
+
+/// An upload that never finished (its process was killed): bytes in the store that are not an
+/// object and never will be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartialUpload {
+    /// Local storage: the staging file, relative to the blob directory (`blobs/1e/1ec4…#1`).
+    /// S3: the upload's journal entry (`uploads/1e/1ec4…`, see `s3_upload.rs`).
+    pub name: String,
+    /// Bytes written before the process died (unknown on S3: the parts are not listable).
+    pub size: Option<u64>,
+    /// Last written, ms since the epoch.
+    pub modified: i64,
+}
+
+impl From<staging::Found> for PartialUpload {
+    fn from(f: staging::Found) -> Self {
+        PartialUpload {
+            name: f.rel,
+            size: Some(f.size),
+            modified: f.modified,
+        }
+    }
+}
+
+/// Partial uploads last written before a cutoff, and how many younger ones (which may be
+/// uploads in progress, here or on another node) were left alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PartialUploads {
+    pub stale: Vec<PartialUpload>,
+    pub younger: u64,
+}
+
 /// A blob written to the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredBlob {
@@ -78,6 +119,8 @@ pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
     /// For the local adapter: the directory, so finished blobs can be flushed to disk.
     local_root: Option<std::path::PathBuf>,
+    /// For S3: multipart uploads journaled in the bucket (`s3_upload.rs`).
+    s3_uploads: Option<S3Uploads>,
     /// Master keys for encryption at rest (empty: nothing is encrypted).
     ring: Arc<KeyRing>,
 }
@@ -91,6 +134,7 @@ impl BlobStore {
         Ok(BlobStore {
             store: Arc::new(fs),
             local_root: Some(dir.to_path_buf()),
+            s3_uploads: None,
             ring: Arc::default(),
         })
     }
@@ -110,13 +154,19 @@ impl BlobStore {
         let s3 = b.build()?;
         let prefix = s.prefix.trim_matches('/');
         let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
-            Arc::new(s3)
+            Arc::new(s3.clone())
         } else {
-            Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
+            Arc::new(object_store::prefix::PrefixStore::new(s3.clone(), prefix))
+        };
+        let s3_uploads = S3Uploads {
+            multipart: Arc::new(s3),
+            store: store.clone(),
+            prefix: prefix.to_string(),
         };
         Ok(BlobStore {
             store,
             local_root: None,
+            s3_uploads: Some(s3_uploads),
             ring: Arc::default(),
         })
     }
@@ -161,7 +211,7 @@ impl BlobStore {
         E: std::fmt::Display,
     {
         let key = Self::new_key();
-        let mut sink = PartSink::new(self.store.clone(), Self::path(&key));
+        let mut sink = PartSink::new(self.store.clone(), self.s3_uploads.clone(), &key);
         let encryption = encrypt.map(|(m, id)| BlobEncryption {
             key_id: m.id().to_hex(),
             object_id: hex::encode(id.0),
@@ -387,7 +437,8 @@ impl BlobStore {
     }
 
     /// Every complete blob in the store with its last-modified time (ms since the epoch).
-    /// Uploads still in progress are not listed: they become objects only when complete.
+    /// Uploads still in progress, or left unfinished by a killed process, are not listed: they
+    /// become objects only when complete (see [`partial_uploads`](Self::partial_uploads)).
     pub async fn list(&self) -> Result<Vec<(String, i64)>> {
         let prefix = Path::from("blobs");
         let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
@@ -396,6 +447,82 @@ impl BlobStore {
             .map(|m| (m.location.to_string(), m.last_modified.timestamp_millis()))
             .collect())
     }
+
+    /// Uploads that never finished (their process was killed), last written before `cutoff`
+    /// (ms since the epoch), and how many younger ones were left alone. Local storage: the
+    /// staging files object_store's local adapter leaves (hidden from [`list`](Self::list)).
+    /// S3: the journal entries of multipart uploads never completed (`s3_upload.rs`).
+    pub async fn partial_uploads(&self, cutoff: i64) -> Result<PartialUploads> {
+        if let Some(root) = self.local_root.clone() {
+            let (stale, younger) = blocking(move || staging::find(&root, cutoff)).await?;
+            return Ok(PartialUploads {
+                stale: stale.into_iter().map(PartialUpload::from).collect(),
+                younger,
+            });
+        }
+        let prefix = Path::from(s3_upload::JOURNAL_PREFIX);
+        let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
+        let mut found = PartialUploads::default();
+        for m in metas {
+            let modified = m.last_modified.timestamp_millis();
+            if modified >= cutoff {
+                found.younger += 1;
+            } else {
+                found.stale.push(PartialUpload {
+                    name: m.location.to_string(),
+                    size: None,
+                    modified,
+                });
+            }
+        }
+        found.stale.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(found)
+    }
+
+    /// Deletes the partial uploads last written before `cutoff` (ms since the epoch) and
+    /// returns them (on S3: aborts each multipart upload, then deletes its journal entry).
+    /// Each local file is looked at again just before it is deleted; one removed meanwhile
+    /// (by another node) is skipped. An upload still in progress that is removed fails
+    /// cleanly: its completion finds nothing to complete, and no row is written.
+    pub async fn remove_partial_uploads(&self, cutoff: i64) -> Result<Vec<PartialUpload>> {
+        if let Some(root) = self.local_root.clone() {
+            return blocking(move || {
+                let (stale, _) = staging::find(&root, cutoff)?;
+                let mut removed = Vec::new();
+                for f in stale {
+                    if staging::remove_if_older(&root, &f, cutoff)? {
+                        removed.push(PartialUpload::from(f));
+                    }
+                }
+                Ok(removed)
+            })
+            .await;
+        }
+        let Some(uploads) = &self.s3_uploads else {
+            return Ok(Vec::new());
+        };
+        let found = self.partial_uploads(cutoff).await?;
+        for p in &found.stale {
+            uploads.abort_journaled(&Path::from(p.name.as_str())).await?;
+        }
+        Ok(found.stale)
+    }
+
+    /// The periodic sweep: deletes partial uploads unwritten for
+    /// [`PARTIAL_UPLOAD_GRACE_MS`] at `now`, never a younger one (it may be an upload in
+    /// progress on another node). Safe to run on several nodes at once.
+    pub async fn sweep_partial_uploads(&self, now: i64) -> Result<Vec<PartialUpload>> {
+        self.remove_partial_uploads(now.saturating_sub(PARTIAL_UPLOAD_GRACE_MS))
+            .await
+    }
+}
+
+/// Runs blocking file-system work off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> std::io::Result<T> + Send + 'static) -> Result<T> {
+    let r = tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+    Ok(r)
 }
 
 fn missing(key: &str) -> StoreError {
@@ -406,6 +533,8 @@ fn missing(key: &str) -> StoreError {
 /// request; from the second part on, a multipart upload with bounded parts in flight.
 struct PartSink {
     store: Arc<dyn ObjectStore>,
+    s3_uploads: Option<S3Uploads>,
+    key: String,
     path: Path,
     first: Vec<Bytes>,
     buffered: usize,
@@ -413,10 +542,12 @@ struct PartSink {
 }
 
 impl PartSink {
-    fn new(store: Arc<dyn ObjectStore>, path: Path) -> Self {
+    fn new(store: Arc<dyn ObjectStore>, s3_uploads: Option<S3Uploads>, key: &str) -> Self {
         PartSink {
             store,
-            path,
+            s3_uploads,
+            key: key.to_string(),
+            path: BlobStore::path(key),
             first: Vec::new(),
             buffered: 0,
             writer: None,
@@ -435,7 +566,10 @@ impl PartSink {
         self.buffered += bytes.len();
         self.first.push(bytes);
         if self.buffered >= PART_SIZE {
-            let upload: Box<dyn MultipartUpload> = self.store.put_multipart(&self.path).await?;
+            let upload: Box<dyn MultipartUpload> = match &self.s3_uploads {
+                Some(s3) => s3.start(&self.key).await?,
+                None => self.store.put_multipart(&self.path).await?,
+            };
             let mut w = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
             for b in self.first.drain(..) {
                 w.put(b);

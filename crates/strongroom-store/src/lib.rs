@@ -18,6 +18,8 @@ mod pipeline;
 pub mod rooms;
 pub mod secrets;
 pub mod sessions;
+mod s3_upload;
+mod staging;
 
 pub use blob::BlobStore;
 pub use db::{Backend, Db};

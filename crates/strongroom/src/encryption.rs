@@ -42,13 +42,16 @@ pub enum EncryptionCommand {
 #[derive(Subcommand)]
 pub enum StorageCommand {
     /// Read every stored version, check its MACs (when encrypted) and its SHA-256, and list
-    /// every damaged or missing one (exits non-zero if any) and every orphaned blob (stored
-    /// but recorded nowhere, older than an hour).
+    /// every damaged or missing one (exits non-zero if any), every orphaned blob (stored but
+    /// recorded nowhere, older than an hour) and every partial upload (left by a process
+    /// killed mid-upload; those written in the last hour may still be in progress).
     Verify,
-    /// Delete orphaned blobs: stored but recorded nowhere, left by a process killed between
-    /// writing a blob and recording it.
+    /// Delete orphaned blobs (stored but recorded nowhere, left by a process killed between
+    /// writing a blob and recording it) and partial uploads (left by a process killed while
+    /// writing one; on S3 the multipart upload is aborted).
     RemoveOrphans {
-        /// Only blobs last modified at least this many hours ago.
+        /// Only blobs and partial uploads last written at least this many hours ago. An
+        /// upload still in progress that is removed fails cleanly (the client gets an error).
         #[arg(long, default_value_t = 24)]
         older_than_hours: u32,
     },
@@ -229,10 +232,18 @@ pub async fn storage(cfg: &Config, cmd: &StorageCommand) -> Result<(), String> {
         for o in &removed {
             println!("removed orphaned blob {}", o.blob_key);
         }
+        let partial = blobs.remove_partial_uploads(cutoff).await.map_err(|e| e.to_string())?;
+        for p in &partial {
+            println!("removed partial upload {}{}", p.name, size_note(p.size));
+        }
         let event = strongroom_core::audit::AuditEvent::new("storage.orphans.remove", "settings")
-            .details(serde_json::json!({"removed": removed.len()}));
+            .details(serde_json::json!({"removed": removed.len(), "partial_uploads_removed": partial.len()}));
         crate::admin::audit(&db, event).await?;
-        println!("removed {} orphaned blobs", removed.len());
+        println!(
+            "removed {} orphaned blobs and {} partial uploads",
+            removed.len(),
+            partial.len()
+        );
         return Ok(());
     }
     let (checked, damaged) = convert::verify(&db, &blobs, |n| {
@@ -251,6 +262,22 @@ pub async fn storage(cfg: &Config, cmd: &StorageCommand) -> Result<(), String> {
             o.blob_key
         );
     }
+    // Every partial upload, however young: one written in the last hour is named as possibly
+    // still in progress, not hidden (right after a crash and restart they are all young).
+    let partial = blobs.partial_uploads(i64::MAX).await.map_err(|e| e.to_string())?;
+    for p in &partial.stale {
+        let minutes = (now - p.modified).max(0) / 60_000;
+        let state = if now - p.modified < 3_600_000 {
+            "may still be in progress"
+        } else {
+            "unfinished; `strongroom storage remove-orphans` deletes it"
+        };
+        println!(
+            "PARTIAL upload {}{}, last written {minutes} min ago ({state})",
+            p.name,
+            size_note(p.size)
+        );
+    }
     for d in &damaged {
         println!(
             "DAMAGED file {} version {} {:?} (blob {}): {}",
@@ -264,9 +291,10 @@ pub async fn storage(cfg: &Config, cmd: &StorageCommand) -> Result<(), String> {
         println!("DAMAGED secret {name}: {problem}");
     }
     println!(
-        "checked {checked} versions and {secrets_checked} secrets, {} damaged, {} orphaned blobs",
+        "checked {checked} versions and {secrets_checked} secrets, {} damaged, {} orphaned blobs, {} partial uploads",
         damaged.len() + bad_secrets.len(),
-        orphans.len()
+        orphans.len(),
+        partial.stale.len()
     );
     if damaged.is_empty() && bad_secrets.is_empty() {
         Ok(())
@@ -277,4 +305,10 @@ pub async fn storage(cfg: &Config, cmd: &StorageCommand) -> Result<(), String> {
             bad_secrets.len()
         ))
     }
+}
+
+/// ` (56.0 MiB)`, or nothing when the size is unknown (S3 does not list the parts).
+fn size_note(size: Option<u64>) -> String {
+    size.map(|b| format!(" ({:.1} MiB)", b as f64 / 1_048_576.0))
+        .unwrap_or_default()
 }
