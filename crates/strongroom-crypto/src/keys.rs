@@ -278,8 +278,36 @@ impl PassphraseParams {
     }
 }
 
+/// The passphrase in `text` as it is read from a file or standard input (spec §2.1 item 3):
+/// the first line, without its terminator (LF or CR LF). Nothing else is trimmed — spaces and
+/// a lone CR are part of the passphrase — so `keygen --passphrase-stdin` and the server's
+/// `passphrase_file` always derive the same key from the same text.
+pub fn passphrase_line(text: &str) -> &str {
+    match text.split_once('\n') {
+        Some((line, _)) => line.strip_suffix('\r').unwrap_or(line),
+        None => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_passphrase_is_the_first_line_without_its_terminator() {
+        for (text, want) in [
+            ("correct horse battery staple\n", "correct horse battery staple"),
+            ("correct horse battery staple\r\n", "correct horse battery staple"),
+            ("correct horse battery staple", "correct horse battery staple"),
+            (" spaced out \n", " spaced out "),
+            ("lone cr\r", "lone cr\r"),
+            ("two cr\r\r\n", "two cr\r"),
+            ("first\nsecond\n", "first"),
+            ("\nsecond", ""),
+            ("", ""),
+        ] {
+            assert_eq!(super::passphrase_line(text), want, "{text:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -49,7 +49,7 @@ pub use format::{
     RECORD_OVERHEAD, RangePlan, check_chunk_size, ciphertext_len, plain_len,
 };
 pub use header::{ObjectHeader, ObjectId, ObjectKeys};
-pub use keys::{KEY_TEXT_PREFIX, KeyId, MasterKey, PASSPHRASE_PARAMS_PREFIX, PassphraseParams};
+pub use keys::{KEY_TEXT_PREFIX, KeyId, MasterKey, PASSPHRASE_PARAMS_PREFIX, PassphraseParams, passphrase_line};
 pub use parallel::available_threads;
 pub use range::read_range;
 pub use stream::{

@@ -24,7 +24,7 @@ fn from_passphrase(cfg: &EncryptionConfig) -> Result<Option<MasterKey>, String> 
     let passphrase = if !cfg.passphrase_file.is_empty() {
         let text = std::fs::read_to_string(&cfg.passphrase_file)
             .map_err(|e| format!("cannot read encryption.passphrase_file {}: {e}", cfg.passphrase_file))?;
-        zeroize::Zeroizing::new(text.lines().next().unwrap_or("").to_string())
+        zeroize::Zeroizing::new(strongroom_crypto::passphrase_line(&text).to_string())
     } else {
         zeroize::Zeroizing::new(std::env::var(PASSPHRASE_ENV).map_err(|_| {
             format!("encryption.passphrase_params is set: give the passphrase in passphrase_file or {PASSPHRASE_ENV}")

@@ -84,7 +84,7 @@ fn passphrase_keygen() -> Result<(), String> {
     std::io::stdin()
         .read_line(&mut line)
         .map_err(|e| format!("cannot read the passphrase: {e}"))?;
-    let passphrase = zeroize::Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_string());
+    let passphrase = zeroize::Zeroizing::new(strongroom_crypto::passphrase_line(&line).to_string());
     if passphrase.chars().count() < 16 {
         return Err("a passphrase for the master key needs at least 16 characters".into());
     }
