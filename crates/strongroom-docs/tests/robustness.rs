@@ -447,7 +447,8 @@ proptest! {
     /// every other part); a different password or none is refused.
     #[test]
     fn xlsx_round_trip_random_password(
-        password in "\\PC{1,40}",
+        // Any printable text but the line and paragraph separators (refused as passwords).
+        password in "[^\\p{C}\\x{2028}\\x{2029}]{1,40}",
         sheet in "[A-Za-z0-9 _&<>']{1,31}",
     ) {
         let plain = common::xlsx(&sheet, &["x", "y"]);

@@ -52,6 +52,67 @@ fn allow() -> SheetActions {
     }
 }
 
+/// Sheet, range and workbook passwords follow the document password rules
+/// (`strongroom_docs::password`): refused before anything is written, and the error names the
+/// code point, never the password.
+#[test]
+fn protection_passwords_with_controls_or_bidi_are_refused() {
+    let src = sample();
+    for pw in ["tab\there", "nul\0here", "rlo\u{202e}gpj", "line\u{2028}sep", "cr\rlf\n"] {
+        let sheet = protect_sheet(
+            &src,
+            "Budget 2026",
+            &SheetProtection {
+                password: Some(pw),
+                ..SheetProtection::default()
+            },
+        );
+        let range = [xlsx::EditRange {
+            name: "Inputs",
+            sqref: "A1:B2",
+            password: Some(pw),
+        }];
+        let ranged = protect_sheet(
+            &src,
+            "Budget 2026",
+            &SheetProtection {
+                edit_ranges: &range,
+                ..SheetProtection::default()
+            },
+        );
+        let book = protect_workbook(
+            &src,
+            &WorkbookProtection {
+                password: Some(pw),
+                lock_structure: true,
+                lock_windows: false,
+            },
+        );
+        for (what, r) in [("sheet", sheet), ("range", ranged), ("workbook", book)] {
+            match r {
+                Err(e @ Error::UnusablePassword { .. }) => {
+                    let msg = e.to_string();
+                    assert!(msg.contains("U+"), "{what} {pw:?}: {msg}");
+                    assert!(!msg.contains(pw), "{what}: the message quotes the password: {msg}");
+                }
+                other => panic!("{what} {pw:?}: {other:?}"),
+            }
+        }
+    }
+    // Emoji and other scripts are fine.
+    assert!(
+        protect_workbook(
+            &src,
+            &WorkbookProtection {
+                password: Some("emoji-🔒-пароль"),
+                lock_structure: true,
+                lock_windows: false,
+            },
+        )
+        .is_ok()
+    );
+}
+
 #[test]
 fn sheet_protection_hash_and_untouched_parts() {
     let src = sample();

@@ -120,6 +120,9 @@ pub fn hash_password(password: &str, salt: &[u8], spin_count: u32) -> [u8; 64] {
 /// Attributes `{prefix}AlgorithmName`, `…HashValue`, `…SaltValue`, `…SpinCount` for a fresh
 /// salt (prefix "" for sheets, "workbook" for the workbook, camel-cased).
 fn password_attrs(password: &str, prefix: &str) -> Result<String> {
+    // The same rules as the passwords that open a document: a Tab, NUL or bidi control could
+    // not be typed again in Excel's dialog.
+    crate::password::check(password, crate::password::PasswordRole::Password)?;
     let mut salt = [0u8; 16];
     rand::rngs::OsRng.try_fill_bytes(&mut salt).map_err(|_| Error::Random)?;
     let hash = hash_password(password, &salt, SPIN_COUNT);
