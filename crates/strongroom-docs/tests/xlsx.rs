@@ -58,7 +58,13 @@ fn allow() -> SheetActions {
 #[test]
 fn protection_passwords_with_controls_or_bidi_are_refused() {
     let src = sample();
-    for pw in ["tab\there", "nul\0here", "rlo\u{202e}gpj", "line\u{2028}sep", "cr\rlf\n"] {
+    for pw in [
+        "tab\there",
+        "nul\0here",
+        "rlo\u{202e}gpj",
+        "line\u{2028}sep",
+        "cr\rlf\n",
+    ] {
         let sheet = protect_sheet(
             &src,
             "Budget 2026",
