@@ -7,6 +7,7 @@ pub mod extract;
 pub mod http;
 pub mod keys;
 pub mod limits;
+pub mod openapi;
 pub mod range;
 pub mod routes;
 pub mod state;
@@ -32,13 +33,22 @@ use utoipa_axum::router::OpenApiRouter;
         title = "Strongroom API",
         description = "Self-hosted secure document workspace. Authenticate with a session cookie (plus X-CSRF-Token) or `Authorization: Bearer <API token>`."
     ),
-    components(schemas(error::ErrorBody))
+    components(schemas(
+        error::ErrorBody,
+        openapi::Id,
+        openapi::Name,
+        openapi::OptionalName,
+        openapi::ItemName,
+        openapi::Email,
+        openapi::NewPassword,
+        openapi::DocumentPassword
+    ))
 )]
 struct ApiDoc;
 
 /// Every route with its OpenAPI description.
 pub fn api() -> (Router<Shared>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::system::router())
         .merge(routes::auth::router())
         .merge(routes::people::router())
@@ -47,7 +57,10 @@ pub fn api() -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .merge(routes::files::router())
         .merge(routes::settings::router())
         .merge(routes::transform::router())
-        .split_for_parts()
+        .split_for_parts();
+    // After the merge: the error answers are added from each operation's shape.
+    utoipa::Modify::modify(&openapi::ErrorResponses, &mut doc);
+    (router, doc)
 }
 
 /// The complete application with middleware.

@@ -47,7 +47,8 @@ pub struct AuditEntry {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
-    #[schema(value_type = Object)]
+    /// What the event records beyond its columns; `null` when nothing.
+    #[schema(value_type = Option<Object>)]
     pub details: serde_json::Value,
 }
 

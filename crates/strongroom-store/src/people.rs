@@ -311,6 +311,9 @@ pub async fn change_password(db: &Db, id: &UserId, hash: &str, keep: KeepSignIn<
 
 /// Makes `to` the Owner and the current Owner a full-access Administrator, in one transaction.
 pub async fn transfer_ownership(db: &Db, from: &UserId, to: &UserId) -> Result<()> {
+    if from == to {
+        return Err(StoreError::Conflict("you are already the Owner".into()));
+    }
     let target = get_user(db, to).await?;
     if !target.active {
         return Err(StoreError::Conflict("ownership can only go to an active user".into()));

@@ -31,16 +31,21 @@ pub fn router() -> OpenApiRouter<Shared> {
 pub struct SetupRequest {
     /// The one-time token printed by `strongroom serve` on first start.
     token: String,
+    #[schema(value_type = crate::openapi::Email)]
     email: String,
+    /// Empty or omitted: the e-mail address.
     #[serde(default)]
+    #[schema(value_type = crate::openapi::OptionalName)]
     display_name: String,
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = crate::openapi::NewPassword)]
     password: SecretString,
 }
 
 /// Creates the Owner account on a fresh instance, with the one-time setup token.
 #[utoipa::path(post, path = "/api/v1/setup", request_body = SetupRequest,
-    responses((status = 201, body = User), (status = 403, description = "bad or spent setup token")))]
+    responses((status = 201, body = User), (status = 403, description = "bad or spent setup token, or an Owner exists (`bad_setup_token`)"),
+        (status = 400, description = "malformed e-mail address, name or body (`invalid_request`), or the password breaks the policy (`weak_password`)"),
+        (status = 503, description = "too many password hashes queued (`busy`); retry after `Retry-After` seconds")))]
 async fn setup(
     State(st): State<Shared>,
     Origin(origin): Origin,
@@ -103,7 +108,8 @@ pub struct LoginResponse {
 
 /// Signs in with e-mail and password; sets an HttpOnly, SameSite=Strict session cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody, description = "wrong e-mail or password, or the account is disabled (`unauthenticated`)"),
+        (status = 503, description = "too many password hashes queued (`busy`); retry after `Retry-After` seconds")))]
 async fn login(
     State(st): State<Shared>,
     Origin(origin): Origin,
@@ -184,9 +190,25 @@ async fn me(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<User>> {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewTokenRequest {
+    #[schema(value_type = crate::openapi::Name)]
     name: String,
     /// Days until the token expires; omitted: 90. At most 3650.
+    #[schema(minimum = 1, maximum = 3650)]
+    #[serde(default, deserialize_with = "whole_number")]
     expires_in_days: Option<u32>,
+}
+
+/// A whole number as JSON has it: `7` and `7.0` are the same number (and JSON Schema's
+/// `integer` accepts both), so both are read; `7.5` is refused.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let whole = n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= 4e9).map(|f| f as u64));
+    match whole.and_then(|w| u32::try_from(w).ok()) {
+        Some(w) => Ok(Some(w)),
+        None => Err(serde::de::Error::custom(format!("expected a whole number of days, not {n}"))),
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -198,7 +220,8 @@ pub struct NewTokenResponse {
 }
 
 /// Creates a personal API token for the caller.
-#[utoipa::path(post, path = "/api/v1/tokens", request_body = NewTokenRequest, responses((status = 201, body = NewTokenResponse)))]
+#[utoipa::path(post, path = "/api/v1/tokens", request_body = NewTokenRequest, responses((status = 201, body = NewTokenResponse),
+        (status = 403, description = "not allowed, or signed in with an API token: only a session can create tokens (`session_required`)")))]
 async fn create_token(
     State(st): State<Shared>,
     caller: Caller,
@@ -235,7 +258,7 @@ async fn list_tokens(State(st): State<Shared>, caller: Caller) -> ApiResult<Json
 }
 
 /// Revokes one of the caller's API tokens.
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204), (status = 404)))]
 async fn revoke_token(State(st): State<Shared>, caller: Caller, Path(id): Path<TokenId>) -> ApiResult<StatusCode> {
     authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
     sessions::revoke_token(&st.db, &caller.actor.user_id, &id, st.now()).await?;

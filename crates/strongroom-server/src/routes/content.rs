@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<Shared> {
 }
 
 /// A folder with its folders and files (those not in the trash).
-#[utoipa::path(get, path = "/api/v1/folders/{id}", params(("id" = String, Path)), responses((status = 200, body = FolderListing), (status = 404)))]
+#[utoipa::path(get, path = "/api/v1/folders/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FolderListing), (status = 404)))]
 async fn get_folder(
     State(st): State<Shared>,
     caller: Caller,
@@ -36,11 +36,12 @@ async fn get_folder(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewFolderRequest {
+    #[schema(value_type = crate::openapi::ItemName)]
     name: String,
 }
 
 /// Creates a folder inside this one.
-#[utoipa::path(post, path = "/api/v1/folders/{id}/folders", params(("id" = String, Path)), request_body = NewFolderRequest,
+#[utoipa::path(post, path = "/api/v1/folders/{id}/folders", params(("id" = crate::openapi::Id, Path)), request_body = NewFolderRequest,
     responses((status = 201, body = Folder), (status = 409)))]
 async fn create_folder(
     State(st): State<Shared>,
@@ -64,14 +65,15 @@ async fn create_folder(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct UpdateItemRequest {
     /// New name.
+    #[schema(value_type = Option<crate::openapi::ItemName>)]
     name: Option<String>,
     /// New parent folder (a move; may be in another room where the caller can edit).
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::openapi::Id>)]
     folder_id: Option<FolderId>,
 }
 
 /// Renames and/or moves a folder.
-#[utoipa::path(patch, path = "/api/v1/folders/{id}", params(("id" = String, Path)), request_body = UpdateItemRequest,
+#[utoipa::path(patch, path = "/api/v1/folders/{id}", params(("id" = crate::openapi::Id, Path)), request_body = UpdateItemRequest,
     responses((status = 200, body = Folder), (status = 409)))]
 async fn update_folder(
     State(st): State<Shared>,
@@ -96,7 +98,7 @@ async fn update_folder(
 }
 
 /// Moves a folder (and everything in it) to the room's trash.
-#[utoipa::path(post, path = "/api/v1/folders/{id}/trash", params(("id" = String, Path)), responses((status = 200, body = Folder)))]
+#[utoipa::path(post, path = "/api/v1/folders/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Folder)))]
 async fn trash_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<Folder>> {
     guard_folder(&st, &caller, &id, Action::WriteContent).await?;
     let f = content::set_folder_trashed(&st.db, &id, true, st.now()).await?;
@@ -111,7 +113,7 @@ async fn trash_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<F
 }
 
 /// Takes a folder out of the trash.
-#[utoipa::path(post, path = "/api/v1/folders/{id}/restore", params(("id" = String, Path)), responses((status = 200, body = Folder)))]
+#[utoipa::path(post, path = "/api/v1/folders/{id}/restore", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Folder)))]
 async fn restore_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<Folder>> {
     guard_folder(&st, &caller, &id, Action::WriteContent).await?;
     let f = content::set_folder_trashed(&st.db, &id, false, st.now()).await?;
@@ -126,7 +128,7 @@ async fn restore_folder(State(st): State<Shared>, caller: Caller, Path(id): Path
 }
 
 /// Deletes a trashed folder and everything in it, permanently.
-#[utoipa::path(delete, path = "/api/v1/folders/{id}", params(("id" = String, Path)), responses((status = 204), (status = 409)))]
+#[utoipa::path(delete, path = "/api/v1/folders/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204), (status = 409)))]
 async fn purge_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<StatusCode> {
     guard_folder(&st, &caller, &id, Action::PurgeContent).await?;
     let n = content::purge_folder(&st.db, &id, st.now()).await?;

@@ -35,7 +35,9 @@ pub fn router() -> OpenApiRouter<Shared> {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct UploadQuery {
-    /// The file name; for a multipart upload, defaults to the part's file name.
+    /// The file name. Required for a raw body (otherwise 400); a multipart upload may omit
+    /// it to use the part's file name.
+    #[param(required = true, value_type = crate::openapi::ItemName)]
     name: Option<String>,
 }
 
@@ -137,7 +139,7 @@ where
 }
 
 /// Uploads a new file: the raw request body (any size, streamed), or a multipart form.
-#[utoipa::path(post, path = "/api/v1/folders/{id}/files", params(("id" = String, Path), UploadQuery),
+#[utoipa::path(post, path = "/api/v1/folders/{id}/files", params(("id" = crate::openapi::Id, Path), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = FileInfo), (status = 409, description = "name taken")))]
 async fn upload_file(
@@ -183,7 +185,7 @@ async fn upload_file(
 }
 
 /// Uploads a new version of a file (raw body or multipart).
-#[utoipa::path(post, path = "/api/v1/files/{id}/versions", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/files/{id}/versions", params(("id" = crate::openapi::Id, Path)),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses((status = 201, body = FileInfo)))]
 async fn upload_version(
     State(st): State<Shared>,
@@ -225,12 +227,12 @@ async fn upload_version(
     Ok((StatusCode::CREATED, Json(file)))
 }
 
-#[utoipa::path(get, path = "/api/v1/files/{id}", params(("id" = String, Path)), responses((status = 200, body = FileInfo), (status = 404)))]
+#[utoipa::path(get, path = "/api/v1/files/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FileInfo), (status = 404)))]
 async fn get_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
     Ok(Json(guard_file(&st, &caller, &id, Action::ReadContent).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/files/{id}/versions", params(("id" = String, Path)), responses((status = 200, body = Vec<Version>)))]
+#[utoipa::path(get, path = "/api/v1/files/{id}/versions", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Vec<Version>)))]
 async fn list_versions(
     State(st): State<Shared>,
     caller: Caller,
@@ -389,7 +391,7 @@ pub(crate) fn content_disposition(name: &str) -> String {
 }
 
 /// Downloads the current version. Supports `Range`, `If-None-Match` and `If-Range`.
-#[utoipa::path(get, path = "/api/v1/files/{id}/content", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/files/{id}/content", params(("id" = crate::openapi::Id, Path)),
     responses((status = 200, content_type = "application/octet-stream"), (status = 206), (status = 304), (status = 416)))]
 async fn download(
     State(st): State<Shared>,
@@ -403,7 +405,7 @@ async fn download(
 }
 
 /// Downloads one version.
-#[utoipa::path(get, path = "/api/v1/files/{id}/versions/{version}/content", params(("id" = String, Path), ("version" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/files/{id}/versions/{version}/content", params(("id" = crate::openapi::Id, Path), ("version" = i64, Path)),
     responses((status = 200, content_type = "application/octet-stream"), (status = 206), (status = 404)))]
 async fn download_version(
     State(st): State<Shared>,
@@ -418,14 +420,15 @@ async fn download_version(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct UpdateFileRequest {
+    #[schema(value_type = Option<crate::openapi::ItemName>)]
     name: Option<String>,
     /// Destination folder (a move; may be in another room where the caller can edit).
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::openapi::Id>)]
     folder_id: Option<FolderId>,
 }
 
 /// Renames and/or moves a file.
-#[utoipa::path(patch, path = "/api/v1/files/{id}", params(("id" = String, Path)), request_body = UpdateFileRequest, responses((status = 200, body = FileInfo)))]
+#[utoipa::path(patch, path = "/api/v1/files/{id}", params(("id" = crate::openapi::Id, Path)), request_body = UpdateFileRequest, responses((status = 200, body = FileInfo)))]
 async fn update_file(
     State(st): State<Shared>,
     caller: Caller,
@@ -450,14 +453,15 @@ async fn update_file(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CopyRequest {
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::openapi::Id)]
     folder_id: FolderId,
     /// Name of the copy; defaults to the original's.
+    #[schema(value_type = Option<crate::openapi::ItemName>)]
     name: Option<String>,
 }
 
 /// Copies the current version of a file into a folder as a new file.
-#[utoipa::path(post, path = "/api/v1/files/{id}/copy", params(("id" = String, Path)), request_body = CopyRequest, responses((status = 201, body = FileInfo)))]
+#[utoipa::path(post, path = "/api/v1/files/{id}/copy", params(("id" = crate::openapi::Id, Path)), request_body = CopyRequest, responses((status = 201, body = FileInfo)))]
 async fn copy_file(
     State(st): State<Shared>,
     caller: Caller,
@@ -501,7 +505,7 @@ async fn copy_file(
     Ok((StatusCode::CREATED, Json(file)))
 }
 
-#[utoipa::path(post, path = "/api/v1/files/{id}/trash", params(("id" = String, Path)), responses((status = 200, body = FileInfo)))]
+#[utoipa::path(post, path = "/api/v1/files/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FileInfo)))]
 async fn trash_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
     guard_file(&st, &caller, &id, Action::WriteContent).await?;
     let f = content::set_file_trashed(&st.db, &id, true, st.now()).await?;
@@ -515,7 +519,7 @@ async fn trash_file(State(st): State<Shared>, caller: Caller, Path(id): Path<Fil
     Ok(Json(f))
 }
 
-#[utoipa::path(post, path = "/api/v1/files/{id}/restore", params(("id" = String, Path)), responses((status = 200, body = FileInfo)))]
+#[utoipa::path(post, path = "/api/v1/files/{id}/restore", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FileInfo)))]
 async fn restore_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
     guard_file(&st, &caller, &id, Action::WriteContent).await?;
     let f = content::set_file_trashed(&st.db, &id, false, st.now()).await?;
@@ -530,7 +534,7 @@ async fn restore_file(State(st): State<Shared>, caller: Caller, Path(id): Path<F
 }
 
 /// Deletes a trashed file and all its versions, permanently.
-#[utoipa::path(delete, path = "/api/v1/files/{id}", params(("id" = String, Path)), responses((status = 204), (status = 409)))]
+#[utoipa::path(delete, path = "/api/v1/files/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204), (status = 409)))]
 async fn purge_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<StatusCode> {
     guard_file(&st, &caller, &id, Action::PurgeContent).await?;
     content::purge_file(&st.db, &id, st.now()).await?;

@@ -46,15 +46,31 @@ fn modules_of(role: Role, named: Option<&[Module]>) -> ModuleSet {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewUserRequest {
+    #[schema(value_type = crate::openapi::Email)]
     email: String,
+    /// Empty or omitted: the e-mail address.
     #[serde(default)]
+    #[schema(value_type = crate::openapi::OptionalName)]
     display_name: String,
-    /// `admin`, `user` or `guest` (the Owner is created at setup and by transfer).
+    /// `admin`, `user` or `guest` (the Owner is created at setup and by transfer; `owner` is
+    /// answered 400).
+    #[schema(value_type = NewUserRole)]
     role: Role,
     /// For `admin`: the modules administered; omitted: all (full access).
     admin_modules: Option<Vec<Module>>,
-    #[schema(value_type = Option<String>, format = Password)]
+    /// Omitted: the person cannot sign in with a password until one is set.
+    #[schema(value_type = Option<crate::openapi::NewPassword>)]
     password: Option<SecretString>,
+}
+
+/// The roles a new user can have (not `owner`: there is exactly one, made at setup).
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // only describes `NewUserRequest::role` in the OpenAPI document
+enum NewUserRole {
+    Admin,
+    User,
+    Guest,
 }
 
 /// Every user (for inviting people into rooms).
@@ -65,7 +81,10 @@ async fn list_users(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<
 }
 
 /// Creates a user.
-#[utoipa::path(post, path = "/api/v1/users", request_body = NewUserRequest, responses((status = 201, body = User), (status = 409)))]
+#[utoipa::path(post, path = "/api/v1/users", request_body = NewUserRequest, responses((status = 201, body = User),
+        (status = 400, description = "malformed e-mail address, name or body, `owner` as role (`invalid_request`), or the password breaks the policy (`weak_password`)"),
+        (status = 409, description = "the e-mail address is taken (`conflict`)"),
+        (status = 503, description = "too many password hashes queued (`busy`); retry after `Retry-After` seconds")))]
 async fn create_user(
     State(st): State<Shared>,
     caller: Caller,
@@ -110,7 +129,7 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{id}", params(("id" = String, Path)), responses((status = 200, body = User), (status = 404)))]
+#[utoipa::path(get, path = "/api/v1/users/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = User), (status = 404)))]
 async fn get_user(State(st): State<Shared>, caller: Caller, Path(id): Path<UserId>) -> ApiResult<Json<User>> {
     if id != caller.actor.user_id {
         authorize(&caller.actor, Action::ViewPeople, Resource::Instance)?;
@@ -120,11 +139,12 @@ async fn get_user(State(st): State<Shared>, caller: Caller, Path(id): Path<UserI
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct UpdateUserRequest {
+    #[schema(value_type = Option<crate::openapi::Name>)]
     display_name: Option<String>,
     role: Option<Role>,
     admin_modules: Option<Vec<Module>>,
     active: Option<bool>,
-    #[schema(value_type = Option<String>, format = Password)]
+    #[schema(value_type = Option<crate::openapi::NewPassword>)]
     password: Option<SecretString>,
     /// Required when people change their own password.
     #[schema(value_type = Option<String>, format = Password)]
@@ -136,8 +156,11 @@ pub struct UpdateUserRequest {
 /// changed only by an Administrator of people who ranks above them (and only to a rank
 /// below the Administrator's own): see `Rank`. A password change ends every other session
 /// and API token of the person.
-#[utoipa::path(patch, path = "/api/v1/users/{id}", params(("id" = String, Path)), request_body = UpdateUserRequest,
-    responses((status = 200, body = User), (status = 403), (status = 409)))]
+#[utoipa::path(patch, path = "/api/v1/users/{id}", params(("id" = crate::openapi::Id, Path)), request_body = UpdateUserRequest,
+    responses((status = 200, body = User),
+        (status = 403, description = "not allowed (`forbidden`), a wrong `current_password` (`wrong_password`), or none given for one's own new password (`current_password_required`)"),
+        (status = 409, description = "the change would leave the instance inconsistent (`conflict`)"),
+        (status = 503, description = "too many password hashes queued (`busy`); retry after `Retry-After` seconds")))]
 async fn update_user(
     State(st): State<Shared>,
     caller: Caller,
@@ -181,7 +204,14 @@ async fn update_user(
         let (session_hash, token_hash) = if is_self {
             let current = req
                 .current_password
-                .ok_or_else(|| ApiError::bad_request("current_password is required to change your own password"))?;
+                .ok_or_else(|| {
+                    // A well-formed request without the proof it needs: refused like a wrong one.
+                    ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "current_password_required",
+                        "current_password is required to change your own password",
+                    )
+                })?;
             let stored = people::find_by_email(&st.db, &target.email).await?.and_then(|(_, h)| h);
             if !password::verify(stored, current).await? {
                 return Err(AuthError::WrongCurrentPassword.into());
@@ -217,7 +247,8 @@ async fn update_user(
 
 /// Makes this user the Owner; the caller (the current Owner) becomes a full-access
 /// Administrator.
-#[utoipa::path(post, path = "/api/v1/users/{id}/transfer-ownership", params(("id" = String, Path)), responses((status = 204), (status = 403)))]
+#[utoipa::path(post, path = "/api/v1/users/{id}/transfer-ownership", params(("id" = crate::openapi::Id, Path)), responses((status = 204),
+        (status = 409, description = "the person is disabled, a Guest, or already the Owner (`conflict`)")))]
 async fn transfer_ownership(State(st): State<Shared>, caller: Caller, Path(id): Path<UserId>) -> ApiResult<StatusCode> {
     authorize(&caller.actor, Action::TransferOwnership, Resource::Instance)?;
     people::transfer_ownership(&st.db, &caller.actor.user_id, &id).await?;
@@ -239,10 +270,11 @@ async fn list_groups(State(st): State<Shared>, caller: Caller) -> ApiResult<Json
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewGroupRequest {
+    #[schema(value_type = crate::openapi::Name)]
     name: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/groups", request_body = NewGroupRequest, responses((status = 201, body = Group)))]
+#[utoipa::path(post, path = "/api/v1/groups", request_body = NewGroupRequest, responses((status = 201, body = Group), (status = 409, description = "the name is taken (`conflict`)")))]
 async fn create_group(
     State(st): State<Shared>,
     caller: Caller,
@@ -260,13 +292,13 @@ async fn create_group(
     Ok((StatusCode::CREATED, Json(g)))
 }
 
-#[utoipa::path(get, path = "/api/v1/groups/{id}", params(("id" = String, Path)), responses((status = 200, body = Group)))]
+#[utoipa::path(get, path = "/api/v1/groups/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Group)))]
 async fn get_group(State(st): State<Shared>, caller: Caller, Path(id): Path<GroupId>) -> ApiResult<Json<Group>> {
     authorize(&caller.actor, Action::ViewPeople, Resource::Instance)?;
     Ok(Json(people::get_group(&st.db, &id).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/groups/{id}", params(("id" = String, Path)), responses((status = 204)))]
+#[utoipa::path(delete, path = "/api/v1/groups/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204)))]
 async fn delete_group(State(st): State<Shared>, caller: Caller, Path(id): Path<GroupId>) -> ApiResult<StatusCode> {
     authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
     people::delete_group(&st.db, &id).await?;
@@ -280,7 +312,7 @@ async fn delete_group(State(st): State<Shared>, caller: Caller, Path(id): Path<G
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(put, path = "/api/v1/groups/{id}/members/{user_id}", params(("id" = String, Path), ("user_id" = String, Path)), responses((status = 204)))]
+#[utoipa::path(put, path = "/api/v1/groups/{id}/members/{user_id}", params(("id" = crate::openapi::Id, Path), ("user_id" = crate::openapi::Id, Path)), responses((status = 204)))]
 async fn add_group_member(
     State(st): State<Shared>,
     caller: Caller,
@@ -299,7 +331,7 @@ async fn add_group_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/api/v1/groups/{id}/members/{user_id}", params(("id" = String, Path), ("user_id" = String, Path)), responses((status = 204)))]
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/members/{user_id}", params(("id" = crate::openapi::Id, Path), ("user_id" = crate::openapi::Id, Path)), responses((status = 204)))]
 async fn remove_group_member(
     State(st): State<Shared>,
     caller: Caller,

@@ -36,6 +36,7 @@ pub struct RoomView {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct RoomRequest {
+    #[schema(value_type = crate::openapi::Name)]
     name: String,
 }
 
@@ -77,7 +78,7 @@ async fn create_room(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/rooms/{id}", params(("id" = String, Path)), responses((status = 200, body = RoomView), (status = 404)))]
+#[utoipa::path(get, path = "/api/v1/rooms/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = RoomView), (status = 404)))]
 async fn get_room(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<Json<RoomView>> {
     guard_room(&st, &caller, &id, Action::ReadContent).await?;
     let access = rooms::access_in_room(&st.db, &id, &caller.actor.user_id).await?;
@@ -87,7 +88,7 @@ async fn get_room(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomI
     }))
 }
 
-#[utoipa::path(patch, path = "/api/v1/rooms/{id}", params(("id" = String, Path)), request_body = RoomRequest, responses((status = 200, body = Room)))]
+#[utoipa::path(patch, path = "/api/v1/rooms/{id}", params(("id" = crate::openapi::Id, Path)), request_body = RoomRequest, responses((status = 200, body = Room)))]
 async fn rename_room(
     State(st): State<Shared>,
     caller: Caller,
@@ -107,7 +108,7 @@ async fn rename_room(
 }
 
 /// Deletes a room and everything in it, permanently.
-#[utoipa::path(delete, path = "/api/v1/rooms/{id}", params(("id" = String, Path)), responses((status = 204)))]
+#[utoipa::path(delete, path = "/api/v1/rooms/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204)))]
 async fn delete_room(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<StatusCode> {
     guard_room(&st, &caller, &id, Action::ManageRoom).await?;
     content::purge_room(&st.db, &id, st.now()).await?;
@@ -122,7 +123,7 @@ async fn delete_room(State(st): State<Shared>, caller: Caller, Path(id): Path<Ro
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/rooms/{id}/members", params(("id" = String, Path)), responses((status = 200, body = Vec<Member>)))]
+#[utoipa::path(get, path = "/api/v1/rooms/{id}/members", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Vec<Member>)))]
 async fn list_members(
     State(st): State<Shared>,
     caller: Caller,
@@ -135,13 +136,14 @@ async fn list_members(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct MemberRequest {
     kind: SubjectKind,
-    /// The user's or group's id.
+    /// The user's or group's id (unknown: 404).
+    #[schema(value_type = crate::openapi::Id)]
     id: String,
     access: AccessLevel,
 }
 
 /// Grants a user or group an access level in the room (replacing any earlier grant).
-#[utoipa::path(put, path = "/api/v1/rooms/{id}/members", params(("id" = String, Path)), request_body = MemberRequest, responses((status = 204)))]
+#[utoipa::path(put, path = "/api/v1/rooms/{id}/members", params(("id" = crate::openapi::Id, Path)), request_body = MemberRequest, responses((status = 204)))]
 async fn set_member(
     State(st): State<Shared>,
     caller: Caller,
@@ -162,7 +164,7 @@ async fn set_member(
 }
 
 #[utoipa::path(delete, path = "/api/v1/rooms/{id}/members/{kind}/{subject}",
-    params(("id" = String, Path), ("kind" = SubjectKind, Path), ("subject" = String, Path)), responses((status = 204)))]
+    params(("id" = crate::openapi::Id, Path), ("kind" = SubjectKind, Path), ("subject" = crate::openapi::Id, Path)), responses((status = 204)))]
 async fn remove_member(
     State(st): State<Shared>,
     caller: Caller,
@@ -188,7 +190,7 @@ pub struct Trash {
 }
 
 /// Items of the room in the trash.
-#[utoipa::path(get, path = "/api/v1/rooms/{id}/trash", params(("id" = String, Path)), responses((status = 200, body = Trash)))]
+#[utoipa::path(get, path = "/api/v1/rooms/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Trash)))]
 async fn list_trash(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<Json<Trash>> {
     guard_room(&st, &caller, &id, Action::ReadContent).await?;
     let (folders, files) = content::list_trash(&st.db, &id).await?;

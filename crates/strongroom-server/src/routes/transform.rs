@@ -47,10 +47,10 @@ pub struct ProtectRequest {
     /// The password that opens the document. Refused with 400 `invalid_password`: control
     /// characters (tab, CR, LF, NUL, …) and bidirectional controls (U+202E, …) in every format;
     /// for PDF also what SASLprep prohibits and more than 127 bytes after it (docs/protect.md).
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = crate::openapi::DocumentPassword)]
     password: SecretString,
     /// PDF only: the password that lifts the restrictions below (none: nobody can lift them).
-    #[schema(value_type = Option<String>, format = Password)]
+    #[schema(value_type = Option<crate::openapi::DocumentPassword>)]
     owner_password: Option<SecretString>,
     /// PDF only: what someone with the opening password may do (default: everything).
     #[serde(default = "yes")]
@@ -72,9 +72,13 @@ fn yes() -> bool {
 pub struct WatermarkRequest {
     /// Text with placeholders `{user}`, `{email}`, `{date}`, `{ip}`, `{file}`, `{room}`. Any
     /// left-to-right script of the built-in font DejaVu Sans (Latin, Greek, Cyrillic, …).
+    #[schema(min_length = 1, max_length = 500)]
     text: Option<String>,
+    /// Points, 1 to 500.
+    #[schema(minimum = 1, maximum = 500)]
     font_size: Option<f32>,
     /// 0.0 (invisible) to 1.0 (opaque), of the text and of the image.
+    #[schema(minimum = 0, maximum = 1)]
     opacity: Option<f32>,
     /// Degrees, counter-clockwise (text only: an image stays upright).
     rotation: Option<f32>,
@@ -83,10 +87,11 @@ pub struct WatermarkRequest {
     tiled: bool,
     /// A stored PNG or JPEG file, which the caller must be allowed to read, drawn on every
     /// page under the text.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::openapi::Id>)]
     image_file_id: Option<FileId>,
     /// Size of the image: its longer side as a fraction of the page's shorter side (0.01–1,
     /// default 0.5).
+    #[schema(minimum = 0.01, maximum = 1)]
     image_scale: Option<f32>,
     #[serde(default)]
     deliver: Deliver,
@@ -239,7 +244,7 @@ async fn deliver(
 
 /// Password-protects the current version: Office agile encryption (.docx/.xlsx/.pptx),
 /// ODF (.odt/.ods/.odp) or PDF AES-256; the format is read from the content.
-#[utoipa::path(post, path = "/api/v1/files/{id}/protect", params(("id" = String, Path)), request_body = ProtectRequest,
+#[utoipa::path(post, path = "/api/v1/files/{id}/protect", params(("id" = crate::openapi::Id, Path)), request_body = ProtectRequest,
     responses((status = 200, description = "the protected document", content_type = "application/octet-stream"),
         (status = 201, body = FileInfo, description = "stored as a new version"),
         (status = 400, body = crate::error::ErrorBody, description = "a password breaks the password rules (code `invalid_password`, see docs/protect.md)"),
@@ -310,7 +315,7 @@ async fn protect(
 
 /// Stamps a text and/or image watermark on every page of a PDF, on a PNG or JPEG picture, or
 /// (text only) in the headers of a Word document, with the viewer's details filled in. The image is another stored file, read with the same authorization as the PDF.
-#[utoipa::path(post, path = "/api/v1/files/{id}/watermark", params(("id" = String, Path)), request_body = WatermarkRequest,
+#[utoipa::path(post, path = "/api/v1/files/{id}/watermark", params(("id" = crate::openapi::Id, Path)), request_body = WatermarkRequest,
     responses((status = 200, description = "the watermarked document", content_type = "application/octet-stream"), (status = 201, body = FileInfo),
         (status = 400), (status = 413), (status = 415)))]
 async fn watermark(
