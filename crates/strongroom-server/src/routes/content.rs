@@ -113,7 +113,7 @@ async fn trash_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<F
 }
 
 /// Takes a folder out of the trash.
-#[utoipa::path(post, path = "/api/v1/folders/{id}/restore", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Folder)))]
+#[utoipa::path(post, path = "/api/v1/folders/{id}/restore", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Folder), (status = 409, description = "a live item of that name is in the destination folder (`conflict`)")))]
 async fn restore_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<Folder>> {
     guard_folder(&st, &caller, &id, Action::WriteContent).await?;
     let f = content::set_folder_trashed(&st.db, &id, false, st.now()).await?;

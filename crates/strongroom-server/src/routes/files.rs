@@ -186,7 +186,8 @@ async fn upload_file(
 
 /// Uploads a new version of a file (raw body or multipart).
 #[utoipa::path(post, path = "/api/v1/files/{id}/versions", params(("id" = crate::openapi::Id, Path)),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses((status = 201, body = FileInfo)))]
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileInfo), (status = 409, description = "the file is in the trash (`conflict`)")))]
 async fn upload_version(
     State(st): State<Shared>,
     caller: Caller,
@@ -428,7 +429,8 @@ pub struct UpdateFileRequest {
 }
 
 /// Renames and/or moves a file.
-#[utoipa::path(patch, path = "/api/v1/files/{id}", params(("id" = crate::openapi::Id, Path)), request_body = UpdateFileRequest, responses((status = 200, body = FileInfo)))]
+#[utoipa::path(patch, path = "/api/v1/files/{id}", params(("id" = crate::openapi::Id, Path)), request_body = UpdateFileRequest,
+    responses((status = 200, body = FileInfo), (status = 409, description = "a live item of that name is in the destination folder (`conflict`)")))]
 async fn update_file(
     State(st): State<Shared>,
     caller: Caller,
@@ -461,7 +463,8 @@ pub struct CopyRequest {
 }
 
 /// Copies the current version of a file into a folder as a new file.
-#[utoipa::path(post, path = "/api/v1/files/{id}/copy", params(("id" = crate::openapi::Id, Path)), request_body = CopyRequest, responses((status = 201, body = FileInfo)))]
+#[utoipa::path(post, path = "/api/v1/files/{id}/copy", params(("id" = crate::openapi::Id, Path)), request_body = CopyRequest,
+    responses((status = 201, body = FileInfo), (status = 409, description = "a live item of that name is in the destination folder (`conflict`)")))]
 async fn copy_file(
     State(st): State<Shared>,
     caller: Caller,
@@ -519,7 +522,8 @@ async fn trash_file(State(st): State<Shared>, caller: Caller, Path(id): Path<Fil
     Ok(Json(f))
 }
 
-#[utoipa::path(post, path = "/api/v1/files/{id}/restore", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FileInfo)))]
+#[utoipa::path(post, path = "/api/v1/files/{id}/restore", params(("id" = crate::openapi::Id, Path)),
+    responses((status = 200, body = FileInfo), (status = 409, description = "a live item of that name is in the destination folder (`conflict`)")))]
 async fn restore_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
     guard_file(&st, &caller, &id, Action::WriteContent).await?;
     let f = content::set_file_trashed(&st.db, &id, false, st.now()).await?;
