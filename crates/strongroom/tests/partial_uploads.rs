@@ -3,6 +3,8 @@
 //! must be found by `storage verify`, removed by `storage remove-orphans` and by the periodic
 //! sweeper — and the upload that was cut off must have left no file behind.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should fail loudly
+
 mod common;
 
 use common::{Backend, Server, backends};
