@@ -463,7 +463,11 @@ impl BlobStore {
         let prefix = Path::from(s3_upload::JOURNAL_PREFIX);
         let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
         let mut found = PartialUploads::default();
-        for m in metas {
+        // Only names of the shape we write: the bucket may hold others' objects under uploads/.
+        for m in metas
+            .into_iter()
+            .filter(|m| s3_upload::blob_key_of(m.location.as_ref()).is_some())
+        {
             let modified = m.last_modified.timestamp_millis();
             if modified >= cutoff {
                 found.younger += 1;
@@ -502,10 +506,16 @@ impl BlobStore {
             return Ok(Vec::new());
         };
         let found = self.partial_uploads(cutoff).await?;
-        for p in &found.stale {
-            uploads.abort_journaled(&Path::from(p.name.as_str())).await?;
+        let mut removed = Vec::new();
+        for p in found.stale {
+            // One entry that cannot be removed now (a network error) does not stop the rest.
+            match uploads.abort_journaled(&Path::from(p.name.as_str())).await {
+                Ok(true) => removed.push(p),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, entry = %p.name, "could not abort a partial upload; will retry"),
+            }
         }
-        Ok(found.stale)
+        Ok(removed)
     }
 
     /// The periodic sweep: deletes partial uploads unwritten for

@@ -228,7 +228,9 @@ pub struct UserPatch {
     pub active: Option<bool>,
 }
 
-pub async fn update_user(db: &Db, id: &UserId, p: UserPatch) -> Result<User> {
+/// Applies `p` at `now` (ms). Disabling ends the person's sessions and revokes their API
+/// tokens in the same transaction: enabling the account again later brings none of them back.
+pub async fn update_user(db: &Db, id: &UserId, p: UserPatch, now: i64) -> Result<User> {
     let cur = get_user(db, id).await?;
     if cur.role == Role::Owner && (p.role.is_some_and(|r| r != Role::Owner) || p.active == Some(false)) {
         return Err(StoreError::Conflict(
@@ -251,21 +253,27 @@ pub async fn update_user(db: &Db, id: &UserId, p: UserPatch) -> Result<User> {
         ModuleSet::NONE
     };
     let active = p.active.unwrap_or(cur.active);
+    let mut tx = db.pool.begin().await?;
     sqlx::query("UPDATE users SET display_name = $1, role = $2, admin_modules = $3, active = $4 WHERE id = $5")
         .bind(display)
         .bind(role.as_str())
         .bind(modules.to_db())
         .bind(i64::from(active))
         .bind(id.as_str().to_string())
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?;
     if !active {
-        // A disabled account loses its sessions at once.
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id.as_str().to_string())
-            .execute(&db.pool)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id.as_str().to_string())
+            .execute(&mut *tx)
             .await?;
     }
+    tx.commit().await?;
     get_user(db, id).await
 }
 

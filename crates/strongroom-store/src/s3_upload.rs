@@ -29,6 +29,13 @@ use std::time::{Duration, Instant};
 /// Where the journal entries live, beside `blobs/`.
 pub(crate) const JOURNAL_PREFIX: &str = "uploads";
 
+/// First line of every journal entry: an object under `uploads/` without it is not ours
+/// (another program sharing the bucket) and is never touched.
+const ENTRY_MAGIC: &str = "strongroom-upload-v1";
+
+/// Longest journal entry read: the magic line and an upload id (S3 ids are ~100 bytes).
+const ENTRY_MAX: u64 = 1024;
+
 /// How often a live upload rewrites its journal entry (well inside the sweeper's grace).
 const TOUCH_EVERY: Duration = Duration::from_secs(300);
 
@@ -55,13 +62,30 @@ pub(crate) fn journal_path(key: &str) -> Path {
     Path::from(format!("{JOURNAL_PREFIX}/{rest}"))
 }
 
-/// The blob key a journal entry stands for (`uploads/1e/1ec4…` → `blobs/1e/1ec4…`).
-pub(crate) fn blob_key_of(journal: &str) -> String {
-    let rest = journal
-        .strip_prefix(JOURNAL_PREFIX)
-        .and_then(|r| r.strip_prefix('/'))
-        .unwrap_or(journal);
-    format!("blobs/{rest}")
+/// The blob key a journal entry stands for (`uploads/1e/1ec4…` → `blobs/1e/1ec4…`), if the
+/// name has exactly the shape we write: `uploads/<2 hex>/<32 hex>`, the shard being the first
+/// two digits of the id. Anything else under `uploads/` is someone else's object.
+pub(crate) fn blob_key_of(journal: &str) -> Option<String> {
+    let rest = journal.strip_prefix(JOURNAL_PREFIX)?.strip_prefix('/')?;
+    let (shard, id) = rest.split_once('/')?;
+    let hex = |s: &str| s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    (shard.len() == 2 && id.len() == 32 && hex(id) && id.starts_with(shard)).then(|| format!("blobs/{rest}"))
+}
+
+fn entry_text(id: &str) -> PutPayload {
+    PutPayload::from(format!("{ENTRY_MAGIC}\n{id}\n"))
+}
+
+/// The upload id in a journal entry, if it is one of ours: the magic line, then a non-empty
+/// id of printable ASCII.
+fn parse_entry(bytes: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != ENTRY_MAGIC {
+        return None;
+    }
+    let id = lines.next()?.trim();
+    (!id.is_empty() && id.bytes().all(|b| b.is_ascii_graphic())).then(|| id.to_string())
 }
 
 impl S3Uploads {
@@ -80,7 +104,7 @@ impl S3Uploads {
         let path = self.full_path(key);
         let id = self.multipart.create_multipart(&path).await?;
         let journal = journal_path(key);
-        if let Err(e) = self.store.put(&journal, PutPayload::from(id.clone())).await {
+        if let Err(e) = self.store.put(&journal, entry_text(&id)).await {
             let _ = self.multipart.abort_multipart(&path, &id).await;
             return Err(e);
         }
@@ -95,21 +119,32 @@ impl S3Uploads {
         }))
     }
 
-    /// Aborts the upload a journal entry names and deletes the entry. An upload already gone
-    /// (completed, aborted, expired by the lifecycle rule) only loses its entry.
-    pub async fn abort_journaled(&self, journal: &Path) -> object_store::Result<()> {
-        let id = match self.store.get(journal).await {
+    /// Aborts the upload a journal entry names and deletes the entry; returns whether it was
+    /// one of ours. An upload already gone (completed, aborted, expired by the lifecycle rule)
+    /// only loses its entry. An object that is not an entry of ours (another name shape, no
+    /// magic line, too long, no id) is left alone.
+    pub async fn abort_journaled(&self, journal: &Path) -> object_store::Result<bool> {
+        let Some(key) = blob_key_of(journal.as_ref()) else {
+            return Ok(false);
+        };
+        let opts = object_store::GetOptions {
+            range: Some(object_store::GetRange::Bounded(0..ENTRY_MAX + 1)),
+            ..Default::default()
+        };
+        let bytes = match self.store.get_opts(journal, opts).await {
             Ok(r) => r.bytes().await?,
-            Err(object_store::Error::NotFound { .. }) => return Ok(()),
+            Err(object_store::Error::NotFound { .. }) => return Ok(false),
             Err(e) => return Err(e),
         };
-        let id = String::from_utf8_lossy(&id).trim().to_string();
-        let path = self.full_path(&blob_key_of(journal.as_ref()));
-        match self.multipart.abort_multipart(&path, &id).await {
+        let Some(id) = (bytes.len() as u64 <= ENTRY_MAX).then(|| parse_entry(&bytes)).flatten() else {
+            return Ok(false);
+        };
+        match self.multipart.abort_multipart(&self.full_path(&key), &id).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(e),
         }
-        delete_entry(&*self.store, journal).await
+        delete_entry(&*self.store, journal).await?;
+        Ok(true)
     }
 }
 
@@ -165,7 +200,7 @@ impl MultipartUpload for JournaledUpload {
                 due
             };
             if due {
-                store.put(&journal, PutPayload::from(id)).await?;
+                store.put(&journal, entry_text(&id)).await?;
             }
             Ok(())
         }
@@ -204,7 +239,7 @@ impl MultipartUpload for JournaledUpload {
 
 #[cfg(test)]
 mod tests {
-    use super::{blob_key_of, journal_path};
+    use super::{blob_key_of, journal_path, parse_entry};
 
     #[test]
     fn journal_entries_mirror_blob_keys() {
@@ -213,6 +248,41 @@ mod tests {
             journal_path(key).as_ref(),
             "uploads/1e/1ec42ed6f0a94b1c8e1f2d3c4b5a6978"
         );
-        assert_eq!(blob_key_of("uploads/1e/1ec42ed6f0a94b1c8e1f2d3c4b5a6978"), key);
+        assert_eq!(
+            blob_key_of("uploads/1e/1ec42ed6f0a94b1c8e1f2d3c4b5a6978").as_deref(),
+            Some(key)
+        );
+    }
+
+    /// Another program's objects under `uploads/` are never taken for ours.
+    #[test]
+    fn only_our_shapes_are_journal_entries() {
+        for foreign in [
+            "uploads/avatars/alice.png",
+            "uploads/invoice-2026.pdf",
+            "uploads/1e/1ec42ed6f0a94b1c8e1f2d3c4b5a697",
+            "uploads/1e/1ec42ed6f0a94b1c8e1f2d3c4b5a69788",
+            "uploads/1f/1ec42ed6f0a94b1c8e1f2d3c4b5a6978",
+            "uploads/1E/1EC42ED6F0A94B1C8E1F2D3C4B5A6978",
+            "uploads/1e/1ec42ed6f0a94b1c8e1f2d3c4b5a6978/x",
+            "blobs/1e/1ec42ed6f0a94b1c8e1f2d3c4b5a6978",
+        ] {
+            assert_eq!(blob_key_of(foreign), None, "{foreign}");
+        }
+        assert_eq!(
+            parse_entry(b"strongroom-upload-v1\nabc-123_XYZ\n").as_deref(),
+            Some("abc-123_XYZ")
+        );
+        for bad in [
+            &b""[..],
+            b"abc-123",
+            b"strongroom-upload-v1\n",
+            b"strongroom-upload-v1\n\n",
+            b"strongroom-upload-v2\nabc",
+            b"strongroom-upload-v1\nab c",
+            b"\xff\xfe",
+        ] {
+            assert_eq!(parse_entry(bad), None, "{bad:?}");
+        }
     }
 }

@@ -250,6 +250,7 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
                         active: Some(active),
                         ..Default::default()
                     },
+                    SystemClock.now_ms(),
                 )
                 .await
                 .map_err(err)?;

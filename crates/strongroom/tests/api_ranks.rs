@@ -308,3 +308,81 @@ async fn names_with_direction_overrides_are_refused() {
         .await;
     assert_eq!(v["name"], "invoice.jpg");
 }
+
+/// Group membership carries the group's room access, so it follows the rank rule: a `people`
+/// Administrator adds and removes Users and Guests, never themselves, an equal, a full
+/// Administrator or the Owner.
+#[tokio::test]
+async fn group_membership_follows_the_rank_rule() {
+    let backend = &backends()[0];
+    let srv = Server::start(backend);
+    let owner = srv.owner().await;
+    let hr_id = make(&srv, &owner, "hr@example.org", "admin", Some(&["people"])).await;
+    let peer = make(&srv, &owner, "peer@example.org", "admin", Some(&["people"])).await;
+    let full = make(&srv, &owner, "full@example.org", "admin", None).await;
+    let user = make(&srv, &owner, "user@example.org", "user", None).await;
+    let guest = make(&srv, &owner, "guest@example.org", "guest", None).await;
+    let group = owner
+        .json(
+            owner.post("/api/v1/groups", json!({"name": "Board"})).await,
+            StatusCode::CREATED,
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hr = srv.login("hr@example.org", PASSWORD).await;
+    for (who, id, want) in [
+        ("themselves", &hr_id, StatusCode::FORBIDDEN),
+        ("an equal", &peer, StatusCode::FORBIDDEN),
+        ("a full Administrator", &full, StatusCode::FORBIDDEN),
+        ("the Owner", &owner.user_id, StatusCode::FORBIDDEN),
+        ("a User", &user, StatusCode::NO_CONTENT),
+        ("a Guest", &guest, StatusCode::NO_CONTENT),
+    ] {
+        let path = format!("/api/v1/groups/{group}/members/{id}");
+        let r = hr.request(reqwest::Method::PUT, &path).send().await.unwrap();
+        assert_eq!(r.status(), want, "hr adds {who}");
+        // The Owner puts everyone in, so removal is tried on a real membership.
+        let r = owner.request(reqwest::Method::PUT, &path).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "owner adds {who}");
+        assert_eq!(hr.delete(&path).await.status(), want, "hr removes {who}");
+    }
+}
+
+/// Disabling an account revokes its API tokens: enabling it again brings none back.
+#[tokio::test]
+async fn disabling_ends_tokens_for_good() {
+    let backend = &backends()[0];
+    let srv = Server::start(backend);
+    let owner = srv.owner().await;
+    let id = make(&srv, &owner, "ann@example.org", "user", None).await;
+    let ann = srv.login("ann@example.org", PASSWORD).await;
+    let t = ann
+        .json(
+            ann.post("/api/v1/tokens", json!({"name": "script"})).await,
+            StatusCode::CREATED,
+        )
+        .await;
+    let token = Session {
+        base: ann.base.clone(),
+        auth: Auth::Bearer(t["token"].as_str().unwrap().to_string()),
+        user_id: id.clone(),
+    };
+    assert_eq!(token.get("/api/v1/auth/me").await.status(), StatusCode::OK);
+    for active in [false, true] {
+        let r = owner
+            .patch(&format!("/api/v1/users/{id}"), json!({"active": active}))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        token.get("/api/v1/auth/me").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a token does not come back with the account"
+    );
+    let ann = srv.login("ann@example.org", PASSWORD).await;
+    let tokens = ann.json(ann.get("/api/v1/tokens").await, StatusCode::OK).await;
+    assert_eq!(tokens.as_array().unwrap().len(), 1, "{tokens}");
+    assert_eq!(tokens[0]["revoked"], true, "listed as revoked: {tokens}");
+}

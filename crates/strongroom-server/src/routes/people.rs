@@ -35,6 +35,23 @@ fn person(role: Role, modules: ModuleSet) -> Resource {
     }
 }
 
+/// Group membership gives the group's room access, so changing it is changing the person: it
+/// needs a rank above theirs (nobody adds themselves, an equal or a better to a group). The
+/// Owner may put themselves in groups: nothing a group grants exceeds what they hold.
+async fn authorize_membership(st: &Shared, caller: &Caller, member: &UserId) -> ApiResult<()> {
+    authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
+    let member = people::get_user(&st.db, member).await?;
+    if caller.actor.role == Role::Owner && member.id == caller.actor.user_id {
+        return Ok(());
+    }
+    authorize(
+        &caller.actor,
+        Action::ManagePerson,
+        person(member.role, member.modules()),
+    )?;
+    Ok(())
+}
+
 /// The modules an Administrator gets: those named, or all when none are named.
 fn modules_of(role: Role, named: Option<&[Module]>) -> ModuleSet {
     match (role, named) {
@@ -202,16 +219,14 @@ async fn update_user(
     if let Some(pw) = req.password {
         password::check_policy(&pw)?;
         let (session_hash, token_hash) = if is_self {
-            let current = req
-                .current_password
-                .ok_or_else(|| {
-                    // A well-formed request without the proof it needs: refused like a wrong one.
-                    ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        "current_password_required",
-                        "current_password is required to change your own password",
-                    )
-                })?;
+            let current = req.current_password.ok_or_else(|| {
+                // A well-formed request without the proof it needs: refused like a wrong one.
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "current_password_required",
+                    "current_password is required to change your own password",
+                )
+            })?;
             let stored = people::find_by_email(&st.db, &target.email).await?.and_then(|(_, h)| h);
             if !password::verify(stored, current).await? {
                 return Err(AuthError::WrongCurrentPassword.into());
@@ -233,7 +248,7 @@ async fn update_user(
         modules,
         active: req.active,
     };
-    let user = people::update_user(&st.db, &id, patch).await?;
+    let user = people::update_user(&st.db, &id, patch, st.now()).await?;
     st.audit(
         AuditEvent::new("user.update", "people")
             .by(&caller.actor)
@@ -318,7 +333,7 @@ async fn add_group_member(
     caller: Caller,
     Path((id, user)): Path<(GroupId, UserId)>,
 ) -> ApiResult<StatusCode> {
-    authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
+    authorize_membership(&st, &caller, &user).await?;
     people::add_group_member(&st.db, &id, &user).await?;
     st.audit(
         AuditEvent::new("group.member.add", "people")
@@ -337,7 +352,7 @@ async fn remove_group_member(
     caller: Caller,
     Path((id, user)): Path<(GroupId, UserId)>,
 ) -> ApiResult<StatusCode> {
-    authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
+    authorize_membership(&st, &caller, &user).await?;
     people::remove_group_member(&st.db, &id, &user).await?;
     st.audit(
         AuditEvent::new("group.member.remove", "people")
