@@ -47,6 +47,9 @@ pub enum OutputError {
     Unwritable(PathBuf, &'static str),
     /// OUT exists and [`Existing::Keep`] forbids replacing it.
     Exists(PathBuf),
+    /// OUT is a device or FIFO of another user: in a shared directory (`/tmp`) anyone can plant
+    /// a FIFO under the name we were given and read the document out of it.
+    ForeignOwner(PathBuf, u32),
     /// The device or FIFO at OUT was replaced by something else while the command ran.
     Changed(PathBuf),
     /// An I/O error on OUT (or on standard output, when `path` is `None`).
@@ -71,6 +74,11 @@ impl std::fmt::Display for OutputError {
                 p.display()
             ),
             Self::Exists(p) => write!(f, "{} exists and is never overwritten", p.display()),
+            Self::ForeignOwner(p, uid) => write!(
+                f,
+                "{}: is a device or FIFO owned by another user (uid {uid}); refusing to write into it: remove it or choose another name",
+                p.display()
+            ),
             Self::Changed(p) => write!(
                 f,
                 "{}: was replaced by another file while the command ran; nothing was written",
@@ -139,10 +147,19 @@ fn resolve(out: &Path, existing: Existing) -> Result<Dest, OutputError> {
         return Err(OutputError::Symlink(out.to_owned()));
     }
     if kind.is_char_device() || kind.is_block_device() || kind.is_fifo() {
+        if !may_write_through(meta.uid(), rustix::process::geteuid().as_raw()) {
+            return Err(OutputError::ForeignOwner(out.to_owned(), meta.uid()));
+        }
         return Ok(Dest::Through(out.to_owned(), identity(&meta)));
     }
     let what = if kind.is_socket() { "socket" } else { "special file" };
     Err(OutputError::Unwritable(out.to_owned(), what))
+}
+
+/// A device or FIFO is written through only if it is ours or root's (`/dev/null`, a tty,
+/// a FIFO we made): never one that another user placed where our output was to go.
+fn may_write_through(owner: u32, us: u32) -> bool {
+    owner == us || owner == 0
 }
 
 fn identity(meta: &Metadata) -> (u64, u64) {
@@ -195,8 +212,11 @@ fn to_stdout(write: impl FnOnce(&mut std::io::StdoutLock<'_>) -> std::io::Result
 /// swapped it (say, for a link to a regular file) in between, and we write nothing.
 /// Opening a FIFO waits for a reader, like any writer into a FIFO.
 fn open_through(path: &Path, id: (u64, u64)) -> Result<File, OutputError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let file = OpenOptions::new()
         .write(true)
+        // Swapped for a link after the check: refuse it rather than follow it.
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
         .open(path)
         .map_err(|e| OutputError::Io(Some(path.to_owned()), e))?;
     let meta = file.metadata().map_err(|e| OutputError::Io(Some(path.to_owned()), e))?;
@@ -302,6 +322,41 @@ mod tests {
 
     fn mode(p: &Path) -> u32 {
         std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn only_our_own_or_roots_devices_and_fifos_are_written_through() {
+        // (owner, us, written through)
+        for (owner, us, want) in [
+            (1000, 1000, true),
+            (0, 1000, true),
+            (0, 0, true),
+            (65534, 1000, false),
+            (1000, 0, false),
+        ] {
+            assert_eq!(may_write_through(owner, us), want, "owner {owner}, us {us}");
+        }
+        // As root, a FIFO planted by `nobody` is refused by name.
+        if rustix::process::geteuid().is_root() {
+            let dir = tempfile::tempdir().unwrap();
+            let fifo = dir.path().join("plain.pdf");
+            rustix::fs::mknodat(
+                rustix::fs::CWD,
+                &fifo,
+                rustix::fs::FileType::Fifo,
+                rustix::fs::Mode::from_raw_mode(0o666),
+                0,
+            )
+            .unwrap();
+            rustix::fs::chown(&fifo, Some(rustix::fs::Uid::from_raw(65534)), None).unwrap();
+            match resolve(&fifo, Existing::Replace) {
+                Err(e @ OutputError::ForeignOwner(_, 65534)) => {
+                    assert!(e.to_string().contains("owned by another user"), "{e}")
+                }
+                Err(e) => panic!("{e}"),
+                Ok(_) => panic!("a foreign FIFO was accepted"),
+            }
+        }
     }
 
     #[test]
