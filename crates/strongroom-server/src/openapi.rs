@@ -16,25 +16,44 @@ use utoipa::{PartialSchema, ToSchema};
 const WS: &str = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
 /// `char::is_control`: refused in names.
 const CONTROL: &str = r"\x00-\x1f\x7f-\x9f";
-/// `strongroom_store::people::is_hidden_format`: invisible and text-direction characters.
-/// The characters outside the Basic Multilingual Plane are written as themselves: a `\u`
+/// `strongroom_store::people::is_hidden_format`, as a regex class body, from its table.
+/// Characters outside the Basic Multilingual Plane are written as themselves: a `\u`
 /// escape reaches only four hex digits in the regex dialects that read this document.
-const HIDDEN: &str = "\\u00ad\\u061c\\u115f\\u1160\\u180e\\u200b\\u200e\\u200f\\u202a-\\u202e\\u2060-\\u2064\
-\\u2066-\\u2069\\u206a-\\u206f\\u3164\\ufeff\\uffa0\\ufff9-\\ufffb\u{1D173}-\u{1D17A}\u{E0000}-\u{E007F}";
+fn hidden() -> String {
+    let one = |c: char| {
+        if u32::from(c) <= 0xFFFF {
+            format!("\\u{:04x}", u32::from(c))
+        } else {
+            c.to_string()
+        }
+    };
+    strongroom_store::people::HIDDEN_FORMAT
+        .iter()
+        .map(|&(lo, hi)| {
+            if lo == hi {
+                one(lo)
+            } else {
+                format!("{}-{}", one(lo), one(hi))
+            }
+        })
+        .collect()
+}
 
 /// `people::check_name`: after trimming, 1 to 255 characters, none of them a control or
 /// hidden character. (The 255 is counted after trimming; the schema counts the whole string.)
 fn name_pattern() -> String {
-    let ok = format!("[^{CONTROL}{HIDDEN}]");
-    let edge = format!("[^{WS}{CONTROL}{HIDDEN}]");
+    let hidden = hidden();
+    let ok = format!("[^{CONTROL}{hidden}]");
+    let edge = format!("[^{WS}{CONTROL}{hidden}]");
     format!("^[{WS}]*(?:{edge}|{edge}{ok}*{edge})[{WS}]*$")
 }
 
 /// `content::check_item_name`: a name, without `/` or `\`, and not `.` or `..`.
 fn item_name_pattern() -> String {
-    let ok = format!("[^{CONTROL}{HIDDEN}/\\\\]");
-    let edge = format!("[^{WS}{CONTROL}{HIDDEN}/\\\\]");
-    let edge_no_dot = format!("[^.{WS}{CONTROL}{HIDDEN}/\\\\]");
+    let hidden = hidden();
+    let ok = format!("[^{CONTROL}{hidden}/\\\\]");
+    let edge = format!("[^{WS}{CONTROL}{hidden}/\\\\]");
+    let edge_no_dot = format!("[^.{WS}{CONTROL}{hidden}/\\\\]");
     // One character that is not a dot; two of which one is not a dot; or three and more.
     format!("^[{WS}]*(?:{edge_no_dot}|{edge_no_dot}{edge}|{edge}{edge_no_dot}|{edge}{ok}+{edge})[{WS}]*$")
 }

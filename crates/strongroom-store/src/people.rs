@@ -103,25 +103,33 @@ pub fn check_name(kind: &str, name: &str) -> Result<String> {
 /// characters. The zero-width joiner and non-joiner (U+200C, U+200D) stay allowed: Persian,
 /// Indic scripts and emoji sequences need them, and they cannot reorder text.
 pub fn is_hidden_format(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}'                    // soft hyphen
-        | '\u{061C}'                  // Arabic letter mark
-        | '\u{115F}' | '\u{1160}'     // Hangul fillers
-        | '\u{180E}'                  // Mongolian vowel separator
-        | '\u{200B}'                  // zero-width space
-        | '\u{200E}' | '\u{200F}'     // left-to-right / right-to-left mark
-        | '\u{202A}'..='\u{202E}'     // embeddings and overrides
-        | '\u{2060}'..='\u{2064}'     // word joiner, invisible operators
-        | '\u{2066}'..='\u{2069}'     // isolates
-        | '\u{206A}'..='\u{206F}'     // deprecated format controls
-        | '\u{3164}'                  // Hangul filler
-        | '\u{FEFF}'                  // byte order mark / zero-width no-break space
-        | '\u{FFA0}'                  // halfwidth Hangul filler
-        | '\u{FFF9}'..='\u{FFFB}'     // interlinear annotation
-        | '\u{1D173}'..='\u{1D17A}'   // musical format controls
-        | '\u{E0000}'..='\u{E007F}'   // tags
-    )
+    HIDDEN_FORMAT.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
 }
+
+/// The ranges [`is_hidden_format`] refuses: Unicode's Default_Ignorable_Code_Point and
+/// Bidi_Control characters, and the line and paragraph separators — except ZWNJ/ZWJ
+/// (U+200C, U+200D) and the variation selectors U+FE00–U+FE0F, which emoji and several
+/// scripts need and which cannot reorder text. One table, also read by the OpenAPI document.
+pub const HIDDEN_FORMAT: &[(char, char)] = &[
+    ('\u{00AD}', '\u{00AD}'),   // soft hyphen
+    ('\u{034F}', '\u{034F}'),   // combining grapheme joiner
+    ('\u{061C}', '\u{061C}'),   // Arabic letter mark
+    ('\u{115F}', '\u{1160}'),   // Hangul fillers
+    ('\u{17B4}', '\u{17B5}'),   // Khmer inherent vowels
+    ('\u{180B}', '\u{180F}'),   // Mongolian free variation selectors, vowel separator
+    ('\u{200B}', '\u{200B}'),   // zero-width space
+    ('\u{200E}', '\u{200F}'),   // left-to-right / right-to-left mark
+    ('\u{2028}', '\u{2029}'),   // line and paragraph separators
+    ('\u{202A}', '\u{202E}'),   // embeddings and overrides
+    ('\u{2060}', '\u{206F}'),   // word joiner, invisible operators, isolates, deprecated
+    ('\u{3164}', '\u{3164}'),   // Hangul filler
+    ('\u{FEFF}', '\u{FEFF}'),   // byte order mark / zero-width no-break space
+    ('\u{FFA0}', '\u{FFA0}'),   // halfwidth Hangul filler
+    ('\u{FFF0}', '\u{FFFB}'),   // unassigned specials, interlinear annotation
+    ('\u{1BCA0}', '\u{1BCA3}'), // shorthand format controls
+    ('\u{1D173}', '\u{1D17A}'), // musical format controls
+    ('\u{E0000}', '\u{E0FFF}'), // tags, variation selectors supplement
+];
 
 /// What is needed to create a user.
 pub struct NewUser<'a> {
@@ -495,6 +503,14 @@ mod name_tests {
             ("a\u{2060}b", false),                    // word joiner
             ("a\u{E0041}b", false),                   // tag character
             ("tab\there", false),                     // control character
+            ("a\u{2028}b", false),                    // line separator
+            ("a\u{2029}b", false),                    // paragraph separator
+            ("a\u{034F}b", false),                    // combining grapheme joiner
+            ("a\u{180B}b", false),                    // Mongolian variation selector
+            ("a\u{17B4}b", false),                    // Khmer inherent vowel
+            ("a\u{E0100}b", false),                   // variation selector supplement
+            ("a\u{1BCA0}b", false),                   // shorthand format control
+            ("❤\u{FE0F} notes", true),                // emoji presentation selector
         ];
         for (name, ok) in table {
             assert_eq!(check_name("file", name).is_ok(), *ok, "{name:?}");

@@ -132,9 +132,12 @@ async fn a_killed_upload_is_found_by_verify_and_removed() {
         // far under that id (s3s-fs: `.upload_id-<id>.part-<n>` in its root).
         let parts = match (&backend.blob_root, &found) {
             (Some(root), Some(t)) => {
-                let id = std::fs::read_to_string(&t[0]).unwrap();
+                // `strongroom-upload-v1`, then the id.
+                let entry = std::fs::read_to_string(&t[0]).unwrap();
+                assert!(entry.starts_with("strongroom-upload-v1\n"), "{entry:?}");
+                let id = entry.lines().nth(1).unwrap();
                 let s3_root = root.parent().and_then(Path::parent).unwrap().to_path_buf();
-                let prefix = format!(".upload_id-{}.part-", id.trim());
+                let prefix = format!(".upload_id-{id}.part-");
                 let parts = move || files_named(&s3_root, &|n| n.starts_with(&prefix));
                 assert!(!parts().is_empty(), "{name}: the parts sent before the kill are stored");
                 Some(parts)
