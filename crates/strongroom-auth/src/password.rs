@@ -66,20 +66,18 @@ impl Limiter {
             let next = Arc::clone(&next);
             // A thread that cannot be started leaves fewer workers; with none, every hash
             // fails with an internal error (the queue has no reader) instead of hanging.
-            let _ = std::thread::Builder::new()
-                .name(format!("argon2-{i}"))
-                .spawn(move || {
-                    loop {
-                        let job = match next.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Ok(job) => job(),
-                            Err(_) => return,
-                        }
+            let _ = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
+                loop {
+                    let job = match next.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
                     }
-                });
+                }
+            });
         }
         Limiter {
             admission: Arc::new(Semaphore::new(workers + queue)),

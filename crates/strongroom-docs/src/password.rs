@@ -277,7 +277,10 @@ mod tests {
     #[test]
     fn unassigned_in_unicode_3_2_is_allowed() {
         assert!(stringprep::tables::unassigned_code_point('🔒'));
-        assert_eq!(*prepare_pdf("emoji-🔒-pass-1", PasswordRole::Password).unwrap(), "emoji-🔒-pass-1");
+        assert_eq!(
+            *prepare_pdf("emoji-🔒-pass-1", PasswordRole::Password).unwrap(),
+            "emoji-🔒-pass-1"
+        );
     }
 
     #[test]

@@ -399,7 +399,10 @@ fn reopen_with_empty_user_password(pdf: &[u8], mut doc: Document, state: &Encryp
     // from there on.
     let start = pdf.windows(5).position(|w| w == b"%PDF-").unwrap_or(0);
     let mut update = IncrementalDocument::create_from(pdf.get(start..).unwrap_or(pdf).to_vec(), doc);
-    update.new_document.trailer.set("Encrypt", Object::Reference(encrypt_id));
+    update
+        .new_document
+        .trailer
+        .set("Encrypt", Object::Reference(encrypt_id));
     update.new_document.set_object(encrypt_id, Object::Dictionary(dict));
     let mut bytes = Vec::with_capacity(pdf.len() + 2048);
     update.save_to(&mut bytes)?;

@@ -80,7 +80,10 @@ fn qpdf_opens_our_emoji_pdf() {
             out.contains("R = 6") && out.contains(&format!("Supplied password is {label} password")),
             "{label}: {out}"
         );
-        assert!(qpdf_decrypt(dir.path(), &f, "emoji-pass-1").is_none(), "{label}: a wrong password opened it");
+        assert!(
+            qpdf_decrypt(dir.path(), &f, "emoji-pass-1").is_none(),
+            "{label}: a wrong password opened it"
+        );
     }
 }
 
@@ -158,7 +161,12 @@ fn msoffcrypto_round_trips_emoji_passwords() {
         &office::encrypt_bytes(&plain, EMOJI, &office::Options::default()).unwrap(),
     );
     let dec = dir.path().join("dec.docx");
-    let (ok, _, err) = common::run(Command::new("msoffcrypto-tool").args(["-p", EMOJI]).arg(&ours).arg(&dec));
+    let (ok, _, err) = common::run(
+        Command::new("msoffcrypto-tool")
+            .args(["-p", EMOJI])
+            .arg(&ours)
+            .arg(&dec),
+    );
     assert!(ok, "msoffcrypto-tool cannot open ours: {err}");
     assert_eq!(std::fs::read(&dec).unwrap(), plain);
     // msoffcrypto-tool leaves a garbage file on a wrong password: the exit code decides.
@@ -179,7 +187,10 @@ fn msoffcrypto_round_trips_emoji_passwords() {
             .arg(&theirs),
     );
     assert!(ok, "msoffcrypto-tool -e: {err}");
-    assert_eq!(office::decrypt_bytes(&std::fs::read(&theirs).unwrap(), EMOJI).unwrap(), plain);
+    assert_eq!(
+        office::decrypt_bytes(&std::fs::read(&theirs).unwrap(), EMOJI).unwrap(),
+        plain
+    );
 }
 
 #[test]

@@ -60,7 +60,13 @@ fn cases() -> Vec<Case> {
     let mut v = vec![
         case("issue 8: emoji", "emoji-🔒-pass-1", Accepts, Accepts, Accepts),
         case("emoji only", "🔒🗝️🔑", Accepts, Accepts, Accepts),
-        case("ZWJ emoji sequence", "👨\u{200D}👩\u{200D}👧 family", Accepts, Accepts, Accepts),
+        case(
+            "ZWJ emoji sequence",
+            "👨\u{200D}👩\u{200D}👧 family",
+            Accepts,
+            Accepts,
+            Accepts,
+        ),
         case("Cyrillic and Greek", "пароль-κωδικός", Accepts, Accepts, Accepts),
         case("Hebrew only", "סיסמה", Accepts, Accepts, Accepts),
         case("Han", "密码口令", Accepts, Accepts, Accepts),
@@ -72,13 +78,43 @@ fn cases() -> Vec<Case> {
         case("CR LF", "crlf\r\npass", Control(0x0D), Control(0x0D), Control(0x0D)),
         case("DEL", "del\u{7F}", Control(0x7F), Control(0x7F), Control(0x7F)),
         case("C1 NEL", "nel\u{85}x", Control(0x85), Control(0x85), Control(0x85)),
-        case("line separator", "line\u{2028}sep", Control(0x2028), Control(0x2028), Control(0x2028)),
-        case("RLO (U+202E)", "abc\u{202E}fed", Bidi(0x202E), Bidi(0x202E), Bidi(0x202E)),
+        case(
+            "line separator",
+            "line\u{2028}sep",
+            Control(0x2028),
+            Control(0x2028),
+            Control(0x2028),
+        ),
+        case(
+            "RLO (U+202E)",
+            "abc\u{202E}fed",
+            Bidi(0x202E),
+            Bidi(0x202E),
+            Bidi(0x202E),
+        ),
         case("LRM", "lrm\u{200E}x", Bidi(0x200E), Bidi(0x200E), Bidi(0x200E)),
-        case("RLI isolate", "x\u{2067}y\u{2069}", Bidi(0x2067), Bidi(0x2067), Bidi(0x2067)),
-        case("Arabic letter mark", "x\u{061C}y", Bidi(0x061C), Bidi(0x061C), Bidi(0x061C)),
+        case(
+            "RLI isolate",
+            "x\u{2067}y\u{2069}",
+            Bidi(0x2067),
+            Bidi(0x2067),
+            Bidi(0x2067),
+        ),
+        case(
+            "Arabic letter mark",
+            "x\u{061C}y",
+            Bidi(0x061C),
+            Bidi(0x061C),
+            Bidi(0x061C),
+        ),
         case("private use", "private\u{E000}", Prohibited(0xE000), Accepts, Accepts),
-        case("replacement character", "bad\u{FFFD}utf8", Prohibited(0xFFFD), Accepts, Accepts),
+        case(
+            "replacement character",
+            "bad\u{FFFD}utf8",
+            Prohibited(0xFFFD),
+            Accepts,
+            Accepts,
+        ),
         case("tag character", "tag\u{E0041}", Prohibited(0xE0041), Accepts, Accepts),
         case("Hebrew then digits", "סיסמה123", BidiRule, Accepts, Accepts),
         case("Hebrew and Latin", "סיסמה abc סיסמה", BidiRule, Accepts, Accepts),
@@ -157,7 +193,11 @@ fn pdf_table() {
                 if let Some(other) = c.pdf_also {
                     pdf::decrypt(&enc, other).unwrap_or_else(|e| panic!("{} as {other:?}: {e}", c.what));
                 }
-                assert!(matches!(pdf::decrypt(&enc, "not it"), Err(Error::WrongPassword)), "{}", c.what);
+                assert!(
+                    matches!(pdf::decrypt(&enc, "not it"), Err(Error::WrongPassword)),
+                    "{}",
+                    c.what
+                );
             }
             (Err(e), want) if want != Accepts => {
                 assert_eq!(outcome(&e, PasswordRole::Password), want, "{}: {e}", c.what);
@@ -180,7 +220,12 @@ fn pdf_table() {
                 ));
             }
             (Err(e), want) if want != Accepts => {
-                assert_eq!(outcome(&e, PasswordRole::OwnerPassword), want, "{} as owner: {e}", c.what);
+                assert_eq!(
+                    outcome(&e, PasswordRole::OwnerPassword),
+                    want,
+                    "{} as owner: {e}",
+                    c.what
+                );
                 assert!(e.to_string().starts_with("owner password "), "{e}");
             }
             (got, want) => panic!("{} as owner: expected {want:?}, got {:?}", c.what, got.map(|_| "a PDF")),
@@ -195,7 +240,10 @@ fn office_table() {
         match (office::encrypt_bytes(&plain, &c.password, &FAST), c.office) {
             (Ok(enc), Accepts) => {
                 assert_eq!(office::decrypt_bytes(&enc, &c.password).unwrap(), plain, "{}", c.what);
-                assert!(matches!(office::decrypt_bytes(&enc, "not it"), Err(Error::WrongPassword)));
+                assert!(matches!(
+                    office::decrypt_bytes(&enc, "not it"),
+                    Err(Error::WrongPassword)
+                ));
             }
             (Err(e), want) if want != Accepts => {
                 assert_eq!(outcome(&e, PasswordRole::Password), want, "{}: {e}", c.what);
@@ -213,7 +261,10 @@ fn odf_table() {
         match (odf::encrypt_bytes(&plain, &c.password), c.odf) {
             (Ok(enc), Accepts) => {
                 let dec = odf::decrypt_bytes(&enc, &c.password).unwrap_or_else(|e| panic!("{}: {e}", c.what));
-                assert_eq!(common::zip_entry(&dec, "content.xml"), common::zip_entry(&plain, "content.xml"));
+                assert_eq!(
+                    common::zip_entry(&dec, "content.xml"),
+                    common::zip_entry(&plain, "content.xml")
+                );
                 assert!(matches!(odf::decrypt_bytes(&enc, "not it"), Err(Error::WrongPassword)));
             }
             (Err(e), want) if want != Accepts => {
@@ -230,9 +281,15 @@ fn odf_table() {
 #[test]
 fn office_and_odf_do_not_normalise() {
     let enc = office::encrypt_bytes(&common::docx(&["x"]), "nbsp\u{A0}pass", &FAST).unwrap();
-    assert!(matches!(office::decrypt_bytes(&enc, "nbsp pass"), Err(Error::WrongPassword)));
+    assert!(matches!(
+        office::decrypt_bytes(&enc, "nbsp pass"),
+        Err(Error::WrongPassword)
+    ));
     let enc = odf::encrypt_bytes(&common::odt(&["x"]), "caf\u{65}\u{301}").unwrap();
-    assert!(matches!(odf::decrypt_bytes(&enc, "caf\u{E9}"), Err(Error::WrongPassword)));
+    assert!(matches!(
+        odf::decrypt_bytes(&enc, "caf\u{E9}"),
+        Err(Error::WrongPassword)
+    ));
 }
 
 /// Owner and user password are compared after SASLprep: these two are one PDF password.
@@ -262,13 +319,14 @@ fn unprotect_accepts_any_password_to_try() {
     )
     .unwrap();
     for guess in ["tab\tx", "rlo\u{202E}x", "\u{AD}", "🔒"] {
-        assert!(matches!(pdf::decrypt(&enc, guess), Err(Error::WrongPassword)), "{guess:?}");
+        assert!(
+            matches!(pdf::decrypt(&enc, guess), Err(Error::WrongPassword)),
+            "{guess:?}"
+        );
     }
-    let enc = office::encrypt_bytes(
-        &common::docx(&["x"]),
-        "right",
-        &FAST,
-    )
-    .unwrap();
-    assert!(matches!(office::decrypt_bytes(&enc, "tab\tx"), Err(Error::WrongPassword)));
+    let enc = office::encrypt_bytes(&common::docx(&["x"]), "right", &FAST).unwrap();
+    assert!(matches!(
+        office::decrypt_bytes(&enc, "tab\tx"),
+        Err(Error::WrongPassword)
+    ));
 }

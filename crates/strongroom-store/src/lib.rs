@@ -16,9 +16,9 @@ pub mod error;
 pub mod people;
 mod pipeline;
 pub mod rooms;
+mod s3_upload;
 pub mod secrets;
 pub mod sessions;
-mod s3_upload;
 mod staging;
 
 pub use blob::BlobStore;

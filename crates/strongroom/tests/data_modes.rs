@@ -37,7 +37,10 @@ async fn everything_the_server_writes_is_private() {
     let mut all = vec![];
     walk_all(&data, &mut all);
     assert!(all.iter().any(|p| p.ends_with("strongroom.db")), "{all:?}");
-    assert!(all.iter().filter(|p| p.is_file()).count() >= 2, "the database and a blob: {all:?}");
+    assert!(
+        all.iter().filter(|p| p.is_file()).count() >= 2,
+        "the database and a blob: {all:?}"
+    );
     for p in &all {
         let want = if p.is_dir() { 0o700 } else { 0o600 };
         assert_eq!(mode(p), want, "{}", p.display());
@@ -54,7 +57,8 @@ async fn a_data_directory_open_to_others_is_warned_about() {
     std::fs::write(&config, "").unwrap();
     let srv = Server::start_in_existing(&backends()[0], dir, config);
     assert!(
-        srv.log().contains("has mode 755: other accounts on this host can read it"),
+        srv.log()
+            .contains("has mode 755: other accounts on this host can read it"),
         "{}",
         srv.log()
     );

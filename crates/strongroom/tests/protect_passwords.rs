@@ -21,7 +21,9 @@ async fn api_accepts_emoji_and_names_unusable_passwords() {
     let owner = srv.owner().await;
     let (_room, root) = owner.room("Passwords").await;
     let pdf = fixtures::pdf(&["Emoji minutes"]);
-    let pdf_id = owner.json(owner.upload(&root, "m.pdf", pdf).await, StatusCode::CREATED).await["id"]
+    let pdf_id = owner
+        .json(owner.upload(&root, "m.pdf", pdf).await, StatusCode::CREATED)
+        .await["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -40,7 +42,10 @@ async fn api_accepts_emoji_and_names_unusable_passwords() {
     assert_eq!(r.status(), StatusCode::OK);
     let protected = r.bytes().await.unwrap().to_vec();
     assert_eq!(
-        strongroom_docs::pdf::encryption_info(&protected).unwrap().unwrap().revision,
+        strongroom_docs::pdf::encryption_info(&protected)
+            .unwrap()
+            .unwrap()
+            .revision,
         6
     );
     let plain = strongroom_docs::pdf::decrypt(&protected, EMOJI).unwrap();
@@ -71,9 +76,21 @@ async fn api_accepts_emoji_and_names_unusable_passwords() {
 
     // Unusable passwords: 400 `invalid_password` naming the problem, never the password.
     let cases = [
-        (&pdf_id, json!({"password": "tab\tzq7-1"}), "password contains a control character (U+0009)"),
-        (&pdf_id, json!({"password": "nul\u{0}zq7"}), "password contains a control character (U+0000)"),
-        (&pdf_id, json!({"password": "crlf\r\nzq7"}), "password contains a control character (U+000D)"),
+        (
+            &pdf_id,
+            json!({"password": "tab\tzq7-1"}),
+            "password contains a control character (U+0009)",
+        ),
+        (
+            &pdf_id,
+            json!({"password": "nul\u{0}zq7"}),
+            "password contains a control character (U+0000)",
+        ),
+        (
+            &pdf_id,
+            json!({"password": "crlf\r\nzq7"}),
+            "password contains a control character (U+000D)",
+        ),
         (
             &pdf_id,
             json!({"password": "zq7\u{202E}fed"}),
@@ -94,7 +111,11 @@ async fn api_accepts_emoji_and_names_unusable_passwords() {
             json!({"password": format!("zq7{}", "a".repeat(125))}),
             "password is longer than 127 bytes in UTF-8 after SASLprep",
         ),
-        (&docx_id, json!({"password": "tab\tzq7-1"}), "password contains a control character (U+0009)"),
+        (
+            &docx_id,
+            json!({"password": "tab\tzq7-1"}),
+            "password contains a control character (U+0009)",
+        ),
         (
             &docx_id,
             json!({"password": "zq7\u{202E}fed", "deliver": "version"}),
@@ -114,7 +135,9 @@ async fn api_accepts_emoji_and_names_unusable_passwords() {
     }
     // Nothing was stored by the refused requests.
     for id in [&pdf_id, &docx_id] {
-        let info = owner.json(owner.get(&format!("/api/v1/files/{id}")).await, StatusCode::OK).await;
+        let info = owner
+            .json(owner.get(&format!("/api/v1/files/{id}")).await, StatusCode::OK)
+            .await;
         assert_eq!(info["version"], 1);
     }
 }
@@ -153,10 +176,16 @@ fn cli_accepts_emoji_and_names_unusable_passwords() {
 
     // Emoji: protect, then unprotect with the same password; qpdf agrees.
     let enc = d.join("enc.pdf");
-    let o = strongroom(&["protect", &s(&pdf), "--password-stdin", "-o", &s(&enc)], &format!("{EMOJI}\n"));
+    let o = strongroom(
+        &["protect", &s(&pdf), "--password-stdin", "-o", &s(&enc)],
+        &format!("{EMOJI}\n"),
+    );
     assert!(o.ok, "{}", o.stderr);
     let dec = d.join("dec.pdf");
-    let o = strongroom(&["unprotect", &s(&enc), "--password-stdin", "-o", &s(&dec)], &format!("{EMOJI}\n"));
+    let o = strongroom(
+        &["unprotect", &s(&enc), "--password-stdin", "-o", &s(&dec)],
+        &format!("{EMOJI}\n"),
+    );
     assert!(o.ok, "{}", o.stderr);
     assert!(String::from_utf8_lossy(&std::fs::read(&dec).unwrap()).contains("CLI emoji"));
     if tool("qpdf") {
@@ -166,7 +195,11 @@ fn cli_accepts_emoji_and_names_unusable_passwords() {
             .arg(&enc)
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(3), "qpdf: the emoji password must be the right one");
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "qpdf: the emoji password must be the right one"
+        );
     }
 
     // Unusable: non-zero exit, one line naming the problem, no output file.
@@ -175,8 +208,16 @@ fn cli_accepts_emoji_and_names_unusable_passwords() {
         (&pdf, "tab\tzq7\n", "password contains a control character (U+0009)"),
         (&pdf, "cr\rzq7\n", "password contains a control character (U+000D)"),
         (&pdf, "nul\0zq7\n", "password contains a control character (U+0000)"),
-        (&pdf, "zq7\u{202E}fed\n", "password contains a bidirectional control character (U+202E)"),
-        (&pdf, "fine pass\nzq7\u{202E}er\n", "owner password contains a bidirectional control character (U+202E)"),
+        (
+            &pdf,
+            "zq7\u{202E}fed\n",
+            "password contains a bidirectional control character (U+202E)",
+        ),
+        (
+            &pdf,
+            "fine pass\nzq7\u{202E}er\n",
+            "owner password contains a bidirectional control character (U+202E)",
+        ),
         (&docx, "tab\tzq7\n", "password contains a control character (U+0009)"),
     ] {
         let mut args = vec!["protect".to_owned(), s(file), "--password-stdin".to_owned()];
@@ -189,7 +230,11 @@ fn cli_accepts_emoji_and_names_unusable_passwords() {
         assert!(!o.ok, "{stdin:?} must be refused");
         assert!(o.stderr.contains(message), "{stdin:?}: {}", o.stderr);
         assert_eq!(o.stderr.trim_end().lines().count(), 1, "one line: {}", o.stderr);
-        assert!(!o.stderr.contains("zq7"), "the message echoes the password: {}", o.stderr);
+        assert!(
+            !o.stderr.contains("zq7"),
+            "the message echoes the password: {}",
+            o.stderr
+        );
         assert!(!out.exists());
     }
 }

@@ -54,7 +54,8 @@ fn hash_2b(password: &[u8], salt: &[u8; 8], udata: &[u8]) -> Result<Zeroizing<[u
     let mut round: u32 = 0;
     loop {
         // K1 = 64 repetitions of password ‖ K ‖ udata: a multiple of 64 bytes, so of the block.
-        let mut k1: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(64 * (password.len() + k.len() + udata.len())));
+        let mut k1: Zeroizing<Vec<u8>> =
+            Zeroizing::new(Vec::with_capacity(64 * (password.len() + k.len() + udata.len())));
         for _ in 0..64 {
             k1.extend_from_slice(password);
             k1.extend_from_slice(&k);
@@ -117,7 +118,20 @@ fn perms(params: &Params<'_>, filler: &[u8; 4]) -> Result<Vec<u8>> {
     let (p, rest) = block.split_at_mut(4);
     p.copy_from_slice(&params.permissions.to_le_bytes());
     // Bytes 4–7: /P extended to 64 bits with ones; 8: EncryptMetadata; 9–11: "adb".
-    let mut tail = [0xFF, 0xFF, 0xFF, 0xFF, if params.encrypt_metadata { b'T' } else { b'F' }, b'a', b'd', b'b', 0, 0, 0, 0];
+    let mut tail = [
+        0xFF,
+        0xFF,
+        0xFF,
+        0xFF,
+        if params.encrypt_metadata { b'T' } else { b'F' },
+        b'a',
+        b'd',
+        b'b',
+        0,
+        0,
+        0,
+        0,
+    ];
     let (_, fill) = tail.split_at_mut(8);
     fill.copy_from_slice(filler);
     rest.copy_from_slice(&tail);

@@ -204,10 +204,16 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D
     let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
         return Ok(None);
     };
-    let whole = n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= 4e9).map(|f| f as u64));
+    let whole = n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= 4e9)
+            .map(|f| f as u64)
+    });
     match whole.and_then(|w| u32::try_from(w).ok()) {
         Some(w) => Ok(Some(w)),
-        None => Err(serde::de::Error::custom(format!("expected a whole number of days, not {n}"))),
+        None => Err(serde::de::Error::custom(format!(
+            "expected a whole number of days, not {n}"
+        ))),
     }
 }
 
