@@ -442,10 +442,17 @@ impl BlobStore {
     pub async fn list(&self) -> Result<Vec<(String, i64)>> {
         let prefix = Path::from("blobs");
         let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
-        Ok(metas
+        let mut out: Vec<(String, i64)> = metas
             .into_iter()
             .map(|m| (m.location.to_string(), m.last_modified.timestamp_millis()))
-            .collect())
+            .collect();
+        if let Some(root) = &self.local_root {
+            // object_store's local list follows symbolic links; we never write through one, so
+            // anything reached through a link is not ours, and must never be taken for an
+            // orphan and deleted (it may be a file outside the blob directory).
+            out.retain(|(key, _)| !under_link(root, key));
+        }
+        Ok(out)
     }
 
     /// Uploads that never finished (their process was killed), last written before `cutoff`
@@ -533,6 +540,16 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> std::io::Result<T> + Se
         .await
         .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
     Ok(r)
+}
+
+/// Whether some directory or file on the way from `root` to `key` is a symbolic link (or
+/// cannot be looked at: then it is not treated as ours either).
+fn under_link(root: &std::path::Path, key: &str) -> bool {
+    let mut path = root.to_path_buf();
+    key.split('/').any(|part| {
+        path.push(part);
+        std::fs::symlink_metadata(&path).map_or(true, |m| m.file_type().is_symlink())
+    })
 }
 
 fn missing(key: &str) -> StoreError {
@@ -634,5 +651,25 @@ where
             *size += chunk.len() as u64;
             Ok(Some(chunk))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BlobStore;
+
+    /// A shard directory that is a symbolic link (to files elsewhere) is not listed, so the
+    /// orphan sweep can never delete what it points to.
+    #[tokio::test]
+    async fn nothing_reached_through_a_link_is_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("0123456789abcdef0123456789abcdef"), b"precious").unwrap();
+        let store = BlobStore::local(&dir.path().join("store")).unwrap();
+        let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"ours"))]);
+        let ours = store.put_stream(body).await.unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("store/blobs/zz")).unwrap();
+        let listed: Vec<String> = store.list().await.unwrap().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(listed, vec![ours.key]);
     }
 }
