@@ -117,14 +117,15 @@ string_schema!(
     /// An e-mail address as `people::normalize_email` accepts it.
     Email,
     string(
-        "Trimmed and lower-cased: at most 254 characters, no whitespace or control characters \
-         inside, a non-empty part before the first `@` and a domain after it that contains a \
+        "Trimmed and lower-cased: at most 254 characters, no whitespace, control or invisible \
+         characters inside, a non-empty part before the first `@` and a domain after it that contains a \
          dot and neither starts nor ends with one; otherwise 400 `invalid_request`."
     )
     .max_length(Some(254))
-    .pattern(Some(format!(
-        "^[{WS}]*[^@{WS}{CONTROL}]+@[^.{WS}{CONTROL}][^{WS}{CONTROL}]*\\.[^{WS}{CONTROL}]*[^.{WS}{CONTROL}][{WS}]*$"
-    )))
+    .pattern(Some({
+        let bad = format!("{WS}{CONTROL}{}", hidden());
+        format!("^[{WS}]*[^@{bad}]+@[^.{bad}][^{bad}]*\\.[^{bad}]*[^.{bad}][{WS}]*$")
+    }))
 );
 string_schema!(
     /// A new account password, under the password policy.

@@ -50,7 +50,8 @@ pub fn normalize_email(email: &str) -> Result<String> {
     let ok = e.len() <= 254
         && e.split_once('@')
             .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control());
+        // Invisible characters too: `evil\u{202E}@x.org` must not pass for another address.
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control() || is_hidden_format(c));
     if ok {
         Ok(e)
     } else {
@@ -517,5 +518,20 @@ mod name_tests {
         }
         let e = check_name("file", "invoice\u{202E}gpj.exe").unwrap_err().to_string();
         assert!(e.contains("U+202E"), "{e}");
+    }
+
+    /// E-mail addresses as typed → the stored form, or refused (written out, not derived).
+    #[test]
+    fn e_mail_addresses_with_invisible_characters_are_refused() {
+        for (typed, want) in [
+            (" Ann@Example.org ", Some("ann@example.org")),
+            ("evil\u{202E}@x.org", None),
+            ("a\u{200B}@x.org", None),
+            ("ann@exa\u{00AD}mple.org", None),
+            ("a b@x.org", None),
+            ("ann@x", None),
+        ] {
+            assert_eq!(normalize_email(typed).ok().as_deref(), want, "{typed:?}");
+        }
     }
 }
