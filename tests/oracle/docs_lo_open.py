@@ -37,7 +37,7 @@ def connect(pipe, proc):
     deadline = time.time() + 90
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("soffice exited early with %s" % proc.returncode)
+            raise EarlyExit("soffice exited early with %s" % proc.returncode)
         try:
             return resolver.resolve(
                 "uno:pipe,name=%s;urp;StarOffice.ComponentContext" % pipe)
@@ -70,8 +70,31 @@ def run_job(desktop, job):
             pass
 
 
+class EarlyExit(RuntimeError):
+    pass
+
+
 @contextlib.contextmanager
 def desktop_session():
+    """A private headless soffice and its Desktop; one at a time on this machine (tests run in
+    parallel, and two first starts at once have been seen to abort), started again if it dies
+    while starting."""
+    import fcntl
+    with open(os.path.join(tempfile.gettempdir(), "strongroom-lo.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for attempt in range(3):
+            try:
+                with _desktop_once() as desktop:
+                    yield desktop
+                return
+            except EarlyExit:
+                if attempt == 2:
+                    raise
+                time.sleep(1)
+
+
+@contextlib.contextmanager
+def _desktop_once():
     """A private headless soffice (own profile, own pipe) and its Desktop; always shut down."""
     profile = tempfile.mkdtemp(prefix="strongroom-lo-")
     pipe = "strongroom_docs_%s" % uuid.uuid4().hex

@@ -11,6 +11,10 @@ pub enum Kind {
     Csrf,
     ApiToken,
     Setup,
+    /// The secret in an external link's URL.
+    Link,
+    /// The short-lived session an unlocked link hands out.
+    LinkSession,
 }
 
 impl Kind {
@@ -20,6 +24,8 @@ impl Kind {
             Kind::Csrf => "src_",
             Kind::ApiToken => "srt_",
             Kind::Setup => "sru_",
+            Kind::Link => "srl_",
+            Kind::LinkSession => "srk_",
         }
     }
 }

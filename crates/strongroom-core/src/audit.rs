@@ -78,6 +78,12 @@ impl AuditEvent {
         self.actor_email = Some(actor.email.clone());
         self
     }
+    /// By the holder of an external link: the actor is recorded as `link:<link id>`.
+    pub fn by_link(mut self, link_id: &str) -> Self {
+        self.actor_id = Some(format!("link:{link_id}"));
+        self.actor_email = None;
+        self
+    }
     pub fn from_origin(mut self, origin: &RequestOrigin) -> Self {
         self.origin = origin.clone();
         self

@@ -75,6 +75,8 @@ id_type!(/// A file; its content lives in numbered versions.
     FileId);
 id_type!(/// A personal API token (the id, never the secret).
     TokenId);
+id_type!(/// An external link (the id, never the secret in its URL).
+    LinkId);
 
 #[cfg(test)]
 mod tests {

@@ -9,8 +9,10 @@ pub mod access;
 pub mod audit;
 pub mod clock;
 pub mod ids;
+pub mod rights;
 pub mod role;
 
-pub use access::{Action, Actor, Denied, Resource, authorize};
+pub use access::{Action, Actor, Denied, LinkHolder, Permit, Principal, Resource, Scope, authorize};
 pub use clock::{Clock, SystemClock};
+pub use rights::{Capabilities, Capability, Rights};
 pub use role::{AccessLevel, Module, ModuleSet, Rank, Role};

@@ -137,9 +137,10 @@ impl ModuleSet {
     }
 }
 
-/// What a person may do in one room (and, later, in one folder or file). Ordered from least to
-/// most: a higher level includes every right of the lower ones, except [`AccessLevel::Deny`],
-/// which overrides everything.
+/// A named preset of capabilities on a room, folder or file (see
+/// [`AccessLevel::capabilities`]; form filling, comment and review are siblings, not steps).
+/// The order, least to most, is what "members below a level" means (a room's download
+/// watermark); [`AccessLevel::Deny`] overrides every grant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessLevel {

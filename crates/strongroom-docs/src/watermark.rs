@@ -27,6 +27,7 @@
 
 pub mod docx;
 pub mod image;
+pub mod template;
 
 mod pdf_font;
 mod pdf_image;

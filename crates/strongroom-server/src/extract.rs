@@ -174,3 +174,71 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
         Ok(Origin(origin_of(parts)))
     }
 }
+
+/// The holder of an unlocked external link, by `Authorization: Bearer srk_…` (the session
+/// `POST /api/v1/links/{token}/unlock` handed out). The link is live: neither expired nor
+/// revoked, which ends its sessions at once.
+pub struct LinkCaller {
+    pub link: strongroom_store::links::Link,
+    pub holder: strongroom_core::LinkHolder,
+    pub origin: RequestOrigin,
+}
+
+impl FromRequestParts<Shared> for LinkCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        let origin = origin_of(parts);
+        let secret = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or(AuthError::Unauthenticated)?;
+        let hash = strongroom_auth::token::hash(secret);
+        let link = strongroom_store::links::find_link_session(&state.db, &hash, state.now())
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        Ok(LinkCaller {
+            holder: strongroom_core::LinkHolder {
+                link_id: link.id.to_string(),
+            },
+            link,
+            origin,
+        })
+    }
+}
+
+/// Who a request acts for, as the audit trail records them and a watermark names them.
+#[derive(Clone, Copy)]
+pub enum Requester<'a> {
+    User(&'a Caller),
+    Link(&'a LinkCaller),
+}
+
+impl Requester<'_> {
+    /// An audit event by this requester, from where the request came.
+    pub fn event(&self, action: &'static str, module: &'static str) -> strongroom_core::audit::AuditEvent {
+        let e = strongroom_core::audit::AuditEvent::new(action, module);
+        match self {
+            Requester::User(c) => e.by(&c.actor).from_origin(&c.origin),
+            Requester::Link(l) => e.by_link(l.link.id.as_str()).from_origin(&l.origin),
+        }
+    }
+
+    /// The principal `authorize` decides for.
+    pub fn principal(&self) -> strongroom_core::Principal<'_> {
+        match self {
+            Requester::User(c) => strongroom_core::Principal::User(&c.actor),
+            Requester::Link(l) => strongroom_core::Principal::Link(&l.holder),
+        }
+    }
+
+    pub fn origin(&self) -> &RequestOrigin {
+        match self {
+            Requester::User(c) => &c.origin,
+            Requester::Link(l) => &l.origin,
+        }
+    }
+}

@@ -53,6 +53,8 @@ pub fn api() -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .merge(routes::auth::router())
         .merge(routes::people::router())
         .merge(routes::rooms::router())
+        .merge(routes::grants::router())
+        .merge(routes::links::router())
         .merge(routes::content::router())
         .merge(routes::files::router())
         .merge(routes::settings::router())

@@ -128,6 +128,29 @@ string_schema!(
     }))
 );
 string_schema!(
+    /// A watermark template (`rooms::set_room_policy`).
+    WatermarkText,
+    string(
+        "At most 500 characters, without control characters or invisible and text-direction \
+         characters; otherwise 400 `invalid_request`. `{user}`, `{email}`, `{date}`, `{ip}`, \
+         `{file}` and `{room}` are filled in."
+    )
+    .max_length(Some(strongroom_store::rooms::MAX_WATERMARK_TEXT))
+    .pattern(Some(format!("^[^{CONTROL}{}]*$", hidden())))
+);
+string_schema!(
+    /// The level below which a room's downloads are watermarked: any level but `deny`.
+    WatermarkLevel,
+    string("Members whose level is below this one get stamped copies (room admins never).")
+        .enum_values(Some(["view_only", "form_filling", "comment", "review", "edit", "full_access"]))
+);
+string_schema!(
+    /// The levels an external link may carry.
+    LinkLevel,
+    string("What a link lets its holder do (at most what its maker holds).")
+        .enum_values(Some(["view_only", "form_filling", "comment", "review", "edit"]))
+);
+string_schema!(
     /// A new account password, under the password policy.
     NewPassword,
     string(&format!(
@@ -162,6 +185,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("get", "/metrics"),
     ("post", "/api/v1/setup"),
     ("post", "/api/v1/auth/login"),
+    ("get", "/api/v1/links/{token}"),
+    ("post", "/api/v1/links/{token}/unlock"),
 ];
 
 /// The error answers the server's extractors give, added to every operation they apply to;

@@ -9,10 +9,13 @@ use crate::blob::{BlobStore, StoredBlob};
 use crate::db::Db;
 use crate::encryption::BlobEncryption;
 use crate::error::{Result, StoreError};
+use crate::grants::{Node, NodeKind, require};
 use crate::people::check_name;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
+use strongroom_core::Capability;
+use strongroom_core::access::Permit;
 use strongroom_core::ids::{FileId, FolderId, RoomId, UserId};
 
 /// Deepest folder nesting we follow; deeper chains mean corrupt data (or a cycle).
@@ -157,6 +160,64 @@ async fn ancestry(db: &Db, id: &FolderId) -> Result<Vec<Folder>> {
     Ok(chain)
 }
 
+/// The nodes from the room's root folder down to this folder, for rights along its ancestry.
+pub async fn folder_path(db: &Db, id: &FolderId) -> Result<Vec<Node>> {
+    let chain = ancestry(db, id).await?;
+    Ok(chain
+        .iter()
+        .rev()
+        .map(|f| Node::new(NodeKind::Folder, f.id.as_str()))
+        .collect())
+}
+
+/// The nodes from the room's root folder down to the file itself.
+pub async fn file_path(db: &Db, file: &FileInfo) -> Result<Vec<Node>> {
+    let mut path = folder_path(db, &file.folder_id).await?;
+    path.push(Node::new(NodeKind::File, file.id.as_str()));
+    Ok(path)
+}
+
+/// Every folder of a room with its parent, loaded in one query, to find the paths of many items
+/// (the trash, search results) without asking the database once per item.
+pub struct FolderTree {
+    parents: std::collections::HashMap<String, Option<String>>,
+}
+
+impl FolderTree {
+    /// The nodes from the root folder down to `folder` (empty if it is not in this room).
+    pub fn path_to(&self, folder: &FolderId) -> Vec<Node> {
+        let mut path = vec![];
+        let mut at = Some(folder.as_str().to_string());
+        while let Some(id) = at {
+            let Some(parent) = self.parents.get(&id) else {
+                return vec![];
+            };
+            if path.len() > MAX_DEPTH {
+                return vec![];
+            }
+            path.push(Node::new(NodeKind::Folder, &id));
+            at = parent.clone();
+        }
+        path.reverse();
+        path
+    }
+}
+
+pub async fn folder_tree(db: &Db, room: &RoomId) -> Result<FolderTree> {
+    let rows = sqlx::query("SELECT id, parent_id FROM folders WHERE room_id = $1")
+        .bind(s(room))
+        .fetch_all(&db.pool)
+        .await?;
+    let mut parents = std::collections::HashMap::with_capacity(rows.len());
+    for r in &rows {
+        parents.insert(
+            r.try_get::<String, _>("id")?,
+            r.try_get::<Option<String>, _>("parent_id")?,
+        );
+    }
+    Ok(FolderTree { parents })
+}
+
 /// Whether a folder and all its ancestors are out of the trash.
 pub async fn folder_is_live(db: &Db, id: &FolderId) -> Result<bool> {
     Ok(ancestry(db, id).await?.iter().all(|f| !f.trashed))
@@ -235,7 +296,15 @@ pub async fn check_name_free(db: &Db, parent: &FolderId, name: &str) -> Result<(
     Ok(())
 }
 
-pub async fn create_folder(db: &Db, parent: &FolderId, name: &str, by: &UserId, now: i64) -> Result<Folder> {
+pub async fn create_folder(
+    db: &Db,
+    permit: &Permit,
+    parent: &FolderId,
+    name: &str,
+    by: &UserId,
+    now: i64,
+) -> Result<Folder> {
+    require(permit, Capability::CreateFolders)?;
     let name = check_item_name("folder", name)?;
     let parent = require_live_folder(db, parent).await?;
     check_name_free(db, &parent.id, &name).await?;
@@ -277,7 +346,14 @@ async fn subtree(tx: &mut Transaction<'_, Any>, root: &FolderId) -> Result<Vec<S
 
 /// Renames and/or moves a folder. A room's root folder cannot be changed; a folder cannot move
 /// into itself or its own subtree. Moving to another room carries the whole subtree along.
-pub async fn update_folder(db: &Db, id: &FolderId, name: Option<&str>, parent: Option<&FolderId>) -> Result<Folder> {
+pub async fn update_folder(
+    db: &Db,
+    permit: &Permit,
+    id: &FolderId,
+    name: Option<&str>,
+    parent: Option<&FolderId>,
+) -> Result<Folder> {
+    require(permit, Capability::Edit)?;
     let cur = get_folder(db, id).await?;
     let Some(cur_parent) = cur.parent_id.clone() else {
         return Err(StoreError::Conflict(
@@ -315,11 +391,19 @@ pub async fn update_folder(db: &Db, id: &FolderId, name: Option<&str>, parent: O
                 .bind(f.clone())
                 .execute(&mut *tx)
                 .await?;
+            let files = sqlx::query("SELECT id FROM files WHERE folder_id = $1")
+                .bind(f.clone())
+                .fetch_all(&mut *tx)
+                .await?;
+            for file in files {
+                delete_grants_on(&mut tx, NodeKind::File, &file.try_get::<String, _>("id")?).await?;
+            }
             sqlx::query("UPDATE files SET room_id = $1 WHERE folder_id = $2")
                 .bind(s(&target.room_id))
-                .bind(f)
+                .bind(f.clone())
                 .execute(&mut *tx)
                 .await?;
+            delete_grants_on(&mut tx, NodeKind::Folder, &f).await?;
         }
     }
     tx.commit().await?;
@@ -327,7 +411,8 @@ pub async fn update_folder(db: &Db, id: &FolderId, name: Option<&str>, parent: O
 }
 
 /// Puts a folder (with everything in it) in the trash, or takes it out.
-pub async fn set_folder_trashed(db: &Db, id: &FolderId, trashed: bool, now: i64) -> Result<Folder> {
+pub async fn set_folder_trashed(db: &Db, permit: &Permit, id: &FolderId, trashed: bool, now: i64) -> Result<Folder> {
+    require(permit, Capability::Trash)?;
     let cur = get_folder(db, id).await?;
     let Some(parent) = cur.parent_id.clone() else {
         return Err(StoreError::Conflict(
@@ -390,11 +475,29 @@ async fn delete_file_rows(tx: &mut Transaction<'_, Any>, file: &str, now: i64) -
         .bind(file.to_string())
         .execute(&mut **tx)
         .await?;
+    delete_grants_on(tx, NodeKind::File, file).await
+}
+
+/// Removes the grants and external links on a node that is deleted or leaves its room (a grant
+/// or link made in one room must not follow an item into another, where nobody decided it).
+async fn delete_grants_on(tx: &mut Transaction<'_, Any>, kind: NodeKind, id: &str) -> Result<()> {
+    for sql in [
+        "DELETE FROM grants WHERE node_kind = $1 AND node_id = $2",
+        "DELETE FROM link_sessions WHERE link_id IN (SELECT id FROM links WHERE node_kind = $1 AND node_id = $2)",
+        "DELETE FROM links WHERE node_kind = $1 AND node_id = $2",
+    ] {
+        sqlx::query(sql)
+            .bind(kind.as_str())
+            .bind(id.to_string())
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(())
 }
 
 /// Permanently deletes a trashed folder and everything under it. Returns the number of files.
-pub async fn purge_folder(db: &Db, id: &FolderId, now: i64) -> Result<u64> {
+pub async fn purge_folder(db: &Db, permit: &Permit, id: &FolderId, now: i64) -> Result<u64> {
+    require(permit, Capability::Purge)?;
     let cur = get_folder(db, id).await?;
     if !cur.trashed {
         return Err(StoreError::Conflict(
@@ -420,13 +523,15 @@ pub async fn purge_folder(db: &Db, id: &FolderId, now: i64) -> Result<u64> {
             .bind(f.clone())
             .execute(&mut *tx)
             .await?;
+        delete_grants_on(&mut tx, NodeKind::Folder, f).await?;
     }
     tx.commit().await?;
     Ok(n)
 }
 
 /// Deletes a whole room: its folders, files, versions and members.
-pub async fn purge_room(db: &Db, room: &RoomId, now: i64) -> Result<()> {
+pub async fn purge_room(db: &Db, permit: &Permit, room: &RoomId, now: i64) -> Result<()> {
+    require(permit, Capability::ManageRoom)?;
     let root: String = sqlx::query("SELECT root_folder_id FROM rooms WHERE id = $1")
         .bind(s(room))
         .fetch_optional(&db.pool)
@@ -448,10 +553,13 @@ pub async fn purge_room(db: &Db, room: &RoomId, now: i64) -> Result<()> {
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query("DELETE FROM room_members WHERE room_id = $1")
-        .bind(s(room))
-        .execute(&mut *tx)
-        .await?;
+    for sql in [
+        "DELETE FROM grants WHERE room_id = $1",
+        "DELETE FROM link_sessions WHERE link_id IN (SELECT id FROM links WHERE room_id = $1)",
+        "DELETE FROM links WHERE room_id = $1",
+    ] {
+        sqlx::query(sql).bind(s(room)).execute(&mut *tx).await?;
+    }
     sqlx::query("DELETE FROM rooms WHERE id = $1")
         .bind(s(room))
         .execute(&mut *tx)
@@ -489,7 +597,14 @@ async fn insert_version(tx: &mut Transaction<'_, Any>, file: &FileId, version: i
 }
 
 /// Records an uploaded blob as a new file (version 1) in a live folder.
-pub async fn create_file(db: &Db, folder: &FolderId, name: &str, c: NewContent<'_>) -> Result<FileInfo> {
+pub async fn create_file(
+    db: &Db,
+    permit: &Permit,
+    folder: &FolderId,
+    name: &str,
+    c: NewContent<'_>,
+) -> Result<FileInfo> {
+    require(permit, Capability::Edit)?;
     let name = check_item_name("file", name)?;
     let folder = require_live_folder(db, folder).await?;
     let id = FileId::generate();
@@ -524,7 +639,8 @@ pub async fn create_file(db: &Db, folder: &FolderId, name: &str, c: NewContent<'
 }
 
 /// Records an uploaded blob as the next version of a file.
-pub async fn add_version(db: &Db, file: &FileId, c: NewContent<'_>) -> Result<FileInfo> {
+pub async fn add_version(db: &Db, permit: &Permit, file: &FileId, c: NewContent<'_>) -> Result<FileInfo> {
+    require(permit, Capability::Edit)?;
     let cur = get_file(db, file).await?;
     if cur.trashed {
         return Err(StoreError::Conflict(
@@ -589,7 +705,14 @@ pub async fn get_version(db: &Db, file: &FileId, version: i64) -> Result<Version
 }
 
 /// Renames and/or moves a file (to a live folder, possibly in another room).
-pub async fn update_file(db: &Db, id: &FileId, name: Option<&str>, folder: Option<&FolderId>) -> Result<FileInfo> {
+pub async fn update_file(
+    db: &Db,
+    permit: &Permit,
+    id: &FileId,
+    name: Option<&str>,
+    folder: Option<&FolderId>,
+) -> Result<FileInfo> {
+    require(permit, Capability::Edit)?;
     let cur = get_file(db, id).await?;
     let name = match name {
         Some(n) => check_item_name("file", n)?,
@@ -602,18 +725,24 @@ pub async fn update_file(db: &Db, id: &FileId, name: Option<&str>, folder: Optio
     if (target.id != cur.folder_id || name != cur.name) && !cur.trashed {
         check_name_free(db, &target.id, &name).await?;
     }
+    let mut tx = db.pool.begin().await?;
     sqlx::query("UPDATE files SET name = $1, folder_id = $2, room_id = $3 WHERE id = $4")
         .bind(name.clone())
         .bind(s(&target.id))
         .bind(s(&target.room_id))
         .bind(s(id))
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| name_taken(e, &name))?;
+    if target.room_id != cur.room_id {
+        delete_grants_on(&mut tx, NodeKind::File, id.as_str()).await?;
+    }
+    tx.commit().await?;
     get_file(db, id).await
 }
 
-pub async fn set_file_trashed(db: &Db, id: &FileId, trashed: bool, now: i64) -> Result<FileInfo> {
+pub async fn set_file_trashed(db: &Db, permit: &Permit, id: &FileId, trashed: bool, now: i64) -> Result<FileInfo> {
+    require(permit, Capability::Trash)?;
     let cur = get_file(db, id).await?;
     if cur.trashed == trashed {
         return Err(StoreError::Conflict(
@@ -639,7 +768,8 @@ pub async fn set_file_trashed(db: &Db, id: &FileId, trashed: bool, now: i64) -> 
 }
 
 /// Permanently deletes a trashed file and all its versions.
-pub async fn purge_file(db: &Db, id: &FileId, now: i64) -> Result<()> {
+pub async fn purge_file(db: &Db, permit: &Permit, id: &FileId, now: i64) -> Result<()> {
+    require(permit, Capability::Purge)?;
     let cur = get_file(db, id).await?;
     if !cur.trashed {
         return Err(StoreError::Conflict(

@@ -30,6 +30,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("schema/0002_encryption.sql")),
     (3, include_str!("schema/0003_conversion_runs.sql")),
     (4, include_str!("schema/0004_secrets.sql")),
+    (5, include_str!("schema/0005_grants.sql")),
 ];
 
 impl Db {

@@ -13,6 +13,8 @@ pub mod convert;
 pub mod db;
 pub mod encryption;
 pub mod error;
+pub mod grants;
+pub mod links;
 pub mod people;
 mod pipeline;
 pub mod rooms;

@@ -428,7 +428,7 @@ pub async fn list_groups(db: &Db) -> Result<Vec<Group>> {
 
 pub async fn delete_group(db: &Db, id: &GroupId) -> Result<()> {
     let mut tx = db.pool.begin().await?;
-    sqlx::query("DELETE FROM room_members WHERE subject_kind = 'group' AND subject_id = $1")
+    sqlx::query("DELETE FROM grants WHERE subject_kind = 'group' AND subject_id = $1")
         .bind(id.as_str().to_string())
         .execute(&mut *tx)
         .await?;

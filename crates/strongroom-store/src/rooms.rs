@@ -1,14 +1,16 @@
-//! Rooms and their members. A member is a user or a group with an access level; a person's
-//! effective level in a room combines every grant that reaches them ([`AccessLevel::combine`]).
+//! Rooms: the unit of membership. A room member is a grant on the room (see [`crate::grants`]);
+//! a room also has its own policy (restrictions, who may share, the download watermark).
 
-use crate::db::Db;
+use crate::db::{Db, flag};
 use crate::error::{Result, StoreError};
+use crate::grants::{self, Node, NodeKind};
 use crate::people::check_name;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use std::collections::BTreeMap;
-use strongroom_core::AccessLevel;
-use strongroom_core::ids::{FolderId, RoomId, UserId};
+use strongroom_core::access::Permit;
+use strongroom_core::ids::{FolderId, GroupId, RoomId, UserId};
+use strongroom_core::rights::{Holder, Person, Rights, RoomPolicy};
+use strongroom_core::{AccessLevel, Capability};
 
 /// A room as the caller sees it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -21,29 +23,19 @@ pub struct Room {
     pub created_at: i64,
 }
 
-/// Whether a member is a single user or a group.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum SubjectKind {
-    User,
-    Group,
-}
-
-impl SubjectKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SubjectKind::User => "user",
-            SubjectKind::Group => "group",
-        }
-    }
-}
-
-/// One grant of access in a room.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct Member {
-    pub kind: SubjectKind,
-    pub id: String,
-    pub access: AccessLevel,
+/// A room's own rules.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RoomSettings {
+    #[serde(flatten)]
+    pub policy: RoomPolicy,
+    /// Stamp PDFs and images downloaded by members whose level is below this one (room admins
+    /// excepted) with `watermark_text`; `null`: no watermark.
+    #[serde(default)]
+    pub watermark_below: Option<AccessLevel>,
+    /// The watermark's text: `{user}`, `{email}`, `{date}`, `{ip}`, `{file}` and `{room}` are
+    /// replaced by the downloader's and the document's details.
+    #[serde(default)]
+    pub watermark_text: Option<String>,
 }
 
 fn room_from_row(r: &sqlx::any::AnyRow) -> Result<Room> {
@@ -80,7 +72,7 @@ pub async fn create_room(db: &Db, name: &str, creator: &UserId, now: i64) -> Res
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "INSERT INTO room_members (room_id, subject_kind, subject_id, access) VALUES ($1, 'user', $2, 'full_access')",
+        "INSERT INTO grants (room_id, node_kind, node_id, subject_kind, subject_id, access) VALUES ($1, 'room', $1, 'user', $2, 'full_access')",
     )
     .bind(id.as_str().to_string())
     .bind(creator.as_str().to_string())
@@ -104,58 +96,8 @@ pub async fn get_room(db: &Db, id: &RoomId) -> Result<Room> {
     room_from_row(&row)
 }
 
-/// Every grant reaching `user`, per room: direct and through their groups.
-async fn grants_of(db: &Db, user: &UserId, room: Option<&RoomId>) -> Result<BTreeMap<String, Vec<AccessLevel>>> {
-    let mut sql = String::from(
-        "SELECT room_id, access FROM room_members WHERE ((subject_kind = 'user' AND subject_id = $1) \
-         OR (subject_kind = 'group' AND subject_id IN (SELECT group_id FROM group_members WHERE user_id = $1)))",
-    );
-    if room.is_some() {
-        sql.push_str(" AND room_id = $2");
-    }
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user.as_str().to_string());
-    if let Some(r) = room {
-        q = q.bind(r.as_str().to_string());
-    }
-    let mut out: BTreeMap<String, Vec<AccessLevel>> = BTreeMap::new();
-    for r in q.fetch_all(&db.pool).await? {
-        let access: String = r.try_get("access")?;
-        let level = AccessLevel::parse(&access).ok_or_else(|| StoreError::Corrupt(format!("access level {access}")))?;
-        out.entry(r.try_get("room_id")?).or_default().push(level);
-    }
-    Ok(out)
-}
-
-/// The user's effective access in a room (`None`: no grant). Fails with NotFound only if the
-/// room does not exist.
-pub async fn access_in_room(db: &Db, room: &RoomId, user: &UserId) -> Result<Option<AccessLevel>> {
-    get_room(db, room).await?;
-    let grants = grants_of(db, user, Some(room)).await?;
-    Ok(grants.into_values().next().and_then(AccessLevel::combine))
-}
-
-/// Rooms visible to a user: every room for a documents administrator, otherwise those where
-/// their effective access is not `Deny`. Paired with that access.
-pub async fn list_rooms(db: &Db, user: &UserId, all: bool) -> Result<Vec<(Room, Option<AccessLevel>)>> {
-    let grants = grants_of(db, user, None).await?;
-    let rows = sqlx::query("SELECT id, name, root_folder_id, created_at FROM rooms ORDER BY name, id")
-        .fetch_all(&db.pool)
-        .await?;
-    let mut out = vec![];
-    for r in rows {
-        let room = room_from_row(&r)?;
-        let access = grants
-            .get(room.id.as_str())
-            .and_then(|g| AccessLevel::combine(g.iter().copied()));
-        let visible = all || matches!(access, Some(a) if a != AccessLevel::Deny);
-        if visible {
-            out.push((room, access));
-        }
-    }
-    Ok(out)
-}
-
-pub async fn rename_room(db: &Db, id: &RoomId, name: &str) -> Result<Room> {
+pub async fn rename_room(db: &Db, permit: &Permit, id: &RoomId, name: &str) -> Result<Room> {
+    grants::require(permit, Capability::ManageRoom)?;
     let name = check_name("room", name)?;
     let r = sqlx::query("UPDATE rooms SET name = $1 WHERE id = $2")
         .bind(name)
@@ -168,70 +110,137 @@ pub async fn rename_room(db: &Db, id: &RoomId, name: &str) -> Result<Room> {
     get_room(db, id).await
 }
 
-pub async fn list_members(db: &Db, room: &RoomId) -> Result<Vec<Member>> {
-    let rows = sqlx::query("SELECT subject_kind, subject_id, access FROM room_members WHERE room_id = $1 ORDER BY subject_kind, subject_id")
-        .bind(room.as_str().to_string())
+/// A room's policy and watermark settings.
+pub async fn room_policy(db: &Db, id: &RoomId) -> Result<RoomSettings> {
+    let r = sqlx::query(
+        "SELECT no_download, no_print, no_copy, sharing_admins_only, watermark_below, watermark_text FROM rooms WHERE id = $1",
+    )
+    .bind(id.as_str().to_string())
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(StoreError::NotFound("room"))?;
+    let below: Option<String> = r.try_get("watermark_below")?;
+    Ok(RoomSettings {
+        policy: RoomPolicy {
+            restrictions: grants::restrictions_of(&r)?,
+            sharing_admins_only: flag(&r, "sharing_admins_only")?,
+        },
+        watermark_below: match below {
+            None => None,
+            Some(b) => Some(AccessLevel::parse(&b).ok_or_else(|| StoreError::Corrupt(format!("access level {b}")))?),
+        },
+        watermark_text: r.try_get("watermark_text")?,
+    })
+}
+
+/// The stamp of a room that asks for a watermark without saying which.
+pub const DEFAULT_WATERMARK_TEXT: &str = "{user} {email} {date}";
+
+/// Longest watermark text accepted (before its placeholders are filled in).
+pub const MAX_WATERMARK_TEXT: usize = 500;
+
+/// Changes a room's policy and watermark settings.
+pub async fn set_room_policy(db: &Db, permit: &Permit, id: &RoomId, s: &RoomSettings) -> Result<RoomSettings> {
+    grants::require(permit, Capability::ManageRoom)?;
+    let text = match &s.watermark_text {
+        Some(t) if t.trim().is_empty() => None,
+        Some(t) => {
+            if t.chars().count() > MAX_WATERMARK_TEXT {
+                return Err(StoreError::Invalid(format!(
+                    "the watermark text is longer than {MAX_WATERMARK_TEXT} characters"
+                )));
+            }
+            if let Some(c) = t
+                .chars()
+                .find(|c| c.is_control() || crate::people::is_hidden_format(*c))
+            {
+                return Err(StoreError::Invalid(format!(
+                    "the watermark text contains the control or invisible character U+{:04X}",
+                    u32::from(c)
+                )));
+            }
+            Some(t.clone())
+        }
+        None => None,
+    };
+    let text = match (s.watermark_below, text) {
+        (Some(_), None) => Some(DEFAULT_WATERMARK_TEXT.to_string()),
+        (_, text) => text,
+    };
+    if s.watermark_below == Some(AccessLevel::Deny) {
+        return Err(StoreError::Invalid("watermark_below cannot be deny".into()));
+    }
+    let r = sqlx::query(
+        "UPDATE rooms SET no_download = $1, no_print = $2, no_copy = $3, sharing_admins_only = $4, \
+         watermark_below = $5, watermark_text = $6 WHERE id = $7",
+    )
+    .bind(i64::from(s.policy.restrictions.no_download))
+    .bind(i64::from(s.policy.restrictions.no_print))
+    .bind(i64::from(s.policy.restrictions.no_copy))
+    .bind(i64::from(s.policy.sharing_admins_only))
+    .bind(s.watermark_below.map(|l| l.as_str().to_string()))
+    .bind(text)
+    .bind(id.as_str().to_string())
+    .execute(&db.pool)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound("room"));
+    }
+    room_policy(db, id).await
+}
+
+/// Rooms the person can see, each with their rights on the room itself: those where a grant
+/// on the room gives them sight, and those where a grant below the room reaches them (unless
+/// they are denied the room). A documents administrator sees every room.
+pub async fn list_rooms(db: &Db, person: &Person) -> Result<Vec<(Room, Rights)>> {
+    let rows = sqlx::query("SELECT id, name, root_folder_id, created_at FROM rooms ORDER BY name, id")
         .fetch_all(&db.pool)
         .await?;
-    rows.iter()
-        .map(|r| {
-            let kind: String = r.try_get("subject_kind")?;
-            let access: String = r.try_get("access")?;
-            Ok(Member {
-                kind: if kind == "group" {
-                    SubjectKind::Group
-                } else {
-                    SubjectKind::User
-                },
-                id: r.try_get("subject_id")?,
-                access: AccessLevel::parse(&access)
-                    .ok_or_else(|| StoreError::Corrupt(format!("access level {access}")))?,
-            })
-        })
+    let mine = rooms_with_grants_for(db, &person.user, &person.groups).await?;
+    let mut out = vec![];
+    for r in rows {
+        let room = room_from_row(&r)?;
+        if !person.documents_admin && !mine.contains(room.id.as_str()) {
+            continue;
+        }
+        let access = grants::room_access(db, &room.id).await?;
+        let rights = access.rights(&Holder::Person(person), &[]);
+        let visible = rights.visible()
+            || (!access.denies_room(&person.user, &person.groups)
+                && access.reaches_below(&person.user, &person.groups));
+        if visible {
+            out.push((room, rights));
+        }
+    }
+    Ok(out)
+}
+
+/// Ids of rooms holding any grant for the user or one of their groups.
+async fn rooms_with_grants_for(
+    db: &Db,
+    user: &UserId,
+    groups: &[GroupId],
+) -> Result<std::collections::HashSet<String>> {
+    let mut sql = String::from("SELECT DISTINCT room_id FROM grants WHERE (subject_kind = 'user' AND subject_id = $1)");
+    if !groups.is_empty() {
+        let marks: Vec<String> = (0..groups.len()).map(|i| format!("${}", i + 2)).collect();
+        sql.push_str(&format!(
+            " OR (subject_kind = 'group' AND subject_id IN ({}))",
+            marks.join(", ")
+        ));
+    }
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user.as_str().to_string());
+    for g in groups {
+        q = q.bind(g.as_str().to_string());
+    }
+    q.fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("room_id").map_err(StoreError::from))
         .collect()
 }
 
-/// Grants (or changes) a member's access.
-pub async fn set_member(db: &Db, room: &RoomId, kind: SubjectKind, subject: &str, access: AccessLevel) -> Result<()> {
-    let table = match kind {
-        SubjectKind::User => "users",
-        SubjectKind::Group => "groups_",
-    };
-    let exists = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT id FROM {table} WHERE id = $1")))
-        .bind(subject.to_string())
-        .fetch_optional(&db.pool)
-        .await?
-        .is_some();
-    if !exists {
-        return Err(StoreError::NotFound(kind.as_str()));
-    }
-    let mut tx = db.pool.begin().await?;
-    sqlx::query("DELETE FROM room_members WHERE room_id = $1 AND subject_kind = $2 AND subject_id = $3")
-        .bind(room.as_str().to_string())
-        .bind(kind.as_str())
-        .bind(subject.to_string())
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO room_members (room_id, subject_kind, subject_id, access) VALUES ($1, $2, $3, $4)")
-        .bind(room.as_str().to_string())
-        .bind(kind.as_str())
-        .bind(subject.to_string())
-        .bind(access.as_str())
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-pub async fn remove_member(db: &Db, room: &RoomId, kind: SubjectKind, subject: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM room_members WHERE room_id = $1 AND subject_kind = $2 AND subject_id = $3")
-        .bind(room.as_str().to_string())
-        .bind(kind.as_str())
-        .bind(subject.to_string())
-        .execute(&db.pool)
-        .await?;
-    if r.rows_affected() == 0 {
-        return Err(StoreError::NotFound("member"));
-    }
-    Ok(())
+/// The node of a room, for grants on it.
+pub fn room_node(id: &RoomId) -> Node {
+    Node::new(NodeKind::Room, id.as_str())
 }

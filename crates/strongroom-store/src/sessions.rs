@@ -6,7 +6,8 @@ use crate::db::Db;
 use crate::error::{Result, StoreError};
 use serde::Serialize;
 use sqlx::Row;
-use strongroom_core::ids::{TokenId, UserId};
+use strongroom_core::Scope;
+use strongroom_core::ids::{RoomId, TokenId, UserId};
 
 /// A browser session found by its secret's hash.
 #[derive(Clone, Debug)]
@@ -76,6 +77,11 @@ pub struct ApiToken {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked: bool,
+    /// Only reads (view, download, list): no change of anything.
+    pub read_only: bool,
+    /// Only this room (`null`: every room its user may reach).
+    #[schema(value_type = Option<String>)]
+    pub room_id: Option<RoomId>,
 }
 
 pub async fn create_token(
@@ -85,11 +91,13 @@ pub async fn create_token(
     token_hash: &str,
     now: i64,
     expires_at: Option<i64>,
+    scope: &Scope,
 ) -> Result<ApiToken> {
     let name = crate::people::check_name("token", name)?;
     let id = TokenId::generate();
     sqlx::query(
-        "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at, read_only, room_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id.as_str().to_string())
     .bind(user.as_str().to_string())
@@ -97,6 +105,8 @@ pub async fn create_token(
     .bind(token_hash.to_string())
     .bind(now)
     .bind(expires_at)
+    .bind(i64::from(scope.read_only))
+    .bind(scope.room.as_ref().map(|r| r.as_str().to_string()))
     .execute(&db.pool)
     .await?;
     Ok(ApiToken {
@@ -105,24 +115,33 @@ pub async fn create_token(
         created_at: now,
         expires_at,
         revoked: false,
+        read_only: scope.read_only,
+        room_id: scope.room.clone(),
     })
 }
 
-/// The user a live (not expired, not revoked) token belongs to.
-pub async fn find_token_user(db: &Db, token_hash: &str, now: i64) -> Result<Option<UserId>> {
+/// The user a live (not expired, not revoked) token belongs to, and the token's scope.
+pub async fn find_token_user(db: &Db, token_hash: &str, now: i64) -> Result<Option<(UserId, Scope)>> {
     let row = sqlx::query(
-        "SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+        "SELECT user_id, read_only, room_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
     )
     .bind(token_hash.to_string())
     .bind(now)
     .fetch_optional(&db.pool)
     .await?;
-    row.map(|r| Ok(UserId::from_trusted(r.try_get("user_id")?))).transpose()
+    row.map(|r| {
+        let scope = Scope {
+            read_only: crate::db::flag(&r, "read_only")?,
+            room: r.try_get::<Option<String>, _>("room_id")?.map(RoomId::from_trusted),
+        };
+        Ok((UserId::from_trusted(r.try_get("user_id")?), scope))
+    })
+    .transpose()
 }
 
 pub async fn list_tokens(db: &Db, user: &UserId) -> Result<Vec<ApiToken>> {
     let rows = sqlx::query(
-        "SELECT id, name, created_at, expires_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at",
+        "SELECT id, name, created_at, expires_at, revoked_at, read_only, room_id FROM api_tokens WHERE user_id = $1 ORDER BY created_at",
     )
     .bind(user.as_str().to_string())
     .fetch_all(&db.pool)
@@ -135,6 +154,8 @@ pub async fn list_tokens(db: &Db, user: &UserId) -> Result<Vec<ApiToken>> {
                 created_at: r.try_get("created_at")?,
                 expires_at: r.try_get("expires_at")?,
                 revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+                read_only: crate::db::flag(r, "read_only")?,
+                room_id: r.try_get::<Option<String>, _>("room_id")?.map(RoomId::from_trusted),
             })
         })
         .collect()

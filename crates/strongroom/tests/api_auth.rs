@@ -188,7 +188,7 @@ async fn people_groups_roles_and_ownership() {
         let r = people_admin
             .post(
                 "/api/v1/users",
-                json!({"email": "boss@example.org", "role": "admin", "password": PASSWORD}),
+                json!({"email": "boss@example.org", "role": "admin", "admin_modules": ["documents", "people", "settings", "audit"], "password": PASSWORD}),
             )
             .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN);

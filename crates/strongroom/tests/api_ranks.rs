@@ -10,6 +10,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const NEW_PASSWORD: &str = "a brand new passphrase 42";
+/// Every module: a full Administrator.
+const ALL: &[&str] = &["documents", "people", "settings", "audit"];
 
 async fn make(srv: &Server, owner: &Session, email: &str, role: &str, modules: Option<&[&str]>) -> String {
     let mut body = json!({"email": email, "role": role, "password": PASSWORD});
@@ -30,14 +32,14 @@ async fn nobody_manages_their_equals_or_betters() {
     let srv = Server::start(backend);
     let owner = srv.owner().await;
     // Callers.
-    make(&srv, &owner, "full@example.org", "admin", None).await;
+    make(&srv, &owner, "full@example.org", "admin", Some(ALL)).await;
     make(&srv, &owner, "hr@example.org", "admin", Some(&["people"])).await;
     make(&srv, &owner, "docs@example.org", "admin", Some(&["documents"])).await;
     make(&srv, &owner, "user@example.org", "user", None).await;
     make(&srv, &owner, "guest@example.org", "guest", None).await;
     // Targets (other than the Owner, who is both).
     let owner_id = owner.user_id.clone();
-    let t_full = make(&srv, &owner, "t-full@example.org", "admin", None).await;
+    let t_full = make(&srv, &owner, "t-full@example.org", "admin", Some(ALL)).await;
     let t_module = make(&srv, &owner, "t-hr@example.org", "admin", Some(&["people"])).await;
     let t_user = make(&srv, &owner, "t-user@example.org", "user", None).await;
     let t_guest = make(&srv, &owner, "t-guest@example.org", "guest", None).await;
@@ -115,8 +117,8 @@ async fn nobody_manages_their_equals_or_betters() {
     #[rustfmt::skip]
     let raises: &[(&str, &Session, Value, StatusCode)] = &[
         ("hr → module admin",   &hr,   promote("admin", Some(&["people"])), StatusCode::FORBIDDEN),
-        ("hr → full admin",     &hr,   promote("admin", None),              StatusCode::FORBIDDEN),
-        ("full → full admin",   &full, promote("admin", None),              StatusCode::FORBIDDEN),
+        ("hr → full admin",     &hr,   promote("admin", Some(ALL)),         StatusCode::FORBIDDEN),
+        ("full → full admin",   &full, promote("admin", Some(ALL)),         StatusCode::FORBIDDEN),
         ("full → owner",        &full, promote("owner", None),              StatusCode::FORBIDDEN),
         ("hr → guest",          &hr,   promote("guest", None),              StatusCode::OK),
         ("full → module admin", &full, promote("admin", Some(&["audit"])),  StatusCode::OK),
@@ -137,10 +139,19 @@ async fn nobody_manages_their_equals_or_betters() {
     let r = full
         .post(
             "/api/v1/users",
-            json!({"email": "full2@example.org", "role": "admin", "password": PASSWORD}),
+            json!({"email": "full2@example.org", "role": "admin", "admin_modules": ALL, "password": PASSWORD}),
         )
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A forgotten admin_modules is an error, never "all modules".
+    let r = owner
+        .post(
+            "/api/v1/users",
+            json!({"email": "vague@example.org", "role": "admin", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("admin_modules"));
     // Self-service: name yes, own role, modules or state no.
     let r = hr
         .patch(&format!("/api/v1/users/{}", hr.user_id), json!({"display_name": "HR"}))
@@ -319,7 +330,7 @@ async fn group_membership_follows_the_rank_rule() {
     let owner = srv.owner().await;
     let hr_id = make(&srv, &owner, "hr@example.org", "admin", Some(&["people"])).await;
     let peer = make(&srv, &owner, "peer@example.org", "admin", Some(&["people"])).await;
-    let full = make(&srv, &owner, "full@example.org", "admin", None).await;
+    let full = make(&srv, &owner, "full@example.org", "admin", Some(ALL)).await;
     let user = make(&srv, &owner, "user@example.org", "user", None).await;
     let guest = make(&srv, &owner, "guest@example.org", "guest", None).await;
     let group = owner

@@ -10,8 +10,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use strongroom_auth::{AuthError, password, session, token};
 use strongroom_core::audit::{AuditEvent, Outcome};
-use strongroom_core::ids::TokenId;
-use strongroom_core::{Action, ModuleSet, Resource, Role, authorize};
+use strongroom_core::ids::{RoomId, TokenId};
+use strongroom_core::{Action, Capability, ModuleSet, Resource, Role, Scope, authorize};
 use strongroom_store::people::{self, NewUser, User};
 use strongroom_store::sessions::{self, ApiToken};
 use utoipa_axum::router::OpenApiRouter;
@@ -184,7 +184,7 @@ async fn logout(State(st): State<Shared>, caller: Caller) -> ApiResult<impl Into
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/v1/auth/me", responses((status = 200, body = User)))]
 async fn me(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<User>> {
-    authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
+    authorize(&caller.actor, Action::ReadOwnAccount, Resource::Instance)?;
     Ok(Json(people::get_user(&st.db, &caller.actor.user_id).await?))
 }
 
@@ -196,11 +196,19 @@ pub struct NewTokenRequest {
     #[schema(minimum = 1, maximum = 3650)]
     #[serde(default, deserialize_with = "whole_number")]
     expires_in_days: Option<u32>,
+    /// The token only reads: view, download, list rooms. Nothing it sends changes anything.
+    #[serde(default)]
+    read_only: bool,
+    /// The token only reaches this room (which the caller must see); everything else answers
+    /// as if it did not exist, and nothing instance-wide is allowed.
+    #[schema(value_type = Option<crate::openapi::Id>)]
+    #[serde(default)]
+    room_id: Option<RoomId>,
 }
 
 /// A whole number as JSON has it: `7` and `7.0` are the same number (and JSON Schema's
 /// `integer` accepts both), so both are read; `7.5` is refused.
-fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+pub(crate) fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
         return Ok(None);
     };
@@ -242,14 +250,31 @@ async fn create_token(
     if days == 0 || days > 3650 {
         return Err(ApiError::bad_request("expires_in_days must be between 1 and 3650"));
     }
+    if let Some(room) = &req.room_id {
+        crate::routes::guard_room(&st, &caller, room, Capability::View).await?;
+    }
+    let scope = Scope {
+        read_only: req.read_only,
+        room: req.room_id,
+    };
     let now = st.now();
     let (secret, hash) = token::generate(token::Kind::ApiToken);
     let expires = now.saturating_add(i64::from(days) * 86_400_000);
-    let info = sessions::create_token(&st.db, &caller.actor.user_id, &req.name, &hash, now, Some(expires)).await?;
+    let info = sessions::create_token(
+        &st.db,
+        &caller.actor.user_id,
+        &req.name,
+        &hash,
+        now,
+        Some(expires),
+        &scope,
+    )
+    .await?;
     st.audit(
         AuditEvent::new("token.create", "people")
             .by(&caller.actor)
             .target("token", &info.id)
+            .details(serde_json::json!({"read_only": info.read_only, "room_id": info.room_id}))
             .from_origin(&caller.origin),
     )
     .await?;
@@ -259,7 +284,7 @@ async fn create_token(
 /// The caller's API tokens (never their secrets).
 #[utoipa::path(get, path = "/api/v1/tokens", responses((status = 200, body = Vec<ApiToken>)))]
 async fn list_tokens(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<Vec<ApiToken>>> {
-    authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
+    authorize(&caller.actor, Action::ReadOwnAccount, Resource::Instance)?;
     Ok(Json(sessions::list_tokens(&st.db, &caller.actor.user_id).await?))
 }
 

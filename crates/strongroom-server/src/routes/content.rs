@@ -8,10 +8,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use strongroom_core::Action;
+use strongroom_core::Capability;
 use strongroom_core::audit::AuditEvent;
 use strongroom_core::ids::FolderId;
 use strongroom_store::content::{self, Folder, FolderListing};
+use strongroom_store::grants::{Node, NodeKind};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -30,8 +31,18 @@ async fn get_folder(
     caller: Caller,
     Path(id): Path<FolderId>,
 ) -> ApiResult<Json<FolderListing>> {
-    guard_folder(&st, &caller, &id, Action::ReadContent).await?;
-    Ok(Json(content::list_folder(&st.db, &id).await?))
+    let g = guard_folder(&st, &caller, &id, Capability::View).await?;
+    let mut listing = content::list_folder(&st.db, &id).await?;
+    // Children the caller may not see (a Deny or a narrower grant below) are left out;
+    // rights are decided in memory from the grants loaded once for the folder.
+    let sees = |kind, child: &str| {
+        let mut path = g.path.clone();
+        path.push(Node::new(kind, child));
+        g.in_room.rights(&path).visible()
+    };
+    listing.folders.retain(|f| sees(NodeKind::Folder, f.id.as_str()));
+    listing.files.retain(|f| sees(NodeKind::File, f.id.as_str()));
+    Ok(Json(listing))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -49,8 +60,8 @@ async fn create_folder(
     Path(id): Path<FolderId>,
     Json(req): Json<NewFolderRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    guard_folder(&st, &caller, &id, Action::WriteContent).await?;
-    let f = content::create_folder(&st.db, &id, &req.name, &caller.actor.user_id, st.now()).await?;
+    let g = guard_folder(&st, &caller, &id, Capability::CreateFolders).await?;
+    let f = content::create_folder(&st.db, &g.permit, &id, &req.name, &caller.actor.user_id, st.now()).await?;
     st.audit(
         AuditEvent::new("folder.create", "documents")
             .by(&caller.actor)
@@ -81,11 +92,12 @@ async fn update_folder(
     Path(id): Path<FolderId>,
     Json(req): Json<UpdateItemRequest>,
 ) -> ApiResult<Json<Folder>> {
-    guard_folder(&st, &caller, &id, Action::WriteContent).await?;
+    let g = guard_folder(&st, &caller, &id, Capability::Edit).await?;
     if let Some(dest) = &req.folder_id {
-        guard_folder(&st, &caller, dest, Action::WriteContent).await?;
+        let d = guard_folder(&st, &caller, dest, Capability::CreateFolders).await?;
+        super::may_leave_room(&caller, &g, &d.item.room_id)?;
     }
-    let f = content::update_folder(&st.db, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
+    let f = content::update_folder(&st.db, &g.permit, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
     st.audit(
         AuditEvent::new("folder.update", "documents")
             .by(&caller.actor)
@@ -100,8 +112,8 @@ async fn update_folder(
 /// Moves a folder (and everything in it) to the room's trash.
 #[utoipa::path(post, path = "/api/v1/folders/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Folder)))]
 async fn trash_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<Folder>> {
-    guard_folder(&st, &caller, &id, Action::WriteContent).await?;
-    let f = content::set_folder_trashed(&st.db, &id, true, st.now()).await?;
+    let g = guard_folder(&st, &caller, &id, Capability::Trash).await?;
+    let f = content::set_folder_trashed(&st.db, &g.permit, &id, true, st.now()).await?;
     st.audit(
         AuditEvent::new("folder.trash", "documents")
             .by(&caller.actor)
@@ -115,8 +127,8 @@ async fn trash_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<F
 /// Takes a folder out of the trash.
 #[utoipa::path(post, path = "/api/v1/folders/{id}/restore", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Folder), (status = 409, description = "a live item of that name is in the destination folder (`conflict`)")))]
 async fn restore_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<Folder>> {
-    guard_folder(&st, &caller, &id, Action::WriteContent).await?;
-    let f = content::set_folder_trashed(&st.db, &id, false, st.now()).await?;
+    let g = guard_folder(&st, &caller, &id, Capability::Trash).await?;
+    let f = content::set_folder_trashed(&st.db, &g.permit, &id, false, st.now()).await?;
     st.audit(
         AuditEvent::new("folder.restore", "documents")
             .by(&caller.actor)
@@ -130,8 +142,8 @@ async fn restore_folder(State(st): State<Shared>, caller: Caller, Path(id): Path
 /// Deletes a trashed folder and everything in it, permanently.
 #[utoipa::path(delete, path = "/api/v1/folders/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204), (status = 409)))]
 async fn purge_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<StatusCode> {
-    guard_folder(&st, &caller, &id, Action::PurgeContent).await?;
-    let n = content::purge_folder(&st.db, &id, st.now()).await?;
+    let g = guard_folder(&st, &caller, &id, Capability::Purge).await?;
+    let n = content::purge_folder(&st.db, &g.permit, &id, st.now()).await?;
     st.audit(
         AuditEvent::new("folder.purge", "documents")
             .by(&caller.actor)

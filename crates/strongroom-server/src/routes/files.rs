@@ -1,8 +1,8 @@
 //! Files: upload (streamed), download (streamed, ranges), versions, rename, move, copy, trash.
 
-use super::{guard_file, guard_folder};
+use super::{Guarded, guard_file, guard_folder};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, Json, Path, Query};
+use crate::extract::{Caller, Json, Path, Query, Requester};
 use crate::range::{self, RangeAnswer};
 use crate::state::{AppState, Shared};
 use axum::body::Body;
@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use serde::Deserialize;
-use strongroom_core::Action;
+use strongroom_core::Capability;
 use strongroom_core::audit::{AuditEvent, Outcome};
 use strongroom_core::ids::{FileId, FolderId};
 use strongroom_store::StoreError;
@@ -149,7 +149,7 @@ async fn upload_file(
     Query(q): Query<UploadQuery>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
-    guard_folder(&st, &caller, &id, Action::WriteContent).await?;
+    let permit = guard_folder(&st, &caller, &id, Capability::Edit).await?.permit;
     let (name, body) = body_stream(&st, req, q.name).await?;
     let name = content::check_item_name("file", &name)?;
     // Fail before moving any bytes when the name is taken; checked again when recording.
@@ -161,6 +161,7 @@ async fn upload_file(
     let file = store_upload(&st, body, |blob| async move {
         content::create_file(
             &db,
+            &permit,
             &id,
             &name,
             NewContent {
@@ -194,7 +195,7 @@ async fn upload_version(
     Path(id): Path<FileId>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let cur = guard_file(&st, &caller, &id, Action::WriteContent).await?;
+    let Guarded { item: cur, permit, .. } = guard_file(&st, &caller, &id, Capability::Edit).await?;
     if cur.trashed {
         return Err(strongroom_store::StoreError::Conflict("the file is in the trash; restore it first".into()).into());
     }
@@ -206,6 +207,7 @@ async fn upload_version(
     let file = store_upload(&st, body, |blob| async move {
         content::add_version(
             &db,
+            &permit,
             &id,
             NewContent {
                 blob: &blob,
@@ -230,7 +232,7 @@ async fn upload_version(
 
 #[utoipa::path(get, path = "/api/v1/files/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FileInfo), (status = 404)))]
 async fn get_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
-    Ok(Json(guard_file(&st, &caller, &id, Action::ReadContent).await?))
+    Ok(Json(guard_file(&st, &caller, &id, Capability::View).await?.item))
 }
 
 #[utoipa::path(get, path = "/api/v1/files/{id}/versions", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Vec<Version>)))]
@@ -239,18 +241,23 @@ async fn list_versions(
     caller: Caller,
     Path(id): Path<FileId>,
 ) -> ApiResult<Json<Vec<Version>>> {
-    guard_file(&st, &caller, &id, Action::ReadContent).await?;
+    guard_file(&st, &caller, &id, Capability::View).await?;
     Ok(Json(content::list_versions(&st.db, &id).await?))
 }
 
-/// Streams a version with Range, ETag and attachment headers.
-async fn send_version(
+/// Streams a version with Range, ETag and attachment headers, or, where the room's download
+/// watermark applies to the caller, a copy stamped with their identity.
+pub(crate) async fn send_version(
     st: &AppState,
-    caller: &Caller,
-    file: &FileInfo,
+    who: Requester<'_>,
+    guarded: &Guarded<FileInfo>,
     v: &Version,
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
+    let file = &guarded.item;
+    if let Some(stamped) = super::transform::room_watermark(st, who, guarded, v).await? {
+        return send_stamped(st, who, file, v, stamped).await;
+    }
     let size = u64::try_from(v.size).unwrap_or(0);
     let etag = format!("\"{}\"", v.sha256);
     let if_none_match = headers.get(header::IF_NONE_MATCH).and_then(|h| h.to_str().ok());
@@ -281,15 +288,13 @@ async fn send_version(
     // One audit event per download, not per range request of a resumed or streamed one.
     if range.as_ref().is_none_or(|r| r.start == 0) {
         st.audit(
-            AuditEvent::new("file.download", "documents")
-                .by(&caller.actor)
+            who.event("file.download", "documents")
                 .target("file", &file.id)
-                .details(serde_json::json!({"version": v.version, "range": range.as_ref().map(|r| [r.start, r.end])}))
-                .from_origin(&caller.origin),
+                .details(serde_json::json!({"version": v.version, "range": range.as_ref().map(|r| [r.start, r.end])})),
         )
         .await?;
     }
-    let stream = open_checked(st, caller, file, v, if size == 0 { None } else { range.clone() }).await?;
+    let stream = open_checked(st, who, file, v, if size == 0 { None } else { range.clone() }).await?;
     let len = range.as_ref().map_or(size, |r| r.end - r.start);
     let mut res = Response::new(Body::from_stream(stream));
     *res.status_mut() = status;
@@ -315,13 +320,41 @@ async fn send_version(
     Ok(res)
 }
 
+/// A copy made for one person: every request stamps it anew, so it has no ETag, no ranges and
+/// is never cached.
+async fn send_stamped(
+    st: &AppState,
+    who: Requester<'_>,
+    file: &FileInfo,
+    v: &Version,
+    stamped: Vec<u8>,
+) -> ApiResult<Response> {
+    st.audit(
+        who.event("file.download", "documents")
+            .target("file", &file.id)
+            .details(serde_json::json!({"version": v.version, "range": null, "watermarked": true})),
+    )
+    .await?;
+    let hv = |s: &str| HeaderValue::from_str(s).map_err(|_| ApiError::bad_request("header"));
+    let mut res = Response::new(Body::from(stamped));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, hv(&v.content_type)?);
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::CONTENT_DISPOSITION, hv(&content_disposition(&file.name))?);
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    Ok(res)
+}
+
 /// Opens a version's plaintext stream. The first piece is read before any header is sent, so
 /// a damaged header or first chunk is answered with a clear error; damage found later ends the
 /// transfer early (the client sees a short body). Either way the log and the audit trail say
 /// which file and version failed.
 async fn open_checked(
     st: &AppState,
-    caller: &Caller,
+    who: Requester<'_>,
     file: &FileInfo,
     v: &Version,
     range: Option<std::ops::Range<u64>>,
@@ -329,12 +362,10 @@ async fn open_checked(
     let size = u64::try_from(v.size).unwrap_or(0);
     let failure = |problem: String| {
         tracing::error!(file_id = %file.id, version = v.version, problem = %problem, "stored data failed its integrity check");
-        AuditEvent::new("file.integrity_failure", "documents")
-            .by(&caller.actor)
+        who.event("file.integrity_failure", "documents")
             .outcome(Outcome::Failure)
             .target("file", &file.id)
             .details(serde_json::json!({"version": v.version, "problem": problem}))
-            .from_origin(&caller.origin)
     };
     let opened = st.blobs.get(&v.blob_key, range, v.encryption.as_ref(), size).await;
     let mut stream = match opened {
@@ -400,9 +431,9 @@ async fn download(
     Path(id): Path<FileId>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let file = guard_file(&st, &caller, &id, Action::ReadContent).await?;
-    let v = content::get_version(&st.db, &id, file.version).await?;
-    send_version(&st, &caller, &file, &v, &headers).await
+    let g = guard_file(&st, &caller, &id, Capability::Download).await?;
+    let v = content::get_version(&st.db, &id, g.item.version).await?;
+    send_version(&st, Requester::User(&caller), &g, &v, &headers).await
 }
 
 /// Downloads one version.
@@ -414,9 +445,9 @@ async fn download_version(
     Path((id, version)): Path<(FileId, i64)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let file = guard_file(&st, &caller, &id, Action::ReadContent).await?;
+    let g = guard_file(&st, &caller, &id, Capability::Download).await?;
     let v = content::get_version(&st.db, &id, version).await?;
-    send_version(&st, &caller, &file, &v, &headers).await
+    send_version(&st, Requester::User(&caller), &g, &v, &headers).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -437,11 +468,12 @@ async fn update_file(
     Path(id): Path<FileId>,
     Json(req): Json<UpdateFileRequest>,
 ) -> ApiResult<Json<FileInfo>> {
-    guard_file(&st, &caller, &id, Action::WriteContent).await?;
+    let g = guard_file(&st, &caller, &id, Capability::Edit).await?;
     if let Some(dest) = &req.folder_id {
-        guard_folder(&st, &caller, dest, Action::WriteContent).await?;
+        let d = guard_folder(&st, &caller, dest, Capability::Edit).await?;
+        super::may_leave_room(&caller, &g, &d.item.room_id)?;
     }
-    let f = content::update_file(&st.db, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
+    let f = content::update_file(&st.db, &g.permit, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
     st.audit(
         AuditEvent::new("file.update", "documents")
             .by(&caller.actor)
@@ -471,8 +503,11 @@ async fn copy_file(
     Path(id): Path<FileId>,
     Json(req): Json<CopyRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let src = guard_file(&st, &caller, &id, Action::ReadContent).await?;
-    guard_folder(&st, &caller, &req.folder_id, Action::WriteContent).await?;
+    // A copy takes the content elsewhere: it needs the right to download it.
+    let src = guard_file(&st, &caller, &id, Capability::Download).await?.item;
+    let permit = guard_folder(&st, &caller, &req.folder_id, Capability::Edit)
+        .await?
+        .permit;
     let name = content::check_item_name("file", req.name.as_deref().unwrap_or(&src.name))?;
     content::check_name_free(&st.db, &req.folder_id, &name).await?;
     let v = content::get_version(&st.db, &id, src.version).await?;
@@ -490,7 +525,7 @@ async fn copy_file(
         by: &caller.actor.user_id,
         now: st.now(),
     };
-    let file = match content::create_file(&st.db, &req.folder_id, &name, nc).await {
+    let file = match content::create_file(&st.db, &permit, &req.folder_id, &name, nc).await {
         Ok(f) => f,
         Err(e) => {
             content::discard_blob(&st.db, &st.blobs, &key, st.now()).await;
@@ -510,8 +545,8 @@ async fn copy_file(
 
 #[utoipa::path(post, path = "/api/v1/files/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FileInfo)))]
 async fn trash_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
-    guard_file(&st, &caller, &id, Action::WriteContent).await?;
-    let f = content::set_file_trashed(&st.db, &id, true, st.now()).await?;
+    let g = guard_file(&st, &caller, &id, Capability::Trash).await?;
+    let f = content::set_file_trashed(&st.db, &g.permit, &id, true, st.now()).await?;
     st.audit(
         AuditEvent::new("file.trash", "documents")
             .by(&caller.actor)
@@ -525,8 +560,8 @@ async fn trash_file(State(st): State<Shared>, caller: Caller, Path(id): Path<Fil
 #[utoipa::path(post, path = "/api/v1/files/{id}/restore", params(("id" = crate::openapi::Id, Path)),
     responses((status = 200, body = FileInfo), (status = 409, description = "a live item of that name is in the destination folder (`conflict`)")))]
 async fn restore_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
-    guard_file(&st, &caller, &id, Action::WriteContent).await?;
-    let f = content::set_file_trashed(&st.db, &id, false, st.now()).await?;
+    let g = guard_file(&st, &caller, &id, Capability::Trash).await?;
+    let f = content::set_file_trashed(&st.db, &g.permit, &id, false, st.now()).await?;
     st.audit(
         AuditEvent::new("file.restore", "documents")
             .by(&caller.actor)
@@ -540,8 +575,8 @@ async fn restore_file(State(st): State<Shared>, caller: Caller, Path(id): Path<F
 /// Deletes a trashed file and all its versions, permanently.
 #[utoipa::path(delete, path = "/api/v1/files/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204), (status = 409)))]
 async fn purge_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<StatusCode> {
-    guard_file(&st, &caller, &id, Action::PurgeContent).await?;
-    content::purge_file(&st.db, &id, st.now()).await?;
+    let g = guard_file(&st, &caller, &id, Capability::Purge).await?;
+    content::purge_file(&st.db, &g.permit, &id, st.now()).await?;
     st.audit(
         AuditEvent::new("file.purge", "documents")
             .by(&caller.actor)

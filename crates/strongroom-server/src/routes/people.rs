@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<Shared> {
 }
 
 /// The person as people administration sees them: their rank.
-fn person(role: Role, modules: ModuleSet) -> Resource {
+fn person(role: Role, modules: ModuleSet) -> Resource<'static> {
     Resource::Person {
         rank: Rank::of(role, modules),
     }
@@ -52,12 +52,16 @@ async fn authorize_membership(st: &Shared, caller: &Caller, member: &UserId) -> 
     Ok(())
 }
 
-/// The modules an Administrator gets: those named, or all when none are named.
-fn modules_of(role: Role, named: Option<&[Module]>) -> ModuleSet {
+/// The modules an Administrator gets: exactly those named. Naming none is an error, not
+/// "all": a forgotten field must not make a full Administrator.
+fn modules_of(role: Role, named: Option<&[Module]>) -> ApiResult<ModuleSet> {
     match (role, named) {
-        (Role::Admin, Some(m)) => ModuleSet::from_modules(m),
-        (Role::Admin, None) => ModuleSet::ALL,
-        _ => ModuleSet::NONE,
+        (Role::Admin, Some(m)) => Ok(ModuleSet::from_modules(m)),
+        (Role::Admin, None) => Err(ApiError::bad_request(
+            "an Administrator needs admin_modules: the modules they administer, e.g. [\"people\"], or all four \
+             [\"documents\", \"people\", \"settings\", \"audit\"] for a full Administrator",
+        )),
+        _ => Ok(ModuleSet::NONE),
     }
 }
 
@@ -73,7 +77,9 @@ pub struct NewUserRequest {
     /// answered 400).
     #[schema(value_type = NewUserRole)]
     role: Role,
-    /// For `admin`: the modules administered; omitted: all (full access).
+    /// The modules administered (all four: a full Administrator). Required for `admin`
+    /// (400 without it); ignored for other roles.
+    #[schema(required = true)]
     admin_modules: Option<Vec<Module>>,
     /// Omitted: the person cannot sign in with a password until one is set.
     #[schema(value_type = Option<crate::openapi::NewPassword>)]
@@ -112,7 +118,7 @@ async fn create_user(
             "there is exactly one Owner; use transfer-ownership",
         ));
     }
-    let modules = modules_of(req.role, req.admin_modules.as_deref());
+    let modules = modules_of(req.role, req.admin_modules.as_deref())?;
     authorize(&caller.actor, Action::ManagePerson, person(req.role, modules))?;
     // The cheap checks before the expensive hash.
     people::normalize_email(&req.email)?;
@@ -188,14 +194,18 @@ async fn update_user(
     let is_self = id == caller.actor.user_id;
     let self_service = is_self && req.role.is_none() && req.admin_modules.is_none() && req.active.is_none();
     // The modules the person will have, when the role or the modules change.
-    let modules = (req.role.is_some() || req.admin_modules.is_some()).then(|| {
+    let modules = match (req.role.is_some() || req.admin_modules.is_some()).then(|| {
         let role = req.role.unwrap_or(target.role);
         match &req.admin_modules {
             Some(m) => modules_of(role, Some(m)),
-            None if role == target.role => target.modules(),
-            None => modules_of(role, None),
+            None if role == target.role => Ok(target.modules()),
+            // Made an Administrator without naming modules: of none, until they are named.
+            None => modules_of(role, Some(&[])),
         }
-    });
+    }) {
+        Some(m) => Some(m?),
+        None => None,
+    };
     if self_service {
         authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
     } else {

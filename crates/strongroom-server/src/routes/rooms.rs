@@ -1,6 +1,6 @@
-//! Rooms, their members and their trash.
+//! Rooms, their policy and their trash (members: see [`super::grants`]).
 
-use super::guard_room;
+use super::{InRoom, guard_room};
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path};
 use crate::state::Shared;
@@ -9,10 +9,12 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use strongroom_core::audit::AuditEvent;
-use strongroom_core::ids::RoomId;
-use strongroom_core::{AccessLevel, Action, Module, Resource, authorize};
+use strongroom_core::ids::{FolderId, RoomId};
+use strongroom_core::rights::{Restrictions, Rights, RoomPolicy};
+use strongroom_core::{AccessLevel, Action, Capability, Resource, authorize};
 use strongroom_store::content::{self, FileInfo, Folder};
-use strongroom_store::rooms::{self, Member, Room, SubjectKind};
+use strongroom_store::grants::{Node, NodeKind};
+use strongroom_store::rooms::{self, Room, RoomSettings};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -20,18 +22,33 @@ pub fn router() -> OpenApiRouter<Shared> {
     OpenApiRouter::new()
         .routes(routes!(list_rooms, create_room))
         .routes(routes!(get_room, rename_room, delete_room))
-        .routes(routes!(list_members, set_member))
-        .routes(routes!(remove_member))
+        .routes(routes!(get_policy, set_policy))
         .routes(routes!(list_trash))
 }
 
-/// A room with the caller's access level in it.
+/// A room with the caller's rights in it.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct RoomView {
     #[serde(flatten)]
     room: Room,
-    /// The caller's effective access (`null` for an administrator who is not a member).
+    /// The level of the caller's grant on the room (`null`: none, e.g. only items inside were
+    /// shared with them, or a documents administrator who is not a member).
     access: Option<AccessLevel>,
+    /// What the caller may do to the room itself, after the room's restrictions.
+    capabilities: Vec<Capability>,
+    /// Whether the caller is a room admin here.
+    room_admin: bool,
+}
+
+impl RoomView {
+    fn new(room: Room, rights: Rights) -> RoomView {
+        RoomView {
+            room,
+            access: rights.level,
+            capabilities: rights.caps.iter().collect(),
+            room_admin: rights.room_admin,
+        }
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -44,11 +61,13 @@ pub struct RoomRequest {
 #[utoipa::path(get, path = "/api/v1/rooms", responses((status = 200, body = Vec<RoomView>)))]
 async fn list_rooms(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<Vec<RoomView>>> {
     authorize(&caller.actor, Action::ListRooms, Resource::Instance)?;
-    let all = caller.actor.administers(Module::Documents);
-    let list = rooms::list_rooms(&st.db, &caller.actor.user_id, all).await?;
+    let person = super::person_of(&st, &caller).await?;
+    let list = rooms::list_rooms(&st.db, &person).await?;
+    let scope = caller.actor.scope.room.as_ref();
     Ok(Json(
         list.into_iter()
-            .map(|(room, access)| RoomView { room, access })
+            .filter(|(room, _)| scope.is_none_or(|r| *r == room.id))
+            .map(|(room, rights)| RoomView::new(room, rights))
             .collect(),
     ))
 }
@@ -62,6 +81,7 @@ async fn create_room(
 ) -> ApiResult<impl IntoResponse> {
     authorize(&caller.actor, Action::CreateRoom, Resource::Instance)?;
     let room = rooms::create_room(&st.db, &req.name, &caller.actor.user_id, st.now()).await?;
+    let rights = InRoom::load(&st, &caller, &room.id).await?.rights(&[]);
     st.audit(
         AuditEvent::new("room.create", "documents")
             .by(&caller.actor)
@@ -69,23 +89,28 @@ async fn create_room(
             .from_origin(&caller.origin),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(RoomView {
-            room,
-            access: Some(AccessLevel::FullAccess),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(RoomView::new(room, rights))))
 }
 
 #[utoipa::path(get, path = "/api/v1/rooms/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = RoomView), (status = 404)))]
 async fn get_room(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<Json<RoomView>> {
-    guard_room(&st, &caller, &id, Action::ReadContent).await?;
-    let access = rooms::access_in_room(&st.db, &id, &caller.actor.user_id).await?;
-    Ok(Json(RoomView {
-        room: rooms::get_room(&st.db, &id).await?,
-        access,
-    }))
+    // Listed rooms can be opened: also those where only something inside was shared.
+    let in_room = match guard_room(&st, &caller, &id, Capability::View).await {
+        Ok((in_room, _)) => in_room,
+        Err(e) if e.status == StatusCode::NOT_FOUND => {
+            let in_room = InRoom::load(&st, &caller, &id).await?;
+            let scoped_out = caller.actor.scope.room.as_ref().is_some_and(|r| *r != id);
+            if scoped_out || !in_room.room_listed() {
+                return Err(e);
+            }
+            in_room
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(Json(RoomView::new(
+        rooms::get_room(&st.db, &id).await?,
+        in_room.rights(&[]),
+    )))
 }
 
 #[utoipa::path(patch, path = "/api/v1/rooms/{id}", params(("id" = crate::openapi::Id, Path)), request_body = RoomRequest, responses((status = 200, body = Room)))]
@@ -95,8 +120,8 @@ async fn rename_room(
     Path(id): Path<RoomId>,
     Json(req): Json<RoomRequest>,
 ) -> ApiResult<Json<Room>> {
-    guard_room(&st, &caller, &id, Action::ManageRoom).await?;
-    let room = rooms::rename_room(&st.db, &id, &req.name).await?;
+    let (_, permit) = guard_room(&st, &caller, &id, Capability::ManageRoom).await?;
+    let room = rooms::rename_room(&st.db, &permit, &id, &req.name).await?;
     st.audit(
         AuditEvent::new("room.rename", "documents")
             .by(&caller.actor)
@@ -110,8 +135,8 @@ async fn rename_room(
 /// Deletes a room and everything in it, permanently.
 #[utoipa::path(delete, path = "/api/v1/rooms/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204)))]
 async fn delete_room(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<StatusCode> {
-    guard_room(&st, &caller, &id, Action::ManageRoom).await?;
-    content::purge_room(&st.db, &id, st.now()).await?;
+    let (_, permit) = guard_room(&st, &caller, &id, Capability::ManageRoom).await?;
+    content::purge_room(&st.db, &permit, &id, st.now()).await?;
     st.audit(
         AuditEvent::new("room.delete", "documents")
             .by(&caller.actor)
@@ -120,66 +145,6 @@ async fn delete_room(State(st): State<Shared>, caller: Caller, Path(id): Path<Ro
     )
     .await?;
     crate::sweep_now(&st);
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[utoipa::path(get, path = "/api/v1/rooms/{id}/members", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Vec<Member>)))]
-async fn list_members(
-    State(st): State<Shared>,
-    caller: Caller,
-    Path(id): Path<RoomId>,
-) -> ApiResult<Json<Vec<Member>>> {
-    guard_room(&st, &caller, &id, Action::ReadContent).await?;
-    Ok(Json(rooms::list_members(&st.db, &id).await?))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct MemberRequest {
-    kind: SubjectKind,
-    /// The user's or group's id (unknown: 404).
-    #[schema(value_type = crate::openapi::Id)]
-    id: String,
-    access: AccessLevel,
-}
-
-/// Grants a user or group an access level in the room (replacing any earlier grant).
-#[utoipa::path(put, path = "/api/v1/rooms/{id}/members", params(("id" = crate::openapi::Id, Path)), request_body = MemberRequest, responses((status = 204)))]
-async fn set_member(
-    State(st): State<Shared>,
-    caller: Caller,
-    Path(id): Path<RoomId>,
-    Json(req): Json<MemberRequest>,
-) -> ApiResult<StatusCode> {
-    guard_room(&st, &caller, &id, Action::ManageRoom).await?;
-    rooms::set_member(&st.db, &id, req.kind, &req.id, req.access).await?;
-    st.audit(
-        AuditEvent::new("room.member.set", "documents")
-            .by(&caller.actor)
-            .target("room", &id)
-            .details(serde_json::json!({"kind": req.kind, "id": req.id, "access": req.access}))
-            .from_origin(&caller.origin),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[utoipa::path(delete, path = "/api/v1/rooms/{id}/members/{kind}/{subject}",
-    params(("id" = crate::openapi::Id, Path), ("kind" = SubjectKind, Path), ("subject" = crate::openapi::Id, Path)), responses((status = 204)))]
-async fn remove_member(
-    State(st): State<Shared>,
-    caller: Caller,
-    Path((id, kind, subject)): Path<(RoomId, SubjectKind, String)>,
-) -> ApiResult<StatusCode> {
-    guard_room(&st, &caller, &id, Action::ManageRoom).await?;
-    rooms::remove_member(&st.db, &id, kind, &subject).await?;
-    st.audit(
-        AuditEvent::new("room.member.remove", "documents")
-            .by(&caller.actor)
-            .target("room", &id)
-            .details(serde_json::json!({"kind": kind, "id": subject}))
-            .from_origin(&caller.origin),
-    )
-    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -192,7 +157,88 @@ pub struct Trash {
 /// Items of the room in the trash.
 #[utoipa::path(get, path = "/api/v1/rooms/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Trash)))]
 async fn list_trash(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<Json<Trash>> {
-    guard_room(&st, &caller, &id, Action::ReadContent).await?;
-    let (folders, files) = content::list_trash(&st.db, &id).await?;
+    let (in_room, _) = guard_room(&st, &caller, &id, Capability::View).await?;
+    let (mut folders, mut files) = content::list_trash(&st.db, &id).await?;
+    // Each item is shown only to those who may see it where it lies.
+    let tree = content::folder_tree(&st.db, &id).await?;
+    let sees = |folder: &FolderId, item: Option<Node>| {
+        let mut path = tree.path_to(folder);
+        path.extend(item);
+        in_room.rights(&path).visible()
+    };
+    folders.retain(|f| sees(&f.id, None));
+    files.retain(|f| sees(&f.folder_id, Some(Node::new(NodeKind::File, f.id.as_str()))));
     Ok(Json(Trash { folders, files }))
+}
+
+/// The room's rules: restrictions binding everyone but room admins, who may share, and the
+/// download watermark. Every member may read them.
+#[utoipa::path(get, path = "/api/v1/rooms/{id}/policy", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = RoomSettings), (status = 404)))]
+async fn get_policy(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<Json<RoomSettings>> {
+    guard_room(&st, &caller, &id, Capability::View).await?;
+    Ok(Json(rooms::room_policy(&st.db, &id).await?))
+}
+
+/// A room's rules as set: every field says what it is (absent: off). Unknown fields are
+/// refused, so a misspelt restriction does not silently leave a room open.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRequest {
+    #[serde(default)]
+    no_download: bool,
+    #[serde(default)]
+    no_print: bool,
+    #[serde(default)]
+    no_copy: bool,
+    /// Only room admins may change members, per-item grants and links.
+    #[serde(default)]
+    sharing_admins_only: bool,
+    /// Stamp PDFs and pictures downloaded by members below this level (room admins never).
+    #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::WatermarkLevel>)]
+    watermark_below: Option<AccessLevel>,
+    /// The stamp (default: `{user} {email} {date}`).
+    #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::WatermarkText>)]
+    watermark_text: Option<String>,
+}
+
+impl From<PolicyRequest> for RoomSettings {
+    fn from(r: PolicyRequest) -> RoomSettings {
+        RoomSettings {
+            policy: RoomPolicy {
+                restrictions: Restrictions {
+                    no_download: r.no_download,
+                    no_print: r.no_print,
+                    no_copy: r.no_copy,
+                },
+                sharing_admins_only: r.sharing_admins_only,
+            },
+            watermark_below: r.watermark_below,
+            watermark_text: r.watermark_text,
+        }
+    }
+}
+
+/// Changes the room's rules. Needs the right to manage the room.
+#[utoipa::path(put, path = "/api/v1/rooms/{id}/policy", params(("id" = crate::openapi::Id, Path)), request_body = PolicyRequest,
+    responses((status = 200, body = RoomSettings), (status = 400), (status = 403), (status = 404)))]
+async fn set_policy(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<RoomId>,
+    Json(req): Json<PolicyRequest>,
+) -> ApiResult<Json<RoomSettings>> {
+    let (_, permit) = guard_room(&st, &caller, &id, Capability::ManageRoom).await?;
+    let before = rooms::room_policy(&st.db, &id).await?;
+    let after = rooms::set_room_policy(&st.db, &permit, &id, &req.into()).await?;
+    st.audit(
+        AuditEvent::new("room.policy", "documents")
+            .by(&caller.actor)
+            .target("room", &id)
+            .details(serde_json::json!({"before": before, "after": after}))
+            .from_origin(&caller.origin),
+    )
+    .await?;
+    Ok(Json(after))
 }

@@ -2,9 +2,9 @@
 //! the current version, delivered as a download or stored as a new version. The transformation
 //! itself is `strongroom-docs` (bytes in, bytes out), run off the async runtime.
 
-use super::guard_file;
+use super::{Guarded, guard_file};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, Json, Path};
+use crate::extract::{Caller, Json, Path, Requester};
 use crate::state::{AppState, Shared};
 use axum::body::Body;
 use axum::extract::State;
@@ -14,12 +14,12 @@ use bytes::Bytes;
 use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use strongroom_core::Action;
+use strongroom_core::Capability;
 use strongroom_core::audit::AuditEvent;
 use strongroom_core::ids::FileId;
 use strongroom_docs::Format;
 use strongroom_docs::password::PasswordRole;
-use strongroom_store::content::{self, FileInfo, NewContent};
+use strongroom_store::content::{self, FileInfo, NewContent, Version};
 use strongroom_store::rooms;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -99,14 +99,19 @@ pub struct WatermarkRequest {
 
 /// Reads the current version whole (bounded by [`MAX_SIZE`]).
 async fn load(st: &AppState, caller: &Caller, file: &FileInfo) -> ApiResult<Vec<u8>> {
-    if file.size > MAX_SIZE {
+    let v = content::get_version(&st.db, &file.id, file.version).await?;
+    load_version(st, Requester::User(caller), file, &v).await
+}
+
+/// Reads one version whole (bounded by [`MAX_SIZE`]), checking its integrity.
+async fn load_version(st: &AppState, who: Requester<'_>, file: &FileInfo, v: &Version) -> ApiResult<Vec<u8>> {
+    if v.size > MAX_SIZE {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             "documents over 256 MiB cannot be protected or watermarked here",
         ));
     }
-    let v = content::get_version(&st.db, &file.id, file.version).await?;
     let mut stream = st
         .blobs
         .get(
@@ -122,11 +127,10 @@ async fn load(st: &AppState, caller: &Caller, file: &FileInfo) -> ApiResult<Vec<
             Ok(b) => out.extend_from_slice(&b),
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                 st.audit(
-                    AuditEvent::new("file.integrity_failure", "documents")
-                        .by(&caller.actor)
+                    who.event("file.integrity_failure", "documents")
+                        .outcome(strongroom_core::audit::Outcome::Failure)
                         .target("file", &file.id)
-                        .details(serde_json::json!({"version": v.version, "problem": e.to_string()}))
-                        .from_origin(&caller.origin),
+                        .details(serde_json::json!({"version": v.version, "problem": e.to_string()})),
                 )
                 .await?;
                 return Err(ApiError::integrity(file.id.as_str(), v.version));
@@ -181,11 +185,12 @@ where
 async fn deliver(
     st: &AppState,
     caller: &Caller,
-    file: &FileInfo,
+    guarded: Guarded<FileInfo>,
     bytes: Vec<u8>,
     how: Deliver,
     action: &'static str,
 ) -> ApiResult<Response> {
+    let file = &guarded.item;
     match how {
         Deliver::Download => {
             st.audit(
@@ -213,7 +218,6 @@ async fn deliver(
             Ok(res)
         }
         Deliver::Version => {
-            guard_file(st, caller, &file.id, Action::WriteContent).await?;
             let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(Bytes::from(bytes))]);
             let blob = st.blobs.put_stream(body).await?;
             let nc = NewContent {
@@ -222,7 +226,7 @@ async fn deliver(
                 by: &caller.actor.user_id,
                 now: st.now(),
             };
-            let updated = match content::add_version(&st.db, &file.id, nc).await {
+            let updated = match content::add_version(&st.db, &guarded.permit, &file.id, nc).await {
                 Ok(f) => f,
                 Err(e) => {
                     content::discard_blob(&st.db, &st.blobs, &blob.key, st.now()).await;
@@ -255,7 +259,8 @@ async fn protect(
     Path(id): Path<FileId>,
     Json(req): Json<ProtectRequest>,
 ) -> ApiResult<Response> {
-    let file = guard_file(&st, &caller, &id, Action::ReadContent).await?;
+    let guarded = guard_file(&st, &caller, &id, needs(req.deliver)).await?;
+    let file = &guarded.item;
     if req.password.expose_secret().is_empty() {
         return Err(ApiError::bad_request("the password must not be empty"));
     }
@@ -265,7 +270,7 @@ async fn protect(
     if let Some(owner) = &req.owner_password {
         strongroom_docs::password::check(owner.expose_secret(), PasswordRole::OwnerPassword).map_err(docs_error)?;
     }
-    let plain = load(&st, &caller, &file).await?;
+    let plain = load(&st, &caller, file).await?;
     let format = strongroom_docs::detect_format(&plain);
     let protected = match format {
         Format::Zip => {
@@ -310,7 +315,7 @@ async fn protect(
             ));
         }
     };
-    deliver(&st, &caller, &file, protected, req.deliver, "file.protect").await
+    deliver(&st, &caller, guarded, protected, req.deliver, "file.protect").await
 }
 
 /// Stamps a text and/or image watermark on every page of a PDF, on a PNG or JPEG picture, or
@@ -324,41 +329,24 @@ async fn watermark(
     Path(id): Path<FileId>,
     Json(req): Json<WatermarkRequest>,
 ) -> ApiResult<Response> {
-    let file = guard_file(&st, &caller, &id, Action::ReadContent).await?;
+    let guarded = guard_file(&st, &caller, &id, needs(req.deliver)).await?;
+    let file = &guarded.item;
     if req.text.is_none() && req.image_file_id.is_none() {
         return Err(ApiError::bad_request(
             "give a watermark text, an image_file_id, or both",
         ));
     }
     let text = match &req.text {
-        Some(template) => {
-            let room = rooms::get_room(&st.db, &file.room_id).await?;
-            let user = strongroom_store::people::get_user(&st.db, &caller.actor.user_id).await?;
-            let date = time::OffsetDateTime::from_unix_timestamp(st.now() / 1000)
-                .ok()
-                .and_then(|t| {
-                    t.format(&time::macros::format_description!(
-                        "[year]-[month]-[day] [hour]:[minute] UTC"
-                    ))
-                    .ok()
-                })
-                .unwrap_or_default();
-            let text = template
-                .replace("{user}", &user.display_name)
-                .replace("{email}", &user.email)
-                .replace("{date}", &date)
-                .replace("{ip}", caller.origin.ip.as_deref().unwrap_or(""))
-                .replace("{file}", &file.name)
-                .replace("{room}", &room.name);
-            Some(text)
-        }
+        Some(template) => Some(viewer_text(&st, Requester::User(&caller), file, template).await?),
         None => None,
     };
     // The image is read like any other file content: the same authorization, the same
     // integrity checks; its id is recorded in the audit event of the source file's watermark.
     let image = match &req.image_file_id {
         Some(image_id) => {
-            let image_file = guard_file(&st, &caller, image_id, Action::ReadContent).await?;
+            // The picture ends up inside a copy the caller takes or keeps: it needs the
+            // right to download it, whatever happens to the result.
+            let image_file = guard_file(&st, &caller, image_id, Capability::Download).await?.item;
             if usize::try_from(image_file.size).unwrap_or(usize::MAX) > strongroom_docs::watermark::MAX_IMAGE_BYTES {
                 return Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -379,7 +367,7 @@ async fn watermark(
         }
         None => None,
     };
-    let plain = load(&st, &caller, &file).await?;
+    let plain = load(&st, &caller, file).await?;
     let draws_text = strongroom_docs::watermark::draws_text_itself(&plain);
     // Name the character: the library's error cannot (a user's name may be the cause).
     if let Some((c, why)) = text
@@ -422,5 +410,104 @@ async fn watermark(
         strongroom_docs::watermark::stamp(&plain, &stamp)
     })
     .await?;
-    deliver(&st, &caller, &file, stamped, req.deliver, "file.watermark").await
+    deliver(&st, &caller, guarded, stamped, req.deliver, "file.watermark").await
+}
+
+/// What a protected or watermarked copy asks of its source: taking it away is a download,
+/// keeping it as the next version is an edit.
+fn needs(how: Deliver) -> Capability {
+    match how {
+        Deliver::Download => Capability::Download,
+        Deliver::Version => Capability::Edit,
+    }
+}
+
+/// A watermark template filled in with the caller's and the file's details: the one place
+/// that does it, for requested watermarks and for a room's download watermark alike.
+async fn viewer_text(st: &AppState, who: Requester<'_>, file: &FileInfo, template: &str) -> ApiResult<String> {
+    let room = rooms::get_room(&st.db, &file.room_id).await?;
+    // A link holder has no account: they are named by the link.
+    let (name, email) = match who {
+        Requester::User(c) => {
+            let user = strongroom_store::people::get_user(&st.db, &c.actor.user_id).await?;
+            (user.display_name, user.email)
+        }
+        Requester::Link(l) => (format!("external link {}", l.link.id), String::new()),
+    };
+    let date = time::OffsetDateTime::from_unix_timestamp(st.now() / 1000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_default();
+    let identity = strongroom_docs::watermark::template::Identity {
+        user: &name,
+        email: &email,
+        date: &date,
+        ip: who.origin().ip.as_deref().unwrap_or(""),
+        file: &file.name,
+        room: &room.name,
+    };
+    Ok(strongroom_docs::watermark::template::expand(template, &identity))
+}
+
+/// The room's download watermark, when it applies to this caller and this version: the
+/// stamped bytes to send instead of the stored ones. It applies to members whose level is
+/// below the room's `watermark_below` (room admins never), and to PDFs and PNG/JPEG pictures;
+/// other kinds of file are sent as stored.
+pub(crate) async fn room_watermark(
+    st: &AppState,
+    who: Requester<'_>,
+    guarded: &Guarded<FileInfo>,
+    v: &Version,
+) -> ApiResult<Option<Vec<u8>>> {
+    let settings = rooms::room_policy(&st.db, &guarded.item.room_id).await?;
+    let (Some(below), Some(template)) = (settings.watermark_below, settings.watermark_text.as_deref()) else {
+        return Ok(None);
+    };
+    let rights = guarded.rights;
+    if rights.room_admin || rights.level.is_some_and(|l| l >= below) {
+        return Ok(None);
+    }
+    // Decided by content, not by name: a PDF renamed `.bin` is stamped all the same.
+    let head = head_of(st, v).await?;
+    let stampable = strongroom_docs::detect_format(&head) == strongroom_docs::Format::Pdf
+        || strongroom_docs::watermark::image::detect(&head).is_some();
+    if !stampable {
+        return Ok(None);
+    }
+    let text = viewer_text(st, who, &guarded.item, template).await?;
+    let plain = load_version(st, who, &guarded.item, v).await?;
+    let stamped = run(move || {
+        let stamp = strongroom_docs::watermark::PdfStamp {
+            text: Some(strongroom_docs::watermark::TextWatermark {
+                text: &text,
+                ..Default::default()
+            }),
+            image: None,
+        };
+        strongroom_docs::watermark::stamp(&plain, &stamp)
+    })
+    .await?;
+    Ok(Some(stamped))
+}
+
+/// The first KiB of a version, enough to recognise its format.
+async fn head_of(st: &AppState, v: &Version) -> ApiResult<Vec<u8>> {
+    let size = u64::try_from(v.size).unwrap_or(0);
+    if size == 0 {
+        return Ok(vec![]);
+    }
+    let mut stream = st
+        .blobs
+        .get(&v.blob_key, Some(0..size.min(1024)), v.encryption.as_ref(), size)
+        .await?;
+    let mut head = Vec::with_capacity(1024);
+    while let Some(piece) = stream.next().await {
+        head.extend_from_slice(&piece.map_err(strongroom_store::StoreError::Io)?);
+    }
+    Ok(head)
 }

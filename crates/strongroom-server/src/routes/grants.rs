@@ -1,0 +1,274 @@
+//! Sharing: grants on a room (its members), on a folder or on a file (overrides for one user
+//! or group, with more or less access than they have above). One set of handlers serves the
+//! three kinds of node.
+
+use super::{InRoom, guard_file, guard_folder, guard_room};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Caller, Json, Path};
+use crate::state::{AppState, Shared};
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use strongroom_core::audit::AuditEvent;
+use strongroom_core::ids::{FileId, FolderId, RoomId};
+use strongroom_core::rights::{Restrictions, may_grant, may_revoke};
+use strongroom_core::{AccessLevel, Capability, Permit};
+use strongroom_store::grants::{self, Member, Node, NodeKind, SubjectKind};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(list_members, set_member))
+        .routes(routes!(remove_member))
+        .routes(routes!(list_folder_grants, set_folder_grant))
+        .routes(routes!(remove_folder_grant))
+        .routes(routes!(list_file_grants, set_file_grant))
+        .routes(routes!(remove_file_grant))
+}
+
+/// A grant to set. Unknown fields are refused: a misspelt restriction must not pass as none.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRequest {
+    kind: SubjectKind,
+    /// The user's or group's id (unknown: 404).
+    #[schema(value_type = crate::openapi::Id)]
+    id: String,
+    access: AccessLevel,
+    /// This grant gives no download (nor copies, nor delivered copies).
+    #[serde(default)]
+    no_download: bool,
+    #[serde(default)]
+    no_print: bool,
+    #[serde(default)]
+    no_copy: bool,
+}
+
+impl GrantRequest {
+    fn restrictions(&self) -> Restrictions {
+        Restrictions {
+            no_download: self.no_download,
+            no_print: self.no_print,
+            no_copy: self.no_copy,
+        }
+    }
+}
+
+/// A node the caller acts on, with what authorization loaded for it.
+struct Target {
+    in_room: InRoom,
+    /// The node's path inside the room (empty for the room itself).
+    path: Vec<Node>,
+    node: Node,
+    permit: Permit,
+}
+
+async fn room_target(st: &AppState, caller: &Caller, id: &RoomId, cap: Capability) -> ApiResult<Target> {
+    let (in_room, permit) = guard_room(st, caller, id, cap).await?;
+    Ok(Target {
+        in_room,
+        path: vec![],
+        node: Node::new(NodeKind::Room, id.as_str()),
+        permit,
+    })
+}
+
+async fn folder_target(st: &AppState, caller: &Caller, id: &FolderId, cap: Capability) -> ApiResult<Target> {
+    let g = guard_folder(st, caller, id, cap).await?;
+    Ok(Target {
+        in_room: g.in_room,
+        node: Node::new(NodeKind::Folder, id.as_str()),
+        path: g.path,
+        permit: g.permit,
+    })
+}
+
+async fn file_target(st: &AppState, caller: &Caller, id: &FileId, cap: Capability) -> ApiResult<Target> {
+    let g = guard_file(st, caller, id, cap).await?;
+    Ok(Target {
+        in_room: g.in_room,
+        node: Node::new(NodeKind::File, id.as_str()),
+        path: g.path,
+        permit: g.permit,
+    })
+}
+
+/// The grants on a node. Those who may not share do not see who is denied.
+async fn list(st: &AppState, t: &Target) -> ApiResult<Json<Vec<Member>>> {
+    let sharer = t.in_room.rights(&t.path).can(Capability::Share);
+    let mut members = grants::list_grants(&st.db, &t.node).await?;
+    if !sharer {
+        members.retain(|m| m.access != AccessLevel::Deny);
+    }
+    Ok(Json(members))
+}
+
+fn beyond_own() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "you can only give or take away access you hold yourself (room admins may do anything)",
+    )
+}
+
+async fn set(st: &AppState, caller: &Caller, t: Target, req: GrantRequest) -> ApiResult<StatusCode> {
+    let rights = t.in_room.rights(&t.path);
+    let existing = grants::grant_on(&st.db, &t.node, req.kind, &req.id).await?;
+    let restrictions = req.restrictions();
+    if !may_grant(
+        rights,
+        req.access,
+        restrictions,
+        existing.as_ref().map(|m| (m.access, m.restrictions)),
+    ) {
+        return Err(beyond_own());
+    }
+    let grant = Member {
+        kind: req.kind,
+        id: req.id.clone(),
+        access: req.access,
+        restrictions,
+    };
+    grants::set_grant(&st.db, &t.permit, &t.in_room.access.room, &t.node, &grant).await?;
+    st.audit(
+        AuditEvent::new("grant.set", "documents")
+            .by(&caller.actor)
+            .target(t.node.kind.as_str(), &t.node.id)
+            .details(serde_json::json!({
+                "room": t.in_room.access.room,
+                "kind": req.kind,
+                "id": req.id,
+                "access": req.access,
+                "restrictions": restrictions,
+                "before": existing,
+            }))
+            .from_origin(&caller.origin),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove(st: &AppState, caller: &Caller, t: Target, kind: SubjectKind, subject: &str) -> ApiResult<StatusCode> {
+    let rights = t.in_room.rights(&t.path);
+    let existing = grants::grant_on(&st.db, &t.node, kind, subject)
+        .await?
+        .ok_or_else(|| ApiError::not_found("grant"))?;
+    if !may_revoke(rights, existing.access, existing.restrictions) {
+        return Err(beyond_own());
+    }
+    grants::remove_grant(&st.db, &t.permit, &t.node, kind, subject).await?;
+    st.audit(
+        AuditEvent::new("grant.remove", "documents")
+            .by(&caller.actor)
+            .target(t.node.kind.as_str(), &t.node.id)
+            .details(
+                serde_json::json!({"room": t.in_room.access.room, "kind": kind, "id": subject, "before": existing}),
+            )
+            .from_origin(&caller.origin),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The room's members: grants on the room itself.
+#[utoipa::path(get, path = "/api/v1/rooms/{id}/members", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Vec<Member>), (status = 404)))]
+async fn list_members(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<RoomId>,
+) -> ApiResult<Json<Vec<Member>>> {
+    list(&st, &room_target(&st, &caller, &id, Capability::View).await?).await
+}
+
+/// Grants a user or group an access level in the room (replacing any earlier grant). Needs
+/// the right to share; anyone but a room admin gives only what they hold themselves.
+#[utoipa::path(put, path = "/api/v1/rooms/{id}/members", params(("id" = crate::openapi::Id, Path)), request_body = GrantRequest,
+    responses((status = 204), (status = 403), (status = 404)))]
+async fn set_member(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<RoomId>,
+    Json(req): Json<GrantRequest>,
+) -> ApiResult<StatusCode> {
+    let t = room_target(&st, &caller, &id, Capability::Share).await?;
+    set(&st, &caller, t, req).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/rooms/{id}/members/{kind}/{subject}",
+    params(("id" = crate::openapi::Id, Path), ("kind" = SubjectKind, Path), ("subject" = crate::openapi::Id, Path)), responses((status = 204), (status = 403), (status = 404)))]
+async fn remove_member(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path((id, kind, subject)): Path<(RoomId, SubjectKind, String)>,
+) -> ApiResult<StatusCode> {
+    let t = room_target(&st, &caller, &id, Capability::Share).await?;
+    remove(&st, &caller, t, kind, &subject).await
+}
+
+/// Grants on a folder (overrides of the room's for everything inside it). Needs the right to
+/// share there.
+#[utoipa::path(get, path = "/api/v1/folders/{id}/grants", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Vec<Member>), (status = 404)))]
+async fn list_folder_grants(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<FolderId>,
+) -> ApiResult<Json<Vec<Member>>> {
+    list(&st, &folder_target(&st, &caller, &id, Capability::Share).await?).await
+}
+
+#[utoipa::path(put, path = "/api/v1/folders/{id}/grants", params(("id" = crate::openapi::Id, Path)), request_body = GrantRequest,
+    responses((status = 204), (status = 403), (status = 404)))]
+async fn set_folder_grant(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<FolderId>,
+    Json(req): Json<GrantRequest>,
+) -> ApiResult<StatusCode> {
+    let t = folder_target(&st, &caller, &id, Capability::Share).await?;
+    set(&st, &caller, t, req).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/folders/{id}/grants/{kind}/{subject}",
+    params(("id" = crate::openapi::Id, Path), ("kind" = SubjectKind, Path), ("subject" = crate::openapi::Id, Path)), responses((status = 204), (status = 403), (status = 404)))]
+async fn remove_folder_grant(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path((id, kind, subject)): Path<(FolderId, SubjectKind, String)>,
+) -> ApiResult<StatusCode> {
+    let t = folder_target(&st, &caller, &id, Capability::Share).await?;
+    remove(&st, &caller, t, kind, &subject).await
+}
+
+/// Grants on one file (overrides of its folders' and room's). Needs the right to share there.
+#[utoipa::path(get, path = "/api/v1/files/{id}/grants", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Vec<Member>), (status = 404)))]
+async fn list_file_grants(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<FileId>,
+) -> ApiResult<Json<Vec<Member>>> {
+    list(&st, &file_target(&st, &caller, &id, Capability::Share).await?).await
+}
+
+#[utoipa::path(put, path = "/api/v1/files/{id}/grants", params(("id" = crate::openapi::Id, Path)), request_body = GrantRequest,
+    responses((status = 204), (status = 403), (status = 404)))]
+async fn set_file_grant(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(id): Path<FileId>,
+    Json(req): Json<GrantRequest>,
+) -> ApiResult<StatusCode> {
+    let t = file_target(&st, &caller, &id, Capability::Share).await?;
+    set(&st, &caller, t, req).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/files/{id}/grants/{kind}/{subject}",
+    params(("id" = crate::openapi::Id, Path), ("kind" = SubjectKind, Path), ("subject" = crate::openapi::Id, Path)), responses((status = 204), (status = 403), (status = 404)))]
+async fn remove_file_grant(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path((id, kind, subject)): Path<(FileId, SubjectKind, String)>,
+) -> ApiResult<StatusCode> {
+    let t = file_target(&st, &caller, &id, Capability::Share).await?;
+    remove(&st, &caller, t, kind, &subject).await
+}

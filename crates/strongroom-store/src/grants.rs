@@ -1,0 +1,306 @@
+//! Grants: who holds which access level (with which restrictions) on a room, folder or file.
+//!
+//! The store only keeps and loads grants; `strongroom_core::rights::effective` decides what
+//! they mean. [`RoomAccess`] holds everything that decision needs for one room, loaded in two
+//! queries, so a folder listing computes the rights of every child without asking the database
+//! again.
+
+use crate::db::{Db, flag};
+use crate::error::{Result, StoreError};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use std::collections::HashMap;
+use strongroom_core::access::{Action, Permit};
+use strongroom_core::ids::{GroupId, RoomId, UserId};
+use strongroom_core::rights::{self, Grant, Holder, Restrictions, Rights, RoomPolicy, Subject};
+use strongroom_core::{AccessLevel, Capability};
+
+/// Whether a grant's subject is a single user or a group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SubjectKind {
+    User,
+    Group,
+}
+
+impl SubjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::User => "user",
+            SubjectKind::Group => "group",
+        }
+    }
+}
+
+/// What a grant sits on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NodeKind {
+    Room,
+    Folder,
+    File,
+}
+
+impl NodeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Room => "room",
+            NodeKind::Folder => "folder",
+            NodeKind::File => "file",
+        }
+    }
+}
+
+/// One node of an item's ancestry: the room, a folder, or the file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub id: String,
+}
+
+impl Node {
+    pub fn new(kind: NodeKind, id: &str) -> Node {
+        Node {
+            kind,
+            id: id.to_string(),
+        }
+    }
+}
+
+/// One grant as the API shows it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Member {
+    pub kind: SubjectKind,
+    pub id: String,
+    pub access: AccessLevel,
+    #[serde(flatten)]
+    pub restrictions: Restrictions,
+}
+
+/// Everything needed to decide rights inside one room.
+#[derive(Clone, Debug)]
+pub struct RoomAccess {
+    pub room: RoomId,
+    pub policy: RoomPolicy,
+    grants: HashMap<Node, Vec<Grant>>,
+}
+
+impl RoomAccess {
+    /// Rights of `holder` on the item at `path` (folders from the root down, then the item
+    /// itself; the room node is added here).
+    pub fn rights(&self, holder: &Holder<'_>, path: &[Node]) -> Rights {
+        let room_node = Node::new(NodeKind::Room, self.room.as_str());
+        let empty: &[Grant] = &[];
+        let mut ancestry: Vec<&[Grant]> = Vec::with_capacity(path.len() + 1);
+        ancestry.push(self.grants.get(&room_node).map_or(empty, Vec::as_slice));
+        for n in path {
+            ancestry.push(self.grants.get(n).map_or(empty, Vec::as_slice));
+        }
+        rights::effective(holder, &ancestry, &self.policy)
+    }
+
+    /// Whether `user` (or one of `groups`) is denied the room itself.
+    pub fn denies_room(&self, user: &UserId, groups: &[GroupId]) -> bool {
+        let room_node = Node::new(NodeKind::Room, self.room.as_str());
+        self.grants.get(&room_node).is_some_and(|gs| {
+            gs.iter()
+                .any(|g| g.level == AccessLevel::Deny && holds(g, user, groups))
+        })
+    }
+
+    /// Whether any grant below the room reaches `user` (directly or through `groups`), so the
+    /// room is listed for them even without a grant on the room itself.
+    pub fn reaches_below(&self, user: &UserId, groups: &[GroupId]) -> bool {
+        self.grants.iter().any(|(node, gs)| {
+            node.kind != NodeKind::Room
+                && gs
+                    .iter()
+                    .any(|g| g.level != AccessLevel::Deny && holds(g, user, groups))
+        })
+    }
+}
+
+fn holds(g: &Grant, user: &UserId, groups: &[GroupId]) -> bool {
+    match &g.subject {
+        Subject::User(u) => u == user,
+        Subject::Group(id) => groups.contains(id),
+    }
+}
+
+fn grant_from_row(r: &sqlx::any::AnyRow) -> Result<(Node, Grant)> {
+    let kind: String = r.try_get("node_kind")?;
+    let kind = match kind.as_str() {
+        "room" => NodeKind::Room,
+        "folder" => NodeKind::Folder,
+        "file" => NodeKind::File,
+        other => return Err(StoreError::Corrupt(format!("grant on a {other}"))),
+    };
+    let subject_kind: String = r.try_get("subject_kind")?;
+    let subject_id: String = r.try_get("subject_id")?;
+    let subject = match subject_kind.as_str() {
+        "user" => Subject::User(UserId::from_trusted(subject_id)),
+        "group" => Subject::Group(GroupId::from_trusted(subject_id)),
+        other => return Err(StoreError::Corrupt(format!("grant for a {other}"))),
+    };
+    let access: String = r.try_get("access")?;
+    let level = AccessLevel::parse(&access).ok_or_else(|| StoreError::Corrupt(format!("access level {access}")))?;
+    Ok((
+        Node {
+            kind,
+            id: r.try_get("node_id")?,
+        },
+        Grant {
+            subject,
+            level,
+            restrictions: restrictions_of(r)?,
+        },
+    ))
+}
+
+pub(crate) fn restrictions_of(r: &sqlx::any::AnyRow) -> Result<Restrictions> {
+    Ok(Restrictions {
+        no_download: flag(r, "no_download")?,
+        no_print: flag(r, "no_print")?,
+        no_copy: flag(r, "no_copy")?,
+    })
+}
+
+const GRANT_COLS: &str = "node_kind, node_id, subject_kind, subject_id, access, no_download, no_print, no_copy";
+
+/// Loads the policy and every grant of a room. NotFound if the room does not exist.
+pub async fn room_access(db: &Db, room: &RoomId) -> Result<RoomAccess> {
+    let policy = crate::rooms::room_policy(db, room).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {GRANT_COLS} FROM grants WHERE room_id = $1"
+    )))
+    .bind(room.as_str().to_string())
+    .fetch_all(&db.pool)
+    .await?;
+    let mut grants: HashMap<Node, Vec<Grant>> = HashMap::new();
+    for r in &rows {
+        let (node, g) = grant_from_row(r)?;
+        grants.entry(node).or_default().push(g);
+    }
+    Ok(RoomAccess {
+        room: room.clone(),
+        policy: policy.policy,
+        grants,
+    })
+}
+
+/// The groups a user belongs to.
+pub async fn groups_of(db: &Db, user: &UserId) -> Result<Vec<GroupId>> {
+    sqlx::query("SELECT group_id FROM group_members WHERE user_id = $1")
+        .bind(user.as_str().to_string())
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| Ok(GroupId::from_trusted(r.try_get("group_id")?)))
+        .collect()
+}
+
+/// The grants on one node, for the API.
+pub async fn list_grants(db: &Db, node: &Node) -> Result<Vec<Member>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {GRANT_COLS} FROM grants WHERE node_kind = $1 AND node_id = $2 ORDER BY subject_kind, subject_id"
+    )))
+    .bind(node.kind.as_str())
+    .bind(node.id.clone())
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let (_, g) = grant_from_row(r)?;
+            let (kind, id) = match g.subject {
+                Subject::User(u) => (SubjectKind::User, u.as_str().to_string()),
+                Subject::Group(gid) => (SubjectKind::Group, gid.as_str().to_string()),
+            };
+            Ok(Member {
+                kind,
+                id,
+                access: g.level,
+                restrictions: g.restrictions,
+            })
+        })
+        .collect()
+}
+
+/// The grant a subject holds on a node, if any.
+pub async fn grant_on(db: &Db, node: &Node, kind: SubjectKind, subject: &str) -> Result<Option<Member>> {
+    Ok(list_grants(db, node)
+        .await?
+        .into_iter()
+        .find(|m| m.kind == kind && m.id == subject))
+}
+
+/// Sets (or replaces) the grant of a user or group on a node. Needs a permit to share.
+pub async fn set_grant(db: &Db, permit: &Permit, room: &RoomId, node: &Node, grant: &Member) -> Result<()> {
+    require(permit, Capability::Share)?;
+    let (kind, subject, access, restrictions) = (grant.kind, grant.id.as_str(), grant.access, grant.restrictions);
+    let table = match kind {
+        SubjectKind::User => "users",
+        SubjectKind::Group => "groups_",
+    };
+    let exists = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT id FROM {table} WHERE id = $1")))
+        .bind(subject.to_string())
+        .fetch_optional(&db.pool)
+        .await?
+        .is_some();
+    if !exists {
+        return Err(StoreError::NotFound(kind.as_str()));
+    }
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("DELETE FROM grants WHERE node_kind = $1 AND node_id = $2 AND subject_kind = $3 AND subject_id = $4")
+        .bind(node.kind.as_str())
+        .bind(node.id.clone())
+        .bind(kind.as_str())
+        .bind(subject.to_string())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO grants (room_id, node_kind, node_id, subject_kind, subject_id, access, no_download, no_print, no_copy) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(room.as_str().to_string())
+    .bind(node.kind.as_str())
+    .bind(node.id.clone())
+    .bind(kind.as_str())
+    .bind(subject.to_string())
+    .bind(access.as_str())
+    .bind(i64::from(restrictions.no_download))
+    .bind(i64::from(restrictions.no_print))
+    .bind(i64::from(restrictions.no_copy))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes a grant. NotFound when there is none.
+pub async fn remove_grant(db: &Db, permit: &Permit, node: &Node, kind: SubjectKind, subject: &str) -> Result<()> {
+    require(permit, Capability::Share)?;
+    let r = sqlx::query(
+        "DELETE FROM grants WHERE node_kind = $1 AND node_id = $2 AND subject_kind = $3 AND subject_id = $4",
+    )
+    .bind(node.kind.as_str())
+    .bind(node.id.clone())
+    .bind(kind.as_str())
+    .bind(subject.to_string())
+    .execute(&db.pool)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound("member"));
+    }
+    Ok(())
+}
+
+/// Refuses a permit given for another action: a bug in a caller, never the user's doing.
+pub(crate) fn require(permit: &Permit, c: Capability) -> Result<()> {
+    if permit.allows(Action::Item(c)) {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt(format!(
+            "a permit for {:?} was offered for {c}",
+            permit.action()
+        )))
+    }
+}

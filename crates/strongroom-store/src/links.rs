@@ -1,0 +1,277 @@
+//! External links to a folder or a file: their level and restrictions, expiry, password,
+//! revocation, the throttle on password guesses, and the short-lived sessions an unlocked link
+//! hands out. Only SHA-256 hashes of the link's secret and of its sessions are kept.
+//!
+//! What a link lets its holder do is decided by `strongroom_core::rights::effective` like any
+//! other right; this module only keeps links and answers "is this link live".
+
+use crate::db::{Db, flag};
+use crate::error::{Result, StoreError};
+use crate::grants::{self, Node, NodeKind};
+use serde::Serialize;
+use sqlx::Row;
+use strongroom_core::access::Permit;
+use strongroom_core::ids::{LinkId, RoomId, UserId};
+use strongroom_core::rights::{LinkGrant, Restrictions};
+use strongroom_core::{AccessLevel, Capability};
+
+/// Failed unlocks allowed before the link locks; each further failure doubles the lock.
+pub const FREE_ATTEMPTS: i64 = 5;
+/// The first lock, and the longest.
+const FIRST_LOCK_MS: i64 = 30_000;
+const LONGEST_LOCK_MS: i64 = 3_600_000;
+
+/// A link as its managers see it (never its secret, never its password).
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Link {
+    #[schema(value_type = String)]
+    pub id: LinkId,
+    #[schema(value_type = String)]
+    pub room_id: RoomId,
+    /// `folder` or `file`.
+    pub item_kind: String,
+    pub item_id: String,
+    pub access: AccessLevel,
+    #[serde(flatten)]
+    pub restrictions: Restrictions,
+    pub password_required: bool,
+    pub expires_at: Option<i64>,
+    #[schema(value_type = String)]
+    pub created_by: UserId,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl Link {
+    /// The node the link points at.
+    pub fn node(&self) -> Node {
+        let kind = if self.item_kind == "folder" {
+            NodeKind::Folder
+        } else {
+            NodeKind::File
+        };
+        Node::new(kind, &self.item_id)
+    }
+
+    /// The link's own level and restrictions, for `rights::effective`.
+    pub fn grant(&self) -> LinkGrant {
+        LinkGrant {
+            level: self.access,
+            restrictions: self.restrictions,
+        }
+    }
+}
+
+const LINK_COLS: &str = "id, room_id, node_kind, node_id, access, no_download, no_print, no_copy, password_hash, \
+     expires_at, created_by, created_at, revoked_at, failed_unlocks, locked_until";
+
+fn link_from_row(r: &sqlx::any::AnyRow) -> Result<Link> {
+    let access: String = r.try_get("access")?;
+    let password: Option<String> = r.try_get("password_hash")?;
+    Ok(Link {
+        id: LinkId::from_trusted(r.try_get("id")?),
+        room_id: RoomId::from_trusted(r.try_get("room_id")?),
+        item_kind: r.try_get("node_kind")?,
+        item_id: r.try_get("node_id")?,
+        access: AccessLevel::parse(&access).ok_or_else(|| StoreError::Corrupt(format!("link level {access}")))?,
+        restrictions: Restrictions {
+            no_download: flag(r, "no_download")?,
+            no_print: flag(r, "no_print")?,
+            no_copy: flag(r, "no_copy")?,
+        },
+        password_required: password.is_some(),
+        expires_at: r.try_get("expires_at")?,
+        created_by: UserId::from_trusted(r.try_get("created_by")?),
+        created_at: r.try_get("created_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+pub struct NewLink<'a> {
+    pub token_hash: &'a str,
+    pub room: &'a RoomId,
+    pub node: &'a Node,
+    pub access: AccessLevel,
+    pub restrictions: Restrictions,
+    pub password_hash: Option<String>,
+    pub expires_at: Option<i64>,
+    pub by: &'a UserId,
+    pub now: i64,
+}
+
+/// Creates a link. Needs a permit to manage links on the item.
+pub async fn create_link(db: &Db, permit: &Permit, l: NewLink<'_>) -> Result<Link> {
+    grants::require(permit, Capability::ManageLinks)?;
+    if !l.access.allowed_for_links() {
+        return Err(StoreError::Invalid(format!(
+            "a link cannot carry the level {}; use view_only, form_filling, comment, review or edit",
+            l.access.as_str()
+        )));
+    }
+    if l.node.kind == NodeKind::Room {
+        return Err(StoreError::Invalid("links point at a folder or a file".into()));
+    }
+    let id = LinkId::generate();
+    sqlx::query(
+        "INSERT INTO links (id, token_hash, room_id, node_kind, node_id, access, no_download, no_print, no_copy, \
+         password_hash, expires_at, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(id.as_str().to_string())
+    .bind(l.token_hash.to_string())
+    .bind(l.room.as_str().to_string())
+    .bind(l.node.kind.as_str())
+    .bind(l.node.id.clone())
+    .bind(l.access.as_str())
+    .bind(i64::from(l.restrictions.no_download))
+    .bind(i64::from(l.restrictions.no_print))
+    .bind(i64::from(l.restrictions.no_copy))
+    .bind(l.password_hash)
+    .bind(l.expires_at)
+    .bind(l.by.as_str().to_string())
+    .bind(l.now)
+    .execute(&db.pool)
+    .await?;
+    get_link(db, &id).await
+}
+
+async fn get_link(db: &Db, id: &LinkId) -> Result<Link> {
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {LINK_COLS} FROM links WHERE id = $1"
+    )))
+    .bind(id.as_str().to_string())
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(StoreError::NotFound("link"))?;
+    link_from_row(&r)
+}
+
+/// The links on one item, newest first (revoked ones included, marked).
+pub async fn list_links(db: &Db, node: &Node) -> Result<Vec<Link>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {LINK_COLS} FROM links WHERE node_kind = $1 AND node_id = $2 ORDER BY created_at DESC, id"
+    )))
+    .bind(node.kind.as_str())
+    .bind(node.id.clone())
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(link_from_row)
+    .collect()
+}
+
+/// Revokes a link of this item (at once: its sessions end too). NotFound for a link of
+/// another item.
+pub async fn revoke_link(db: &Db, permit: &Permit, node: &Node, id: &LinkId, now: i64) -> Result<Link> {
+    grants::require(permit, Capability::ManageLinks)?;
+    let mut tx = db.pool.begin().await?;
+    let r = sqlx::query(
+        "UPDATE links SET revoked_at = $1 WHERE id = $2 AND node_kind = $3 AND node_id = $4 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(id.as_str().to_string())
+    .bind(node.kind.as_str())
+    .bind(node.id.clone())
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound("link"));
+    }
+    sqlx::query("DELETE FROM link_sessions WHERE link_id = $1")
+        .bind(id.as_str().to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    get_link(db, id).await
+}
+
+/// A live link found by its secret's hash: neither revoked nor expired, with its password
+/// hash.
+pub struct LiveLink {
+    pub link: Link,
+    pub password_hash: Option<String>,
+}
+
+pub async fn find_live_link(db: &Db, token_hash: &str, now: i64) -> Result<Option<LiveLink>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {LINK_COLS} FROM links WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)"
+    )))
+    .bind(token_hash.to_string())
+    .bind(now)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|r| {
+        Ok(LiveLink {
+            link: link_from_row(&r)?,
+            password_hash: r.try_get("password_hash")?,
+        })
+    })
+    .transpose()
+}
+
+/// Counts an unlock attempt before its password is checked, so parallel guesses each use up
+/// one: [`FREE_ATTEMPTS`] are free, then each attempt locks the link (for 30 s, twice as long
+/// after each further one, up to an hour) and no attempt is made while it is locked. A right
+/// password clears the count ([`clear_failed_unlocks`]). `Err(until)`: locked until then.
+pub async fn begin_unlock(db: &Db, id: &LinkId, now: i64) -> Result<std::result::Result<(), i64>> {
+    let r = sqlx::query(
+        "UPDATE links SET failed_unlocks = failed_unlocks + 1 WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+    )
+    .bind(id.as_str().to_string())
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    let row = sqlx::query("SELECT failed_unlocks, locked_until FROM links WHERE id = $1")
+        .bind(id.as_str().to_string())
+        .fetch_one(&db.pool)
+        .await?;
+    if r.rows_affected() == 0 {
+        let until: Option<i64> = row.try_get("locked_until")?;
+        return Ok(Err(until.unwrap_or(now)));
+    }
+    let attempts: i64 = row.try_get("failed_unlocks")?;
+    if attempts >= FREE_ATTEMPTS {
+        let doublings = u32::try_from((attempts - FREE_ATTEMPTS).min(20)).unwrap_or(20);
+        let until = now + FIRST_LOCK_MS.saturating_mul(1 << doublings).min(LONGEST_LOCK_MS);
+        sqlx::query("UPDATE links SET locked_until = $1 WHERE id = $2")
+            .bind(until)
+            .bind(id.as_str().to_string())
+            .execute(&db.pool)
+            .await?;
+    }
+    Ok(Ok(()))
+}
+
+/// A right password clears the count.
+pub async fn clear_failed_unlocks(db: &Db, id: &LinkId) -> Result<()> {
+    sqlx::query("UPDATE links SET failed_unlocks = 0, locked_until = NULL WHERE id = $1")
+        .bind(id.as_str().to_string())
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn create_link_session(db: &Db, id_hash: &str, link: &LinkId, now: i64, expires_at: i64) -> Result<()> {
+    sqlx::query("INSERT INTO link_sessions (id_hash, link_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(id_hash.to_string())
+        .bind(link.as_str().to_string())
+        .bind(now)
+        .bind(expires_at)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// The live link behind a live link session (an expired or revoked link ends its sessions).
+pub async fn find_link_session(db: &Db, id_hash: &str, now: i64) -> Result<Option<Link>> {
+    let cols: Vec<String> = LINK_COLS.split(", ").map(|c| format!("l.{c}")).collect();
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM link_sessions s JOIN links l ON l.id = s.link_id \
+         WHERE s.id_hash = $1 AND s.expires_at > $2 AND l.revoked_at IS NULL AND (l.expires_at IS NULL OR l.expires_at > $2)",
+        cols.join(", ")
+    )))
+    .bind(id_hash.to_string())
+    .bind(now)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|r| link_from_row(&r)).transpose()
+}

@@ -1,0 +1,657 @@
+//! Sharing over HTTP: restrictions on a share and on a room (every way content leaves counts
+//! as a download), folder and file overrides, Deny, what a sharer may give, guests, token
+//! scopes, and the room's download watermark. Expected answers are written out per case.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should fail loudly
+
+mod common;
+mod fixtures;
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn grant(by: &Session, path: &str, who: &Session, access: &str, extra: Value) -> StatusCode {
+    let mut body = json!({"kind": "user", "id": who.user_id, "access": access});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    by.put(path, body).await.status()
+}
+
+async fn id_of(s: &Session, r: reqwest::Response) -> String {
+    s.json(r, StatusCode::CREATED).await["id"].as_str().unwrap().to_string()
+}
+
+/// Every route that hands content out, for one file, and the answer expected from a viewer
+/// whose share forbids downloads.
+#[tokio::test]
+async fn no_download_closes_every_way_content_leaves() {
+    let srv = Server::start(&backends().remove(0));
+    let owner = srv.owner().await;
+    let (room, root) = owner.room("Board").await;
+    let (_, elsewhere) = owner.room("Elsewhere").await;
+    let pdf = id_of(
+        &owner,
+        owner.upload(&root, "minutes.pdf", fixtures::pdf(&["Minutes"])).await,
+    )
+    .await;
+    let logo = id_of(&owner, owner.upload(&root, "logo.pdf", fixtures::pdf(&["Logo"])).await).await;
+    let viewer = srv.user(&owner, "viewer@example.org", "user").await;
+    let members = format!("/api/v1/rooms/{room}/members");
+    assert_eq!(
+        grant(&owner, &members, &viewer, "view_only", json!({"no_download": true})).await,
+        StatusCode::NO_CONTENT
+    );
+    // The viewer also edits another room, so a copy has somewhere to go.
+    let (other, other_root) = owner.room("Viewer's own").await;
+    assert_eq!(
+        grant(
+            &owner,
+            &format!("/api/v1/rooms/{other}/members"),
+            &viewer,
+            "edit",
+            json!({})
+        )
+        .await,
+        StatusCode::NO_CONTENT
+    );
+    let _ = elsewhere;
+
+    // Sight is kept: metadata, versions, the listing.
+    assert_eq!(
+        viewer.get(&format!("/api/v1/files/{pdf}")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        viewer.get(&format!("/api/v1/files/{pdf}/versions")).await.status(),
+        StatusCode::OK
+    );
+    let listing = viewer
+        .json(viewer.get(&format!("/api/v1/folders/{root}")).await, StatusCode::OK)
+        .await;
+    assert_eq!(listing["files"].as_array().unwrap().len(), 2);
+
+    let forbidden: Vec<(reqwest::Method, String, Option<Value>)> = vec![
+        (reqwest::Method::GET, format!("/api/v1/files/{pdf}/content"), None),
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/files/{pdf}/versions/1/content"),
+            None,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/files/{pdf}/copy"),
+            Some(json!({"folder_id": other_root})),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/files/{pdf}/protect"),
+            Some(json!({"password": "open sesame 1"})),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/files/{pdf}/protect"),
+            Some(json!({"password": "open sesame 1", "deliver": "download"})),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/files/{pdf}/watermark"),
+            Some(json!({"text": "{user}"})),
+        ),
+        // The image source counts as a download too, whatever the document.
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/files/{pdf}/watermark"),
+            Some(json!({"text": "x", "image_file_id": logo})),
+        ),
+    ];
+    for (method, path, body) in &forbidden {
+        let mut rb = viewer.request(method.clone(), path);
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        let r = rb.send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {text}");
+        assert!(
+            !text.contains("Minutes") && !text.contains("%PDF"),
+            "{method} {path} leaked content"
+        );
+    }
+    // The same viewer without the restriction downloads.
+    assert_eq!(
+        grant(&owner, &members, &viewer, "view_only", json!({})).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        viewer.get(&format!("/api/v1/files/{pdf}/content")).await.status(),
+        StatusCode::OK
+    );
+
+    // A room-wide no-download binds members, not the room's admins.
+    let r = owner
+        .put(&format!("/api/v1/rooms/{room}/policy"), json!({"no_download": true}))
+        .await;
+    let policy = owner.json(r, StatusCode::OK).await;
+    assert_eq!(policy["no_download"], json!(true));
+    assert_eq!(
+        viewer.get(&format!("/api/v1/files/{pdf}/content")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        owner.get(&format!("/api/v1/files/{pdf}/content")).await.status(),
+        StatusCode::OK
+    );
+    let v = viewer
+        .json(viewer.get(&format!("/api/v1/rooms/{room}")).await, StatusCode::OK)
+        .await;
+    assert_eq!(v["capabilities"], json!(["view", "print", "copy"]));
+    // A misspelt policy field is refused, not read as "off".
+    let r = owner
+        .put(&format!("/api/v1/rooms/{room}/policy"), json!({"no_donwload": true}))
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // A viewer may read the rules but not change them.
+    assert_eq!(
+        viewer.get(&format!("/api/v1/rooms/{room}/policy")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        viewer
+            .put(&format!("/api/v1/rooms/{room}/policy"), json!({}))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+/// Folder and file grants override the room's, both ways; Deny (for the person or a group)
+/// wins and hides; listings leave out what the caller cannot see.
+#[tokio::test]
+async fn overrides_and_deny() {
+    let srv = Server::start(&backends().remove(0));
+    let owner = srv.owner().await;
+    let (room, root) = owner.room("Firm").await;
+    let hr = owner
+        .json(
+            owner
+                .post(&format!("/api/v1/folders/{root}/folders"), json!({"name": "HR"}))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    let hr = hr["id"].as_str().unwrap().to_string();
+    let cv = id_of(&owner, owner.upload(&hr, "cv.txt", b"private".to_vec()).await).await;
+    let memo = id_of(&owner, owner.upload(&root, "memo.txt", b"memo".to_vec()).await).await;
+    let ana = srv.user(&owner, "ana@example.org", "user").await;
+    let members = format!("/api/v1/rooms/{room}/members");
+    assert_eq!(
+        grant(&owner, &members, &ana, "view_only", json!({})).await,
+        StatusCode::NO_CONTENT
+    );
+
+    // More access on one file: a viewer of the room edits the memo, and only the memo.
+    assert_eq!(
+        grant(&owner, &format!("/api/v1/files/{memo}/grants"), &ana, "edit", json!({})).await,
+        StatusCode::NO_CONTENT
+    );
+    let r = ana
+        .request(reqwest::Method::POST, &format!("/api/v1/files/{memo}/versions"))
+        .body("memo v2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(
+        ana.upload(&root, "new.txt", b"x".to_vec()).await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // A Deny on a folder: the folder, its contents and its listing entry are gone for her.
+    assert_eq!(
+        grant(&owner, &format!("/api/v1/folders/{hr}/grants"), &ana, "deny", json!({})).await,
+        StatusCode::NO_CONTENT
+    );
+    let listing = ana
+        .json(ana.get(&format!("/api/v1/folders/{root}")).await, StatusCode::OK)
+        .await;
+    assert_eq!(listing["folders"], json!([]));
+    for path in [
+        format!("/api/v1/folders/{hr}"),
+        format!("/api/v1/files/{cv}"),
+        format!("/api/v1/files/{cv}/content"),
+    ] {
+        let r = ana.get(&path).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(!r.text().await.unwrap().contains("cv.txt"));
+    }
+    // The answer for a hidden file reads exactly like the one for a file that never existed.
+    let hidden = ana.get(&format!("/api/v1/files/{cv}")).await.text().await.unwrap();
+    let missing = ana
+        .get("/api/v1/files/00000000-0000-4000-8000-000000000000")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(hidden, missing);
+
+    // A Deny for her group wins over a grant for her in person.
+    let group = owner
+        .json(
+            owner.post("/api/v1/groups", json!({"name": "Temps"})).await,
+            StatusCode::CREATED,
+        )
+        .await;
+    let gid = group["id"].as_str().unwrap();
+    assert_eq!(
+        owner
+            .put(&format!("/api/v1/groups/{gid}/members/{}", ana.user_id), json!({}))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        owner
+            .delete(&format!("/api/v1/folders/{hr}/grants/user/{}", ana.user_id))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(ana.get(&format!("/api/v1/files/{cv}")).await.status(), StatusCode::OK);
+    let r = owner
+        .put(
+            &format!("/api/v1/files/{cv}/grants"),
+            json!({"kind": "group", "id": gid, "access": "deny"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        grant(
+            &owner,
+            &format!("/api/v1/files/{cv}/grants"),
+            &ana,
+            "full_access",
+            json!({})
+        )
+        .await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        ana.get(&format!("/api/v1/files/{cv}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // The trash shows her only what she may see.
+    assert_eq!(
+        owner
+            .post(&format!("/api/v1/files/{cv}/trash"), json!({}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let trash = ana
+        .json(ana.get(&format!("/api/v1/rooms/{room}/trash")).await, StatusCode::OK)
+        .await;
+    assert_eq!(trash["files"], json!([]));
+    let trash = owner
+        .json(owner.get(&format!("/api/v1/rooms/{room}/trash")).await, StatusCode::OK)
+        .await;
+    assert_eq!(trash["files"].as_array().unwrap().len(), 1);
+}
+
+/// Who may share what: a viewer not at all, an editor only what they hold (never Deny, never
+/// room admin, never touching a grant above their own), nobody once the room says
+/// "only room admins share".
+#[tokio::test]
+async fn sharers_give_only_what_they_hold() {
+    let srv = Server::start(&backends().remove(0));
+    let owner = srv.owner().await;
+    let (room, root) = owner.room("Clinic").await;
+    let editor = srv.user(&owner, "ed@example.org", "user").await;
+    let viewer = srv.user(&owner, "vi@example.org", "user").await;
+    let newcomer = srv.user(&owner, "new@example.org", "user").await;
+    let members = format!("/api/v1/rooms/{room}/members");
+    assert_eq!(
+        grant(&owner, &members, &editor, "edit", json!({"no_print": true})).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        grant(&owner, &members, &viewer, "view_only", json!({})).await,
+        StatusCode::NO_CONTENT
+    );
+
+    #[rustfmt::skip]
+    let table: &[(&Session, &str, Value, StatusCode, &str)] = &[
+        (&viewer, "view_only", json!({}), StatusCode::FORBIDDEN, "a viewer cannot share"),
+        (&editor, "full_access", json!({}), StatusCode::FORBIDDEN, "an editor cannot make a room admin"),
+        (&editor, "deny", json!({}), StatusCode::FORBIDDEN, "an editor cannot deny"),
+        (&editor, "edit", json!({}), StatusCode::FORBIDDEN, "an editor without print cannot give print"),
+        (&editor, "edit", json!({"no_print": true}), StatusCode::NO_CONTENT, "an editor gives what they hold"),
+        (&editor, "view_only", json!({"no_print": true, "no_download": true}), StatusCode::NO_CONTENT, "and less"),
+    ];
+    for (who, access, extra, want, why) in table {
+        assert_eq!(
+            grant(who, &members, &newcomer, access, extra.clone()).await,
+            *want,
+            "{why}"
+        );
+    }
+    // An editor cannot take away or lower the Owner's grant.
+    let r = editor
+        .delete(&format!("/api/v1/rooms/{room}/members/user/{}", owner.user_id))
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = editor
+        .put(
+            &members,
+            json!({"kind": "user", "id": owner.user_id, "access": "view_only"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Unknown people and misspelt restrictions are refused.
+    let r = editor.put(&members, json!({"kind": "user", "id": "00000000-0000-4000-8000-000000000000", "access": "view_only", "no_print": true})).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = editor
+        .put(
+            &members,
+            json!({"kind": "user", "id": newcomer.user_id, "access": "view_only", "no_downlaod": true}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // "Only room admins share": the editor loses it, the owner keeps it.
+    let r = owner
+        .put(
+            &format!("/api/v1/rooms/{room}/policy"),
+            json!({"sharing_admins_only": true}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        grant(&editor, &members, &newcomer, "view_only", json!({})).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        grant(&owner, &members, &newcomer, "comment", json!({})).await,
+        StatusCode::NO_CONTENT
+    );
+    // The editor still edits.
+    assert_eq!(
+        editor.upload(&root, "a.txt", b"a".to_vec()).await.status(),
+        StatusCode::CREATED
+    );
+    let list = owner.json(owner.get(&members).await, StatusCode::OK).await;
+    let of = |id: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(of(&newcomer.user_id)["access"], json!("comment"));
+    assert_eq!(of(&editor.user_id)["no_print"], json!(true));
+}
+
+/// A guest sees what was shared with them and nothing else: no directory, no new rooms, no
+/// onward sharing.
+#[tokio::test]
+async fn guests_see_only_what_was_shared() {
+    let srv = Server::start(&backends().remove(0));
+    let owner = srv.owner().await;
+    let (room, root) = owner.room("Deal").await;
+    let (hidden_room, _) = owner.room("Other deal").await;
+    let docs = owner
+        .json(
+            owner
+                .post(
+                    &format!("/api/v1/folders/{root}/folders"),
+                    json!({"name": "For counsel"}),
+                )
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    let docs = docs["id"].as_str().unwrap().to_string();
+    let guest = srv.user(&owner, "counsel@example.net", "guest").await;
+    let colleague = srv.user(&owner, "colleague@example.net", "user").await;
+    assert_eq!(
+        grant(
+            &owner,
+            &format!("/api/v1/folders/{docs}/grants"),
+            &guest,
+            "edit",
+            json!({})
+        )
+        .await,
+        StatusCode::NO_CONTENT
+    );
+
+    let rooms = guest.json(guest.get("/api/v1/rooms").await, StatusCode::OK).await;
+    let ids: Vec<&str> = rooms
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![room.as_str()]);
+    assert_eq!(rooms[0]["access"], Value::Null, "no grant on the room itself");
+    assert_eq!(
+        guest.get(&format!("/api/v1/rooms/{room}")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        guest.get(&format!("/api/v1/rooms/{hidden_room}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        guest.get(&format!("/api/v1/folders/{root}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        guest.get(&format!("/api/v1/folders/{docs}")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        guest.upload(&docs, "draft.txt", b"d".to_vec()).await.status(),
+        StatusCode::CREATED
+    );
+    // No onward sharing, even with edit access; no directory; no rooms of their own.
+    assert_eq!(
+        grant(
+            &guest,
+            &format!("/api/v1/folders/{docs}/grants"),
+            &colleague,
+            "view_only",
+            json!({})
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(guest.get("/api/v1/users").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        guest.post("/api/v1/rooms", json!({"name": "Mine"})).await.status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+/// A token can be narrower than its user: read-only, or one room.
+#[tokio::test]
+async fn token_scopes_narrow_what_a_token_does() {
+    let srv = Server::start(&backends().remove(0));
+    let owner = srv.owner().await;
+    let (room, root) = owner.room("Scoped").await;
+    let (other, other_root) = owner.room("Not in scope").await;
+    let file = id_of(&owner, owner.upload(&root, "a.txt", b"alpha".to_vec()).await).await;
+    let token = |body: Value| {
+        let owner = owner.clone();
+        async move {
+            let v = owner
+                .json(owner.post("/api/v1/tokens", body).await, StatusCode::CREATED)
+                .await;
+            Session {
+                auth: Auth::Bearer(v["token"].as_str().unwrap().to_string()),
+                ..owner.clone()
+            }
+        }
+    };
+    let ro = token(json!({"name": "backup reader", "read_only": true})).await;
+    assert_eq!(
+        ro.get(&format!("/api/v1/files/{file}/content")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        ro.upload(&root, "b.txt", b"b".to_vec()).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        ro.post(&format!("/api/v1/files/{file}/trash"), json!({}))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        ro.post("/api/v1/rooms", json!({"name": "x"})).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        ro.patch(
+            &format!("/api/v1/users/{}", owner.user_id),
+            json!({"display_name": "x"})
+        )
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let one = token(json!({"name": "one room", "room_id": room})).await;
+    assert_eq!(
+        one.upload(&root, "c.txt", b"c".to_vec()).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        one.get(&format!("/api/v1/rooms/{other}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        one.get(&format!("/api/v1/folders/{other_root}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(one.get("/api/v1/users").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(one.get("/api/v1/audit").await.status(), StatusCode::FORBIDDEN);
+    let rooms = one.json(one.get("/api/v1/rooms").await, StatusCode::OK).await;
+    assert_eq!(rooms.as_array().unwrap().len(), 1);
+    assert_eq!(rooms[0]["id"], json!(room));
+    let listed = owner.json(owner.get("/api/v1/tokens").await, StatusCode::OK).await;
+    let scoped = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "one room")
+        .unwrap();
+    assert_eq!(scoped["room_id"], json!(room));
+    assert_eq!(scoped["read_only"], json!(false));
+    // A token for a room the caller cannot see is refused like an unknown room.
+    let viewer = srv.user(&owner, "v@example.org", "user").await;
+    let r = viewer
+        .post("/api/v1/tokens", json!({"name": "peek", "room_id": room}))
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+/// A room can stamp every PDF downloaded by members below a level with their identity; room
+/// admins and higher levels get the stored bytes. The template is filled in once: a file named
+/// `{room}` stays `{room}`.
+#[tokio::test]
+async fn room_watermark_on_download() {
+    let srv = Server::start(&backends().remove(0));
+    let owner = srv.owner().await;
+    let (room, root) = owner.room("Audit 2026").await;
+    let original = fixtures::pdf(&["Quarterly figures"]);
+    let pdf = id_of(&owner, owner.upload(&root, "{room}.pdf", original.clone()).await).await;
+    let txt = id_of(&owner, owner.upload(&root, "notes.txt", b"plain".to_vec()).await).await;
+    let viewer = srv.user(&owner, "auditor@example.org", "user").await;
+    let editor = srv.user(&owner, "editor@example.org", "user").await;
+    let members = format!("/api/v1/rooms/{room}/members");
+    assert_eq!(
+        grant(&owner, &members, &viewer, "view_only", json!({})).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        grant(&owner, &members, &editor, "edit", json!({})).await,
+        StatusCode::NO_CONTENT
+    );
+    let policy = json!({"watermark_below": "edit", "watermark_text": "Copy for {email} of {file} in {room}"});
+    assert_eq!(
+        owner
+            .put(&format!("/api/v1/rooms/{room}/policy"), policy)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let get = |s: Session, path: String| async move {
+        let r = s.get(&path).await;
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        r.bytes().await.unwrap().to_vec()
+    };
+    let content = format!("/api/v1/files/{pdf}/content");
+    assert_eq!(
+        get(owner.clone(), content.clone()).await,
+        original,
+        "room admins get the stored file"
+    );
+    assert_eq!(
+        get(editor.clone(), content.clone()).await,
+        original,
+        "edit is not below edit"
+    );
+    let stamped = get(viewer.clone(), content.clone()).await;
+    assert_ne!(stamped, original);
+    assert!(stamped.starts_with(b"%PDF"));
+    let stamped_v1 = get(viewer.clone(), format!("/api/v1/files/{pdf}/versions/1/content")).await;
+    assert_ne!(stamped_v1, original, "version downloads are stamped too");
+    assert_eq!(
+        get(viewer.clone(), format!("/api/v1/files/{txt}/content")).await,
+        b"plain",
+        "other files as stored"
+    );
+    if tool("pdftotext") {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.pdf");
+        std::fs::write(&f, &stamped).unwrap();
+        // `-raw`: in drawing order, which keeps the diagonal stamp's words together.
+        let out = std::process::Command::new("pdftotext")
+            .arg("-raw")
+            .arg(&f)
+            .arg("-")
+            .output()
+            .unwrap();
+        // The diagonal stamp comes out one letter at a time: compared without spaces.
+        let text: String = String::from_utf8_lossy(&out.stdout).split_whitespace().collect();
+        assert!(
+            text.contains("Copyforauditor@example.orgof{room}.pdfinAudit2026"),
+            "{text}"
+        );
+        assert!(text.contains("Quarterlyfigures"), "{text}");
+    }
+    // Watermark settings are checked.
+    #[rustfmt::skip]
+    let bad: &[Value] = &[
+        json!({"watermark_below": "deny", "watermark_text": "x"}),
+        json!({"watermark_below": "edit", "watermark_text": "a\u{202E}b"}),
+        json!({"watermark_below": "edit", "watermark_text": "x".repeat(501)}),
+    ];
+    for body in bad {
+        let r = owner.put(&format!("/api/v1/rooms/{room}/policy"), body.clone()).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{body}");
+    }
+    // A watermark without a text gets the default one.
+    let r = owner
+        .put(
+            &format!("/api/v1/rooms/{room}/policy"),
+            json!({"watermark_below": "comment"}),
+        )
+        .await;
+    let set = owner.json(r, StatusCode::OK).await;
+    assert_eq!(set["watermark_text"], json!("{user} {email} {date}"));
+}
