@@ -181,6 +181,10 @@ async fn a_folder_link_reaches_inside_and_nowhere_else() {
     assert_eq!(revoked, unknown);
     let r = anon.post(&format!("/api/v1/links/{token}/unlock"), json!({})).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // The log names the routes used, never a link's secret or a link session.
+    let log = srv.log();
+    assert!(log.contains("/api/v1/links/srl_/unlock"), "{log}");
+    assert!(!log.contains(&token[4..]) && !log.contains(&unlocked["session"].as_str().unwrap()[4..]));
 }
 
 #[tokio::test]
