@@ -133,7 +133,7 @@ pub async fn get_folder(db: &Db, id: &FolderId) -> Result<Folder> {
         "SELECT {FOLDER_COLS} FROM folders WHERE id = $1"
     )))
     .bind(s(id))
-    .fetch_optional(&db.pool)
+    .fetch_optional(&db.read)
     .await?
     .ok_or(StoreError::NotFound("folder"))?;
     folder_from_row(&row)
@@ -142,7 +142,7 @@ pub async fn get_folder(db: &Db, id: &FolderId) -> Result<Folder> {
 pub async fn get_file(db: &Db, id: &FileId) -> Result<FileInfo> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("{FILE_SELECT} WHERE f.id = $1")))
         .bind(s(id))
-        .fetch_optional(&db.pool)
+        .fetch_optional(&db.read)
         .await?
         .ok_or(StoreError::NotFound("file"))?;
     file_from_row(&row)
@@ -206,7 +206,7 @@ impl FolderTree {
 pub async fn folder_tree(db: &Db, room: &RoomId) -> Result<FolderTree> {
     let rows = sqlx::query("SELECT id, parent_id FROM folders WHERE room_id = $1")
         .bind(s(room))
-        .fetch_all(&db.pool)
+        .fetch_all(&db.read)
         .await?;
     let mut parents = std::collections::HashMap::with_capacity(rows.len());
     for r in &rows {
@@ -239,7 +239,7 @@ async fn folders_where(db: &Db, cond: &str, param: String) -> Result<Vec<Folder>
         "SELECT {FOLDER_COLS} FROM folders WHERE {cond} ORDER BY name"
     )))
     .bind(param)
-    .fetch_all(&db.pool)
+    .fetch_all(&db.read)
     .await?
     .iter()
     .map(folder_from_row)
@@ -252,7 +252,7 @@ async fn files_where(db: &Db, cond: &str, param: String) -> Result<Vec<FileInfo>
         "{FILE_SELECT} WHERE {cond} ORDER BY f.name"
     )))
     .bind(param)
-    .fetch_all(&db.pool)
+    .fetch_all(&db.read)
     .await?
     .iter()
     .map(file_from_row)
@@ -676,7 +676,7 @@ pub async fn list_versions(db: &Db, file: &FileId) -> Result<Vec<Version>> {
         "SELECT version, size, sha256, content_type, created_by, created_at, blob_key, enc_key_id, enc_object_id FROM file_versions WHERE file_id = $1 ORDER BY version DESC",
     )
     .bind(s(file))
-    .fetch_all(&db.pool)
+    .fetch_all(&db.read)
     .await?;
     rows.iter()
         .map(|r| {

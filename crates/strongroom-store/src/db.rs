@@ -16,11 +16,23 @@ pub enum Backend {
     Postgres,
 }
 
-/// A pool of connections to the metadata database.
+/// Connections to the metadata database: `pool` for everything that writes (and reads that
+/// must see a transaction's own writes), `read` for the reads of the request path. On
+/// PostgreSQL they are the same pool. On SQLite, `pool` is the one writer connection and
+/// `read` a pool of read-only connections: in WAL mode readers do not wait for the writer
+/// nor for each other, so listings and downloads scale with connections while writes stay
+/// serialised (and cannot deadlock upgrading a read to a write).
 #[derive(Clone, Debug)]
 pub struct Db {
     pub pool: AnyPool,
+    pub read: AnyPool,
     pub backend: Backend,
+}
+
+/// Read-only SQLite connections: a few per core is plenty (each read is short).
+fn sqlite_readers() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    u32::try_from(cores * 2).unwrap_or(8).clamp(2, 16)
 }
 
 /// Schema migrations, applied in order, each once. FROZEN: never edit a released step;
@@ -84,8 +96,28 @@ impl Db {
                     .await?
             }
         };
-        let db = Db { pool, backend };
+        let mut db = Db {
+            read: pool.clone(),
+            pool,
+            backend,
+        };
         db.migrate().await?;
+        if backend == Backend::Sqlite {
+            // Opened once the file and its schema exist; read-only, so a bug cannot write
+            // through them.
+            let path = url.split('?').next().unwrap_or(url);
+            db.read = AnyPoolOptions::new()
+                .max_connections(sqlite_readers())
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        Ok(())
+                    })
+                })
+                .connect(&format!("{path}?mode=ro"))
+                .await?;
+        }
         Ok(db)
     }
 

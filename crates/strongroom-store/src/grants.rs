@@ -98,6 +98,21 @@ impl RoomAccess {
         rights::effective(holder, &ancestry, &self.policy)
     }
 
+    /// Whether any grant sits on `node`.
+    pub fn has_grants(&self, node: &Node) -> bool {
+        self.grants.get(node).is_some_and(|g| !g.is_empty())
+    }
+
+    /// This room's grants as they would be with `subject`'s grant on `node` replaced by
+    /// `grant` (`None`: removed), to see what a change would do before making it.
+    pub fn with_grant(&self, node: &Node, subject: &Subject, grant: Option<Grant>) -> RoomAccess {
+        let mut next = self.clone();
+        let on = next.grants.entry(node.clone()).or_default();
+        on.retain(|g| g.subject != *subject);
+        on.extend(grant);
+        next
+    }
+
     /// Whether `user` (or one of `groups`) is denied the room itself.
     pub fn denies_room(&self, user: &UserId, groups: &[GroupId]) -> bool {
         let room_node = Node::new(NodeKind::Room, self.room.as_str());
@@ -173,7 +188,7 @@ pub async fn room_access(db: &Db, room: &RoomId) -> Result<RoomAccess> {
         "SELECT {GRANT_COLS} FROM grants WHERE room_id = $1"
     )))
     .bind(room.as_str().to_string())
-    .fetch_all(&db.pool)
+    .fetch_all(&db.read)
     .await?;
     let mut grants: HashMap<Node, Vec<Grant>> = HashMap::new();
     for r in &rows {
@@ -191,7 +206,7 @@ pub async fn room_access(db: &Db, room: &RoomId) -> Result<RoomAccess> {
 pub async fn groups_of(db: &Db, user: &UserId) -> Result<Vec<GroupId>> {
     sqlx::query("SELECT group_id FROM group_members WHERE user_id = $1")
         .bind(user.as_str().to_string())
-        .fetch_all(&db.pool)
+        .fetch_all(&db.read)
         .await?
         .iter()
         .map(|r| Ok(GroupId::from_trusted(r.try_get("group_id")?)))
@@ -205,7 +220,7 @@ pub async fn list_grants(db: &Db, node: &Node) -> Result<Vec<Member>> {
     )))
     .bind(node.kind.as_str())
     .bind(node.id.clone())
-    .fetch_all(&db.pool)
+    .fetch_all(&db.read)
     .await?;
     rows.iter()
         .map(|r| {

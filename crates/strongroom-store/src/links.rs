@@ -209,15 +209,21 @@ pub async fn find_live_link(db: &Db, token_hash: &str, now: i64) -> Result<Optio
 }
 
 /// Counts an unlock attempt before its password is checked, so parallel guesses each use up
-/// one: [`FREE_ATTEMPTS`] are free, then each attempt locks the link (for 30 s, twice as long
-/// after each further one, up to an hour) and no attempt is made while it is locked. A right
-/// password clears the count ([`clear_failed_unlocks`]). `Err(until)`: locked until then.
+/// one: [`FREE_ATTEMPTS`] are free, the last of them locks the link (for 30 s, twice as long
+/// after each further attempt, up to an hour) and no attempt is counted or checked while it
+/// is locked. Counting and locking are one statement, so guesses sent at once cannot slip
+/// past the lock. A right password clears the count ([`clear_failed_unlocks`]).
+/// `Err(until)`: locked until then.
 pub async fn begin_unlock(db: &Db, id: &LinkId, now: i64) -> Result<std::result::Result<(), i64>> {
     let r = sqlx::query(
-        "UPDATE links SET failed_unlocks = failed_unlocks + 1 WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+        "UPDATE links SET failed_unlocks = failed_unlocks + 1, \
+         locked_until = CASE WHEN failed_unlocks + 1 >= $3 THEN $4 ELSE locked_until END \
+         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
     )
     .bind(id.as_str().to_string())
     .bind(now)
+    .bind(FREE_ATTEMPTS)
+    .bind(now + FIRST_LOCK_MS)
     .execute(&db.pool)
     .await?;
     let row = sqlx::query("SELECT failed_unlocks, locked_until FROM links WHERE id = $1")
@@ -228,11 +234,12 @@ pub async fn begin_unlock(db: &Db, id: &LinkId, now: i64) -> Result<std::result:
         let until: Option<i64> = row.try_get("locked_until")?;
         return Ok(Err(until.unwrap_or(now)));
     }
+    // Past the free attempts, each one locks for longer (the lock above is the shortest).
     let attempts: i64 = row.try_get("failed_unlocks")?;
-    if attempts >= FREE_ATTEMPTS {
+    if attempts > FREE_ATTEMPTS {
         let doublings = u32::try_from((attempts - FREE_ATTEMPTS).min(20)).unwrap_or(20);
         let until = now + FIRST_LOCK_MS.saturating_mul(1 << doublings).min(LONGEST_LOCK_MS);
-        sqlx::query("UPDATE links SET locked_until = $1 WHERE id = $2")
+        sqlx::query("UPDATE links SET locked_until = $1 WHERE id = $2 AND locked_until < $1")
             .bind(until)
             .bind(id.as_str().to_string())
             .execute(&db.pool)

@@ -188,7 +188,7 @@ pub async fn get_user(db: &Db, id: &UserId) -> Result<User> {
         "SELECT {USER_COLS} FROM users WHERE id = $1"
     )))
     .bind(id.as_str().to_string())
-    .fetch_optional(&db.pool)
+    .fetch_optional(&db.read)
     .await?
     .ok_or(StoreError::NotFound("user"))?;
     user_from_row(&row)

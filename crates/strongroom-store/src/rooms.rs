@@ -90,7 +90,7 @@ pub async fn create_room(db: &Db, name: &str, creator: &UserId, now: i64) -> Res
 pub async fn get_room(db: &Db, id: &RoomId) -> Result<Room> {
     let row = sqlx::query("SELECT id, name, root_folder_id, created_at FROM rooms WHERE id = $1")
         .bind(id.as_str().to_string())
-        .fetch_optional(&db.pool)
+        .fetch_optional(&db.read)
         .await?
         .ok_or(StoreError::NotFound("room"))?;
     room_from_row(&row)
@@ -116,7 +116,7 @@ pub async fn room_policy(db: &Db, id: &RoomId) -> Result<RoomSettings> {
         "SELECT no_download, no_print, no_copy, sharing_admins_only, watermark_below, watermark_text FROM rooms WHERE id = $1",
     )
     .bind(id.as_str().to_string())
-    .fetch_optional(&db.pool)
+    .fetch_optional(&db.read)
     .await?
     .ok_or(StoreError::NotFound("room"))?;
     let below: Option<String> = r.try_get("watermark_below")?;
@@ -194,7 +194,7 @@ pub async fn set_room_policy(db: &Db, permit: &Permit, id: &RoomId, s: &RoomSett
 /// they are denied the room). A documents administrator sees every room.
 pub async fn list_rooms(db: &Db, person: &Person) -> Result<Vec<(Room, Rights)>> {
     let rows = sqlx::query("SELECT id, name, root_folder_id, created_at FROM rooms ORDER BY name, id")
-        .fetch_all(&db.pool)
+        .fetch_all(&db.read)
         .await?;
     let mine = rooms_with_grants_for(db, &person.user, &person.groups).await?;
     let mut out = vec![];
@@ -233,7 +233,7 @@ async fn rooms_with_grants_for(
     for g in groups {
         q = q.bind(g.as_str().to_string());
     }
-    q.fetch_all(&db.pool)
+    q.fetch_all(&db.read)
         .await?
         .iter()
         .map(|r| r.try_get("room_id").map_err(StoreError::from))

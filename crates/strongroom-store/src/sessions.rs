@@ -48,7 +48,7 @@ pub async fn find_session(db: &Db, id_hash: &str, now: i64) -> Result<Option<Ses
     let row = sqlx::query("SELECT user_id, csrf_hash, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2")
         .bind(id_hash.to_string())
         .bind(now)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&db.read)
         .await?;
     row.map(|r| {
         Ok(SessionRow {
@@ -127,7 +127,7 @@ pub async fn find_token_user(db: &Db, token_hash: &str, now: i64) -> Result<Opti
     )
     .bind(token_hash.to_string())
     .bind(now)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&db.read)
     .await?;
     row.map(|r| {
         let scope = Scope {

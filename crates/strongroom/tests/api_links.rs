@@ -327,3 +327,99 @@ async fn passwords_are_throttled_and_restrictions_hold() {
 fn pw_static() -> &'static str {
     "correct horse battery"
 }
+
+/// Found by review: parallel guesses slipped past the lock, and a link session kept reaching
+/// items after they went to the trash.
+#[tokio::test]
+async fn parallel_guesses_and_trashed_items() {
+    let srv = Server::start(&backends().remove(0));
+    let owner = srv.owner().await;
+    let (_, root) = owner.room("Vault").await;
+    let folder = made(
+        &owner,
+        &format!("/api/v1/folders/{root}/folders"),
+        json!({"name": "Shared"}),
+    )
+    .await;
+    let folder = folder["id"].as_str().unwrap().to_string();
+    let r = owner.upload(&folder, "a.txt", b"alpha".to_vec()).await;
+    let file = owner.json(r, StatusCode::CREATED).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let link = made(
+        &owner,
+        &format!("/api/v1/folders/{folder}/links"),
+        json!({"access": "view_only", "password": "the right passphrase"}),
+    )
+    .await;
+    let token = link["token"].as_str().unwrap().to_string();
+    let anon = anonymous(&srv.base);
+    let guesses = (0..40).map(|i| {
+        let anon = anon.clone();
+        let token = token.clone();
+        async move {
+            anon.post(
+                &format!("/api/v1/links/{token}/unlock"),
+                json!({"password": format!("guess {i}")}),
+            )
+            .await
+            .status()
+        }
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let checked = answers.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let locked = answers.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(checked <= 5, "{checked} guesses were checked: {answers:?}");
+    assert_eq!(checked + locked, 40, "{answers:?}");
+
+    // A session from before the trash reaches nothing in it.
+    let link2 = made(
+        &owner,
+        &format!("/api/v1/folders/{folder}/links"),
+        json!({"access": "view_only"}),
+    )
+    .await;
+    let s = anon
+        .json(
+            anon.post(
+                &format!("/api/v1/links/{}/unlock", link2["token"].as_str().unwrap()),
+                json!({}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(s["session_expires_at"].as_i64().unwrap() > 0);
+    let h = holder(&srv.base, s["session"].as_str().unwrap());
+    assert_eq!(
+        h.get(&format!("/api/v1/link/files/{file}/content")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        owner
+            .post(&format!("/api/v1/files/{file}/trash"), json!({}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        h.get(&format!("/api/v1/link/files/{file}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        h.get(&format!("/api/v1/link/files/{file}/content")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        owner
+            .post(&format!("/api/v1/folders/{folder}/trash"), json!({}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        h.get(&format!("/api/v1/link/folders/{folder}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -655,3 +655,171 @@ async fn room_watermark_on_download() {
     let set = owner.json(r, StatusCode::OK).await;
     assert_eq!(set["watermark_text"], json!("{user} {email} {date}"));
 }
+
+/// Found by review: an editor could restrict a room admin on a folder, lift a restriction a
+/// room admin set (on themselves or others) by removing the override, and drop a folder's
+/// restrictions by moving a file out of it. Each is refused now; the room admin does all three.
+#[tokio::test]
+async fn editors_cannot_change_what_lies_above_them() {
+    let srv = Server::start(&backends().remove(0));
+    let owner = srv.owner().await;
+    let (room, root) = owner.room("Chambers").await;
+    let nd = owner
+        .json(
+            owner
+                .post(&format!("/api/v1/folders/{root}/folders"), json!({"name": "Sealed"}))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    let nd = nd["id"].as_str().unwrap().to_string();
+    let file = id_of(&owner, owner.upload(&nd, "brief.txt", b"sealed brief".to_vec()).await).await;
+    let admin = srv.user(&owner, "admin@example.org", "user").await;
+    let editor = srv.user(&owner, "editor@example.org", "user").await;
+    let viewer = srv.user(&owner, "viewer@example.org", "user").await;
+    let members = format!("/api/v1/rooms/{room}/members");
+    for (who, level) in [(&admin, "full_access"), (&editor, "edit"), (&viewer, "view_only")] {
+        assert_eq!(
+            grant(&owner, &members, who, level, json!({})).await,
+            StatusCode::NO_CONTENT
+        );
+    }
+    let on_nd = format!("/api/v1/folders/{nd}/grants");
+    assert_eq!(
+        grant(&owner, &on_nd, &editor, "edit", json!({"no_download": true})).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        grant(&owner, &on_nd, &viewer, "view_only", json!({"no_download": true})).await,
+        StatusCode::NO_CONTENT
+    );
+
+    let restrict = json!({"no_download": true, "no_print": true, "no_copy": true});
+    #[rustfmt::skip]
+    let refused: Vec<(String, Value)> = vec![
+        // Restricting a room admin on a folder or on the root folder.
+        (format!("/api/v1/folders/{root}/grants"), json!({"kind": "user", "id": admin.user_id, "access": "view_only"})),
+        (on_nd.clone(), json!({"kind": "user", "id": admin.user_id, "access": "view_only"})),
+    ];
+    for (path, mut body) in refused {
+        body.as_object_mut()
+            .unwrap()
+            .extend(restrict.as_object().unwrap().clone());
+        assert_eq!(
+            editor.put(&path, body.clone()).await.status(),
+            StatusCode::FORBIDDEN,
+            "{path} {body}"
+        );
+    }
+    // Removing the override that restricts the editor, or the viewer.
+    for who in [&editor, &viewer] {
+        let r = editor.delete(&format!("{on_nd}/user/{}", who.user_id)).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+    // Moving the file out of the restricted folder.
+    let r = editor
+        .patch(&format!("/api/v1/files/{file}"), json!({"folder_id": root}))
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        editor.get(&format!("/api/v1/files/{file}/content")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        viewer.get(&format!("/api/v1/files/{file}/content")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    // A move between folders without grants of their own stays an editor's right.
+    let plain = owner
+        .json(
+            owner
+                .post(&format!("/api/v1/folders/{root}/folders"), json!({"name": "Open"}))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    let plain = plain["id"].as_str().unwrap().to_string();
+    let other = id_of(&owner, owner.upload(&root, "open.txt", b"open".to_vec()).await).await;
+    assert_eq!(
+        editor
+            .patch(&format!("/api/v1/files/{other}"), json!({"folder_id": plain}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // The room admin may do what the editor may not.
+    assert_eq!(
+        admin.delete(&format!("{on_nd}/user/{}", viewer.user_id)).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        viewer.get(&format!("/api/v1/files/{file}/content")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        admin
+            .patch(&format!("/api/v1/files/{file}"), json!({"folder_id": root}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+/// Found by review: copies, protected and watermarked downloads, and pictures lent to a
+/// watermark took a room's stamped documents out unstamped.
+#[tokio::test]
+async fn stamped_rooms_hand_out_no_unstamped_copy() {
+    let srv = Server::start(&backends().remove(0));
+    let owner = srv.owner().await;
+    let (room, root) = owner.room("Press").await;
+    let pdf = id_of(
+        &owner,
+        owner.upload(&root, "embargo.pdf", fixtures::pdf(&["Embargoed"])).await,
+    )
+    .await;
+    let txt = id_of(&owner, owner.upload(&root, "notes.txt", b"plain".to_vec()).await).await;
+    let viewer = srv.user(&owner, "reporter@example.org", "user").await;
+    assert_eq!(
+        grant(
+            &owner,
+            &format!("/api/v1/rooms/{room}/members"),
+            &viewer,
+            "view_only",
+            json!({})
+        )
+        .await,
+        StatusCode::NO_CONTENT
+    );
+    let (_, own_root) = viewer.room("Reporter's own").await;
+    let r = owner
+        .put(
+            &format!("/api/v1/rooms/{room}/policy"),
+            json!({"watermark_below": "edit", "watermark_text": "{email} 中文"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    #[rustfmt::skip]
+    let refused: Vec<(String, Value)> = vec![
+        (format!("/api/v1/files/{pdf}/copy"), json!({"folder_id": own_root})),
+        (format!("/api/v1/files/{pdf}/watermark"), json!({"text": ".", "opacity": 0})),
+        (format!("/api/v1/files/{pdf}/protect"), json!({"password": "my own password 1"})),
+    ];
+    for (path, body) in refused {
+        let r = viewer.post(&path, body).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    // A plain download is stamped (characters the font lacks become `?`, never a refusal),
+    // and files the room does not stamp are copied as before.
+    let r = viewer.get(&format!("/api/v1/files/{pdf}/content")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.bytes().await.unwrap().len() > fixtures::pdf(&["Embargoed"]).len());
+    let r = viewer
+        .post(&format!("/api/v1/files/{txt}/copy"), json!({"folder_id": own_root}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // A token request with a misspelt scope is refused, not made a full token.
+    let r = owner
+        .post("/api/v1/tokens", json!({"name": "x", "readonly": true}))
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}

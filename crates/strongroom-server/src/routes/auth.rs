@@ -188,7 +188,9 @@ async fn me(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<User>> {
     Ok(Json(people::get_user(&st.db, &caller.actor.user_id).await?))
 }
 
+/// Unknown fields are refused: a misspelt `read_only` must not make a full token.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewTokenRequest {
     #[schema(value_type = crate::openapi::Name)]
     name: String,

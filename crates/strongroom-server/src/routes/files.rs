@@ -360,8 +360,8 @@ async fn open_checked(
     range: Option<std::ops::Range<u64>>,
 ) -> ApiResult<strongroom_store::blob::ByteStream> {
     let size = u64::try_from(v.size).unwrap_or(0);
+    // Only the event: the log line is written where a failure is found.
     let failure = |problem: String| {
-        tracing::error!(file_id = %file.id, version = v.version, problem = %problem, "stored data failed its integrity check");
         who.event("file.integrity_failure", "documents")
             .outcome(Outcome::Failure)
             .target("file", &file.id)
@@ -371,6 +371,7 @@ async fn open_checked(
     let mut stream = match opened {
         Ok(s) => s,
         Err(StoreError::Integrity(p)) => {
+            tracing::error!(file_id = %file.id, version = v.version, problem = %p, "stored data failed its integrity check");
             st.audit(failure(p.clone())).await?;
             return Err(ApiError::integrity(&file.id.to_string(), v.version));
         }
@@ -378,6 +379,7 @@ async fn open_checked(
     };
     let first = match stream.next().await {
         Some(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+            tracing::error!(file_id = %file.id, version = v.version, problem = %e, "stored data failed its integrity check");
             st.audit(failure(e.to_string())).await?;
             return Err(ApiError::integrity(&file.id.to_string(), v.version));
         }
@@ -471,7 +473,7 @@ async fn update_file(
     let g = guard_file(&st, &caller, &id, Capability::Edit).await?;
     if let Some(dest) = &req.folder_id {
         let d = guard_folder(&st, &caller, dest, Capability::Edit).await?;
-        super::may_leave_room(&caller, &g, &d.item.room_id)?;
+        super::may_move(&caller, &g, &d)?;
     }
     let f = content::update_file(&st.db, &g.permit, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
     st.audit(
@@ -504,7 +506,9 @@ async fn copy_file(
     Json(req): Json<CopyRequest>,
 ) -> ApiResult<impl IntoResponse> {
     // A copy takes the content elsewhere: it needs the right to download it.
-    let src = guard_file(&st, &caller, &id, Capability::Download).await?.item;
+    let src = guard_file(&st, &caller, &id, Capability::Download).await?;
+    super::transform::refuse_unstamped_copy(&st, &src).await?;
+    let src = src.item;
     let permit = guard_folder(&st, &caller, &req.folder_id, Capability::Edit)
         .await?
         .permit;

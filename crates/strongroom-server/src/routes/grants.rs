@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use strongroom_core::audit::AuditEvent;
 use strongroom_core::ids::{FileId, FolderId, RoomId};
-use strongroom_core::rights::{Restrictions, may_grant, may_revoke};
+use strongroom_core::ids::{GroupId, UserId};
+use strongroom_core::rights::{Grant, Holder, Person, Restrictions, Rights, Subject, may_grant, may_revoke};
 use strongroom_core::{AccessLevel, Capability, Permit};
 use strongroom_store::grants::{self, Member, Node, NodeKind, SubjectKind};
 use utoipa_axum::router::OpenApiRouter;
@@ -104,6 +105,55 @@ async fn list(st: &AppState, t: &Target) -> ApiResult<Json<Vec<Member>>> {
     Ok(Json(members))
 }
 
+/// The subject of a grant as rights see them: a user with their groups and role; a group as
+/// someone who belongs to that group alone.
+async fn subject_person(st: &AppState, kind: SubjectKind, id: &str) -> ApiResult<Person> {
+    match kind {
+        SubjectKind::User => {
+            let user = strongroom_store::people::get_user(&st.db, &UserId::from_trusted(id.to_string())).await?;
+            super::person(st, &user.id, user.role, user.modules()).await
+        }
+        SubjectKind::Group => Ok(Person {
+            user: UserId::from_trusted(format!("member-of-{id}")),
+            groups: vec![GroupId::from_trusted(id.to_string())],
+            guest: false,
+            documents_admin: false,
+        }),
+    }
+}
+
+fn subject_of(kind: SubjectKind, id: &str) -> Subject {
+    match kind {
+        SubjectKind::User => Subject::User(UserId::from_trusted(id.to_string())),
+        SubjectKind::Group => Subject::Group(GroupId::from_trusted(id.to_string())),
+    }
+}
+
+/// Anyone but a room admin changes only what lies within their own rights: the subject's
+/// rights on the item, before and after the change (with everything they inherit), must both
+/// be within the changer's. So an editor can neither lock a room admin out of a folder nor
+/// lift a restriction a room admin put on someone, themselves included.
+async fn within_own(st: &AppState, t: &Target, kind: SubjectKind, id: &str, grant: Option<Grant>) -> ApiResult<()> {
+    let mine = t.in_room.rights(&t.path);
+    if mine.room_admin {
+        return Ok(());
+    }
+    let subject = subject_person(st, kind, id).await?;
+    let holder = Holder::Person(&subject);
+    let before = t.in_room.access.rights(&holder, &t.path);
+    let after = t
+        .in_room
+        .access
+        .with_grant(&t.node, &subject_of(kind, id), grant)
+        .rights(&holder, &t.path);
+    let within = |r: Rights| !r.room_admin && mine.caps.includes(r.caps);
+    if within(before) && within(after) {
+        Ok(())
+    } else {
+        Err(beyond_own())
+    }
+}
+
 fn beyond_own() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
@@ -124,6 +174,12 @@ async fn set(st: &AppState, caller: &Caller, t: Target, req: GrantRequest) -> Ap
     ) {
         return Err(beyond_own());
     }
+    let new = Grant {
+        subject: subject_of(req.kind, &req.id),
+        level: req.access,
+        restrictions,
+    };
+    within_own(st, &t, req.kind, &req.id, Some(new)).await?;
     let grant = Member {
         kind: req.kind,
         id: req.id.clone(),
@@ -157,6 +213,7 @@ async fn remove(st: &AppState, caller: &Caller, t: Target, kind: SubjectKind, su
     if !may_revoke(rights, existing.access, existing.restrictions) {
         return Err(beyond_own());
     }
+    within_own(st, &t, kind, subject, None).await?;
     grants::remove_grant(&st.db, &t.permit, &t.node, kind, subject).await?;
     st.audit(
         AuditEvent::new("grant.remove", "documents")

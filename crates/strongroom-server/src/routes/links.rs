@@ -332,7 +332,8 @@ pub struct UnlockRequest {
 pub struct LinkSession {
     /// Send as `Authorization: Bearer …` to `/api/v1/link/…`; shown once.
     session: String,
-    expires_at: i64,
+    /// When the session ends (`expires_at` is the link's own expiry).
+    session_expires_at: i64,
     #[serde(flatten)]
     link: LinkLanding,
     item_id: String,
@@ -387,7 +388,7 @@ async fn unlock_link(
     st.audit(event("link.unlock")).await?;
     Ok(Json(LinkSession {
         session,
-        expires_at,
+        session_expires_at: expires_at,
         item_id: l.item_id.clone(),
         link: LinkLanding {
             item_kind: l.item_kind.clone(),

@@ -220,6 +220,10 @@ pub async fn guard_folder_for(
     cap: Capability,
 ) -> ApiResult<Guarded<Folder>> {
     let folder = store_content::get_folder(&state.db, id).await?;
+    // A link never reaches into the trash (members see trashed items, to restore them).
+    if matches!(who, Requester::Link(_)) && !store_content::folder_is_live(&state.db, id).await? {
+        return Err(ApiError::not_found("folder"));
+    }
     let path = store_content::folder_path(&state.db, id).await?;
     let room = folder.room_id.clone();
     guarded(state, who, folder, &room, path, cap, "folder").await
@@ -243,17 +247,34 @@ pub async fn guard_file_for(
     cap: Capability,
 ) -> ApiResult<Guarded<FileInfo>> {
     let file = store_content::get_file(&state.db, id).await?;
+    if matches!(who, Requester::Link(_))
+        && (file.trashed || !store_content::folder_is_live(&state.db, &file.folder_id).await?)
+    {
+        return Err(ApiError::not_found("file"));
+    }
     let path = store_content::file_path(&state.db, &file).await?;
     let room = file.room_id.clone();
     guarded(state, who, file, &room, path, cap, "file").await
 }
 
-/// A move into another room takes the item (and, for a folder, everything in it, whose own
-/// grants stay behind) out of its room's control, so only someone who manages the source
-/// room may do it.
-pub fn may_leave_room<T>(caller: &Caller, source: &Guarded<T>, dest_room: &RoomId) -> ApiResult<()> {
-    if *dest_room == source.in_room.access.room {
-        return Ok(());
+/// Whether the caller may move `source` into the folder `dest`. Moving changes what the item
+/// inherits, so two kinds of move need the right to manage the room the item is in: into
+/// another room (the item, and for a folder everything in it, whose own grants stay behind,
+/// leaves its room's control) and, inside the room, out of or into a folder that carries
+/// grants of its own (which would drop a Deny or a restriction set there, or add one).
+pub fn may_move<T>(caller: &Caller, source: &Guarded<T>, dest: &Guarded<Folder>) -> ApiResult<()> {
+    let access = &source.in_room.access;
+    let same_room = dest.item.room_id == access.room;
+    if same_room {
+        let from = &source.path[..source.path.len().saturating_sub(1)];
+        let common = from.iter().zip(&dest.path).take_while(|(a, b)| a == b).count();
+        let crosses = from[common..]
+            .iter()
+            .chain(&dest.path[common..])
+            .any(|n| access.has_grants(n));
+        if !crosses {
+            return Ok(());
+        }
     }
     // The caller sees the item, so its room's existence is no secret: a plain 403.
     source
@@ -261,10 +282,11 @@ pub fn may_leave_room<T>(caller: &Caller, source: &Guarded<T>, dest_room: &RoomI
         .authorize(Principal::User(&caller.actor), &[], Capability::ManageRoom, "room")
         .map(drop)
         .map_err(|_| {
-            ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "forbidden",
-                "moving an item to another room needs the right to manage the room it is in",
-            )
+            let why = if same_room {
+                "moving an item out of or into a folder with its own sharing changes who may see it; only a room admin may do it"
+            } else {
+                "moving an item to another room needs the right to manage the room it is in"
+            };
+            ApiError::new(axum::http::StatusCode::FORBIDDEN, "forbidden", why)
         })
 }

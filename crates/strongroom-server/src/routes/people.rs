@@ -79,7 +79,7 @@ pub struct NewUserRequest {
     role: Role,
     /// The modules administered (all four: a full Administrator). Required for `admin`
     /// (400 without it); ignored for other roles.
-    #[schema(required = true)]
+    #[schema(required = true, value_type = Vec<Module>)]
     admin_modules: Option<Vec<Module>>,
     /// Omitted: the person cannot sign in with a password until one is set.
     #[schema(value_type = Option<crate::openapi::NewPassword>)]

@@ -43,6 +43,7 @@ pub enum Deliver {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProtectRequest {
     /// The password that opens the document. Refused with 400 `invalid_password`: control
     /// characters (tab, CR, LF, NUL, …) and bidirectional controls (U+202E, …) in every format;
@@ -69,6 +70,7 @@ fn yes() -> bool {
 
 /// A text watermark, an image watermark, or both (at least one).
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WatermarkRequest {
     /// Text with placeholders `{user}`, `{email}`, `{date}`, `{ip}`, `{file}`, `{room}`. Any
     /// left-to-right script of the built-in font DejaVu Sans (Latin, Greek, Cyrillic, …).
@@ -260,6 +262,9 @@ async fn protect(
     Json(req): Json<ProtectRequest>,
 ) -> ApiResult<Response> {
     let guarded = guard_file(&st, &caller, &id, needs(req.deliver)).await?;
+    if matches!(req.deliver, Deliver::Download) {
+        refuse_unstamped_copy(&st, &guarded).await?;
+    }
     let file = &guarded.item;
     if req.password.expose_secret().is_empty() {
         return Err(ApiError::bad_request("the password must not be empty"));
@@ -330,6 +335,9 @@ async fn watermark(
     Json(req): Json<WatermarkRequest>,
 ) -> ApiResult<Response> {
     let guarded = guard_file(&st, &caller, &id, needs(req.deliver)).await?;
+    if matches!(req.deliver, Deliver::Download) {
+        refuse_unstamped_copy(&st, &guarded).await?;
+    }
     let file = &guarded.item;
     if req.text.is_none() && req.image_file_id.is_none() {
         return Err(ApiError::bad_request(
@@ -346,7 +354,9 @@ async fn watermark(
         Some(image_id) => {
             // The picture ends up inside a copy the caller takes or keeps: it needs the
             // right to download it, whatever happens to the result.
-            let image_file = guard_file(&st, &caller, image_id, Capability::Download).await?.item;
+            let image = guard_file(&st, &caller, image_id, Capability::Download).await?;
+            refuse_unstamped_copy(&st, &image).await?;
+            let image_file = image.item;
             if usize::try_from(image_file.size).unwrap_or(usize::MAX) > strongroom_docs::watermark::MAX_IMAGE_BYTES {
                 return Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -464,22 +474,21 @@ pub(crate) async fn room_watermark(
     guarded: &Guarded<FileInfo>,
     v: &Version,
 ) -> ApiResult<Option<Vec<u8>>> {
-    let settings = rooms::room_policy(&st.db, &guarded.item.room_id).await?;
-    let (Some(below), Some(template)) = (settings.watermark_below, settings.watermark_text.as_deref()) else {
+    let Some(template) = room_stamp(st, guarded, v).await? else {
         return Ok(None);
     };
-    let rights = guarded.rights;
-    if rights.room_admin || rights.level.is_some_and(|l| l >= below) {
-        return Ok(None);
+    let mut text = viewer_text(st, who, &guarded.item, &template).await?;
+    // The room's stamp must always be drawable, whatever the template or a person's name
+    // holds: what the built-in font cannot draw becomes `?` (a refused download instead
+    // would lock those members out of every document).
+    let mut rounds = 0;
+    while let Some((c, _)) = strongroom_docs::watermark::first_unsupported(&text) {
+        text = text.replace(c, "?");
+        rounds += 1;
+        if rounds > 500 {
+            break;
+        }
     }
-    // Decided by content, not by name: a PDF renamed `.bin` is stamped all the same.
-    let head = head_of(st, v).await?;
-    let stampable = strongroom_docs::detect_format(&head) == strongroom_docs::Format::Pdf
-        || strongroom_docs::watermark::image::detect(&head).is_some();
-    if !stampable {
-        return Ok(None);
-    }
-    let text = viewer_text(st, who, &guarded.item, template).await?;
     let plain = load_version(st, who, &guarded.item, v).await?;
     let stamped = run(move || {
         let stamp = strongroom_docs::watermark::PdfStamp {
@@ -493,6 +502,38 @@ pub(crate) async fn room_watermark(
     })
     .await?;
     Ok(Some(stamped))
+}
+
+/// The room's watermark template, when the room stamps this version for this caller.
+async fn room_stamp(st: &AppState, guarded: &Guarded<FileInfo>, v: &Version) -> ApiResult<Option<String>> {
+    let settings = rooms::room_policy(&st.db, &guarded.item.room_id).await?;
+    let (Some(below), Some(template)) = (settings.watermark_below, settings.watermark_text) else {
+        return Ok(None);
+    };
+    let rights = guarded.rights;
+    if rights.room_admin || rights.level.is_some_and(|l| l >= below) {
+        return Ok(None);
+    }
+    // Decided by content, not by name: a PDF renamed `.bin` is stamped all the same.
+    let head = head_of(st, v).await?;
+    let stampable = strongroom_docs::detect_format(&head) == strongroom_docs::Format::Pdf
+        || strongroom_docs::watermark::image::detect(&head).is_some();
+    Ok(stampable.then_some(template))
+}
+
+/// Refuses a copy of the current version that would leave the room unstamped (a copy into
+/// another folder, a protected or watermarked download, a picture used as a watermark) when
+/// the room stamps what this caller downloads: they may only download it, stamped.
+pub(crate) async fn refuse_unstamped_copy(st: &AppState, guarded: &Guarded<FileInfo>) -> ApiResult<()> {
+    let v = content::get_version(&st.db, &guarded.item.id, guarded.item.version).await?;
+    match room_stamp(st, guarded, &v).await? {
+        None => Ok(()),
+        Some(_) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this room stamps the documents you take with your name; download it instead",
+        )),
+    }
 }
 
 /// The first KiB of a version, enough to recognise its format.
