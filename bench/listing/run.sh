@@ -22,11 +22,15 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # wrk: "requests/s p99_ms"
 measure() { # $1 connections, $2 url, rest: extra wrk args
     local c=$1 url=$2; shift 2
-    wrk -t2 -c"$c" -d"${secs}s" --latency "$@" "$url" >"$work/wrk.out" 2>&1
+    local t=$(( c < 2 ? 1 : 2 ))  # wrk needs at least one connection per thread
+    wrk -t"$t" -c"$c" -d"${secs}s" --latency "$@" "$url" >"$work/wrk.out" 2>&1 || { cat "$work/wrk.out" >&2; exit 1; }
     python3 - "$work/wrk.out" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+m = re.search(r"Requests/sec:\s+([\d.]+)", t)
+if not m:
+    sys.exit("wrk failed:\n" + t)
+rps = float(m.group(1))
 m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", t)
 p99 = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)

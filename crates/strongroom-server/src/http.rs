@@ -2,9 +2,9 @@
 //! (method, path and status only: never query strings, headers, bodies or tokens).
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use std::time::Instant;
 
 /// Headers every response carries. `tls` adds HSTS.
@@ -41,6 +41,33 @@ pub async fn security_headers(tls: bool, req: Request, next: Next) -> Response {
         );
     }
     res
+}
+
+/// Cross-site request forgery, refused for every route at once: a state-changing request that
+/// a browser could send on its own with our session cookie (no `Authorization` header) must
+/// carry `X-CSRF-Token`, or it is answered 403 `csrf` before any handler runs. The `Caller`
+/// extractor then checks the value against the session; this layer keeps the rule for a route
+/// added later that reads the cookie some other way. Operations anyone may call (sign-in,
+/// setup, opening a link) take no session and are exempt.
+pub async fn csrf(cookie_name: &'static str, req: Request, next: Next) -> Response {
+    let state_changing = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let public = req
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|p| crate::openapi::is_public(req.method(), p.as_str()));
+    let h = req.headers();
+    let has_cookie = h
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|kv| kv.trim().split_once('=').is_some_and(|(k, _)| k == cookie_name));
+    let bearer = h.contains_key(header::AUTHORIZATION);
+    let token = h.get(crate::extract::CSRF_HEADER).is_some_and(|v| !v.is_empty());
+    if state_changing && !public && has_cookie && !bearer && !token {
+        return crate::error::ApiError::from(strongroom_auth::AuthError::Csrf).into_response();
+    }
+    next.run(req).await
 }
 
 /// Counts and times requests per route template (never per concrete URL: ids would explode
@@ -85,6 +112,41 @@ fn redacted(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    /// The layer alone, on routes that never look at the caller.
+    #[tokio::test]
+    async fn state_changing_cookie_requests_need_the_csrf_header() {
+        let app = axum::Router::new()
+            .route(
+                "/api/v1/anything",
+                axum::routing::post(|| async { "done" }).get(|| async { "read" }),
+            )
+            .route("/api/v1/auth/login", axum::routing::post(|| async { "signed in" }))
+            .layer(axum::middleware::from_fn(|req, next| super::csrf("sid", req, next)));
+        #[rustfmt::skip]
+        let cases: &[(&str, &str, &[(&str, &str)], StatusCode)] = &[
+            ("POST", "/api/v1/anything", &[("cookie", "sid=x")], StatusCode::FORBIDDEN),
+            ("POST", "/api/v1/anything", &[("cookie", "a=1; sid=x")], StatusCode::FORBIDDEN),
+            ("POST", "/api/v1/anything", &[("cookie", "sid=x"), ("x-csrf-token", "t")], StatusCode::OK),
+            ("POST", "/api/v1/anything", &[("cookie", "sid=x"), ("authorization", "Bearer t")], StatusCode::OK),
+            ("POST", "/api/v1/anything", &[("cookie", "other=x")], StatusCode::OK),
+            ("POST", "/api/v1/anything", &[], StatusCode::OK),
+            ("GET", "/api/v1/anything", &[("cookie", "sid=x")], StatusCode::OK),
+            ("POST", "/api/v1/auth/login", &[("cookie", "sid=stale")], StatusCode::OK),
+        ];
+        for (method, path, headers, want) in cases {
+            let mut rb = Request::builder().method(*method).uri(*path);
+            for (k, v) in *headers {
+                rb = rb.header(*k, *v);
+            }
+            let res = app.clone().oneshot(rb.body(Body::empty()).unwrap()).await.unwrap();
+            assert_eq!(res.status(), *want, "{method} {path} {headers:?}");
+        }
+    }
+
     #[test]
     fn secrets_in_paths_are_not_logged() {
         let cases = [

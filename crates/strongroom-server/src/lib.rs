@@ -70,6 +70,7 @@ pub fn app(state: Shared) -> Router {
     let (router, openapi) = api();
     let spec = Arc::new(openapi.to_json().unwrap_or_default());
     let tls = state.tls;
+    let session_cookie = state.session_cookie();
     let body_idle = state.body_idle_timeout;
     let request_id = HeaderName::from_static("x-request-id");
     router
@@ -92,6 +93,9 @@ pub fn app(state: Shared) -> Router {
             limits::body_idle_timeout(body_idle, req, next)
         }))
         .layer(axum::middleware::from_fn(limits::close_after_unread_body))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            http::csrf(session_cookie, req, next)
+        }))
         .layer(axum::middleware::from_fn(http::observe))
         .layer(axum::middleware::from_fn(move |req, next| {
             http::security_headers(tls, req, next)

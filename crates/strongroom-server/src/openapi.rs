@@ -189,6 +189,12 @@ const PUBLIC: &[(&str, &str)] = &[
     ("post", "/api/v1/links/{token}/unlock"),
 ];
 
+/// Whether anyone may call this operation without signing in (`path`: the route template).
+pub fn is_public(method: &axum::http::Method, path: &str) -> bool {
+    let m = method.as_str().to_ascii_lowercase();
+    PUBLIC.iter().any(|(pm, pp)| *pm == m && *pp == path)
+}
+
 /// The error answers the server's extractors give, added to every operation they apply to;
 /// each in the JSON error format. Operation-specific ones (409, 503, …) are listed at the
 /// operation, and get the error body here when they were listed without one.

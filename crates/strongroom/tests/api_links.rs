@@ -133,6 +133,76 @@ async fn a_folder_link_reaches_inside_and_nowhere_else() {
             "{body}"
         );
     }
+    // A view link writes nothing.
+    let r = h
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/link/folders/{shared}/files?name=x.txt"),
+        )
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // An edit link uploads inside (recorded as made by the link's maker), never outside.
+    let edit = made(
+        &owner,
+        &format!("/api/v1/folders/{shared}/links"),
+        json!({"access": "edit"}),
+    )
+    .await;
+    let s = anon
+        .json(
+            anon.post(
+                &format!("/api/v1/links/{}/unlock", edit["token"].as_str().unwrap()),
+                json!({}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+    let e = holder(&srv.base, s["session"].as_str().unwrap());
+    let r = e
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/link/folders/{inside}/files?name=signed.txt"),
+        )
+        .body("signed")
+        .send()
+        .await
+        .unwrap();
+    let up = e.json(r, StatusCode::CREATED).await;
+    let v = owner
+        .json(
+            owner
+                .get(&format!("/api/v1/files/{}/versions", up["id"].as_str().unwrap()))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(v[0]["created_by"], json!(owner.user_id));
+    let r = e
+        .request(reqwest::Method::POST, &format!("/api/v1/link/files/{offer}/versions"))
+        .body("counter-offer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(e.json(r, StatusCode::CREATED).await["version"], json!(2));
+    for path in [
+        format!("/api/v1/link/folders/{sibling}/files?name=x.txt"),
+        format!("/api/v1/link/folders/{root}/files?name=x.txt"),
+    ] {
+        let r = e.request(reqwest::Method::POST, &path).body("x").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let r = e
+        .request(reqwest::Method::POST, &format!("/api/v1/link/files/{secret}/versions"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
     // The link session is no API token: member routes refuse it.
     assert_eq!(
         h.get(&format!("/api/v1/files/{offer}")).await.status(),

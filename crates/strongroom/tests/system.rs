@@ -93,6 +93,8 @@ async fn openapi_health_metrics_and_security_headers() {
         "GET /api/v1/link/folders/{id}",
         "GET /api/v1/link/files/{id}",
         "GET /api/v1/link/files/{id}/content",
+        "POST /api/v1/link/folders/{id}/files",
+        "POST /api/v1/link/files/{id}/versions",
         "GET /api/v1/folders/{id}",
         "PATCH /api/v1/folders/{id}",
         "DELETE /api/v1/folders/{id}",

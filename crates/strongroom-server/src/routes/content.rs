@@ -12,7 +12,6 @@ use strongroom_core::Capability;
 use strongroom_core::audit::AuditEvent;
 use strongroom_core::ids::FolderId;
 use strongroom_store::content::{self, Folder, FolderListing};
-use strongroom_store::grants::{Node, NodeKind};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -32,17 +31,7 @@ async fn get_folder(
     Path(id): Path<FolderId>,
 ) -> ApiResult<Json<FolderListing>> {
     let g = guard_folder(&st, &caller, &id, Capability::View).await?;
-    let mut listing = content::list_folder(&st.db, &id).await?;
-    // Children the caller may not see (a Deny or a narrower grant below) are left out;
-    // rights are decided in memory from the grants loaded once for the folder.
-    let sees = |kind, child: &str| {
-        let mut path = g.path.clone();
-        path.push(Node::new(kind, child));
-        g.in_room.rights(&path).visible()
-    };
-    listing.folders.retain(|f| sees(NodeKind::Folder, f.id.as_str()));
-    listing.files.retain(|f| sees(NodeKind::File, f.id.as_str()));
-    Ok(Json(listing))
+    Ok(Json(super::visible_listing(&st, &g).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

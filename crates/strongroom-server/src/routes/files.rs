@@ -38,7 +38,7 @@ pub struct UploadQuery {
     /// The file name. Required for a raw body (otherwise 400); a multipart upload may omit
     /// it to use the part's file name.
     #[param(required = true, value_type = crate::openapi::ItemName)]
-    name: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
 /// An upload body: the raw request body, or the first file part of a multipart form.
@@ -149,40 +149,54 @@ async fn upload_file(
     Query(q): Query<UploadQuery>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let permit = guard_folder(&st, &caller, &id, Capability::Edit).await?.permit;
-    let (name, body) = body_stream(&st, req, q.name).await?;
+    let who = Requester::User(&caller);
+    let g = super::guard_folder_for(&st, who, &id, Capability::Edit).await?;
+    Ok((StatusCode::CREATED, Json(upload_into(&st, who, g, q.name, req).await?)))
+}
+
+/// Who a file is recorded as made by: the person, or for a link holder the link's maker.
+fn author(who: Requester<'_>) -> strongroom_core::ids::UserId {
+    match who {
+        Requester::User(c) => c.actor.user_id.clone(),
+        Requester::Link(l) => l.link.created_by.clone(),
+    }
+}
+
+/// Stores an upload as a new file in a folder the requester may edit.
+pub(crate) async fn upload_into(
+    st: &Shared,
+    who: Requester<'_>,
+    g: Guarded<strongroom_store::content::Folder>,
+    name: Option<String>,
+    req: Request,
+) -> ApiResult<FileInfo> {
+    let id = g.item.id.clone();
+    let permit = g.permit;
+    let (name, body) = body_stream(st, req, name).await?;
     let name = content::check_item_name("file", &name)?;
     // Fail before moving any bytes when the name is taken; checked again when recording.
     content::check_name_free(&st.db, &id, &name).await?;
     let ctype = content_type_for(&name);
     let now = st.now();
-    let by = caller.actor.user_id.clone();
+    let by = author(who);
     let db = st.db.clone();
-    let file = store_upload(&st, body, |blob| async move {
-        content::create_file(
-            &db,
-            &permit,
-            &id,
-            &name,
-            NewContent {
-                blob: &blob,
-                content_type: &ctype,
-                by: &by,
-                now,
-            },
-        )
-        .await
+    let file = store_upload(st, body, |blob| async move {
+        let nc = NewContent {
+            blob: &blob,
+            content_type: &ctype,
+            by: &by,
+            now,
+        };
+        content::create_file(&db, &permit, &id, &name, nc).await
     })
     .await?;
     st.audit(
-        AuditEvent::new("file.upload", "documents")
-            .by(&caller.actor)
+        who.event("file.upload", "documents")
             .target("file", &file.id)
-            .details(serde_json::json!({"name": file.name, "size": file.size, "version": file.version}))
-            .from_origin(&caller.origin),
+            .details(serde_json::json!({"name": file.name, "size": file.size, "version": file.version})),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(file)))
+    Ok(file)
 }
 
 /// Uploads a new version of a file (raw body or multipart).
@@ -195,39 +209,45 @@ async fn upload_version(
     Path(id): Path<FileId>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let Guarded { item: cur, permit, .. } = guard_file(&st, &caller, &id, Capability::Edit).await?;
+    let who = Requester::User(&caller);
+    let g = super::guard_file_for(&st, who, &id, Capability::Edit).await?;
+    Ok((StatusCode::CREATED, Json(new_version(&st, who, g, req).await?)))
+}
+
+/// Stores an upload as the next version of a file the requester may edit.
+pub(crate) async fn new_version(
+    st: &Shared,
+    who: Requester<'_>,
+    g: Guarded<FileInfo>,
+    req: Request,
+) -> ApiResult<FileInfo> {
+    let Guarded { item: cur, permit, .. } = g;
     if cur.trashed {
         return Err(strongroom_store::StoreError::Conflict("the file is in the trash; restore it first".into()).into());
     }
-    let (_, body) = body_stream(&st, req, Some(cur.name.clone())).await?;
+    let (_, body) = body_stream(st, req, Some(cur.name.clone())).await?;
     let now = st.now();
-    let by = caller.actor.user_id.clone();
+    let by = author(who);
     let ctype = content_type_for(&cur.name);
     let db = st.db.clone();
-    let file = store_upload(&st, body, |blob| async move {
-        content::add_version(
-            &db,
-            &permit,
-            &id,
-            NewContent {
-                blob: &blob,
-                content_type: &ctype,
-                by: &by,
-                now,
-            },
-        )
-        .await
+    let id = cur.id.clone();
+    let file = store_upload(st, body, |blob| async move {
+        let nc = NewContent {
+            blob: &blob,
+            content_type: &ctype,
+            by: &by,
+            now,
+        };
+        content::add_version(&db, &permit, &id, nc).await
     })
     .await?;
     st.audit(
-        AuditEvent::new("file.version.upload", "documents")
-            .by(&caller.actor)
+        who.event("file.version.upload", "documents")
             .target("file", &file.id)
-            .details(serde_json::json!({"size": file.size, "version": file.version}))
-            .from_origin(&caller.origin),
+            .details(serde_json::json!({"size": file.size, "version": file.version})),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(file)))
+    Ok(file)
 }
 
 #[utoipa::path(get, path = "/api/v1/files/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FileInfo), (status = 404)))]

@@ -11,7 +11,7 @@ use super::{Guarded, guard_file, guard_file_for, guard_folder, guard_folder_for}
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, Json, LinkCaller, Origin, Path, Requester};
 use crate::state::{AppState, Shared};
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
@@ -41,6 +41,8 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(link_folder))
         .routes(routes!(link_file))
         .routes(routes!(link_file_content))
+        .routes(routes!(link_upload))
+        .routes(routes!(link_new_version))
 }
 
 /// A new link. Unknown fields are refused: a misspelt `no_download` must not pass as none.
@@ -410,14 +412,7 @@ async fn link_folder(
 ) -> ApiResult<Json<FolderListing>> {
     let who = Requester::Link(&lc);
     let g = guard_folder_for(&st, who, &id, Capability::View).await?;
-    let mut listing = content::list_folder(&st.db, &id).await?;
-    let sees = |kind, child: &str| {
-        let mut path = g.path.clone();
-        path.push(Node::new(kind, child));
-        g.in_room.rights(&path).visible()
-    };
-    listing.folders.retain(|f| sees(NodeKind::Folder, f.id.as_str()));
-    listing.files.retain(|f| sees(NodeKind::File, f.id.as_str()));
+    let listing = super::visible_listing(&st, &g).await?;
     st.audit(who.event("link.folder.view", "documents").target("folder", &id))
         .await?;
     Ok(Json(listing))
@@ -447,4 +442,42 @@ async fn link_file_content(
     let g = guard_file_for(&st, who, &id, Capability::Download).await?;
     let v = content::get_version(&st.db, &id, g.item.version).await?;
     super::files::send_version(&st, who, &g, &v, &headers).await
+}
+
+/// Uploads a new file into a folder reached through an edit link (raw body with `?name=`, or
+/// multipart). Recorded as made by the link's maker, audited as the link.
+#[utoipa::path(post, path = "/api/v1/link/folders/{id}/files", params(("id" = crate::openapi::Id, Path), super::files::UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileInfo), (status = 401), (status = 403), (status = 404), (status = 409, description = "name taken")))]
+async fn link_upload(
+    State(st): State<Shared>,
+    lc: LinkCaller,
+    Path(id): Path<FolderId>,
+    crate::extract::Query(q): crate::extract::Query<super::files::UploadQuery>,
+    req: Request,
+) -> ApiResult<impl IntoResponse> {
+    let who = Requester::Link(&lc);
+    let g = guard_folder_for(&st, who, &id, Capability::Edit).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(super::files::upload_into(&st, who, g, q.name, req).await?),
+    ))
+}
+
+/// Uploads the next version of a file reached through an edit link.
+#[utoipa::path(post, path = "/api/v1/link/files/{id}/versions", params(("id" = crate::openapi::Id, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileInfo), (status = 401), (status = 403), (status = 404), (status = 409)))]
+async fn link_new_version(
+    State(st): State<Shared>,
+    lc: LinkCaller,
+    Path(id): Path<FileId>,
+    req: Request,
+) -> ApiResult<impl IntoResponse> {
+    let who = Requester::Link(&lc);
+    let g = guard_file_for(&st, who, &id, Capability::Edit).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(super::files::new_version(&st, who, g, req).await?),
+    ))
 }

@@ -19,8 +19,8 @@ use crate::state::AppState;
 use strongroom_core::ids::{FileId, FolderId, RoomId, UserId};
 use strongroom_core::rights::{Holder, LinkGrant, Person, Rights, may_link};
 use strongroom_core::{Action, Capability, Denied, Module, ModuleSet, Permit, Principal, Resource, Role, authorize};
-use strongroom_store::content::{self as store_content, FileInfo, Folder};
-use strongroom_store::grants::{self as store_grants, Node, RoomAccess};
+use strongroom_store::content::{self as store_content, FileInfo, Folder, FolderListing};
+use strongroom_store::grants::{self as store_grants, Node, NodeKind, RoomAccess};
 use strongroom_store::links::Link;
 
 /// The caller as rights on items see them: their groups are loaded once per request.
@@ -200,6 +200,20 @@ async fn guarded<T>(
         path,
         in_room,
     })
+}
+
+/// A folder's live contents without what the requester may not see (a Deny or a narrower
+/// grant below): rights are decided in memory from the grants the guard loaded.
+pub async fn visible_listing(state: &AppState, g: &Guarded<Folder>) -> ApiResult<FolderListing> {
+    let mut listing = store_content::list_folder(&state.db, &g.item.id).await?;
+    let sees = |kind, child: &str| {
+        let mut path = g.path.clone();
+        path.push(Node::new(kind, child));
+        g.in_room.rights(&path).visible()
+    };
+    listing.folders.retain(|f| sees(NodeKind::Folder, f.id.as_str()));
+    listing.files.retain(|f| sees(NodeKind::File, f.id.as_str()));
+    Ok(listing)
 }
 
 /// Looks up a folder and checks the caller may do `cap` to it.
