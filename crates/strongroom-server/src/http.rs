@@ -126,8 +126,14 @@ mod tests {
             )
             .route("/api/v1/auth/login", axum::routing::post(|| async { "signed in" }))
             .layer(axum::middleware::from_fn(|req, next| super::csrf("sid", req, next)));
+        type Case = (
+            &'static str,
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            StatusCode,
+        );
         #[rustfmt::skip]
-        let cases: &[(&str, &str, &[(&str, &str)], StatusCode)] = &[
+        let cases: &[Case] = &[
             ("POST", "/api/v1/anything", &[("cookie", "sid=x")], StatusCode::FORBIDDEN),
             ("POST", "/api/v1/anything", &[("cookie", "a=1; sid=x")], StatusCode::FORBIDDEN),
             ("POST", "/api/v1/anything", &[("cookie", "sid=x"), ("x-csrf-token", "t")], StatusCode::OK),
