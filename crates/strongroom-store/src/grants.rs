@@ -82,6 +82,8 @@ pub struct RoomAccess {
     pub room: RoomId,
     pub policy: RoomPolicy,
     grants: HashMap<Node, Vec<Grant>>,
+    /// Nodes with a live external link.
+    linked: std::collections::HashSet<Node>,
 }
 
 impl RoomAccess {
@@ -98,9 +100,17 @@ impl RoomAccess {
         rights::effective(holder, &ancestry, &self.policy)
     }
 
-    /// Whether any grant sits on `node`.
-    pub fn has_grants(&self, node: &Node) -> bool {
-        self.grants.get(node).is_some_and(|g| !g.is_empty())
+    /// Whether `node` carries sharing of its own: a grant or a live external link.
+    pub fn carries_sharing(&self, node: &Node) -> bool {
+        self.grants.get(node).is_some_and(|g| !g.is_empty()) || self.linked.contains(node)
+    }
+
+    /// Every folder or file node that carries grants.
+    pub fn granted_nodes(&self) -> impl Iterator<Item = &Node> {
+        self.grants
+            .iter()
+            .filter(|(n, g)| n.kind != NodeKind::Room && !g.is_empty())
+            .map(|(n, _)| n)
     }
 
     /// This room's grants as they would be with `subject`'s grant on `node` replaced by
@@ -195,11 +205,57 @@ pub async fn room_access(db: &Db, room: &RoomId) -> Result<RoomAccess> {
         let (node, g) = grant_from_row(r)?;
         grants.entry(node).or_default().push(g);
     }
+    let linked = sqlx::query("SELECT node_kind, node_id FROM links WHERE room_id = $1 AND revoked_at IS NULL")
+        .bind(room.as_str().to_string())
+        .fetch_all(&db.read)
+        .await?
+        .iter()
+        .map(|r| {
+            let kind: String = r.try_get("node_kind")?;
+            let kind = if kind == "folder" {
+                NodeKind::Folder
+            } else {
+                NodeKind::File
+            };
+            Ok(Node::new(kind, &r.try_get::<String, _>("node_id")?))
+        })
+        .collect::<Result<_>>()?;
     Ok(RoomAccess {
         room: room.clone(),
         policy: policy.policy,
         grants,
+        linked,
     })
+}
+
+/// The paths (root folder first, the node last) of `nodes`, folders and files of one room, in
+/// two queries: for checking what a change on one node does to everything below it.
+pub async fn paths_of(db: &Db, room: &RoomId, nodes: &[&Node]) -> Result<Vec<(Node, Vec<Node>)>> {
+    let tree = crate::content::folder_tree(db, room).await?;
+    let files: HashMap<String, String> = sqlx::query("SELECT id, folder_id FROM files WHERE room_id = $1")
+        .bind(room.as_str().to_string())
+        .fetch_all(&db.read)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("folder_id")?)))
+        .collect::<Result<_>>()?;
+    let mut out = vec![];
+    for n in nodes {
+        let path = match n.kind {
+            NodeKind::Room => vec![],
+            NodeKind::Folder => tree.path_to(&strongroom_core::ids::FolderId::from_trusted(n.id.clone())),
+            NodeKind::File => match files.get(&n.id) {
+                Some(folder) => {
+                    let mut p = tree.path_to(&strongroom_core::ids::FolderId::from_trusted(folder.clone()));
+                    p.push((*n).clone());
+                    p
+                }
+                None => continue,
+            },
+        };
+        out.push(((*n).clone(), path));
+    }
+    Ok(out)
 }
 
 /// The groups a user belongs to.

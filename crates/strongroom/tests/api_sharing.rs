@@ -326,7 +326,7 @@ async fn sharers_give_only_what_they_hold() {
         (&editor, "deny", json!({}), StatusCode::FORBIDDEN, "an editor cannot deny"),
         (&editor, "edit", json!({}), StatusCode::FORBIDDEN, "an editor without print cannot give print"),
         (&editor, "edit", json!({"no_print": true}), StatusCode::NO_CONTENT, "an editor gives what they hold"),
-        (&editor, "view_only", json!({"no_print": true, "no_download": true}), StatusCode::NO_CONTENT, "and less"),
+        (&editor, "view_only", json!({"no_print": true, "no_download": true}), StatusCode::FORBIDDEN, "but changes no grant once given"),
     ];
     for (who, access, extra, want, why) in table {
         assert_eq!(
@@ -822,4 +822,188 @@ async fn stamped_rooms_hand_out_no_unstamped_copy() {
         .post("/api/v1/tokens", json!({"name": "x", "readonly": true}))
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // JSON is `application/json` (parameters allowed), not anything that starts like it.
+    for (ctype, want) in [
+        ("application/jsonx", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ("application/json; charset=utf-8", StatusCode::CREATED),
+    ] {
+        let r = owner
+            .request(reqwest::Method::POST, "/api/v1/tokens")
+            .header("content-type", ctype)
+            .body(r#"{"name":"typed"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), want, "{ctype}");
+    }
+}
+
+/// Found by the second review: restricting a room admin through a group, lifting a room
+/// admin's restriction on someone else by a new or a nearer grant, sharing a room whose
+/// subfolder the sharer is denied, and moving a file into a folder shared by link. Anyone but
+/// a room admin now shares only by adding people who have no access yet, within what they
+/// hold everywhere below, and a move into a linked folder needs a room admin.
+#[tokio::test]
+async fn sharers_only_add_people_within_what_they_hold_below() {
+    let srv = Server::start(&backends().remove(0));
+    let owner = srv.owner().await;
+    let (room, root) = owner.room("Ward").await;
+    let folder = |parent: String, name: &'static str| {
+        let owner = owner.clone();
+        async move {
+            let v = owner
+                .json(
+                    owner
+                        .post(&format!("/api/v1/folders/{parent}/folders"), json!({"name": name}))
+                        .await,
+                    StatusCode::CREATED,
+                )
+                .await;
+            v["id"].as_str().unwrap().to_string()
+        }
+    };
+    let a = folder(root.clone(), "A").await;
+    let board = folder(a.clone(), "Board").await;
+    let minutes = id_of(
+        &owner,
+        owner.upload(&board, "minutes.txt", b"board secret".to_vec()).await,
+    )
+    .await;
+    let admin = srv.user(&owner, "admin@example.org", "user").await;
+    let editor = srv.user(&owner, "editor@example.org", "user").await;
+    let viewer = srv.user(&owner, "viewer@example.org", "user").await;
+    let outsider = srv.user(&owner, "outsider@example.org", "user").await;
+    let members = format!("/api/v1/rooms/{room}/members");
+    for (who, level) in [(&admin, "full_access"), (&editor, "edit"), (&viewer, "view_only")] {
+        assert_eq!(
+            grant(&owner, &members, who, level, json!({})).await,
+            StatusCode::NO_CONTENT
+        );
+    }
+    let group = owner
+        .json(
+            owner.post("/api/v1/groups", json!({"name": "Admins only"})).await,
+            StatusCode::CREATED,
+        )
+        .await;
+    let gid = group["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        owner
+            .put(&format!("/api/v1/groups/{gid}/members/{}", admin.user_id), json!({}))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+
+    // F1: a group grant that would restrict the room admin.
+    let restrict = json!({"kind": "group", "id": gid, "access": "view_only", "no_download": true});
+    for node in [&a, &root] {
+        let r = editor
+            .put(&format!("/api/v1/folders/{node}/grants"), restrict.clone())
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "group grant on {node}");
+    }
+    // F2: the room admin restricts the viewer on A; the editor cannot lift it, neither on A,
+    // nor nearer, nor through a group.
+    let r = admin
+        .put(
+            &format!("/api/v1/folders/{a}/grants"),
+            json!({"kind": "user", "id": viewer.user_id, "access": "view_only", "no_download": true}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let team = owner
+        .json(
+            owner.post("/api/v1/groups", json!({"name": "Team"})).await,
+            StatusCode::CREATED,
+        )
+        .await;
+    let team = team["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        owner
+            .put(&format!("/api/v1/groups/{team}/members/{}", viewer.user_id), json!({}))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    #[rustfmt::skip]
+    let lifts: Vec<(String, Value)> = vec![
+        (format!("/api/v1/folders/{a}/grants"), json!({"kind": "user", "id": viewer.user_id, "access": "view_only"})),
+        (format!("/api/v1/folders/{board}/grants"), json!({"kind": "user", "id": viewer.user_id, "access": "view_only"})),
+        (format!("/api/v1/folders/{a}/grants"), json!({"kind": "group", "id": team, "access": "view_only"})),
+    ];
+    for (path, body) in lifts {
+        assert_eq!(
+            editor.put(&path, body.clone()).await.status(),
+            StatusCode::FORBIDDEN,
+            "{path} {body}"
+        );
+    }
+    let r = editor
+        .delete(&format!("/api/v1/folders/{a}/grants/user/{}", viewer.user_id))
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        viewer.get(&format!("/api/v1/files/{minutes}/content")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // F3: the editor is denied Board; sharing the room (or A) would open Board to the outsider.
+    let r = owner
+        .put(
+            &format!("/api/v1/folders/{board}/grants"),
+            json!({"kind": "user", "id": editor.user_id, "access": "deny"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    for path in [members.clone(), format!("/api/v1/folders/{a}/grants")] {
+        assert_eq!(
+            grant(&editor, &path, &outsider, "view_only", json!({})).await,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        outsider.get(&format!("/api/v1/files/{minutes}/content")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // Sharing a folder the editor fully holds still works.
+    let open = folder(root.clone(), "Open").await;
+    assert_eq!(
+        grant(
+            &editor,
+            &format!("/api/v1/folders/{open}/grants"),
+            &outsider,
+            "view_only",
+            json!({})
+        )
+        .await,
+        StatusCode::NO_CONTENT
+    );
+
+    // F4: a file moved into a folder shared by link would reach the link's holders.
+    let partners = folder(root.clone(), "For partners").await;
+    let r = owner
+        .post(
+            &format!("/api/v1/folders/{partners}/links"),
+            json!({"access": "view_only"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let internal = id_of(
+        &owner,
+        owner.upload(&root, "internal.txt", b"internal only".to_vec()).await,
+    )
+    .await;
+    let r = editor
+        .patch(&format!("/api/v1/files/{internal}"), json!({"folder_id": partners}))
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        admin
+            .patch(&format!("/api/v1/files/{internal}"), json!({"folder_id": partners}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use strongroom_core::audit::AuditEvent;
 use strongroom_core::ids::{FileId, FolderId, RoomId};
 use strongroom_core::ids::{GroupId, UserId};
-use strongroom_core::rights::{Grant, Holder, Person, Restrictions, Rights, Subject, may_grant, may_revoke};
+use strongroom_core::rights::{Grant, Holder, Person, Restrictions, Subject, may_grant, may_revoke};
 use strongroom_core::{AccessLevel, Capability, Permit};
 use strongroom_store::grants::{self, Member, Node, NodeKind, SubjectKind};
 use utoipa_axum::router::OpenApiRouter;
@@ -105,23 +105,6 @@ async fn list(st: &AppState, t: &Target) -> ApiResult<Json<Vec<Member>>> {
     Ok(Json(members))
 }
 
-/// The subject of a grant as rights see them: a user with their groups and role; a group as
-/// someone who belongs to that group alone.
-async fn subject_person(st: &AppState, kind: SubjectKind, id: &str) -> ApiResult<Person> {
-    match kind {
-        SubjectKind::User => {
-            let user = strongroom_store::people::get_user(&st.db, &UserId::from_trusted(id.to_string())).await?;
-            super::person(st, &user.id, user.role, user.modules()).await
-        }
-        SubjectKind::Group => Ok(Person {
-            user: UserId::from_trusted(format!("member-of-{id}")),
-            groups: vec![GroupId::from_trusted(id.to_string())],
-            guest: false,
-            documents_admin: false,
-        }),
-    }
-}
-
 fn subject_of(kind: SubjectKind, id: &str) -> Subject {
     match kind {
         SubjectKind::User => Subject::User(UserId::from_trusted(id.to_string())),
@@ -129,36 +112,85 @@ fn subject_of(kind: SubjectKind, id: &str) -> Subject {
     }
 }
 
-/// Anyone but a room admin changes only what lies within their own rights: the subject's
-/// rights on the item, before and after the change (with everything they inherit), must both
-/// be within the changer's. So an editor can neither lock a room admin out of a folder nor
-/// lift a restriction a room admin put on someone, themselves included.
-async fn within_own(st: &AppState, t: &Target, kind: SubjectKind, id: &str, grant: Option<Grant>) -> ApiResult<()> {
-    let mine = t.in_room.rights(&t.path);
-    if mine.room_admin {
+/// The people a grant reaches: the user, or every member of the group.
+async fn reached(st: &AppState, kind: SubjectKind, id: &str) -> ApiResult<Vec<Person>> {
+    let users = match kind {
+        SubjectKind::User => {
+            vec![strongroom_store::people::get_user(&st.db, &UserId::from_trusted(id.to_string())).await?]
+        }
+        SubjectKind::Group => {
+            let group = strongroom_store::people::get_group(&st.db, &GroupId::from_trusted(id.to_string())).await?;
+            let mut users = Vec::with_capacity(group.members.len());
+            for m in &group.members {
+                users.push(strongroom_store::people::get_user(&st.db, m).await?);
+            }
+            users
+        }
+    };
+    let mut people = Vec::with_capacity(users.len());
+    for u in users {
+        people.push(super::person(st, &u.id, u.role, u.modules()).await?);
+    }
+    Ok(people)
+}
+
+/// Anyone but a room admin shares only by *adding* people: a new grant (never a change or a
+/// removal of one) that reaches only people who have no access yet to the item, nor to what
+/// lies below it where they would gain some, and gives them there nothing beyond what the
+/// sharer holds there. So nobody but a room admin restricts anyone (not through a group
+/// either), lifts a restriction a room admin set, or opens a folder the sharer cannot see.
+async fn only_adds(
+    st: &AppState,
+    t: &Target,
+    kind: SubjectKind,
+    id: &str,
+    grant: Option<Grant>,
+    replaces: bool,
+) -> ApiResult<()> {
+    if t.in_room.rights(&t.path).room_admin {
         return Ok(());
     }
-    let subject = subject_person(st, kind, id).await?;
-    let holder = Holder::Person(&subject);
-    let before = t.in_room.access.rights(&holder, &t.path);
-    let after = t
-        .in_room
-        .access
-        .with_grant(&t.node, &subject_of(kind, id), grant)
-        .rights(&holder, &t.path);
-    let within = |r: Rights| !r.room_admin && mine.caps.includes(r.caps);
-    if within(before) && within(after) {
-        Ok(())
-    } else {
-        Err(beyond_own())
+    if replaces || grant.is_none() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only a room admin changes or removes a grant; you can add people who have no access yet",
+        ));
     }
+    let access = &t.in_room.access;
+    let next = access.with_grant(&t.node, &subject_of(kind, id), grant);
+    // The node itself and every node below it that carries grants: rights change only there.
+    let below: Vec<&Node> = access.granted_nodes().collect();
+    let mut paths = vec![t.path.clone()];
+    for (_, path) in grants::paths_of(&st.db, &access.room, &below).await? {
+        let inside = t.node.kind == NodeKind::Room || path.contains(&t.node);
+        if inside && path != t.path {
+            paths.push(path);
+        }
+    }
+    for person in reached(st, kind, id).await? {
+        let holder = Holder::Person(&person);
+        for path in &paths {
+            let (before, after) = (access.rights(&holder, path), next.rights(&holder, path));
+            let mine = t.in_room.rights(path);
+            let allowed = if before.visible() {
+                after == before
+            } else {
+                !after.room_admin && mine.caps.includes(after.caps)
+            };
+            if !allowed {
+                return Err(beyond_own());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn beyond_own() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         "forbidden",
-        "you can only give or take away access you hold yourself (room admins may do anything)",
+        "you can only give people who have no access yet what you hold yourself there (room admins may do anything)",
     )
 }
 
@@ -179,7 +211,7 @@ async fn set(st: &AppState, caller: &Caller, t: Target, req: GrantRequest) -> Ap
         level: req.access,
         restrictions,
     };
-    within_own(st, &t, req.kind, &req.id, Some(new)).await?;
+    only_adds(st, &t, req.kind, &req.id, Some(new), existing.is_some()).await?;
     let grant = Member {
         kind: req.kind,
         id: req.id.clone(),
@@ -213,7 +245,7 @@ async fn remove(st: &AppState, caller: &Caller, t: Target, kind: SubjectKind, su
     if !may_revoke(rights, existing.access, existing.restrictions) {
         return Err(beyond_own());
     }
-    within_own(st, &t, kind, subject, None).await?;
+    only_adds(st, &t, kind, subject, None, true).await?;
     grants::remove_grant(&st.db, &t.permit, &t.node, kind, subject).await?;
     st.audit(
         AuditEvent::new("grant.remove", "documents")

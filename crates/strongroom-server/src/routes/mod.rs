@@ -275,7 +275,8 @@ pub async fn guard_file_for(
 /// inherits, so two kinds of move need the right to manage the room the item is in: into
 /// another room (the item, and for a folder everything in it, whose own grants stay behind,
 /// leaves its room's control) and, inside the room, out of or into a folder that carries
-/// grants of its own (which would drop a Deny or a restriction set there, or add one).
+/// sharing of its own: grants (the move would drop a Deny or a restriction set there, or add
+/// one) or an external link (the move would hand the item to the link's holders).
 pub fn may_move<T>(caller: &Caller, source: &Guarded<T>, dest: &Guarded<Folder>) -> ApiResult<()> {
     let access = &source.in_room.access;
     let same_room = dest.item.room_id == access.room;
@@ -285,7 +286,7 @@ pub fn may_move<T>(caller: &Caller, source: &Guarded<T>, dest: &Guarded<Folder>)
         let crosses = from[common..]
             .iter()
             .chain(&dest.path[common..])
-            .any(|n| access.has_grants(n));
+            .any(|n| access.carries_sharing(n));
         if !crosses {
             return Ok(());
         }
