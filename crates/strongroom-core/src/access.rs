@@ -193,12 +193,6 @@ impl Permit {
     pub fn allows(&self, action: Action) -> bool {
         self.action == action
     }
-
-    /// For the system principal's own jobs and the operator's CLI, which act on the machine
-    /// they run on without a person's rights (conversions, sweeps, `strongroom admin`).
-    pub fn system(action: Action) -> Permit {
-        Permit { action }
-    }
 }
 
 /// Decides whether `who` may perform `action` on `resource`.

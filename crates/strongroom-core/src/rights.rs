@@ -148,12 +148,7 @@ impl Capabilities {
     }
     pub fn iter(self) -> impl Iterator<Item = Capability> {
         Capability::ALL.into_iter().filter(move |c| self.contains(*c))
-    }
-    /// Names, in [`Capability::ALL`] order (for JSON answers).
-    pub fn names(self) -> Vec<&'static str> {
-        self.iter().map(Capability::as_str).collect()
-    }
-}
+    }}
 
 impl AccessLevel {
     /// The capabilities this level names. Written out for each level (not derived from the

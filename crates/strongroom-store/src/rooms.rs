@@ -3,7 +3,7 @@
 
 use crate::db::{Db, flag};
 use crate::error::{Result, StoreError};
-use crate::grants::{self, Node, NodeKind};
+use crate::grants;
 use crate::people::check_name;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -238,9 +238,4 @@ async fn rooms_with_grants_for(
         .iter()
         .map(|r| r.try_get("room_id").map_err(StoreError::from))
         .collect()
-}
-
-/// The node of a room, for grants on it.
-pub fn room_node(id: &RoomId) -> Node {
-    Node::new(NodeKind::Room, id.as_str())
 }
