@@ -148,7 +148,8 @@ impl Capabilities {
     }
     pub fn iter(self) -> impl Iterator<Item = Capability> {
         Capability::ALL.into_iter().filter(move |c| self.contains(*c))
-    }}
+    }
+}
 
 impl AccessLevel {
     /// The capabilities this level names. Written out for each level (not derived from the

@@ -82,8 +82,9 @@ pub struct RoomAccess {
     pub room: RoomId,
     pub policy: RoomPolicy,
     grants: HashMap<Node, Vec<Grant>>,
-    /// Nodes with a live external link.
-    linked: std::collections::HashSet<Node>,
+    /// The room's download watermark: members below this level get PDFs and pictures
+    /// stamped with this template.
+    pub watermark: Option<(AccessLevel, String)>,
 }
 
 impl RoomAccess {
@@ -100,9 +101,9 @@ impl RoomAccess {
         rights::effective(holder, &ancestry, &self.policy)
     }
 
-    /// Whether `node` carries sharing of its own: a grant or a live external link.
-    pub fn carries_sharing(&self, node: &Node) -> bool {
-        self.grants.get(node).is_some_and(|g| !g.is_empty()) || self.linked.contains(node)
+    /// Whether any grant sits on `node`.
+    pub fn has_grants(&self, node: &Node) -> bool {
+        self.grants.get(node).is_some_and(|g| !g.is_empty())
     }
 
     /// Every folder or file node that carries grants.
@@ -205,26 +206,15 @@ pub async fn room_access(db: &Db, room: &RoomId) -> Result<RoomAccess> {
         let (node, g) = grant_from_row(r)?;
         grants.entry(node).or_default().push(g);
     }
-    let linked = sqlx::query("SELECT node_kind, node_id FROM links WHERE room_id = $1 AND revoked_at IS NULL")
-        .bind(room.as_str().to_string())
-        .fetch_all(&db.read)
-        .await?
-        .iter()
-        .map(|r| {
-            let kind: String = r.try_get("node_kind")?;
-            let kind = if kind == "folder" {
-                NodeKind::Folder
-            } else {
-                NodeKind::File
-            };
-            Ok(Node::new(kind, &r.try_get::<String, _>("node_id")?))
-        })
-        .collect::<Result<_>>()?;
+    let watermark = match (policy.watermark_below, policy.watermark_text) {
+        (Some(below), Some(text)) => Some((below, text)),
+        _ => None,
+    };
     Ok(RoomAccess {
         room: room.clone(),
         policy: policy.policy,
         grants,
-        linked,
+        watermark,
     })
 }
 

@@ -145,6 +145,25 @@ async fn get_link(db: &Db, id: &LinkId) -> Result<Link> {
     link_from_row(&r)
 }
 
+/// The nodes of a room that a live (not revoked) link points at.
+pub async fn linked_nodes(db: &Db, room: &RoomId) -> Result<std::collections::HashSet<Node>> {
+    sqlx::query("SELECT node_kind, node_id FROM links WHERE room_id = $1 AND revoked_at IS NULL")
+        .bind(room.as_str().to_string())
+        .fetch_all(&db.read)
+        .await?
+        .iter()
+        .map(|r| {
+            let kind: String = r.try_get("node_kind")?;
+            let kind = if kind == "folder" {
+                NodeKind::Folder
+            } else {
+                NodeKind::File
+            };
+            Ok(Node::new(kind, &r.try_get::<String, _>("node_id")?))
+        })
+        .collect()
+}
+
 /// The links on one item, newest first (revoked ones included, marked).
 pub async fn list_links(db: &Db, node: &Node) -> Result<Vec<Link>> {
     sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -493,7 +493,7 @@ async fn update_file(
     let g = guard_file(&st, &caller, &id, Capability::Edit).await?;
     if let Some(dest) = &req.folder_id {
         let d = guard_folder(&st, &caller, dest, Capability::Edit).await?;
-        super::may_move(&caller, &g, &d)?;
+        super::may_move(&st, &caller, &g, &d).await?;
     }
     let f = content::update_file(&st.db, &g.permit, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
     st.audit(

@@ -127,9 +127,19 @@ async fn reached(st: &AppState, kind: SubjectKind, id: &str) -> ApiResult<Vec<Pe
             users
         }
     };
-    let mut people = Vec::with_capacity(users.len());
+    let mut people = Vec::with_capacity(users.len() + 1);
     for u in users {
         people.push(super::person(st, &u.id, u.role, u.modules()).await?);
+    }
+    // And whoever joins the group later: someone in that group alone (so a grant to an empty
+    // group is bounded like any other).
+    if kind == SubjectKind::Group {
+        people.push(Person {
+            user: UserId::from_trusted(format!("member-of-{id}")),
+            groups: vec![GroupId::from_trusted(id.to_string())],
+            guest: false,
+            documents_admin: false,
+        });
     }
     Ok(people)
 }

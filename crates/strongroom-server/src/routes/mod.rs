@@ -277,16 +277,24 @@ pub async fn guard_file_for(
 /// leaves its room's control) and, inside the room, out of or into a folder that carries
 /// sharing of its own: grants (the move would drop a Deny or a restriction set there, or add
 /// one) or an external link (the move would hand the item to the link's holders).
-pub fn may_move<T>(caller: &Caller, source: &Guarded<T>, dest: &Guarded<Folder>) -> ApiResult<()> {
+pub async fn may_move<T>(
+    state: &AppState,
+    caller: &Caller,
+    source: &Guarded<T>,
+    dest: &Guarded<Folder>,
+) -> ApiResult<()> {
     let access = &source.in_room.access;
     let same_room = dest.item.room_id == access.room;
     if same_room {
         let from = &source.path[..source.path.len().saturating_sub(1)];
         let common = from.iter().zip(&dest.path).take_while(|(a, b)| a == b).count();
-        let crosses = from[common..]
-            .iter()
-            .chain(&dest.path[common..])
-            .any(|n| access.carries_sharing(n));
+        let between: Vec<&Node> = from[common..].iter().chain(&dest.path[common..]).collect();
+        // Links are looked up only here: no other request needs them.
+        let linked = match between.is_empty() {
+            true => Default::default(),
+            false => strongroom_store::links::linked_nodes(&state.db, &access.room).await?,
+        };
+        let crosses = between.iter().any(|n| access.has_grants(n) || linked.contains(*n));
         if !crosses {
             return Ok(());
         }

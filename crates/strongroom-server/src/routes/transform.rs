@@ -506,8 +506,9 @@ pub(crate) async fn room_watermark(
 
 /// The room's watermark template, when the room stamps this version for this caller.
 async fn room_stamp(st: &AppState, guarded: &Guarded<FileInfo>, v: &Version) -> ApiResult<Option<String>> {
-    let settings = rooms::room_policy(&st.db, &guarded.item.room_id).await?;
-    let (Some(below), Some(template)) = (settings.watermark_below, settings.watermark_text) else {
+    // Loaded with the room's grants: a download asks the database nothing more unless it is
+    // stamped.
+    let Some((below, template)) = guarded.in_room.access.watermark.clone() else {
         return Ok(None);
     };
     let rights = guarded.rights;
