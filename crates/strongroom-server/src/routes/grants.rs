@@ -2,7 +2,7 @@
 //! or group, with more or less access than they have above). One set of handlers serves the
 //! three kinds of node.
 
-use super::{InRoom, guard_file, guard_folder, guard_room};
+use super::{Target, file_target, folder_target, room_target};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, Json, Path};
 use crate::state::{AppState, Shared};
@@ -13,7 +13,7 @@ use strongroom_core::audit::AuditEvent;
 use strongroom_core::ids::{FileId, FolderId, RoomId};
 use strongroom_core::ids::{GroupId, UserId};
 use strongroom_core::rights::{Grant, Holder, Person, Restrictions, Subject, may_grant, may_revoke};
-use strongroom_core::{AccessLevel, Capability, Permit};
+use strongroom_core::{AccessLevel, Capability};
 use strongroom_store::grants::{self, Member, Node, NodeKind, SubjectKind};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -54,45 +54,6 @@ impl GrantRequest {
             no_copy: self.no_copy,
         }
     }
-}
-
-/// A node the caller acts on, with what authorization loaded for it.
-struct Target {
-    in_room: InRoom,
-    /// The node's path inside the room (empty for the room itself).
-    path: Vec<Node>,
-    node: Node,
-    permit: Permit,
-}
-
-async fn room_target(st: &AppState, caller: &Caller, id: &RoomId, cap: Capability) -> ApiResult<Target> {
-    let (in_room, permit) = guard_room(st, caller, id, cap).await?;
-    Ok(Target {
-        in_room,
-        path: vec![],
-        node: Node::new(NodeKind::Room, id.as_str()),
-        permit,
-    })
-}
-
-async fn folder_target(st: &AppState, caller: &Caller, id: &FolderId, cap: Capability) -> ApiResult<Target> {
-    let g = guard_folder(st, caller, id, cap).await?;
-    Ok(Target {
-        in_room: g.in_room,
-        node: Node::new(NodeKind::Folder, id.as_str()),
-        path: g.path,
-        permit: g.permit,
-    })
-}
-
-async fn file_target(st: &AppState, caller: &Caller, id: &FileId, cap: Capability) -> ApiResult<Target> {
-    let g = guard_file(st, caller, id, cap).await?;
-    Ok(Target {
-        in_room: g.in_room,
-        node: Node::new(NodeKind::File, id.as_str()),
-        path: g.path,
-        permit: g.permit,
-    })
 }
 
 /// The grants on a node. Those who may not share do not see who is denied.

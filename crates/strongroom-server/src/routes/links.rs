@@ -7,7 +7,7 @@
 //! `strongroom_store::links::begin_unlock`), and each check is an Argon2id verification in the
 //! bounded password queue.
 
-use super::{Guarded, guard_file, guard_file_for, guard_folder, guard_folder_for};
+use super::{Target, file_target, folder_target, guard_file_for, guard_folder_for};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, Json, LinkCaller, Origin, Path, Requester};
 use crate::state::{AppState, Shared};
@@ -20,9 +20,9 @@ use strongroom_auth::{password, token};
 use strongroom_core::audit::{AuditEvent, Outcome};
 use strongroom_core::ids::{FileId, FolderId, LinkId};
 use strongroom_core::rights::{Restrictions, may_link};
-use strongroom_core::{AccessLevel, Capability, Permit};
+use strongroom_core::{AccessLevel, Capability};
 use strongroom_store::content::{self, FileInfo, FolderListing};
-use strongroom_store::grants::{Node, NodeKind};
+use strongroom_store::grants::NodeKind;
 use strongroom_store::links::{self, Link, NewLink};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -76,41 +76,18 @@ pub struct NewLinkResponse {
     link: Link,
 }
 
-/// An item links are managed on, with the permit to manage them.
-struct Linked {
-    node: Node,
-    permit: Permit,
-    rights: strongroom_core::Rights,
-    room: strongroom_core::ids::RoomId,
+async fn folder_linked(st: &AppState, caller: &Caller, id: &FolderId) -> ApiResult<Target> {
+    folder_target(st, caller, id, Capability::ManageLinks).await
 }
 
-impl<T> From<(NodeKind, &str, &strongroom_core::ids::RoomId, Guarded<T>)> for Linked {
-    fn from((kind, id, room, g): (NodeKind, &str, &strongroom_core::ids::RoomId, Guarded<T>)) -> Linked {
-        Linked {
-            node: Node::new(kind, id),
-            permit: g.permit,
-            rights: g.rights,
-            room: room.clone(),
-        }
-    }
-}
-
-async fn folder_linked(st: &AppState, caller: &Caller, id: &FolderId) -> ApiResult<Linked> {
-    let g = guard_folder(st, caller, id, Capability::ManageLinks).await?;
-    let room = g.item.room_id.clone();
-    Ok((NodeKind::Folder, id.as_str(), &room, g).into())
-}
-
-async fn file_linked(st: &AppState, caller: &Caller, id: &FileId) -> ApiResult<Linked> {
-    let g = guard_file(st, caller, id, Capability::ManageLinks).await?;
-    let room = g.item.room_id.clone();
-    Ok((NodeKind::File, id.as_str(), &room, g).into())
+async fn file_linked(st: &AppState, caller: &Caller, id: &FileId) -> ApiResult<Target> {
+    file_target(st, caller, id, Capability::ManageLinks).await
 }
 
 async fn create(
     st: &AppState,
     caller: &Caller,
-    at: Linked,
+    at: Target,
     req: NewLinkRequest,
 ) -> ApiResult<(StatusCode, Json<NewLinkResponse>)> {
     let restrictions = Restrictions {
@@ -123,7 +100,7 @@ async fn create(
             "a link carries view_only, form_filling, comment, review or edit",
         ));
     }
-    if !may_link(at.rights, req.access, restrictions) {
+    if !may_link(at.in_room.rights(&at.path), req.access, restrictions) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -145,7 +122,7 @@ async fn create(
         &at.permit,
         NewLink {
             token_hash: &hash,
-            room: &at.room,
+            room: &at.in_room.access.room,
             node: &at.node,
             access: req.access,
             restrictions,
@@ -170,7 +147,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(NewLinkResponse { token: secret, link })))
 }
 
-async fn revoke(st: &AppState, caller: &Caller, at: Linked, link: &LinkId) -> ApiResult<StatusCode> {
+async fn revoke(st: &AppState, caller: &Caller, at: Target, link: &LinkId) -> ApiResult<StatusCode> {
     links::revoke_link(&st.db, &at.permit, &at.node, link, st.now()).await?;
     st.audit(
         AuditEvent::new("link.revoke", "documents")

@@ -271,6 +271,46 @@ pub async fn guard_file_for(
     guarded(state, who, file, &room, path, cap, "file").await
 }
 
+/// A room, folder or file node the caller acts on (sharing it, linking it), with what
+/// authorization loaded for it.
+pub struct Target {
+    pub in_room: InRoom,
+    /// The node's path inside the room (empty for the room itself).
+    pub path: Vec<Node>,
+    pub node: Node,
+    pub permit: Permit,
+}
+
+pub async fn room_target(st: &AppState, caller: &Caller, id: &RoomId, cap: Capability) -> ApiResult<Target> {
+    let (in_room, permit) = guard_room(st, caller, id, cap).await?;
+    Ok(Target {
+        in_room,
+        path: vec![],
+        node: Node::new(NodeKind::Room, id.as_str()),
+        permit,
+    })
+}
+
+pub async fn folder_target(st: &AppState, caller: &Caller, id: &FolderId, cap: Capability) -> ApiResult<Target> {
+    let g = guard_folder(st, caller, id, cap).await?;
+    Ok(Target {
+        in_room: g.in_room,
+        node: Node::new(NodeKind::Folder, id.as_str()),
+        path: g.path,
+        permit: g.permit,
+    })
+}
+
+pub async fn file_target(st: &AppState, caller: &Caller, id: &FileId, cap: Capability) -> ApiResult<Target> {
+    let g = guard_file(st, caller, id, cap).await?;
+    Ok(Target {
+        in_room: g.in_room,
+        node: Node::new(NodeKind::File, id.as_str()),
+        path: g.path,
+        permit: g.permit,
+    })
+}
+
 /// Whether the caller may move `source` into the folder `dest`. Moving changes what the item
 /// inherits, so two kinds of move need the right to manage the room the item is in: into
 /// another room (the item, and for a folder everything in it, whose own grants stay behind,
