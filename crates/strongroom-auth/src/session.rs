@@ -3,9 +3,10 @@
 use crate::{password, token};
 use secrecy::SecretString;
 use strongroom_core::Actor;
+use strongroom_core::audit::{AuditAction, AuditEvent, RequestOrigin};
 use strongroom_store::people::{self, User};
 use strongroom_store::sessions::{self, NewSession};
-use strongroom_store::{Db, StoreError};
+use strongroom_store::{Change, Db, StoreError};
 
 /// Why authentication failed.
 #[derive(Debug, thiserror::Error)]
@@ -74,15 +75,15 @@ pub struct SessionAuth {
     pub csrf_hash: String,
 }
 
-/// Checks e-mail and password and opens a session.
+/// Checks e-mail and password and opens a session, audited as `auth.login` in the same
+/// change. A refused sign-in changes nothing; its caller audits it.
 pub async fn login(
     db: &Db,
     email: &str,
     pw: SecretString,
     now: i64,
     lifetime_ms: i64,
-    ip: Option<String>,
-    user_agent: Option<String>,
+    origin: &RequestOrigin,
 ) -> Result<Login, AuthError> {
     let found = people::find_by_email(db, email).await?;
     let (user, hash) = match found {
@@ -94,23 +95,26 @@ pub async fn login(
         (true, Some(u)) => u,
         _ => return Err(AuthError::InvalidCredentials),
     };
-    actor_of(&user)?;
+    let actor = actor_of(&user)?;
     let (session_secret, id_hash) = token::generate(token::Kind::Session);
     let (csrf_token, csrf_hash) = token::generate(token::Kind::Csrf);
     let expires_at = now.saturating_add(lifetime_ms);
+    let mut change = Change::begin(db, now).await?;
     sessions::create_session(
-        db,
+        &mut change,
         NewSession {
             id_hash: &id_hash,
             user_id: &user.id,
             csrf_hash: &csrf_hash,
-            now,
             expires_at,
-            ip,
-            user_agent,
+            ip: origin.ip.clone(),
+            user_agent: origin.user_agent.clone(),
         },
     )
     .await?;
+    change
+        .commit(&AuditEvent::new(AuditAction::Login).by(&actor).from_origin(origin))
+        .await?;
     Ok(Login {
         user,
         session_secret,
@@ -146,8 +150,8 @@ pub async fn from_api_token(db: &Db, secret: &str, now: i64) -> Result<Actor, Au
     Ok(actor)
 }
 
-/// Ends the session behind a cookie value.
-pub async fn logout(db: &Db, secret: &str) -> Result<(), AuthError> {
-    sessions::delete_session(db, &token::hash(secret)).await?;
+/// Ends the session behind a cookie value, as part of a change.
+pub async fn logout(change: &mut Change, secret: &str) -> Result<(), AuthError> {
+    sessions::delete_session(change, &token::hash(secret)).await?;
     Ok(())
 }

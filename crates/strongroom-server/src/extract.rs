@@ -9,7 +9,7 @@ use axum::http::{Method, header};
 use std::net::SocketAddr;
 use strongroom_auth::{AuthError, session};
 use strongroom_core::Actor;
-use strongroom_core::audit::RequestOrigin;
+use strongroom_core::audit::{AuditAction, AuditEvent, RequestOrigin};
 
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -110,6 +110,11 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// An audit event by this caller, from where the request came.
+    pub fn event(&self, action: AuditAction) -> AuditEvent {
+        AuditEvent::new(action).by(&self.actor).from_origin(&self.origin)
+    }
+
     /// The sign-in this request came through, to keep when the caller changes their own
     /// password (every other one ends).
     pub fn sign_in_hashes(&self) -> (Option<String>, Option<String>) {
@@ -221,11 +226,12 @@ pub enum Requester<'a> {
 
 impl Requester<'_> {
     /// An audit event by this requester, from where the request came.
-    pub fn event(&self, action: &'static str, module: &'static str) -> strongroom_core::audit::AuditEvent {
-        let e = strongroom_core::audit::AuditEvent::new(action, module);
+    pub fn event(&self, action: AuditAction) -> AuditEvent {
         match self {
-            Requester::User(c) => e.by(&c.actor).from_origin(&c.origin),
-            Requester::Link(l) => e.by_link(l.link.id.as_str()).from_origin(&l.origin),
+            Requester::User(c) => c.event(action),
+            Requester::Link(l) => AuditEvent::new(action)
+                .by_link(l.link.id.as_str())
+                .from_origin(&l.origin),
         }
     }
 

@@ -7,7 +7,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use strongroom_core::Clock;
 use strongroom_core::audit::AuditEvent;
-use strongroom_store::{BlobStore, Db};
+use strongroom_store::{BlobStore, Change, Db};
 
 pub struct AppState {
     pub db: Db,
@@ -54,7 +54,13 @@ impl AppState {
         self.clock.now_ms()
     }
 
-    /// Records an audit event; the one path from handlers to the audit trail.
+    /// Starts a change: its writes and its audit event commit together, or not at all.
+    pub async fn change(&self) -> ApiResult<Change> {
+        Ok(Change::begin(&self.db, self.now()).await?)
+    }
+
+    /// Records an audit event that changes nothing else (a download, a view, a refusal).
+    /// Changes record theirs with [`Change::commit`].
     pub async fn audit(&self, event: AuditEvent) -> ApiResult<()> {
         strongroom_store::audit::record(&self.db, &event, self.now()).await?;
         Ok(())

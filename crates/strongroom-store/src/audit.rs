@@ -1,22 +1,32 @@
-//! The audit trail's one writer. Every state change and every security-relevant read goes
-//! through [`record`]; nothing else inserts into `audit_events`.
+//! The audit trail's one writer: nothing else inserts into `audit_events`. A change writes its
+//! event in its own transaction ([`crate::change::Change::commit`]); an event that changes
+//! nothing (a download, a view, a refused sign-in) is written alone by [`record`].
 
 use crate::db::Db;
 use crate::error::Result;
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use strongroom_core::audit::AuditEvent;
 
-/// Appends one event. Failure to audit is an error the caller must not ignore.
+/// Appends one event that changes nothing else. Failure to audit is an error the caller must
+/// not ignore.
 pub async fn record(db: &Db, e: &AuditEvent, now: i64) -> Result<()> {
+    let mut conn = db.pool.acquire().await?;
+    insert(&mut conn, e, now).await?;
+    log(e);
+    Ok(())
+}
+
+/// Writes one event on a connection (inside the caller's transaction, if any).
+pub(crate) async fn insert(conn: &mut AnyConnection, e: &AuditEvent, now: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_events (id, at, action, module, outcome, actor_id, actor_email, target_kind, target_id, ip, user_agent, request_id, details) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(uuid::Uuid::now_v7().to_string())
     .bind(now)
-    .bind(e.action)
-    .bind(e.module)
+    .bind(e.action.name())
+    .bind(e.action.module())
     .bind(e.outcome.as_str())
     .bind(e.actor_id.clone())
     .bind(e.actor_email.clone())
@@ -26,10 +36,14 @@ pub async fn record(db: &Db, e: &AuditEvent, now: i64) -> Result<()> {
     .bind(e.origin.user_agent.clone())
     .bind(e.origin.request_id.clone())
     .bind(e.details.to_string())
-    .execute(&db.pool)
+    .execute(conn)
     .await?;
-    tracing::info!(target: "audit", action = e.action, outcome = e.outcome.as_str(), actor = e.actor_email.as_deref(), target_id = e.target_id.as_deref(), "audit event");
     Ok(())
+}
+
+/// Mirrors a written event to the structured log (never its details: they may name files).
+pub(crate) fn log(e: &AuditEvent) {
+    tracing::info!(target: "audit", action = e.action.name(), outcome = e.outcome.as_str(), actor = e.actor_email.as_deref(), target_id = e.target_id.as_deref(), "audit event");
 }
 
 /// An audit event as read back.

@@ -6,6 +6,7 @@
 //! two steps can leave an orphaned blob for the next sweep but never a row without its blob.
 
 use crate::blob::{BlobStore, StoredBlob};
+use crate::change::Change;
 use crate::db::Db;
 use crate::encryption::BlobEncryption;
 use crate::error::{Result, StoreError};
@@ -13,7 +14,7 @@ use crate::grants::{Node, NodeKind, require};
 use crate::people::check_name;
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 use strongroom_core::Capability;
 use strongroom_core::access::Permit;
 use strongroom_core::ids::{FileId, FolderId, RoomId, UserId};
@@ -134,40 +135,48 @@ fn file_from_row(r: &AnyRow) -> Result<FileInfo> {
 }
 
 pub async fn get_folder(db: &Db, id: &FolderId) -> Result<Folder> {
+    folder_on(&mut *db.read.acquire().await?, id).await
+}
+
+async fn folder_on(conn: &mut AnyConnection, id: &FolderId) -> Result<Folder> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {FOLDER_COLS} FROM folders WHERE id = $1"
     )))
     .bind(s(id))
-    .fetch_optional(&db.read)
+    .fetch_optional(conn)
     .await?
     .ok_or(StoreError::NotFound("folder"))?;
     folder_from_row(&row)
 }
 
 pub async fn get_file(db: &Db, id: &FileId) -> Result<FileInfo> {
+    file_on(&mut *db.read.acquire().await?, id).await
+}
+
+async fn file_on(conn: &mut AnyConnection, id: &FileId) -> Result<FileInfo> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("{FILE_SELECT} WHERE f.id = $1")))
         .bind(s(id))
-        .fetch_optional(&db.read)
+        .fetch_optional(conn)
         .await?
         .ok_or(StoreError::NotFound("file"))?;
     file_from_row(&row)
 }
 
 /// The folder and its ancestors up to the room's root, nearest first.
-async fn ancestry(db: &Db, id: &FolderId) -> Result<Vec<Folder>> {
-    let mut chain = vec![get_folder(db, id).await?];
+async fn ancestry(conn: &mut AnyConnection, id: &FolderId) -> Result<Vec<Folder>> {
+    let mut chain = vec![folder_on(conn, id).await?];
     while let Some(parent) = chain.last().and_then(|f| f.parent_id.clone()) {
         if chain.len() > MAX_DEPTH {
             return Err(StoreError::Corrupt("folder nesting too deep or cyclic".into()));
         }
-        chain.push(get_folder(db, &parent).await?);
+        chain.push(folder_on(conn, &parent).await?);
     }
     Ok(chain)
 }
 
 /// The nodes from the room's root folder down to this folder, for rights along its ancestry.
 pub async fn folder_path(db: &Db, id: &FolderId) -> Result<Vec<Node>> {
-    let chain = ancestry(db, id).await?;
+    let chain = ancestry(&mut *db.read.acquire().await?, id).await?;
     Ok(chain
         .iter()
         .rev()
@@ -184,11 +193,14 @@ pub async fn file_path(db: &Db, file: &FileInfo) -> Result<Vec<Node>> {
 
 /// Whether a folder and all its ancestors are out of the trash.
 pub async fn folder_is_live(db: &Db, id: &FolderId) -> Result<bool> {
-    Ok(ancestry(db, id).await?.iter().all(|f| !f.trashed))
+    Ok(ancestry(&mut *db.read.acquire().await?, id)
+        .await?
+        .iter()
+        .all(|f| !f.trashed))
 }
 
-async fn require_live_folder(db: &Db, id: &FolderId) -> Result<Folder> {
-    let chain = ancestry(db, id).await?;
+async fn require_live_folder(conn: &mut AnyConnection, id: &FolderId) -> Result<Folder> {
+    let chain = ancestry(conn, id).await?;
     if chain.iter().any(|f| f.trashed) {
         return Err(StoreError::Conflict(
             "the folder is in the trash; restore it first".into(),
@@ -241,15 +253,20 @@ fn name_taken(e: sqlx::Error, name: &str) -> StoreError {
     StoreError::unique(e, &format!("an item named {name:?} already exists in this folder"))
 }
 
-/// Fails if a live file or folder in `parent` already has this name.
+/// Fails if a live file or folder in `parent` already has this name (a check before an upload
+/// moves any bytes; the change that records the file checks again).
 pub async fn check_name_free(db: &Db, parent: &FolderId, name: &str) -> Result<()> {
+    name_free_on(&mut *db.read.acquire().await?, parent, name).await
+}
+
+async fn name_free_on(conn: &mut AnyConnection, parent: &FolderId, name: &str) -> Result<()> {
     let n: i64 = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM folders WHERE parent_id = $1 AND name = $2 AND trashed_at IS NULL) \
          + (SELECT COUNT(*) FROM files WHERE folder_id = $1 AND name = $2 AND trashed_at IS NULL) AS n",
     )
     .bind(s(parent))
     .bind(name.to_string())
-    .fetch_one(&db.pool)
+    .fetch_one(conn)
     .await?
     .try_get("n")?;
     if n > 0 {
@@ -261,17 +278,17 @@ pub async fn check_name_free(db: &Db, parent: &FolderId, name: &str) -> Result<(
 }
 
 pub async fn create_folder(
-    db: &Db,
+    c: &mut Change,
     permit: &Permit,
     parent: &FolderId,
     name: &str,
     by: &UserId,
-    now: i64,
 ) -> Result<Folder> {
     require(permit, Capability::CreateFolders)?;
     let name = check_item_name("folder", name)?;
-    let parent = require_live_folder(db, parent).await?;
-    check_name_free(db, &parent.id, &name).await?;
+    let now = c.now();
+    let parent = require_live_folder(c.conn(), parent).await?;
+    name_free_on(c.conn(), &parent.id, &name).await?;
     let id = FolderId::generate();
     sqlx::query(
         "INSERT INTO folders (id, room_id, parent_id, name, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -282,20 +299,35 @@ pub async fn create_folder(
     .bind(name.clone())
     .bind(s(by))
     .bind(now)
-    .execute(&db.pool)
+    .execute(c.conn())
     .await
     .map_err(|e| name_taken(e, &name))?;
-    get_folder(db, &id).await
+    folder_on(c.conn(), &id).await
+}
+
+/// Holds these rooms' folder trees until the change ends: a row lock on each room on
+/// PostgreSQL (always taken in the same order, so two changes cannot deadlock), the one
+/// write lock on SQLite.
+async fn hold_rooms(tx: &mut AnyConnection, mut rooms: Vec<RoomId>) -> Result<()> {
+    rooms.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    rooms.dedup();
+    for r in rooms {
+        sqlx::query("UPDATE rooms SET name = name WHERE id = $1")
+            .bind(s(&r))
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Every folder in the subtree under `root`, `root` first, parents before children.
-async fn subtree(tx: &mut Transaction<'_, Any>, root: &FolderId) -> Result<Vec<String>> {
+async fn subtree(conn: &mut AnyConnection, root: &FolderId) -> Result<Vec<String>> {
     let mut all = vec![s(root)];
     let mut i = 0;
     while let Some(id) = all.get(i).cloned() {
         let kids = sqlx::query("SELECT id FROM folders WHERE parent_id = $1")
             .bind(id)
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *conn)
             .await?;
         for k in kids {
             all.push(k.try_get("id")?);
@@ -311,14 +343,24 @@ async fn subtree(tx: &mut Transaction<'_, Any>, root: &FolderId) -> Result<Vec<S
 /// Renames and/or moves a folder. A room's root folder cannot be changed; a folder cannot move
 /// into itself or its own subtree. Moving to another room carries the whole subtree along.
 pub async fn update_folder(
-    db: &Db,
+    c: &mut Change,
     permit: &Permit,
     id: &FolderId,
     name: Option<&str>,
     parent: Option<&FolderId>,
 ) -> Result<Folder> {
     require(permit, Capability::Edit)?;
-    let cur = get_folder(db, id).await?;
+    let tx = c.conn();
+    // Two moves checked at once could each see no cycle and together make one (A into B
+    // while B goes into A). So the folder trees of both rooms are held for the rest of the
+    // change first, then everything is read afresh.
+    let before = folder_on(tx, id).await?;
+    let mut rooms = vec![before.room_id.clone()];
+    if let Some(p) = parent {
+        rooms.push(folder_on(tx, p).await?.room_id);
+    }
+    hold_rooms(tx, rooms).await?;
+    let cur = folder_on(tx, id).await?;
     let Some(cur_parent) = cur.parent_id.clone() else {
         return Err(StoreError::Conflict(
             "a room's root folder cannot be renamed or moved; rename the room".into(),
@@ -329,18 +371,17 @@ pub async fn update_folder(
         None => cur.name.clone(),
     };
     let target = match parent {
-        Some(p) => require_live_folder(db, p).await?,
-        None => get_folder(db, &cur_parent).await?,
+        Some(p) => require_live_folder(tx, p).await?,
+        None => folder_on(tx, &cur_parent).await?,
     };
-    if ancestry(db, &target.id).await?.iter().any(|f| f.id == *id) {
+    if ancestry(tx, &target.id).await?.iter().any(|f| f.id == *id) {
         return Err(StoreError::Conflict(
             "a folder cannot be moved into itself or its subfolders".into(),
         ));
     }
     if target.id != cur_parent || name != cur.name {
-        check_name_free(db, &target.id, &name).await?;
+        name_free_on(tx, &target.id, &name).await?;
     }
-    let mut tx = db.pool.begin().await?;
     sqlx::query("UPDATE folders SET name = $1, parent_id = $2 WHERE id = $3")
         .bind(name.clone())
         .bind(s(&target.id))
@@ -349,7 +390,7 @@ pub async fn update_folder(
         .await
         .map_err(|e| name_taken(e, &name))?;
     if target.room_id != cur.room_id {
-        for f in subtree(&mut tx, id).await? {
+        for f in subtree(tx, id).await? {
             sqlx::query("UPDATE folders SET room_id = $1 WHERE id = $2")
                 .bind(s(&target.room_id))
                 .bind(f.clone())
@@ -360,24 +401,25 @@ pub async fn update_folder(
                 .fetch_all(&mut *tx)
                 .await?;
             for file in files {
-                delete_grants_on(&mut tx, NodeKind::File, &file.try_get::<String, _>("id")?).await?;
+                delete_grants_on(tx, NodeKind::File, &file.try_get::<String, _>("id")?).await?;
             }
             sqlx::query("UPDATE files SET room_id = $1 WHERE folder_id = $2")
                 .bind(s(&target.room_id))
                 .bind(f.clone())
                 .execute(&mut *tx)
                 .await?;
-            delete_grants_on(&mut tx, NodeKind::Folder, &f).await?;
+            delete_grants_on(tx, NodeKind::Folder, &f).await?;
         }
     }
-    tx.commit().await?;
-    get_folder(db, id).await
+    folder_on(tx, id).await
 }
 
 /// Puts a folder (with everything in it) in the trash, or takes it out.
-pub async fn set_folder_trashed(db: &Db, permit: &Permit, id: &FolderId, trashed: bool, now: i64) -> Result<Folder> {
+pub async fn set_folder_trashed(c: &mut Change, permit: &Permit, id: &FolderId, trashed: bool) -> Result<Folder> {
     require(permit, Capability::Trash)?;
-    let cur = get_folder(db, id).await?;
+    let now = c.now();
+    let tx = c.conn();
+    let cur = folder_on(tx, id).await?;
     let Some(parent) = cur.parent_id.clone() else {
         return Err(StoreError::Conflict(
             "a room's root folder cannot be trashed; delete the room".into(),
@@ -394,57 +436,57 @@ pub async fn set_folder_trashed(db: &Db, permit: &Permit, id: &FolderId, trashed
         ));
     }
     if !trashed {
-        require_live_folder(db, &parent).await?;
-        check_name_free(db, &parent, &cur.name).await?;
+        require_live_folder(tx, &parent).await?;
+        name_free_on(tx, &parent, &cur.name).await?;
     }
     sqlx::query("UPDATE folders SET trashed_at = $1 WHERE id = $2")
         .bind(if trashed { Some(now) } else { None })
         .bind(s(id))
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| name_taken(e, &cur.name))?;
-    get_folder(db, id).await
+    folder_on(tx, id).await
 }
 
 /// Queues blob keys for deletion, inside the caller's transaction.
-async fn queue_garbage(tx: &mut Transaction<'_, Any>, keys: &[String], now: i64) -> Result<()> {
+async fn queue_garbage(tx: &mut AnyConnection, keys: &[String], now: i64) -> Result<()> {
     for k in keys {
         sqlx::query("INSERT INTO blob_garbage (blob_key, created_at) VALUES ($1, $2)")
             .bind(k.clone())
             .bind(now)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
     }
     Ok(())
 }
 
-async fn version_keys(tx: &mut Transaction<'_, Any>, file: &str) -> Result<Vec<String>> {
+async fn version_keys(tx: &mut AnyConnection, file: &str) -> Result<Vec<String>> {
     sqlx::query("SELECT blob_key FROM file_versions WHERE file_id = $1")
         .bind(file.to_string())
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await?
         .iter()
         .map(|r| r.try_get("blob_key").map_err(StoreError::from))
         .collect()
 }
 
-async fn delete_file_rows(tx: &mut Transaction<'_, Any>, file: &str, now: i64) -> Result<()> {
+async fn delete_file_rows(tx: &mut AnyConnection, file: &str, now: i64) -> Result<()> {
     let keys = version_keys(tx, file).await?;
     queue_garbage(tx, &keys, now).await?;
     sqlx::query("DELETE FROM file_versions WHERE file_id = $1")
         .bind(file.to_string())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     sqlx::query("DELETE FROM files WHERE id = $1")
         .bind(file.to_string())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     delete_grants_on(tx, NodeKind::File, file).await
 }
 
 /// Removes the grants and external links on a node that is deleted or leaves its room (a grant
 /// or link made in one room must not follow an item into another, where nobody decided it).
-async fn delete_grants_on(tx: &mut Transaction<'_, Any>, kind: NodeKind, id: &str) -> Result<()> {
+async fn delete_grants_on(tx: &mut AnyConnection, kind: NodeKind, id: &str) -> Result<()> {
     for sql in [
         "DELETE FROM grants WHERE node_kind = $1 AND node_id = $2",
         "DELETE FROM link_sessions WHERE link_id IN (SELECT id FROM links WHERE node_kind = $1 AND node_id = $2)",
@@ -453,23 +495,24 @@ async fn delete_grants_on(tx: &mut Transaction<'_, Any>, kind: NodeKind, id: &st
         sqlx::query(sql)
             .bind(kind.as_str())
             .bind(id.to_string())
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
     }
     Ok(())
 }
 
 /// Permanently deletes a trashed folder and everything under it. Returns the number of files.
-pub async fn purge_folder(db: &Db, permit: &Permit, id: &FolderId, now: i64) -> Result<u64> {
+pub async fn purge_folder(c: &mut Change, permit: &Permit, id: &FolderId) -> Result<u64> {
     require(permit, Capability::Purge)?;
-    let cur = get_folder(db, id).await?;
+    let now = c.now();
+    let tx = c.conn();
+    let cur = folder_on(tx, id).await?;
     if !cur.trashed {
         return Err(StoreError::Conflict(
             "only items in the trash can be deleted permanently".into(),
         ));
     }
-    let mut tx = db.pool.begin().await?;
-    let folders = subtree(&mut tx, id).await?;
+    let folders = subtree(tx, id).await?;
     let mut n = 0;
     for f in &folders {
         let files = sqlx::query("SELECT id FROM files WHERE folder_id = $1")
@@ -477,7 +520,7 @@ pub async fn purge_folder(db: &Db, permit: &Permit, id: &FolderId, now: i64) -> 
             .fetch_all(&mut *tx)
             .await?;
         for file in files {
-            delete_file_rows(&mut tx, &file.try_get::<String, _>("id")?, now).await?;
+            delete_file_rows(tx, &file.try_get::<String, _>("id")?, now).await?;
             n += 1;
         }
     }
@@ -487,30 +530,30 @@ pub async fn purge_folder(db: &Db, permit: &Permit, id: &FolderId, now: i64) -> 
             .bind(f.clone())
             .execute(&mut *tx)
             .await?;
-        delete_grants_on(&mut tx, NodeKind::Folder, f).await?;
+        delete_grants_on(tx, NodeKind::Folder, f).await?;
     }
-    tx.commit().await?;
     Ok(n)
 }
 
 /// Deletes a whole room: its folders, files, versions and members.
-pub async fn purge_room(db: &Db, permit: &Permit, room: &RoomId, now: i64) -> Result<()> {
+pub async fn purge_room(c: &mut Change, permit: &Permit, room: &RoomId) -> Result<()> {
     require(permit, Capability::ManageRoom)?;
+    let now = c.now();
+    let tx = c.conn();
     let root: String = sqlx::query("SELECT root_folder_id FROM rooms WHERE id = $1")
         .bind(s(room))
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound("room"))?
         .try_get("root_folder_id")?;
-    let mut tx = db.pool.begin().await?;
     let files = sqlx::query("SELECT id FROM files WHERE room_id = $1")
         .bind(s(room))
         .fetch_all(&mut *tx)
         .await?;
     for file in files {
-        delete_file_rows(&mut tx, &file.try_get::<String, _>("id")?, now).await?;
+        delete_file_rows(tx, &file.try_get::<String, _>("id")?, now).await?;
     }
-    let folders = subtree(&mut tx, &FolderId::from_trusted(root)).await?;
+    let folders = subtree(tx, &FolderId::from_trusted(root)).await?;
     for f in folders.iter().rev() {
         sqlx::query("DELETE FROM folders WHERE id = $1")
             .bind(f.clone())
@@ -528,7 +571,6 @@ pub async fn purge_room(db: &Db, permit: &Permit, room: &RoomId, now: i64) -> Re
         .bind(s(room))
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -537,10 +579,15 @@ pub struct NewContent<'a> {
     pub blob: &'a StoredBlob,
     pub content_type: &'a str,
     pub by: &'a UserId,
-    pub now: i64,
 }
 
-async fn insert_version(tx: &mut Transaction<'_, Any>, file: &FileId, version: i64, c: &NewContent<'_>) -> Result<()> {
+async fn insert_version(
+    tx: &mut AnyConnection,
+    file: &FileId,
+    version: i64,
+    c: &NewContent<'_>,
+    now: i64,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO file_versions (file_id, version, blob_key, size, sha256, content_type, created_by, created_at, enc_key_id, enc_object_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -552,17 +599,17 @@ async fn insert_version(tx: &mut Transaction<'_, Any>, file: &FileId, version: i
     .bind(c.blob.sha256.clone())
     .bind(c.content_type.to_string())
     .bind(s(c.by))
-    .bind(c.now)
+    .bind(now)
     .bind(c.blob.encryption.as_ref().map(|e| e.key_id.clone()))
     .bind(c.blob.encryption.as_ref().map(|e| e.object_id.clone()))
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
 
 /// Records an uploaded blob as a new file (version 1) in a live folder.
 pub async fn create_file(
-    db: &Db,
+    ch: &mut Change,
     permit: &Permit,
     folder: &FolderId,
     name: &str,
@@ -570,9 +617,10 @@ pub async fn create_file(
 ) -> Result<FileInfo> {
     require(permit, Capability::Edit)?;
     let name = check_item_name("file", name)?;
-    let folder = require_live_folder(db, folder).await?;
+    let now = ch.now();
+    let tx = ch.conn();
+    let folder = require_live_folder(tx, folder).await?;
     let id = FileId::generate();
-    let mut tx = db.pool.begin().await?;
     sqlx::query(
         "INSERT INTO files (id, room_id, folder_id, name, current_version, created_by, created_at) VALUES ($1, $2, $3, $4, 1, $5, $6)",
     )
@@ -581,7 +629,7 @@ pub async fn create_file(
     .bind(s(&folder.id))
     .bind(name.clone())
     .bind(s(c.by))
-    .bind(c.now)
+    .bind(now)
     .execute(&mut *tx)
     .await
     .map_err(|e| name_taken(e, &name))?;
@@ -597,22 +645,22 @@ pub async fn create_file(
             "an item named {name:?} already exists in this folder"
         )));
     }
-    insert_version(&mut tx, &id, 1, &c).await?;
-    tx.commit().await?;
-    get_file(db, &id).await
+    insert_version(tx, &id, 1, &c, now).await?;
+    file_on(tx, &id).await
 }
 
 /// Records an uploaded blob as the next version of a file.
-pub async fn add_version(db: &Db, permit: &Permit, file: &FileId, c: NewContent<'_>) -> Result<FileInfo> {
+pub async fn add_version(ch: &mut Change, permit: &Permit, file: &FileId, c: NewContent<'_>) -> Result<FileInfo> {
     require(permit, Capability::Edit)?;
-    let cur = get_file(db, file).await?;
+    let now = ch.now();
+    let tx = ch.conn();
+    let cur = file_on(tx, file).await?;
     if cur.trashed {
         return Err(StoreError::Conflict(
             "the file is in the trash; restore it first".into(),
         ));
     }
     let next = cur.version + 1;
-    let mut tx = db.pool.begin().await?;
     // Guarded by the current version and by the (file_id, version) key, so two concurrent
     // uploads cannot both become version n+1.
     let r = sqlx::query("UPDATE files SET current_version = $1 WHERE id = $2 AND current_version = $3")
@@ -626,12 +674,11 @@ pub async fn add_version(db: &Db, permit: &Permit, file: &FileId, c: NewContent<
             "another version was uploaded at the same time; try again".into(),
         ));
     }
-    insert_version(&mut tx, file, next, &c).await.map_err(|e| match e {
+    insert_version(tx, file, next, &c, now).await.map_err(|e| match e {
         StoreError::Db(d) => StoreError::unique(d, "another version was uploaded at the same time; try again"),
         e => e,
     })?;
-    tx.commit().await?;
-    get_file(db, file).await
+    file_on(tx, file).await
 }
 
 pub async fn list_versions(db: &Db, file: &FileId) -> Result<Vec<Version>> {
@@ -670,26 +717,26 @@ pub async fn get_version(db: &Db, file: &FileId, version: i64) -> Result<Version
 
 /// Renames and/or moves a file (to a live folder, possibly in another room).
 pub async fn update_file(
-    db: &Db,
+    c: &mut Change,
     permit: &Permit,
     id: &FileId,
     name: Option<&str>,
     folder: Option<&FolderId>,
 ) -> Result<FileInfo> {
     require(permit, Capability::Edit)?;
-    let cur = get_file(db, id).await?;
+    let tx = c.conn();
+    let cur = file_on(tx, id).await?;
     let name = match name {
         Some(n) => check_item_name("file", n)?,
         None => cur.name.clone(),
     };
     let target = match folder {
-        Some(f) => require_live_folder(db, f).await?,
-        None => get_folder(db, &cur.folder_id).await?,
+        Some(f) => require_live_folder(tx, f).await?,
+        None => folder_on(tx, &cur.folder_id).await?,
     };
     if (target.id != cur.folder_id || name != cur.name) && !cur.trashed {
-        check_name_free(db, &target.id, &name).await?;
+        name_free_on(tx, &target.id, &name).await?;
     }
-    let mut tx = db.pool.begin().await?;
     sqlx::query("UPDATE files SET name = $1, folder_id = $2, room_id = $3 WHERE id = $4")
         .bind(name.clone())
         .bind(s(&target.id))
@@ -699,15 +746,16 @@ pub async fn update_file(
         .await
         .map_err(|e| name_taken(e, &name))?;
     if target.room_id != cur.room_id {
-        delete_grants_on(&mut tx, NodeKind::File, id.as_str()).await?;
+        delete_grants_on(tx, NodeKind::File, id.as_str()).await?;
     }
-    tx.commit().await?;
-    get_file(db, id).await
+    file_on(tx, id).await
 }
 
-pub async fn set_file_trashed(db: &Db, permit: &Permit, id: &FileId, trashed: bool, now: i64) -> Result<FileInfo> {
+pub async fn set_file_trashed(c: &mut Change, permit: &Permit, id: &FileId, trashed: bool) -> Result<FileInfo> {
     require(permit, Capability::Trash)?;
-    let cur = get_file(db, id).await?;
+    let now = c.now();
+    let tx = c.conn();
+    let cur = file_on(tx, id).await?;
     if cur.trashed == trashed {
         return Err(StoreError::Conflict(
             if trashed {
@@ -719,31 +767,30 @@ pub async fn set_file_trashed(db: &Db, permit: &Permit, id: &FileId, trashed: bo
         ));
     }
     if !trashed {
-        require_live_folder(db, &cur.folder_id).await?;
-        check_name_free(db, &cur.folder_id, &cur.name).await?;
+        require_live_folder(tx, &cur.folder_id).await?;
+        name_free_on(tx, &cur.folder_id, &cur.name).await?;
     }
     sqlx::query("UPDATE files SET trashed_at = $1 WHERE id = $2")
         .bind(if trashed { Some(now) } else { None })
         .bind(s(id))
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| name_taken(e, &cur.name))?;
-    get_file(db, id).await
+    file_on(tx, id).await
 }
 
 /// Permanently deletes a trashed file and all its versions.
-pub async fn purge_file(db: &Db, permit: &Permit, id: &FileId, now: i64) -> Result<()> {
+pub async fn purge_file(c: &mut Change, permit: &Permit, id: &FileId) -> Result<()> {
     require(permit, Capability::Purge)?;
-    let cur = get_file(db, id).await?;
+    let now = c.now();
+    let tx = c.conn();
+    let cur = file_on(tx, id).await?;
     if !cur.trashed {
         return Err(StoreError::Conflict(
             "only items in the trash can be deleted permanently".into(),
         ));
     }
-    let mut tx = db.pool.begin().await?;
-    delete_file_rows(&mut tx, id.as_str(), now).await?;
-    tx.commit().await?;
-    Ok(())
+    delete_file_rows(tx, id.as_str(), now).await
 }
 
 /// Queues one blob for deletion (an upload whose row was never written).

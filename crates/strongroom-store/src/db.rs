@@ -6,7 +6,8 @@
 
 use crate::error::Result;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
+use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Row, SqlSafeStr};
 use std::time::Duration;
 
 /// Which SQL engine is behind the pool.
@@ -35,15 +36,32 @@ fn sqlite_readers() -> u32 {
     u32::try_from(cores * 2).unwrap_or(8).clamp(2, 16)
 }
 
-/// Schema migrations, applied in order, each once. FROZEN: never edit a released step;
-/// add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("schema/0001_initial.sql")),
-    (2, include_str!("schema/0002_encryption.sql")),
-    (3, include_str!("schema/0003_conversion_runs.sql")),
-    (4, include_str!("schema/0004_secrets.sql")),
-    (5, include_str!("schema/0005_grants.sql")),
+/// Schema migrations, applied in order by sqlx's migrator: each once, in a transaction of its
+/// own, with its checksum recorded in `_sqlx_migrations`. FROZEN: never edit a released step
+/// (an instance that applied it refuses to start: "previously applied but has been
+/// modified"); add a new one. Every step is written in the SQL both engines accept; a step
+/// that cannot be would name a file per backend here.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("schema/0001_initial.sql")),
+    (2, "encryption", include_str!("schema/0002_encryption.sql")),
+    (3, "conversion runs", include_str!("schema/0003_conversion_runs.sql")),
+    (4, "secrets", include_str!("schema/0004_secrets.sql")),
+    (5, "grants", include_str!("schema/0005_grants.sql")),
 ];
+
+/// What binaries from before the migrator read to learn the schema's version: this one is
+/// newer than any of them knows, so they refuse to start instead of running on a schema they
+/// do not understand.
+const LEGACY_SENTINEL: i64 = 1_000_000;
+
+fn migrator() -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|(v, name, sql)| Migration::new(*v, (*name).into(), MigrationType::Simple, sql.into_sql_str(), false))
+            .collect(),
+    )
+}
 
 impl Db {
     /// Connects and brings the schema up to date. `url` is `sqlite://PATH` or
@@ -122,41 +140,74 @@ impl Db {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        if self.backend == Backend::Postgres {
-            // Several app nodes may start at once: one migrates, the others wait here.
-            sqlx::query("SELECT pg_advisory_xact_lock(7365727665720001)")
-                .execute(&mut *tx)
-                .await?;
+        let migrator = migrator();
+        let mut conn = self.pool.acquire().await?;
+        // An instance from before the migrator kept its version in `schema_migrations`, with
+        // the same steps: those are marked applied (not run again), then the rest run.
+        if let Some(done) = self.legacy_version(&mut conn).await? {
+            if done >= LEGACY_SENTINEL {
+                // Already adopted by the migrator; `_sqlx_migrations` says the rest.
+            } else if done > MIGRATIONS.len() as i64 {
+                return Err(crate::StoreError::Corrupt(format!(
+                    "the database schema is version {done}, newer than this binary knows; upgrade strongroom"
+                )));
+            } else {
+                migrator.skip(&mut *conn, Some(done)).await.map_err(migrate_error)?;
+            }
         }
+        migrator.run(&mut *conn).await.map_err(migrate_error)?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-        let current: i64 = sqlx::query("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM schema_migrations")
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("v")?;
-        let newest = MIGRATIONS.last().map_or(0, |m| m.0);
-        if current > newest {
-            return Err(crate::StoreError::Corrupt(format!(
-                "the database schema is version {current}, newer than this binary knows ({newest}); upgrade strongroom"
-            )));
-        }
-        for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-            for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                sqlx::query(stmt).execute(&mut *tx).await?;
-            }
-            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(*version)
-                .bind(0_i64)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
+        sqlx::query("DELETE FROM schema_migrations WHERE version <> $1")
+            .bind(LEGACY_SENTINEL)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0) ON CONFLICT (version) DO NOTHING",
+        )
+        .bind(LEGACY_SENTINEL)
+        .execute(&mut *conn)
+        .await?;
         Ok(())
     }
+
+    /// The newest step recorded by the hand-written migrations of earlier releases, if this
+    /// database has their table.
+    async fn legacy_version(&self, conn: &mut sqlx::AnyConnection) -> Result<Option<i64>> {
+        let exists = match self.backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
+            }
+        };
+        let n: i64 = sqlx::query(exists).fetch_one(&mut *conn).await?.try_get("n")?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let v: i64 = sqlx::query("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM schema_migrations")
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("v")?;
+        Ok(Some(v))
+    }
+}
+
+/// The migrator's refusals, said so that the person starting the server knows what to do.
+fn migrate_error(e: MigrateError) -> crate::StoreError {
+    crate::StoreError::Corrupt(match e {
+        MigrateError::VersionMissing(v) => format!(
+            "the database has schema step {v}, which this binary does not know: it was upgraded by a newer strongroom; upgrade strongroom"
+        ),
+        MigrateError::VersionMismatch(v) => format!(
+            "schema step {v} differs from the one this database applied; refusing to start (a released step must never change)"
+        ),
+        e => format!("schema migration failed: {e}"),
+    })
 }
 
 /// Reads a BIGINT 0/1 flag.

@@ -5,10 +5,11 @@
 //! queries, so a folder listing computes the rights of every child without asking the database
 //! again.
 
+use crate::change::Change;
 use crate::db::{Db, flag};
 use crate::error::{Result, StoreError};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 use strongroom_core::access::{Action, Permit};
 use strongroom_core::ids::{GroupId, RoomId, UserId};
@@ -85,6 +86,9 @@ pub struct RoomAccess {
     /// The room's download watermark: members below this level get PDFs and pictures
     /// stamped with this template.
     pub watermark: Option<(AccessLevel, String)>,
+    /// The grants and policy as stored when loaded, sorted: a sharing change decided on this
+    /// view is written only if the room still looks the same (see [`set_grant`]).
+    seen: Vec<String>,
 }
 
 impl RoomAccess {
@@ -194,18 +198,25 @@ const GRANT_COLS: &str = "node_kind, node_id, subject_kind, subject_id, access, 
 
 /// Loads the policy and every grant of a room. NotFound if the room does not exist.
 pub async fn room_access(db: &Db, room: &RoomId) -> Result<RoomAccess> {
-    let policy = crate::rooms::room_policy(db, room).await?;
+    room_access_on(&mut *db.read.acquire().await?, room).await
+}
+
+async fn room_access_on(conn: &mut AnyConnection, room: &RoomId) -> Result<RoomAccess> {
+    let policy = crate::rooms::policy_on(conn, room).await?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {GRANT_COLS} FROM grants WHERE room_id = $1"
     )))
     .bind(room.as_str().to_string())
-    .fetch_all(&db.read)
+    .fetch_all(&mut *conn)
     .await?;
     let mut grants: HashMap<Node, Vec<Grant>> = HashMap::new();
+    let mut seen = vec![format!("{policy:?}")];
     for r in &rows {
         let (node, g) = grant_from_row(r)?;
+        seen.push(format!("{node:?} {g:?}"));
         grants.entry(node).or_default().push(g);
     }
+    seen.sort();
     let watermark = match (policy.watermark_below, policy.watermark_text) {
         (Some(below), Some(text)) => Some((below, text)),
         _ => None,
@@ -215,7 +226,26 @@ pub async fn room_access(db: &Db, room: &RoomId) -> Result<RoomAccess> {
         policy: policy.policy,
         grants,
         watermark,
+        seen,
     })
+}
+
+/// Holds the room's sharing for the rest of the change (a row lock on PostgreSQL, the write
+/// lock on SQLite) and checks that its grants and policy are still what `seen` was loaded
+/// with. A sharing decision is made on what the sharer saw (who has access where); if another
+/// change got in between, this one is refused rather than written on a stale view.
+async fn still_as_seen(c: &mut Change, seen: &RoomAccess) -> Result<()> {
+    let tx = c.conn();
+    sqlx::query("UPDATE rooms SET name = name WHERE id = $1")
+        .bind(seen.room.as_str().to_string())
+        .execute(&mut *tx)
+        .await?;
+    if room_access_on(tx, &seen.room).await?.seen != seen.seen {
+        return Err(StoreError::Conflict(
+            "the room's sharing changed at the same time; look again and retry".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The paths (root folder first, the node last) of `nodes`, folders and files of one room, in
@@ -293,23 +323,26 @@ pub async fn grant_on(db: &Db, node: &Node, kind: SubjectKind, subject: &str) ->
         .find(|m| m.kind == kind && m.id == subject))
 }
 
-/// Sets (or replaces) the grant of a user or group on a node. Needs a permit to share.
-pub async fn set_grant(db: &Db, permit: &Permit, room: &RoomId, node: &Node, grant: &Member) -> Result<()> {
+/// Sets (or replaces) the grant of a user or group on a node of the room `seen` was loaded
+/// for. Needs a permit to share, and the room's sharing unchanged since `seen`.
+pub async fn set_grant(c: &mut Change, permit: &Permit, seen: &RoomAccess, node: &Node, grant: &Member) -> Result<()> {
     require(permit, Capability::Share)?;
+    still_as_seen(c, seen).await?;
+    let room = &seen.room;
     let (kind, subject, access, restrictions) = (grant.kind, grant.id.as_str(), grant.access, grant.restrictions);
     let table = match kind {
         SubjectKind::User => "users",
         SubjectKind::Group => "groups_",
     };
+    let tx = c.conn();
     let exists = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT id FROM {table} WHERE id = $1")))
         .bind(subject.to_string())
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *tx)
         .await?
         .is_some();
     if !exists {
         return Err(StoreError::NotFound(kind.as_str()));
     }
-    let mut tx = db.pool.begin().await?;
     sqlx::query("DELETE FROM grants WHERE node_kind = $1 AND node_id = $2 AND subject_kind = $3 AND subject_id = $4")
         .bind(node.kind.as_str())
         .bind(node.id.clone())
@@ -332,13 +365,21 @@ pub async fn set_grant(db: &Db, permit: &Permit, room: &RoomId, node: &Node, gra
     .bind(i64::from(restrictions.no_copy))
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
-/// Removes a grant. NotFound when there is none.
-pub async fn remove_grant(db: &Db, permit: &Permit, node: &Node, kind: SubjectKind, subject: &str) -> Result<()> {
+/// Removes a grant. NotFound when there is none; refused if the room's sharing changed
+/// since `seen`.
+pub async fn remove_grant(
+    c: &mut Change,
+    permit: &Permit,
+    seen: &RoomAccess,
+    node: &Node,
+    kind: SubjectKind,
+    subject: &str,
+) -> Result<()> {
     require(permit, Capability::Share)?;
+    still_as_seen(c, seen).await?;
     let r = sqlx::query(
         "DELETE FROM grants WHERE node_kind = $1 AND node_id = $2 AND subject_kind = $3 AND subject_id = $4",
     )
@@ -346,7 +387,7 @@ pub async fn remove_grant(db: &Db, permit: &Permit, node: &Node, kind: SubjectKi
     .bind(node.id.clone())
     .bind(kind.as_str())
     .bind(subject.to_string())
-    .execute(&db.pool)
+    .execute(c.conn())
     .await?;
     if r.rows_affected() == 0 {
         return Err(StoreError::NotFound("member"));

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod blob;
+pub mod change;
 pub mod content;
 pub mod convert;
 pub mod db;
@@ -24,5 +25,6 @@ pub mod sessions;
 mod staging;
 
 pub use blob::BlobStore;
+pub use change::Change;
 pub use db::{Backend, Db};
 pub use error::StoreError;

@@ -5,11 +5,12 @@
 //! What a link lets its holder do is decided by `strongroom_core::rights::effective` like any
 //! other right; this module only keeps links and answers "is this link live".
 
+use crate::change::Change;
 use crate::db::{Db, flag};
 use crate::error::{Result, StoreError};
 use crate::grants::{self, Node, NodeKind};
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use strongroom_core::access::Permit;
 use strongroom_core::ids::{LinkId, RoomId, UserId};
 use strongroom_core::rights::{LinkGrant, Restrictions};
@@ -96,11 +97,10 @@ pub struct NewLink<'a> {
     pub password_hash: Option<String>,
     pub expires_at: Option<i64>,
     pub by: &'a UserId,
-    pub now: i64,
 }
 
 /// Creates a link. Needs a permit to manage links on the item.
-pub async fn create_link(db: &Db, permit: &Permit, l: NewLink<'_>) -> Result<Link> {
+pub async fn create_link(c: &mut Change, permit: &Permit, l: NewLink<'_>) -> Result<Link> {
     grants::require(permit, Capability::ManageLinks)?;
     if !l.access.allowed_for_links() {
         return Err(StoreError::Invalid(format!(
@@ -128,18 +128,18 @@ pub async fn create_link(db: &Db, permit: &Permit, l: NewLink<'_>) -> Result<Lin
     .bind(l.password_hash)
     .bind(l.expires_at)
     .bind(l.by.as_str().to_string())
-    .bind(l.now)
-    .execute(&db.pool)
+    .bind(c.now())
+    .execute(c.conn())
     .await?;
-    get_link(db, &id).await
+    link_on(c.conn(), &id).await
 }
 
-async fn get_link(db: &Db, id: &LinkId) -> Result<Link> {
+async fn link_on(conn: &mut AnyConnection, id: &LinkId) -> Result<Link> {
     let r = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {LINK_COLS} FROM links WHERE id = $1"
     )))
     .bind(id.as_str().to_string())
-    .fetch_optional(&db.pool)
+    .fetch_optional(conn)
     .await?
     .ok_or(StoreError::NotFound("link"))?;
     link_from_row(&r)
@@ -180,9 +180,10 @@ pub async fn list_links(db: &Db, node: &Node) -> Result<Vec<Link>> {
 
 /// Revokes a link of this item (at once: its sessions end too). NotFound for a link of
 /// another item.
-pub async fn revoke_link(db: &Db, permit: &Permit, node: &Node, id: &LinkId, now: i64) -> Result<Link> {
+pub async fn revoke_link(c: &mut Change, permit: &Permit, node: &Node, id: &LinkId) -> Result<Link> {
     grants::require(permit, Capability::ManageLinks)?;
-    let mut tx = db.pool.begin().await?;
+    let now = c.now();
+    let tx = c.conn();
     let r = sqlx::query(
         "UPDATE links SET revoked_at = $1 WHERE id = $2 AND node_kind = $3 AND node_id = $4 AND revoked_at IS NULL",
     )
@@ -199,8 +200,7 @@ pub async fn revoke_link(db: &Db, permit: &Permit, node: &Node, id: &LinkId, now
         .bind(id.as_str().to_string())
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
-    get_link(db, id).await
+    link_on(tx, id).await
 }
 
 /// A live link found by its secret's hash: neither revoked nor expired, with its password
@@ -267,22 +267,20 @@ pub async fn begin_unlock(db: &Db, id: &LinkId, now: i64) -> Result<std::result:
     Ok(Ok(()))
 }
 
-/// A right password clears the count.
-pub async fn clear_failed_unlocks(db: &Db, id: &LinkId) -> Result<()> {
+/// Opens a link session (after a right password, which clears the count of wrong ones).
+pub async fn create_link_session(c: &mut Change, id_hash: &str, link: &LinkId, expires_at: i64) -> Result<()> {
+    let now = c.now();
+    let tx = c.conn();
     sqlx::query("UPDATE links SET failed_unlocks = 0, locked_until = NULL WHERE id = $1")
-        .bind(id.as_str().to_string())
-        .execute(&db.pool)
+        .bind(link.as_str().to_string())
+        .execute(&mut *tx)
         .await?;
-    Ok(())
-}
-
-pub async fn create_link_session(db: &Db, id_hash: &str, link: &LinkId, now: i64, expires_at: i64) -> Result<()> {
     sqlx::query("INSERT INTO link_sessions (id_hash, link_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
         .bind(id_hash.to_string())
         .bind(link.as_str().to_string())
         .bind(now)
         .bind(expires_at)
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?;
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! Users and groups.
 
+use crate::change::Change;
 use crate::db::{Db, flag};
 use crate::error::{Result, StoreError};
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use strongroom_core::ids::{GroupId, UserId};
 use strongroom_core::{ModuleSet, Role};
 
@@ -142,7 +143,7 @@ pub struct NewUser<'a> {
     pub password_hash: Option<String>,
 }
 
-pub async fn create_user(db: &Db, u: NewUser<'_>, now: i64) -> Result<User> {
+pub async fn create_user(c: &mut Change, u: NewUser<'_>) -> Result<User> {
     let email = normalize_email(u.email)?;
     let display = if u.display_name.trim().is_empty() {
         email.clone()
@@ -164,8 +165,8 @@ pub async fn create_user(db: &Db, u: NewUser<'_>, now: i64) -> Result<User> {
     .bind(u.role.as_str())
     .bind(modules.to_db())
     .bind(u.password_hash)
-    .bind(now)
-    .execute(&db.pool)
+    .bind(c.now())
+    .execute(c.conn())
     .await
     .map_err(|e| {
         if u.role == Role::Owner && owner_conflict(&e) {
@@ -174,7 +175,7 @@ pub async fn create_user(db: &Db, u: NewUser<'_>, now: i64) -> Result<User> {
             StoreError::unique(e, &format!("a user with e-mail {email} already exists"))
         }
     })?;
-    get_user(db, &id).await
+    user_on(c.conn(), &id).await
 }
 
 fn owner_conflict(e: &sqlx::Error) -> bool {
@@ -184,11 +185,15 @@ fn owner_conflict(e: &sqlx::Error) -> bool {
 }
 
 pub async fn get_user(db: &Db, id: &UserId) -> Result<User> {
+    user_on(&mut *db.read.acquire().await?, id).await
+}
+
+async fn user_on(conn: &mut AnyConnection, id: &UserId) -> Result<User> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {USER_COLS} FROM users WHERE id = $1"
     )))
     .bind(id.as_str().to_string())
-    .fetch_optional(&db.read)
+    .fetch_optional(conn)
     .await?
     .ok_or(StoreError::NotFound("user"))?;
     user_from_row(&row)
@@ -239,8 +244,10 @@ pub struct UserPatch {
 
 /// Applies `p` at `now` (ms). Disabling ends the person's sessions and revokes their API
 /// tokens in the same transaction: enabling the account again later brings none of them back.
-pub async fn update_user(db: &Db, id: &UserId, p: UserPatch, now: i64) -> Result<User> {
-    let cur = get_user(db, id).await?;
+pub async fn update_user(c: &mut Change, id: &UserId, p: UserPatch) -> Result<User> {
+    let now = c.now();
+    let tx = c.conn();
+    let cur = user_on(tx, id).await?;
     if cur.role == Role::Owner && (p.role.is_some_and(|r| r != Role::Owner) || p.active == Some(false)) {
         return Err(StoreError::Conflict(
             "the Owner cannot be demoted or disabled; transfer ownership first".into(),
@@ -262,7 +269,6 @@ pub async fn update_user(db: &Db, id: &UserId, p: UserPatch, now: i64) -> Result
         ModuleSet::NONE
     };
     let active = p.active.unwrap_or(cur.active);
-    let mut tx = db.pool.begin().await?;
     sqlx::query("UPDATE users SET display_name = $1, role = $2, admin_modules = $3, active = $4 WHERE id = $5")
         .bind(display)
         .bind(role.as_str())
@@ -282,8 +288,7 @@ pub async fn update_user(db: &Db, id: &UserId, p: UserPatch, now: i64) -> Result
             .execute(&mut *tx)
             .await?;
     }
-    tx.commit().await?;
-    get_user(db, id).await
+    user_on(tx, id).await
 }
 
 /// The sign-ins a password change leaves alive: the one it was made through, if any.
@@ -298,8 +303,9 @@ pub struct KeepSignIn<'a> {
 /// Sets a person's password hash and, in the same transaction, ends every other session and
 /// revokes every other API token of theirs: whoever knew the old password (or stole a session
 /// or token with it) loses access with it. Returns how many sessions and tokens ended.
-pub async fn change_password(db: &Db, id: &UserId, hash: &str, keep: KeepSignIn<'_>, now: i64) -> Result<u64> {
-    let mut tx = db.pool.begin().await?;
+pub async fn change_password(c: &mut Change, id: &UserId, hash: &str, keep: KeepSignIn<'_>) -> Result<u64> {
+    let now = c.now();
+    let tx = c.conn();
     let r = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(hash.to_string())
         .bind(id.as_str().to_string())
@@ -322,23 +328,22 @@ pub async fn change_password(db: &Db, id: &UserId, hash: &str, keep: KeepSignIn<
     .bind(keep.token_hash.unwrap_or("").to_string())
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(sessions.rows_affected() + tokens.rows_affected())
 }
 
 /// Makes `to` the Owner and the current Owner a full-access Administrator, in one transaction.
-pub async fn transfer_ownership(db: &Db, from: &UserId, to: &UserId) -> Result<()> {
+pub async fn transfer_ownership(c: &mut Change, from: &UserId, to: &UserId) -> Result<()> {
     if from == to {
         return Err(StoreError::Conflict("you are already the Owner".into()));
     }
-    let target = get_user(db, to).await?;
+    let tx = c.conn();
+    let target = user_on(tx, to).await?;
     if !target.active {
         return Err(StoreError::Conflict("ownership can only go to an active user".into()));
     }
     if target.role == Role::Guest {
         return Err(StoreError::Conflict("ownership cannot go to a Guest".into()));
     }
-    let mut tx = db.pool.begin().await?;
     let r = sqlx::query("UPDATE users SET role = 'admin', admin_modules = $1 WHERE id = $2 AND role = 'owner'")
         .bind(ModuleSet::ALL.to_db())
         .bind(from.as_str().to_string())
@@ -351,7 +356,6 @@ pub async fn transfer_ownership(db: &Db, from: &UserId, to: &UserId) -> Result<(
         .bind(to.as_str().to_string())
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -365,14 +369,14 @@ pub struct Group {
     pub members: Vec<UserId>,
 }
 
-pub async fn create_group(db: &Db, name: &str, now: i64) -> Result<Group> {
+pub async fn create_group(c: &mut Change, name: &str) -> Result<Group> {
     let name = check_name("group", name)?;
     let id = GroupId::generate();
     sqlx::query("INSERT INTO groups_ (id, name, created_at) VALUES ($1, $2, $3)")
         .bind(id.as_str().to_string())
         .bind(name.clone())
-        .bind(now)
-        .execute(&db.pool)
+        .bind(c.now())
+        .execute(c.conn())
         .await
         .map_err(|e| StoreError::unique(e, &format!("a group named {name:?} already exists")))?;
     Ok(Group {
@@ -383,14 +387,18 @@ pub async fn create_group(db: &Db, name: &str, now: i64) -> Result<Group> {
 }
 
 pub async fn get_group(db: &Db, id: &GroupId) -> Result<Group> {
+    group_on(&mut *db.pool.acquire().await?, id).await
+}
+
+async fn group_on(conn: &mut AnyConnection, id: &GroupId) -> Result<Group> {
     let row = sqlx::query("SELECT id, name FROM groups_ WHERE id = $1")
         .bind(id.as_str().to_string())
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *conn)
         .await?
         .ok_or(StoreError::NotFound("group"))?;
     let members = sqlx::query("SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id")
         .bind(id.as_str().to_string())
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *conn)
         .await?
         .iter()
         .map(|r| r.try_get::<String, _>("user_id").map(UserId::from_trusted))
@@ -426,8 +434,8 @@ pub async fn list_groups(db: &Db) -> Result<Vec<Group>> {
     Ok(out)
 }
 
-pub async fn delete_group(db: &Db, id: &GroupId) -> Result<()> {
-    let mut tx = db.pool.begin().await?;
+pub async fn delete_group(c: &mut Change, id: &GroupId) -> Result<()> {
+    let tx = c.conn();
     sqlx::query("DELETE FROM grants WHERE subject_kind = 'group' AND subject_id = $1")
         .bind(id.as_str().to_string())
         .execute(&mut *tx)
@@ -443,35 +451,35 @@ pub async fn delete_group(db: &Db, id: &GroupId) -> Result<()> {
     if r.rows_affected() == 0 {
         return Err(StoreError::NotFound("group"));
     }
-    tx.commit().await?;
     Ok(())
 }
 
-pub async fn add_group_member(db: &Db, group: &GroupId, user: &UserId) -> Result<()> {
-    get_group(db, group).await?;
-    get_user(db, user).await?;
+pub async fn add_group_member(c: &mut Change, group: &GroupId, user: &UserId) -> Result<()> {
+    let tx = c.conn();
+    group_on(tx, group).await?;
+    user_on(tx, user).await?;
     let exists = sqlx::query("SELECT 1 AS x FROM group_members WHERE group_id = $1 AND user_id = $2")
         .bind(group.as_str().to_string())
         .bind(user.as_str().to_string())
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *tx)
         .await?
         .is_some();
     if !exists {
         sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
             .bind(group.as_str().to_string())
             .bind(user.as_str().to_string())
-            .execute(&db.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::unique(e, "already a member"))?;
     }
     Ok(())
 }
 
-pub async fn remove_group_member(db: &Db, group: &GroupId, user: &UserId) -> Result<()> {
+pub async fn remove_group_member(c: &mut Change, group: &GroupId, user: &UserId) -> Result<()> {
     let r = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
         .bind(group.as_str().to_string())
         .bind(user.as_str().to_string())
-        .execute(&db.pool)
+        .execute(c.conn())
         .await?;
     if r.rows_affected() == 0 {
         return Err(StoreError::NotFound("group member"));

@@ -1,12 +1,13 @@
 //! Rooms: the unit of membership. A room member is a grant on the room (see [`crate::grants`]);
 //! a room also has its own policy (restrictions, who may share, the download watermark).
 
+use crate::change::Change;
 use crate::db::{Db, flag};
 use crate::error::{Result, StoreError};
 use crate::grants;
 use crate::people::check_name;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use strongroom_core::access::Permit;
 use strongroom_core::ids::{FolderId, GroupId, RoomId, UserId};
 use strongroom_core::rights::{Holder, Person, Rights, RoomPolicy};
@@ -48,11 +49,12 @@ fn room_from_row(r: &sqlx::any::AnyRow) -> Result<Room> {
 }
 
 /// Creates a room with its root folder; the creator becomes a full-access member.
-pub async fn create_room(db: &Db, name: &str, creator: &UserId, now: i64) -> Result<Room> {
+pub async fn create_room(c: &mut Change, name: &str, creator: &UserId) -> Result<Room> {
     let name = check_name("room", name)?;
     let id = RoomId::generate();
     let root = FolderId::generate();
-    let mut tx = db.pool.begin().await?;
+    let now = c.now();
+    let tx = c.conn();
     sqlx::query("INSERT INTO rooms (id, name, root_folder_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(id.as_str().to_string())
         .bind(name.clone())
@@ -78,7 +80,6 @@ pub async fn create_room(db: &Db, name: &str, creator: &UserId, now: i64) -> Res
     .bind(creator.as_str().to_string())
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(Room {
         id,
         name,
@@ -88,35 +89,43 @@ pub async fn create_room(db: &Db, name: &str, creator: &UserId, now: i64) -> Res
 }
 
 pub async fn get_room(db: &Db, id: &RoomId) -> Result<Room> {
+    room_on(&mut *db.read.acquire().await?, id).await
+}
+
+async fn room_on(conn: &mut AnyConnection, id: &RoomId) -> Result<Room> {
     let row = sqlx::query("SELECT id, name, root_folder_id, created_at FROM rooms WHERE id = $1")
         .bind(id.as_str().to_string())
-        .fetch_optional(&db.read)
+        .fetch_optional(conn)
         .await?
         .ok_or(StoreError::NotFound("room"))?;
     room_from_row(&row)
 }
 
-pub async fn rename_room(db: &Db, permit: &Permit, id: &RoomId, name: &str) -> Result<Room> {
+pub async fn rename_room(c: &mut Change, permit: &Permit, id: &RoomId, name: &str) -> Result<Room> {
     grants::require(permit, Capability::ManageRoom)?;
     let name = check_name("room", name)?;
     let r = sqlx::query("UPDATE rooms SET name = $1 WHERE id = $2")
         .bind(name)
         .bind(id.as_str().to_string())
-        .execute(&db.pool)
+        .execute(c.conn())
         .await?;
     if r.rows_affected() == 0 {
         return Err(StoreError::NotFound("room"));
     }
-    get_room(db, id).await
+    room_on(c.conn(), id).await
 }
 
 /// A room's policy and watermark settings.
 pub async fn room_policy(db: &Db, id: &RoomId) -> Result<RoomSettings> {
+    policy_on(&mut *db.read.acquire().await?, id).await
+}
+
+pub(crate) async fn policy_on(conn: &mut AnyConnection, id: &RoomId) -> Result<RoomSettings> {
     let r = sqlx::query(
         "SELECT no_download, no_print, no_copy, sharing_admins_only, watermark_below, watermark_text FROM rooms WHERE id = $1",
     )
     .bind(id.as_str().to_string())
-    .fetch_optional(&db.read)
+    .fetch_optional(conn)
     .await?
     .ok_or(StoreError::NotFound("room"))?;
     let below: Option<String> = r.try_get("watermark_below")?;
@@ -140,7 +149,7 @@ pub const DEFAULT_WATERMARK_TEXT: &str = "{user} {email} {date}";
 pub const MAX_WATERMARK_TEXT: usize = 500;
 
 /// Changes a room's policy and watermark settings.
-pub async fn set_room_policy(db: &Db, permit: &Permit, id: &RoomId, s: &RoomSettings) -> Result<RoomSettings> {
+pub async fn set_room_policy(c: &mut Change, permit: &Permit, id: &RoomId, s: &RoomSettings) -> Result<RoomSettings> {
     grants::require(permit, Capability::ManageRoom)?;
     let text = match &s.watermark_text {
         Some(t) if t.trim().is_empty() => None,
@@ -181,12 +190,12 @@ pub async fn set_room_policy(db: &Db, permit: &Permit, id: &RoomId, s: &RoomSett
     .bind(s.watermark_below.map(|l| l.as_str().to_string()))
     .bind(text)
     .bind(id.as_str().to_string())
-    .execute(&db.pool)
+    .execute(c.conn())
     .await?;
     if r.rows_affected() == 0 {
         return Err(StoreError::NotFound("room"));
     }
-    room_policy(db, id).await
+    policy_on(c.conn(), id).await
 }
 
 /// Rooms the person can see, each with their rights on the room itself: those where a grant

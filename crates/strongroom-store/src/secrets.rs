@@ -9,6 +9,7 @@
 //! at rest off, secrets are kept in clear (`key_id` NULL), like blobs; `encryption enable`,
 //! `disable` and `rotate-key` convert them with everything else (see [`reseal_all`]).
 
+use crate::change::Change;
 use crate::db::Db;
 use crate::encryption::{KeyRing, crypto_err};
 use crate::error::{Result, StoreError};
@@ -87,7 +88,7 @@ fn open(ring: &KeyRing, name: &str, stored: &str, key_id: Option<&str>) -> Resul
 }
 
 /// Stores (or replaces) secret `name`.
-pub async fn put(db: &Db, ring: &KeyRing, name: &str, value: &[u8], now: i64) -> Result<()> {
+pub async fn put(c: &mut Change, ring: &KeyRing, name: &str, value: &[u8]) -> Result<()> {
     check_name(name)?;
     if value.len() > MAX_VALUE {
         return Err(StoreError::Invalid(format!(
@@ -103,8 +104,8 @@ pub async fn put(db: &Db, ring: &KeyRing, name: &str, value: &[u8], now: i64) ->
     .bind(name.to_string())
     .bind(stored)
     .bind(key_id)
-    .bind(now)
-    .execute(&db.pool)
+    .bind(c.now())
+    .execute(c.conn())
     .await?;
     Ok(())
 }
@@ -122,10 +123,10 @@ pub async fn get(db: &Db, ring: &KeyRing, name: &str) -> Result<Option<Zeroizing
 }
 
 /// Deletes secret `name`; false if there was none.
-pub async fn delete(db: &Db, name: &str) -> Result<bool> {
+pub async fn delete(c: &mut Change, name: &str) -> Result<bool> {
     let r = sqlx::query("DELETE FROM secrets WHERE name = $1")
         .bind(name.to_string())
-        .execute(&db.pool)
+        .execute(c.conn())
         .await?;
     Ok(r.rows_affected() == 1)
 }

@@ -2,6 +2,7 @@
 //! browser sessions, personal API tokens and the one-time setup token. Only SHA-256 hashes of
 //! the secrets are stored; the secrets themselves are shown once and never kept.
 
+use crate::change::Change;
 use crate::db::Db;
 use crate::error::{Result, StoreError};
 use serde::Serialize;
@@ -21,24 +22,23 @@ pub struct NewSession<'a> {
     pub id_hash: &'a str,
     pub user_id: &'a UserId,
     pub csrf_hash: &'a str,
-    pub now: i64,
     pub expires_at: i64,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
 }
 
-pub async fn create_session(db: &Db, s: NewSession<'_>) -> Result<()> {
+pub async fn create_session(c: &mut Change, s: NewSession<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO sessions (id_hash, user_id, csrf_hash, created_at, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(s.id_hash.to_string())
     .bind(s.user_id.as_str().to_string())
     .bind(s.csrf_hash.to_string())
-    .bind(s.now)
+    .bind(c.now())
     .bind(s.expires_at)
     .bind(s.ip)
     .bind(s.user_agent)
-    .execute(&db.pool)
+    .execute(c.conn())
     .await?;
     Ok(())
 }
@@ -60,10 +60,10 @@ pub async fn find_session(db: &Db, id_hash: &str, now: i64) -> Result<Option<Ses
     .transpose()
 }
 
-pub async fn delete_session(db: &Db, id_hash: &str) -> Result<()> {
+pub async fn delete_session(c: &mut Change, id_hash: &str) -> Result<()> {
     sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
         .bind(id_hash.to_string())
-        .execute(&db.pool)
+        .execute(c.conn())
         .await?;
     Ok(())
 }
@@ -85,16 +85,16 @@ pub struct ApiToken {
 }
 
 pub async fn create_token(
-    db: &Db,
+    c: &mut Change,
     user: &UserId,
     name: &str,
     token_hash: &str,
-    now: i64,
     expires_at: Option<i64>,
     scope: &Scope,
 ) -> Result<ApiToken> {
     let name = crate::people::check_name("token", name)?;
     let id = TokenId::generate();
+    let now = c.now();
     sqlx::query(
         "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at, read_only, room_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -107,7 +107,7 @@ pub async fn create_token(
     .bind(expires_at)
     .bind(i64::from(scope.read_only))
     .bind(scope.room.as_ref().map(|r| r.as_str().to_string()))
-    .execute(&db.pool)
+    .execute(c.conn())
     .await?;
     Ok(ApiToken {
         id,
@@ -162,12 +162,12 @@ pub async fn list_tokens(db: &Db, user: &UserId) -> Result<Vec<ApiToken>> {
 }
 
 /// Revokes one of `user`'s tokens.
-pub async fn revoke_token(db: &Db, user: &UserId, id: &TokenId, now: i64) -> Result<()> {
+pub async fn revoke_token(c: &mut Change, user: &UserId, id: &TokenId) -> Result<()> {
     let r = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
-        .bind(now)
+        .bind(c.now())
         .bind(id.as_str().to_string())
         .bind(user.as_str().to_string())
-        .execute(&db.pool)
+        .execute(c.conn())
         .await?;
     if r.rows_affected() == 0 {
         return Err(StoreError::NotFound("token"));
@@ -198,9 +198,10 @@ pub async fn setup_token_valid(db: &Db, token_hash: &str, now: i64) -> Result<bo
 }
 
 /// Spends a setup token: true if it existed and was live. Every setup token goes with it,
-/// since setup happens once.
-pub async fn consume_setup_token(db: &Db, token_hash: &str, now: i64) -> Result<bool> {
-    let mut tx = db.pool.begin().await?;
+/// since setup happens once (and the Owner it creates commits in the same change).
+pub async fn consume_setup_token(c: &mut Change, token_hash: &str) -> Result<bool> {
+    let now = c.now();
+    let tx = c.conn();
     let found = sqlx::query("SELECT token_hash FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2")
         .bind(token_hash.to_string())
         .bind(now)
@@ -210,20 +211,19 @@ pub async fn consume_setup_token(db: &Db, token_hash: &str, now: i64) -> Result<
     if found {
         sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await?;
     }
-    tx.commit().await?;
     Ok(found)
 }
 
-/// Deletes expired sessions and setup tokens (API tokens stay listed, as expired, for their
-/// owner). Returns how many rows went.
+/// Deletes expired sessions, link sessions and setup tokens (API tokens stay listed, as
+/// expired, for their owner). Returns how many rows went.
 pub async fn purge_expired(db: &Db, now: i64) -> Result<u64> {
-    let a = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-        .bind(now)
-        .execute(&db.pool)
-        .await?;
-    let b = sqlx::query("DELETE FROM setup_tokens WHERE expires_at <= $1")
-        .bind(now)
-        .execute(&db.pool)
-        .await?;
-    Ok(a.rows_affected() + b.rows_affected())
+    let mut n = 0;
+    for sql in [
+        "DELETE FROM sessions WHERE expires_at <= $1",
+        "DELETE FROM link_sessions WHERE expires_at <= $1",
+        "DELETE FROM setup_tokens WHERE expires_at <= $1",
+    ] {
+        n += sqlx::query(sql).bind(now).execute(&db.pool).await?.rows_affected();
+    }
+    Ok(n)
 }

@@ -3,39 +3,16 @@
 //! `STRONGROOM_TEST_POSTGRES_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+mod common;
+
 use sqlx::Row;
+use strongroom_core::audit::{AuditAction as Action, AuditEvent};
 use strongroom_crypto::MasterKey;
 use strongroom_store::encryption::KeyRing;
-use strongroom_store::{Db, StoreError, content, secrets};
+use strongroom_store::{Change, Db, StoreError, content, secrets};
 
 const S3: &str = "storage.s3.secret_access_key";
 const VALUE: &[u8] = b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-
-/// (database to drop it from, database, its name if it is to be dropped) for every backend.
-async fn databases(dir: &std::path::Path) -> Vec<(Db, Db, Option<String>)> {
-    let sqlite = Db::connect(&format!("sqlite://{}", dir.join("t.db").display()))
-        .await
-        .unwrap();
-    let mut out = vec![(sqlite.clone(), sqlite, None)];
-    if let Ok(url) = std::env::var("STRONGROOM_TEST_POSTGRES_URL") {
-        // A database of its own, dropped at the end of the test.
-        let admin = Db::connect(&url).await.unwrap();
-        let name = format!("sr_secrets_{}", std::process::id());
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
-            .execute(&admin.pool)
-            .await
-            .unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin.pool)
-            .await
-            .unwrap();
-        let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
-        out.push((admin, Db::connect(&format!("{base}/{name}")).await.unwrap(), Some(name)));
-    } else if std::env::var("STRONGROOM_REQUIRE_ORACLES").is_ok_and(|v| v == "1") {
-        panic!("STRONGROOM_TEST_POSTGRES_URL is not set but STRONGROOM_REQUIRE_ORACLES=1");
-    }
-    out
-}
 
 async fn row(db: &Db, name: &str) -> (String, Option<String>) {
     let r = sqlx::query("SELECT stored, key_id FROM secrets WHERE name = $1")
@@ -63,17 +40,30 @@ fn ring(current: Option<&MasterKey>, retired: &[&MasterKey], encrypt_new: bool) 
     )
 }
 
+/// Stores a secret as one audited change.
+async fn put(db: &Db, ring: &KeyRing, name: &str, value: &[u8], now: i64) -> Result<(), StoreError> {
+    let mut c = Change::begin(db, now).await?;
+    secrets::put(&mut c, ring, name, value).await?;
+    c.commit(&AuditEvent::new(Action::SecretSet)).await
+}
+
+async fn delete(db: &Db, name: &str) -> bool {
+    let mut c = Change::begin(db, 0).await.unwrap();
+    let found = secrets::delete(&mut c, name).await.unwrap();
+    c.commit(&AuditEvent::new(Action::SecretDelete)).await.unwrap();
+    found
+}
+
 #[tokio::test]
 async fn secrets_are_sealed_bound_to_their_name_and_follow_the_keys() {
     let k1 = MasterKey::from_bytes([1; 32]);
     let k2 = MasterKey::from_bytes([2; 32]);
     let dir = tempfile::tempdir().unwrap();
-    for (admin, db, drop_name) in databases(dir.path()).await {
+    for t in common::databases(dir.path(), "secrets").await {
+        let db = t.db.clone();
         let on = ring(Some(&k1), &[], true);
-        secrets::put(&db, &on, S3, VALUE, 10).await.unwrap();
-        secrets::put(&db, &on, "smtp.password", b"mail secret", 10)
-            .await
-            .unwrap();
+        put(&db, &on, S3, VALUE, 10).await.unwrap();
+        put(&db, &on, "smtp.password", b"mail secret", 10).await.unwrap();
 
         // The row holds a sealed object under k1, never the value.
         let (stored, key_id) = row(&db, S3).await;
@@ -147,24 +137,18 @@ async fn secrets_are_sealed_bound_to_their_name_and_follow_the_keys() {
 
         // Bad input loses nothing.
         assert!(matches!(
-            secrets::put(&db, &only_k2, "Bad Name", b"x", 60).await,
+            put(&db, &only_k2, "Bad Name", b"x", 60).await,
             Err(StoreError::Invalid(_))
         ));
         let big = vec![0u8; secrets::MAX_VALUE + 1];
         assert!(matches!(
-            secrets::put(&db, &only_k2, S3, &big, 60).await,
+            put(&db, &only_k2, S3, &big, 60).await,
             Err(StoreError::Invalid(_))
         ));
         assert_eq!(&secrets::get(&db, &only_k2, S3).await.unwrap().unwrap()[..], VALUE);
-        assert!(secrets::delete(&db, S3).await.unwrap());
-        assert!(!secrets::delete(&db, S3).await.unwrap());
+        assert!(delete(&db, S3).await);
+        assert!(!delete(&db, S3).await);
 
-        db.pool.close().await;
-        if let Some(name) = drop_name {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
-                .execute(&admin.pool)
-                .await
-                .unwrap();
-        }
+        t.close().await;
     }
 }

@@ -1,10 +1,11 @@
 //! Session bookkeeping against a real SQLite database, with time set by the test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+use strongroom_core::audit::{AuditAction as Action, AuditEvent};
 use strongroom_core::{ModuleSet, Role};
-use strongroom_store::Db;
 use strongroom_store::people::{self, NewUser};
 use strongroom_store::sessions::{self, NewSession};
+use strongroom_store::{Change, Db};
 
 #[tokio::test]
 async fn expired_sessions_and_setup_tokens_are_purged_live_ones_kept() {
@@ -12,8 +13,9 @@ async fn expired_sessions_and_setup_tokens_are_purged_live_ones_kept() {
     let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
         .await
         .unwrap();
+    let mut c = Change::begin(&db, 0).await.unwrap();
     let u = people::create_user(
-        &db,
+        &mut c,
         NewUser {
             email: "a@example.org",
             display_name: "A",
@@ -21,18 +23,16 @@ async fn expired_sessions_and_setup_tokens_are_purged_live_ones_kept() {
             modules: ModuleSet::NONE,
             password_hash: None,
         },
-        0,
     )
     .await
     .unwrap();
     for (id, expires) in [("old", 1_000), ("live", 10_000)] {
         sessions::create_session(
-            &db,
+            &mut c,
             NewSession {
                 id_hash: id,
                 user_id: &u.id,
                 csrf_hash: "c",
-                now: 0,
                 expires_at: expires,
                 ip: None,
                 user_agent: None,
@@ -41,6 +41,7 @@ async fn expired_sessions_and_setup_tokens_are_purged_live_ones_kept() {
         .await
         .unwrap();
     }
+    c.commit(&AuditEvent::new(Action::Login)).await.unwrap();
     sessions::create_setup_token(&db, "setup", 0, 1_500).await.unwrap();
     assert!(sessions::find_session(&db, "old", 500).await.unwrap().is_some());
     assert!(

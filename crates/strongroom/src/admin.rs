@@ -3,12 +3,12 @@
 use clap::Subcommand;
 use secrecy::SecretString;
 use std::io::Read;
-use strongroom_core::audit::AuditEvent;
+use strongroom_core::audit::{AuditAction, AuditEvent};
 use strongroom_core::{Clock, Module, ModuleSet, Role, SystemClock};
 use strongroom_server::config::Config;
 use strongroom_store::encryption::KeyRing;
 use strongroom_store::people::{self, NewUser, UserPatch};
-use strongroom_store::{Db, secrets};
+use strongroom_store::{Change, Db, secrets};
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -121,15 +121,29 @@ async fn user_by_email(db: &Db, email: &str) -> Result<people::User, String> {
         .ok_or_else(|| format!("no user with e-mail {email}"))
 }
 
-/// Records an audit event for a CLI action (the actor is the person at the console).
-pub(crate) async fn audit(db: &Db, e: AuditEvent) -> Result<(), String> {
-    let e = AuditEvent {
+/// An audit event for a CLI action: the actor is the person at the console.
+fn at_console(e: AuditEvent) -> AuditEvent {
+    AuditEvent {
         actor_email: Some("cli".into()),
         ..e
-    };
-    strongroom_store::audit::record(db, &e, SystemClock.now_ms())
+    }
+}
+
+/// Records an audit event that changes nothing else (a job started or finished).
+pub(crate) async fn audit(db: &Db, e: AuditEvent) -> Result<(), String> {
+    strongroom_store::audit::record(db, &at_console(e), SystemClock.now_ms())
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Starts a change made at the console.
+async fn change(db: &Db) -> Result<Change, String> {
+    Change::begin(db, SystemClock.now_ms()).await.map_err(|e| e.to_string())
+}
+
+/// Commits a console change together with its audit event.
+async fn commit(c: Change, e: AuditEvent) -> Result<(), String> {
+    c.commit(&at_console(e)).await.map_err(|e| e.to_string())
 }
 
 /// A secret's value from standard input, without the newline `echo` adds.
@@ -151,9 +165,9 @@ fn read_secret_value() -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
     Ok(v)
 }
 
-async fn secret(db: &Db, ring: &KeyRing, cmd: &SecretCommand, now: i64) -> Result<(), String> {
+async fn secret(db: &Db, ring: &KeyRing, cmd: &SecretCommand) -> Result<(), String> {
     let err = |e: strongroom_store::StoreError| e.to_string();
-    let (action, name) = match cmd {
+    let (c, action, name) = match cmd {
         SecretCommand::List => {
             for s in secrets::list(db).await.map_err(err)? {
                 let how = s
@@ -167,26 +181,33 @@ async fn secret(db: &Db, ring: &KeyRing, cmd: &SecretCommand, now: i64) -> Resul
         }
         SecretCommand::Set { name } => {
             secrets::check_name(name).map_err(err)?;
-            secrets::put(db, ring, name, &read_secret_value()?, now)
-                .await
-                .map_err(err)?;
-            ("settings.secret.set", name)
+            let value = read_secret_value()?;
+            let mut c = change(db).await?;
+            secrets::put(&mut c, ring, name, &value).await.map_err(err)?;
+            (c, AuditAction::SecretSet, name)
         }
         SecretCommand::Delete { name } => {
-            if !secrets::delete(db, name).await.map_err(err)? {
+            let mut c = change(db).await?;
+            if !secrets::delete(&mut c, name).await.map_err(err)? {
                 return Err(format!("no secret named {name}"));
             }
-            ("settings.secret.delete", name)
+            (c, AuditAction::SecretDelete, name)
         }
     };
-    audit(db, AuditEvent::new(action, "settings").target("secret", name)).await?;
-    eprintln!("{} {name}", if action.ends_with("set") { "stored" } else { "deleted" });
+    commit(c, AuditEvent::new(action).target("secret", name)).await?;
+    eprintln!(
+        "{} {name}",
+        if action == AuditAction::SecretSet {
+            "stored"
+        } else {
+            "deleted"
+        }
+    );
     Ok(())
 }
 
 pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
     let (db, ring) = strongroom_server::open_database(cfg).await?;
-    let now = SystemClock.now_ms();
     let err = |e: strongroom_store::StoreError| e.to_string();
     match cmd {
         AdminCommand::User { command } => match command {
@@ -209,8 +230,9 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
                     None
                 };
                 let modules = modules.as_deref().map_or(Ok(ModuleSet::ALL), parse_modules)?;
+                let mut c = change(&db).await?;
                 let u = people::create_user(
-                    &db,
+                    &mut c,
                     NewUser {
                         email,
                         display_name,
@@ -218,11 +240,17 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
                         modules,
                         password_hash: hash,
                     },
-                    now,
                 )
                 .await
                 .map_err(err)?;
-                audit(&db, AuditEvent::new("user.create", "people").target("user", &u.id)).await?;
+                let details = serde_json::json!({"email": u.email, "role": u.role, "admin_modules": u.admin_modules});
+                commit(
+                    c,
+                    AuditEvent::new(AuditAction::UserCreate)
+                        .target("user", &u.id)
+                        .details(details),
+                )
+                .await?;
                 println!("{}", u.id);
             }
             UserCommand::List { json } => {
@@ -243,22 +271,23 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
             UserCommand::Disable { email } | UserCommand::Enable { email } => {
                 let active = matches!(command, UserCommand::Enable { .. });
                 let u = user_by_email(&db, email).await?;
+                let mut c = change(&db).await?;
                 people::update_user(
-                    &db,
+                    &mut c,
                     &u.id,
                     UserPatch {
                         active: Some(active),
                         ..Default::default()
                     },
-                    SystemClock.now_ms(),
                 )
                 .await
                 .map_err(err)?;
-                audit(
-                    &db,
-                    AuditEvent::new("user.update", "people")
+                let details = serde_json::json!({"changed": {"active": {"from": u.active, "to": active}}});
+                commit(
+                    c,
+                    AuditEvent::new(AuditAction::UserUpdate)
                         .target("user", &u.id)
-                        .details(serde_json::json!({"active": active})),
+                        .details(details),
                 )
                 .await?;
                 println!("{} {}", u.email, if active { "enabled" } else { "disabled" });
@@ -268,10 +297,18 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
                 let h = strongroom_auth::password::hash(read_password()?)
                     .await
                     .map_err(|e| e.to_string())?;
-                let ended = people::change_password(&db, &u.id, &h, people::KeepSignIn::default(), now)
+                let mut c = change(&db).await?;
+                let ended = people::change_password(&mut c, &u.id, &h, people::KeepSignIn::default())
                     .await
                     .map_err(err)?;
-                audit(&db, AuditEvent::new("user.password", "people").target("user", &u.id)).await?;
+                let details = serde_json::json!({"sign_ins_ended": ended});
+                commit(
+                    c,
+                    AuditEvent::new(AuditAction::PasswordReset)
+                        .target("user", &u.id)
+                        .details(details),
+                )
+                .await?;
                 println!(
                     "password set for {}; {ended} session(s) and API token(s) ended",
                     u.email
@@ -285,12 +322,16 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
                     .find(|u| u.role == Role::Owner)
                     .ok_or("the instance has no Owner")?;
                 let target = user_by_email(&db, to).await?;
-                people::transfer_ownership(&db, &owner.id, &target.id)
+                let mut c = change(&db).await?;
+                people::transfer_ownership(&mut c, &owner.id, &target.id)
                     .await
                     .map_err(err)?;
-                audit(
-                    &db,
-                    AuditEvent::new("user.transfer_ownership", "people").target("user", &target.id),
+                let details = serde_json::json!({"from": owner.id});
+                commit(
+                    c,
+                    AuditEvent::new(AuditAction::TransferOwnership)
+                        .target("user", &target.id)
+                        .details(details),
                 )
                 .await?;
                 println!(
@@ -301,8 +342,16 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
         },
         AdminCommand::Group { command } => match command {
             GroupCommand::Create { name } => {
-                let g = people::create_group(&db, name, now).await.map_err(err)?;
-                audit(&db, AuditEvent::new("group.create", "people").target("group", &g.id)).await?;
+                let mut c = change(&db).await?;
+                let g = people::create_group(&mut c, name).await.map_err(err)?;
+                let details = serde_json::json!({"name": g.name});
+                commit(
+                    c,
+                    AuditEvent::new(AuditAction::GroupCreate)
+                        .target("group", &g.id)
+                        .details(details),
+                )
+                .await?;
                 println!("{}", g.id);
             }
             GroupCommand::List => {
@@ -320,27 +369,32 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
                 let g = people::find_group_by_name(&db, group).await.map_err(err)?;
                 let u = user_by_email(&db, email).await?;
                 let add = matches!(command, GroupCommand::AddMember { .. });
-                if add {
-                    people::add_group_member(&db, &g.id, &u.id).await.map_err(err)?;
+                let mut c = change(&db).await?;
+                let action = if add {
+                    people::add_group_member(&mut c, &g.id, &u.id).await.map_err(err)?;
+                    AuditAction::GroupMemberAdd
                 } else {
-                    people::remove_group_member(&db, &g.id, &u.id).await.map_err(err)?;
-                }
-                let action = if add { "group.member.add" } else { "group.member.remove" };
-                audit(
-                    &db,
-                    AuditEvent::new(action, "people")
-                        .target("group", &g.id)
-                        .details(serde_json::json!({"user_id": u.id})),
-                )
-                .await?;
+                    people::remove_group_member(&mut c, &g.id, &u.id).await.map_err(err)?;
+                    AuditAction::GroupMemberRemove
+                };
+                let details = serde_json::json!({"user_id": u.id});
+                commit(c, AuditEvent::new(action).target("group", &g.id).details(details)).await?;
             }
             GroupCommand::Delete { name } => {
                 let g = people::find_group_by_name(&db, name).await.map_err(err)?;
-                people::delete_group(&db, &g.id).await.map_err(err)?;
-                audit(&db, AuditEvent::new("group.delete", "people").target("group", &g.id)).await?;
+                let mut c = change(&db).await?;
+                people::delete_group(&mut c, &g.id).await.map_err(err)?;
+                let details = serde_json::json!({"name": g.name});
+                commit(
+                    c,
+                    AuditEvent::new(AuditAction::GroupDelete)
+                        .target("group", &g.id)
+                        .details(details),
+                )
+                .await?;
             }
         },
-        AdminCommand::Secret { command } => secret(&db, &ring, command, now).await?,
+        AdminCommand::Secret { command } => secret(&db, &ring, command).await?,
     }
     Ok(())
 }

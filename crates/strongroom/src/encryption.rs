@@ -167,7 +167,7 @@ pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
             eprintln!(
                 "re-wrapped {n} versions; retired keys no longer in use can be removed (see `strongroom encryption status`)"
             );
-            let event = strongroom_core::audit::AuditEvent::new("settings.encryption.rotate", "settings")
+            let event = strongroom_core::audit::AuditEvent::new(strongroom_core::audit::AuditAction::EncryptionRotate)
                 .details(serde_json::json!({"rewrapped": n}));
             return crate::admin::audit(&db, event).await;
         }
@@ -216,7 +216,7 @@ pub async fn run(cfg: &Config, cmd: &EncryptionCommand) -> Result<(), String> {
         None,
     );
     eprintln!("converted {n} versions");
-    let event = strongroom_core::audit::AuditEvent::new("settings.encryption.convert", "settings")
+    let event = strongroom_core::audit::AuditEvent::new(strongroom_core::audit::AuditAction::EncryptionConvert)
         .details(serde_json::json!({"target": format!("{target:?}"), "converted": n}));
     crate::admin::audit(&db, event).await
 }
@@ -236,7 +236,7 @@ pub async fn storage(cfg: &Config, cmd: &StorageCommand) -> Result<(), String> {
         for p in &partial {
             println!("removed partial upload {}{}", p.name, size_note(p.size));
         }
-        let event = strongroom_core::audit::AuditEvent::new("storage.orphans.remove", "settings")
+        let event = strongroom_core::audit::AuditEvent::new(strongroom_core::audit::AuditAction::OrphansRemove)
             .details(serde_json::json!({"removed": removed.len(), "partial_uploads_removed": partial.len()}));
         crate::admin::audit(&db, event).await?;
         println!(

@@ -653,3 +653,93 @@ async fn errors_are_json_and_never_500() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
+
+/// What the trail says about a person's changes: a password set by someone else is a reset,
+/// one's own a change, and an update lists each field from → to.
+#[tokio::test]
+async fn the_audit_trail_says_what_changed_about_a_person() {
+    for backend in backends() {
+        eprintln!("backend: {}", backend.name);
+        let srv = Server::start(&backend);
+        let owner = srv.owner().await;
+        let ann = srv.user(&owner, "ann@example.org", "user").await;
+        let me = ann.json(ann.get("/api/v1/auth/me").await, StatusCode::OK).await;
+        let id = me["id"].as_str().unwrap().to_string();
+        let events = |action: &'static str| {
+            let owner = &owner;
+            async move {
+                let all = owner
+                    .json(
+                        owner.get(&format!("/api/v1/audit?action={action}")).await,
+                        StatusCode::OK,
+                    )
+                    .await;
+                all.as_array().unwrap().clone()
+            }
+        };
+
+        // The Owner sets Ann's password and makes her a Guest in one request: two events.
+        let new = "another correct horse battery";
+        let r = owner
+            .patch(
+                &format!("/api/v1/users/{id}"),
+                json!({"password": new, "role": "guest"}),
+            )
+            .await;
+        owner.json(r, StatusCode::OK).await;
+        let reset = events("user.password.reset").await;
+        assert_eq!(reset.len(), 1, "{reset:?}");
+        assert_eq!(reset[0]["target_id"], id.as_str());
+        assert_eq!(reset[0]["actor_email"], OWNER_EMAIL);
+        assert_eq!(reset[0]["details"]["sign_ins_ended"], 1, "Ann's session ended");
+        let update = events("user.update").await;
+        assert_eq!(
+            update[0]["details"]["changed"],
+            json!({"role": {"from": "user", "to": "guest"}})
+        );
+        assert_eq!(ann.get("/api/v1/auth/me").await.status(), StatusCode::UNAUTHORIZED);
+
+        // Ann changes her own password: a change, not a reset, and nothing else changed.
+        let ann = srv.login("ann@example.org", new).await;
+        let r = ann
+            .patch(
+                &format!("/api/v1/users/{id}"),
+                json!({"password": PASSWORD, "current_password": new}),
+            )
+            .await;
+        ann.json(r, StatusCode::OK).await;
+        let change = events("user.password.change").await;
+        assert_eq!((change.len(), change[0]["actor_id"].as_str()), (1, Some(id.as_str())));
+        assert_eq!(events("user.password.reset").await.len(), 1);
+        assert_eq!(
+            events("user.update").await.len(),
+            1,
+            "a password alone is not an update"
+        );
+
+        // A rename of a folder says from and to.
+        let (_, root) = owner.room("Board").await;
+        let f = owner
+            .json(
+                owner
+                    .post(&format!("/api/v1/folders/{root}/folders"), json!({"name": "Drafts"}))
+                    .await,
+                StatusCode::CREATED,
+            )
+            .await;
+        let fid = f["id"].as_str().unwrap();
+        owner
+            .json(
+                owner
+                    .patch(&format!("/api/v1/folders/{fid}"), json!({"name": "Final"}))
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+        let moved = events("folder.update").await;
+        assert_eq!(
+            moved[0]["details"]["changed"],
+            json!({"name": {"from": "Drafts", "to": "Final"}})
+        );
+    }
+}

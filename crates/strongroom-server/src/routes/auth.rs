@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use strongroom_auth::{AuthError, password, session, token};
-use strongroom_core::audit::{AuditEvent, Outcome};
+use strongroom_core::audit::{AuditAction, AuditEvent, Outcome};
 use strongroom_core::ids::{RoomId, TokenId};
 use strongroom_core::{Action, Capability, ModuleSet, Resource, Role, Scope, authorize};
 use strongroom_store::people::{self, NewUser, User};
@@ -57,7 +57,7 @@ async fn setup(
     let valid = !people::owner_exists(&st.db).await? && sessions::setup_token_valid(&st.db, &token_hash, now).await?;
     if !valid {
         st.audit(
-            AuditEvent::new("setup.owner", "people")
+            AuditEvent::new(AuditAction::SetupOwner)
                 .outcome(Outcome::Denied)
                 .from_origin(&origin),
         )
@@ -67,11 +67,13 @@ async fn setup(
     // A bad e-mail or a weak password is refused before the token is spent.
     people::normalize_email(&req.email)?;
     let hash = password::hash(req.password).await?;
-    if !sessions::consume_setup_token(&st.db, &token_hash, now).await? {
+    // The token is spent and the Owner created in one change: a failure leaves the token live.
+    let mut change = st.change().await?;
+    if !sessions::consume_setup_token(&mut change, &token_hash).await? {
         return Err(AuthError::BadSetupToken.into());
     }
     let user = people::create_user(
-        &st.db,
+        &mut change,
         NewUser {
             email: &req.email,
             display_name: &req.display_name,
@@ -79,15 +81,15 @@ async fn setup(
             modules: ModuleSet::NONE,
             password_hash: Some(hash),
         },
-        now,
     )
     .await?;
-    st.audit(
-        AuditEvent::new("setup.owner", "people")
-            .target("user", &user.id)
-            .from_origin(&origin),
-    )
-    .await?;
+    change
+        .commit(
+            &AuditEvent::new(AuditAction::SetupOwner)
+                .target("user", &user.id)
+                .from_origin(&origin),
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -117,20 +119,11 @@ async fn login(
 ) -> ApiResult<impl IntoResponse> {
     let now = st.now();
     let email = req.email.clone();
-    let result = session::login(
-        &st.db,
-        &req.email,
-        req.password,
-        now,
-        st.session_ms,
-        origin.ip.clone(),
-        origin.user_agent.clone(),
-    )
-    .await;
+    let result = session::login(&st.db, &req.email, req.password, now, st.session_ms, &origin).await;
     let l = match result {
         Ok(l) => l,
         Err(e) => {
-            let ev = AuditEvent::new("auth.login", "people")
+            let ev = AuditEvent::new(AuditAction::Login)
                 .outcome(Outcome::Failure)
                 .details(serde_json::json!({ "email": email.chars().take(254).collect::<String>(), "reason": e.to_string() }))
                 .from_origin(&origin);
@@ -138,9 +131,6 @@ async fn login(
             return Err(e.into());
         }
     };
-    let actor = session::actor_of(&l.user)?;
-    st.audit(AuditEvent::new("auth.login", "people").by(&actor).from_origin(&origin))
-        .await?;
     let max_age = st.session_ms / 1000;
     let cookie = st.session_cookie_header(&l.session_secret, max_age);
     let mut headers = HeaderMap::new();
@@ -163,15 +153,11 @@ async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
 async fn logout(State(st): State<Shared>, caller: Caller) -> ApiResult<impl IntoResponse> {
     authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
+    let mut change = st.change().await?;
     if let Some(s) = &caller.session {
-        session::logout(&st.db, s).await?;
+        session::logout(&mut change, s).await?;
     }
-    st.audit(
-        AuditEvent::new("auth.logout", "people")
-            .by(&caller.actor)
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    change.commit(&caller.event(AuditAction::Logout)).await?;
     let clear = st.session_cookie_header("", 0);
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -262,24 +248,24 @@ async fn create_token(
     let now = st.now();
     let (secret, hash) = token::generate(token::Kind::ApiToken);
     let expires = now.saturating_add(i64::from(days) * 86_400_000);
+    let mut change = st.change().await?;
     let info = sessions::create_token(
-        &st.db,
+        &mut change,
         &caller.actor.user_id,
         &req.name,
         &hash,
-        now,
         Some(expires),
         &scope,
     )
     .await?;
-    st.audit(
-        AuditEvent::new("token.create", "people")
-            .by(&caller.actor)
-            .target("token", &info.id)
-            .details(serde_json::json!({"read_only": info.read_only, "room_id": info.room_id}))
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::TokenCreate)
+                .target("token", &info.id)
+                .details(serde_json::json!({"name": info.name, "read_only": info.read_only, "room_id": info.room_id, "expires_at": info.expires_at})),
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(NewTokenResponse { token: secret, info })))
 }
 
@@ -294,13 +280,10 @@ async fn list_tokens(State(st): State<Shared>, caller: Caller) -> ApiResult<Json
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204), (status = 404)))]
 async fn revoke_token(State(st): State<Shared>, caller: Caller, Path(id): Path<TokenId>) -> ApiResult<StatusCode> {
     authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
-    sessions::revoke_token(&st.db, &caller.actor.user_id, &id, st.now()).await?;
-    st.audit(
-        AuditEvent::new("token.revoke", "people")
-            .by(&caller.actor)
-            .target("token", &id)
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    sessions::revoke_token(&mut change, &caller.actor.user_id, &id).await?;
+    change
+        .commit(&caller.event(AuditAction::TokenRevoke).target("token", &id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use strongroom_core::Capability;
-use strongroom_core::audit::AuditEvent;
+use strongroom_core::audit::AuditAction;
 use strongroom_core::ids::FolderId;
 use strongroom_store::content::{self, Folder, FolderListing};
 use utoipa_axum::router::OpenApiRouter;
@@ -50,15 +50,16 @@ async fn create_folder(
     Json(req): Json<NewFolderRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let g = guard_folder(&st, &caller, &id, Capability::CreateFolders).await?;
-    let f = content::create_folder(&st.db, &g.permit, &id, &req.name, &caller.actor.user_id, st.now()).await?;
-    st.audit(
-        AuditEvent::new("folder.create", "documents")
-            .by(&caller.actor)
-            .target("folder", &f.id)
-            .details(serde_json::json!({"name": f.name}))
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    let f = content::create_folder(&mut change, &g.permit, &id, &req.name, &caller.actor.user_id).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::FolderCreate)
+                .target("folder", &f.id)
+                .details(serde_json::json!({"name": f.name, "parent_id": id})),
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(f)))
 }
 
@@ -86,15 +87,21 @@ async fn update_folder(
         let d = guard_folder(&st, &caller, dest, Capability::CreateFolders).await?;
         super::may_move(&st, &caller, &g, &d).await?;
     }
-    let f = content::update_folder(&st.db, &g.permit, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
-    st.audit(
-        AuditEvent::new("folder.update", "documents")
-            .by(&caller.actor)
-            .target("folder", &id)
-            .details(serde_json::json!({"name": f.name, "parent_id": f.parent_id}))
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    let f = content::update_folder(&mut change, &g.permit, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::FolderUpdate)
+                .target("folder", &id)
+                .details(moved(
+                    &g.item.name,
+                    &f.name,
+                    g.item.parent_id.as_ref(),
+                    f.parent_id.as_ref(),
+                )),
+        )
+        .await?;
     Ok(Json(f))
 }
 
@@ -102,14 +109,11 @@ async fn update_folder(
 #[utoipa::path(post, path = "/api/v1/folders/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Folder)))]
 async fn trash_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<Folder>> {
     let g = guard_folder(&st, &caller, &id, Capability::Trash).await?;
-    let f = content::set_folder_trashed(&st.db, &g.permit, &id, true, st.now()).await?;
-    st.audit(
-        AuditEvent::new("folder.trash", "documents")
-            .by(&caller.actor)
-            .target("folder", &id)
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    let f = content::set_folder_trashed(&mut change, &g.permit, &id, true).await?;
+    change
+        .commit(&caller.event(AuditAction::FolderTrash).target("folder", &id))
+        .await?;
     Ok(Json(f))
 }
 
@@ -117,14 +121,11 @@ async fn trash_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<F
 #[utoipa::path(post, path = "/api/v1/folders/{id}/restore", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Folder), (status = 409, description = "a live item of that name is in the destination folder (`conflict`)")))]
 async fn restore_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<Folder>> {
     let g = guard_folder(&st, &caller, &id, Capability::Trash).await?;
-    let f = content::set_folder_trashed(&st.db, &g.permit, &id, false, st.now()).await?;
-    st.audit(
-        AuditEvent::new("folder.restore", "documents")
-            .by(&caller.actor)
-            .target("folder", &id)
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    let f = content::set_folder_trashed(&mut change, &g.permit, &id, false).await?;
+    change
+        .commit(&caller.event(AuditAction::FolderRestore).target("folder", &id))
+        .await?;
     Ok(Json(f))
 }
 
@@ -132,15 +133,39 @@ async fn restore_folder(State(st): State<Shared>, caller: Caller, Path(id): Path
 #[utoipa::path(delete, path = "/api/v1/folders/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204), (status = 409)))]
 async fn purge_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<StatusCode> {
     let g = guard_folder(&st, &caller, &id, Capability::Purge).await?;
-    let n = content::purge_folder(&st.db, &g.permit, &id, st.now()).await?;
-    st.audit(
-        AuditEvent::new("folder.purge", "documents")
-            .by(&caller.actor)
-            .target("folder", &id)
-            .details(serde_json::json!({"files": n}))
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    let n = content::purge_folder(&mut change, &g.permit, &id).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::FolderPurge)
+                .target("folder", &id)
+                .details(serde_json::json!({"name": g.item.name, "files": n})),
+        )
+        .await?;
     crate::sweep_now(&st);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// What a rename or move changed, for the audit trail: the name and the parent, from → to.
+pub(crate) fn moved<P: serde::Serialize + PartialEq>(
+    name_before: &str,
+    name_after: &str,
+    parent_before: P,
+    parent_after: P,
+) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    if name_before != name_after {
+        m.insert(
+            "name".into(),
+            serde_json::json!({"from": name_before, "to": name_after}),
+        );
+    }
+    if parent_before != parent_after {
+        m.insert(
+            "parent_id".into(),
+            serde_json::json!({"from": parent_before, "to": parent_after}),
+        );
+    }
+    serde_json::json!({ "changed": m })
 }

@@ -13,11 +13,11 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use serde::Deserialize;
 use strongroom_core::Capability;
-use strongroom_core::audit::{AuditEvent, Outcome};
+use strongroom_core::audit::{AuditAction, Outcome};
 use strongroom_core::ids::{FileId, FolderId};
-use strongroom_store::StoreError;
 use strongroom_store::blob::StoredBlob;
 use strongroom_store::content::{self, FileInfo, NewContent, Version};
+use strongroom_store::{Change, StoreError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -180,23 +180,20 @@ pub(crate) async fn upload_into(
     let now = st.now();
     let by = author(who);
     let db = st.db.clone();
-    let file = store_upload(st, body, |blob| async move {
+    let event = who.event(AuditAction::FileUpload);
+    store_upload(st, body, |blob| async move {
+        let mut change = Change::begin(&db, now).await?;
         let nc = NewContent {
             blob: &blob,
             content_type: &ctype,
             by: &by,
-            now,
         };
-        content::create_file(&db, &permit, &id, &name, nc).await
+        let f = content::create_file(&mut change, &permit, &id, &name, nc).await?;
+        let details = serde_json::json!({"name": f.name, "folder_id": f.folder_id, "size": f.size, "sha256": f.sha256, "version": f.version});
+        change.commit(&event.target("file", &f.id).details(details)).await?;
+        Ok(f)
     })
-    .await?;
-    st.audit(
-        who.event("file.upload", "documents")
-            .target("file", &file.id)
-            .details(serde_json::json!({"name": file.name, "size": file.size, "version": file.version})),
-    )
-    .await?;
-    Ok(file)
+    .await
 }
 
 /// Uploads a new version of a file (raw body or multipart).
@@ -231,23 +228,20 @@ pub(crate) async fn new_version(
     let ctype = content_type_for(&cur.name);
     let db = st.db.clone();
     let id = cur.id.clone();
-    let file = store_upload(st, body, |blob| async move {
+    let event = who.event(AuditAction::VersionUpload);
+    store_upload(st, body, |blob| async move {
+        let mut change = Change::begin(&db, now).await?;
         let nc = NewContent {
             blob: &blob,
             content_type: &ctype,
             by: &by,
-            now,
         };
-        content::add_version(&db, &permit, &id, nc).await
+        let f = content::add_version(&mut change, &permit, &id, nc).await?;
+        let details = serde_json::json!({"name": f.name, "size": f.size, "sha256": f.sha256, "version": f.version});
+        change.commit(&event.target("file", &f.id).details(details)).await?;
+        Ok(f)
     })
-    .await?;
-    st.audit(
-        who.event("file.version.upload", "documents")
-            .target("file", &file.id)
-            .details(serde_json::json!({"size": file.size, "version": file.version})),
-    )
-    .await?;
-    Ok(file)
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/files/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FileInfo), (status = 404)))]
@@ -308,7 +302,7 @@ pub(crate) async fn send_version(
     // One audit event per download, not per range request of a resumed or streamed one.
     if range.as_ref().is_none_or(|r| r.start == 0) {
         st.audit(
-            who.event("file.download", "documents")
+            who.event(AuditAction::FileDownload)
                 .target("file", &file.id)
                 .details(serde_json::json!({"version": v.version, "range": range.as_ref().map(|r| [r.start, r.end])})),
         )
@@ -350,7 +344,7 @@ async fn send_stamped(
     stamped: Vec<u8>,
 ) -> ApiResult<Response> {
     st.audit(
-        who.event("file.download", "documents")
+        who.event(AuditAction::FileDownload)
             .target("file", &file.id)
             .details(serde_json::json!({"version": v.version, "range": null, "watermarked": true})),
     )
@@ -382,7 +376,7 @@ async fn open_checked(
     let size = u64::try_from(v.size).unwrap_or(0);
     // Only the event: the log line is written where a failure is found.
     let failure = |problem: String| {
-        who.event("file.integrity_failure", "documents")
+        who.event(AuditAction::IntegrityFailure)
             .outcome(Outcome::Failure)
             .target("file", &file.id)
             .details(serde_json::json!({"version": v.version, "problem": problem}))
@@ -495,15 +489,21 @@ async fn update_file(
         let d = guard_folder(&st, &caller, dest, Capability::Edit).await?;
         super::may_move(&st, &caller, &g, &d).await?;
     }
-    let f = content::update_file(&st.db, &g.permit, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
-    st.audit(
-        AuditEvent::new("file.update", "documents")
-            .by(&caller.actor)
-            .target("file", &id)
-            .details(serde_json::json!({"name": f.name, "folder_id": f.folder_id}))
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    let f = content::update_file(&mut change, &g.permit, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::FileUpdate)
+                .target("file", &id)
+                .details(super::content::moved(
+                    &g.item.name,
+                    &f.name,
+                    &g.item.folder_id,
+                    &f.folder_id,
+                )),
+        )
+        .await?;
     Ok(Json(f))
 }
 
@@ -547,37 +547,39 @@ async fn copy_file(
         blob: &blob,
         content_type: &v.content_type,
         by: &caller.actor.user_id,
-        now: st.now(),
     };
-    let file = match content::create_file(&st.db, &permit, &req.folder_id, &name, nc).await {
+    let recorded = async {
+        let mut change = st.change().await?;
+        let f = content::create_file(&mut change, &permit, &req.folder_id, &name, nc).await?;
+        let details = serde_json::json!({"from": id, "version": v.version, "name": f.name, "folder_id": f.folder_id});
+        change
+            .commit(
+                &caller
+                    .event(AuditAction::FileCopy)
+                    .target("file", &f.id)
+                    .details(details),
+            )
+            .await?;
+        ApiResult::Ok(f)
+    };
+    let file = match recorded.await {
         Ok(f) => f,
         Err(e) => {
             content::discard_blob(&st.db, &st.blobs, &key, st.now()).await;
-            return Err(e.into());
+            return Err(e);
         }
     };
-    st.audit(
-        AuditEvent::new("file.copy", "documents")
-            .by(&caller.actor)
-            .target("file", &file.id)
-            .details(serde_json::json!({"from": id, "name": file.name}))
-            .from_origin(&caller.origin),
-    )
-    .await?;
     Ok((StatusCode::CREATED, Json(file)))
 }
 
 #[utoipa::path(post, path = "/api/v1/files/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FileInfo)))]
 async fn trash_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
     let g = guard_file(&st, &caller, &id, Capability::Trash).await?;
-    let f = content::set_file_trashed(&st.db, &g.permit, &id, true, st.now()).await?;
-    st.audit(
-        AuditEvent::new("file.trash", "documents")
-            .by(&caller.actor)
-            .target("file", &id)
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    let f = content::set_file_trashed(&mut change, &g.permit, &id, true).await?;
+    change
+        .commit(&caller.event(AuditAction::FileTrash).target("file", &id))
+        .await?;
     Ok(Json(f))
 }
 
@@ -585,14 +587,11 @@ async fn trash_file(State(st): State<Shared>, caller: Caller, Path(id): Path<Fil
     responses((status = 200, body = FileInfo), (status = 409, description = "a live item of that name is in the destination folder (`conflict`)")))]
 async fn restore_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
     let g = guard_file(&st, &caller, &id, Capability::Trash).await?;
-    let f = content::set_file_trashed(&st.db, &g.permit, &id, false, st.now()).await?;
-    st.audit(
-        AuditEvent::new("file.restore", "documents")
-            .by(&caller.actor)
-            .target("file", &id)
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    let f = content::set_file_trashed(&mut change, &g.permit, &id, false).await?;
+    change
+        .commit(&caller.event(AuditAction::FileRestore).target("file", &id))
+        .await?;
     Ok(Json(f))
 }
 
@@ -600,14 +599,16 @@ async fn restore_file(State(st): State<Shared>, caller: Caller, Path(id): Path<F
 #[utoipa::path(delete, path = "/api/v1/files/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204), (status = 409)))]
 async fn purge_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<StatusCode> {
     let g = guard_file(&st, &caller, &id, Capability::Purge).await?;
-    content::purge_file(&st.db, &g.permit, &id, st.now()).await?;
-    st.audit(
-        AuditEvent::new("file.purge", "documents")
-            .by(&caller.actor)
-            .target("file", &id)
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    content::purge_file(&mut change, &g.permit, &id).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::FilePurge)
+                .target("file", &id)
+                .details(serde_json::json!({"name": g.item.name, "versions": g.item.version})),
+        )
+        .await?;
     crate::sweep_now(&st);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,7 @@ use crate::state::{AppState, Shared};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use strongroom_core::audit::AuditEvent;
+use strongroom_core::audit::AuditAction;
 use strongroom_core::ids::{FileId, FolderId, RoomId};
 use strongroom_core::ids::{GroupId, UserId};
 use strongroom_core::rights::{Grant, Holder, Person, Restrictions, Subject, may_grant, may_revoke};
@@ -189,22 +189,24 @@ async fn set(st: &AppState, caller: &Caller, t: Target, req: GrantRequest) -> Ap
         access: req.access,
         restrictions,
     };
-    grants::set_grant(&st.db, &t.permit, &t.in_room.access.room, &t.node, &grant).await?;
-    st.audit(
-        AuditEvent::new("grant.set", "documents")
-            .by(&caller.actor)
-            .target(t.node.kind.as_str(), &t.node.id)
-            .details(serde_json::json!({
-                "room": t.in_room.access.room,
-                "kind": req.kind,
-                "id": req.id,
-                "access": req.access,
-                "restrictions": restrictions,
-                "before": existing,
-            }))
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    // Decided on the room as loaded; the change writes only if it still looks so.
+    let mut change = st.change().await?;
+    grants::set_grant(&mut change, &t.permit, &t.in_room.access, &t.node, &grant).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::GrantSet)
+                .target(t.node.kind.as_str(), &t.node.id)
+                .details(serde_json::json!({
+                    "room": t.in_room.access.room,
+                    "kind": req.kind,
+                    "id": req.id,
+                    "access": req.access,
+                    "restrictions": restrictions,
+                    "before": existing,
+                })),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -217,17 +219,18 @@ async fn remove(st: &AppState, caller: &Caller, t: Target, kind: SubjectKind, su
         return Err(beyond_own());
     }
     only_adds(st, &t, kind, subject, None, true).await?;
-    grants::remove_grant(&st.db, &t.permit, &t.node, kind, subject).await?;
-    st.audit(
-        AuditEvent::new("grant.remove", "documents")
-            .by(&caller.actor)
-            .target(t.node.kind.as_str(), &t.node.id)
-            .details(
-                serde_json::json!({"room": t.in_room.access.room, "kind": kind, "id": subject, "before": existing}),
-            )
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    grants::remove_grant(&mut change, &t.permit, &t.in_room.access, &t.node, kind, subject).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::GrantRemove)
+                .target(t.node.kind.as_str(), &t.node.id)
+                .details(
+                    serde_json::json!({"room": t.in_room.access.room, "kind": kind, "id": subject, "before": existing}),
+                ),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

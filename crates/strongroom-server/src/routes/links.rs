@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use strongroom_auth::{password, token};
-use strongroom_core::audit::{AuditEvent, Outcome};
+use strongroom_core::audit::{AuditAction, AuditEvent, Outcome};
 use strongroom_core::ids::{FileId, FolderId, LinkId};
 use strongroom_core::rights::{Restrictions, may_link};
 use strongroom_core::{AccessLevel, Capability};
@@ -117,8 +117,9 @@ async fn create(
         None => None,
     };
     let (secret, hash) = token::generate(token::Kind::Link);
+    let mut change = st.change().await?;
     let link = links::create_link(
-        &st.db,
+        &mut change,
         &at.permit,
         NewLink {
             token_hash: &hash,
@@ -129,34 +130,34 @@ async fn create(
             password_hash,
             expires_at,
             by: &caller.actor.user_id,
-            now: st.now(),
         },
     )
     .await?;
-    st.audit(
-        AuditEvent::new("link.create", "documents")
-            .by(&caller.actor)
-            .target(at.node.kind.as_str(), &at.node.id)
-            .details(serde_json::json!({
-                "link": link.id, "access": link.access, "restrictions": restrictions,
-                "expires_at": link.expires_at, "password": link.password_required,
-            }))
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::LinkCreate)
+                .target(at.node.kind.as_str(), &at.node.id)
+                .details(serde_json::json!({
+                    "link": link.id, "access": link.access, "restrictions": restrictions,
+                    "expires_at": link.expires_at, "password": link.password_required,
+                })),
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(NewLinkResponse { token: secret, link })))
 }
 
 async fn revoke(st: &AppState, caller: &Caller, at: Target, link: &LinkId) -> ApiResult<StatusCode> {
-    links::revoke_link(&st.db, &at.permit, &at.node, link, st.now()).await?;
-    st.audit(
-        AuditEvent::new("link.revoke", "documents")
-            .by(&caller.actor)
-            .target(at.node.kind.as_str(), &at.node.id)
-            .details(serde_json::json!({"link": link}))
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    links::revoke_link(&mut change, &at.permit, &at.node, link).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::LinkRevoke)
+                .target(at.node.kind.as_str(), &at.node.id)
+                .details(serde_json::json!({"link": link})),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -285,7 +286,7 @@ async fn open_link(
     let found = live(&st, &secret).await?;
     let l = &found.link;
     st.audit(
-        AuditEvent::new("link.open", "documents")
+        AuditEvent::new(AuditAction::LinkOpen)
             .by_link(l.id.as_str())
             .target(l.node().kind.as_str(), &l.item_id)
             .from_origin(&origin),
@@ -332,8 +333,8 @@ async fn unlock_link(
     let found = live(&st, &secret).await?;
     let l = &found.link;
     let now = st.now();
-    let event = |action| {
-        AuditEvent::new(action, "documents")
+    let event = || {
+        AuditEvent::new(AuditAction::LinkUnlock)
             .by_link(l.id.as_str())
             .target(l.node().kind.as_str(), &l.item_id)
             .from_origin(&origin)
@@ -352,19 +353,19 @@ async fn unlock_link(
         }
         let given = req.password.unwrap_or_else(|| SecretString::from(String::new()));
         if !password::verify(Some(hash.clone()), given).await? {
-            st.audit(event("link.unlock").outcome(Outcome::Failure)).await?;
+            st.audit(event().outcome(Outcome::Failure)).await?;
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "wrong_password",
                 "the link's password is wrong",
             ));
         }
-        links::clear_failed_unlocks(&st.db, &l.id).await?;
     }
     let (session, session_hash) = token::generate(token::Kind::LinkSession);
     let expires_at = l.expires_at.map_or(now + SESSION_MS, |e| e.min(now + SESSION_MS));
-    links::create_link_session(&st.db, &session_hash, &l.id, now, expires_at).await?;
-    st.audit(event("link.unlock")).await?;
+    let mut change = st.change().await?;
+    links::create_link_session(&mut change, &session_hash, &l.id, expires_at).await?;
+    change.commit(&event()).await?;
     Ok(Json(LinkSession {
         session,
         session_expires_at: expires_at,
@@ -390,7 +391,7 @@ async fn link_folder(
     let who = Requester::Link(&lc);
     let g = guard_folder_for(&st, who, &id, Capability::View).await?;
     let listing = super::visible_listing(&st, &g).await?;
-    st.audit(who.event("link.folder.view", "documents").target("folder", &id))
+    st.audit(who.event(AuditAction::LinkFolderView).target("folder", &id))
         .await?;
     Ok(Json(listing))
 }
@@ -400,7 +401,7 @@ async fn link_folder(
 async fn link_file(State(st): State<Shared>, lc: LinkCaller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
     let who = Requester::Link(&lc);
     let g = guard_file_for(&st, who, &id, Capability::View).await?;
-    st.audit(who.event("link.file.view", "documents").target("file", &id))
+    st.audit(who.event(AuditAction::LinkFileView).target("file", &id))
         .await?;
     Ok(Json(g.item))
 }

@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use secrecy::SecretString;
 use serde::Deserialize;
 use strongroom_auth::{AuthError, password};
-use strongroom_core::audit::AuditEvent;
+use strongroom_core::audit::AuditAction;
 use strongroom_core::ids::{GroupId, UserId};
 use strongroom_core::{Action, Module, ModuleSet, Rank, Resource, Role, authorize};
 use strongroom_store::audit::AuditEntry;
@@ -129,8 +129,9 @@ async fn create_user(
         Some(pw) => Some(password::hash(pw).await?),
         None => None,
     };
+    let mut change = st.change().await?;
     let user = people::create_user(
-        &st.db,
+        &mut change,
         NewUser {
             email: &req.email,
             display_name: &req.display_name,
@@ -138,17 +139,15 @@ async fn create_user(
             modules,
             password_hash: hash,
         },
-        st.now(),
     )
     .await?;
-    st.audit(
-        AuditEvent::new("user.create", "people")
-            .by(&caller.actor)
-            .target("user", &user.id)
-            .details(serde_json::json!({"email": user.email, "role": user.role}))
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    change
+        .commit(
+            &caller.event(AuditAction::UserCreate).target("user", &user.id).details(
+                serde_json::json!({"email": user.email, "role": user.role, "admin_modules": user.admin_modules}),
+            ),
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -225,7 +224,7 @@ async fn update_user(
     if let Some(d) = &req.display_name {
         people::check_name("display", d)?;
     }
-    let password_changed = req.password.is_some();
+    let mut new_password = None;
     if let Some(pw) = req.password {
         password::check_policy(&pw)?;
         let (session_hash, token_hash) = if is_self {
@@ -245,12 +244,7 @@ async fn update_user(
         } else {
             (None, None)
         };
-        let h = password::hash(pw).await?;
-        let keep = people::KeepSignIn {
-            session_hash: session_hash.as_deref(),
-            token_hash: token_hash.as_deref(),
-        };
-        people::change_password(&st.db, &id, &h, keep, st.now()).await?;
+        new_password = Some((password::hash(pw).await?, session_hash, token_hash));
     }
     let patch = UserPatch {
         display_name: req.display_name,
@@ -258,16 +252,63 @@ async fn update_user(
         modules,
         active: req.active,
     };
-    let user = people::update_user(&st.db, &id, patch, st.now()).await?;
-    st.audit(
-        AuditEvent::new("user.update", "people")
-            .by(&caller.actor)
-            .target("user", &id)
-            .details(serde_json::json!({ "password_changed": password_changed }))
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    // The hash is ready before the change starts: nothing slow holds the writer.
+    let mut change = st.change().await?;
+    let mut password_event = None;
+    if let Some((hash, session_hash, token_hash)) = new_password {
+        let keep = people::KeepSignIn {
+            session_hash: session_hash.as_deref(),
+            token_hash: token_hash.as_deref(),
+        };
+        let ended = people::change_password(&mut change, &id, &hash, keep).await?;
+        let action = if is_self {
+            AuditAction::PasswordChange
+        } else {
+            AuditAction::PasswordReset
+        };
+        password_event = Some(
+            caller
+                .event(action)
+                .target("user", &id)
+                .details(serde_json::json!({"sign_ins_ended": ended})),
+        );
+    }
+    let user = people::update_user(&mut change, &id, patch).await?;
+    let changed = changes(&target, &user);
+    let update = caller.event(AuditAction::UserUpdate).target("user", &id);
+    let event = match password_event {
+        Some(p) if changed.is_empty() => p,
+        Some(p) => {
+            change.record(&p).await?;
+            update.details(serde_json::json!({"changed": changed}))
+        }
+        None => update.details(serde_json::json!({"changed": changed})),
+    };
+    change.commit(&event).await?;
     Ok(Json(user))
+}
+
+/// What a person's update changed, each field from → to (for the audit trail).
+fn changes(before: &User, after: &User) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    let mut field = |name: &str, from: serde_json::Value, to: serde_json::Value| {
+        if from != to {
+            m.insert(name.into(), serde_json::json!({"from": from, "to": to}));
+        }
+    };
+    field(
+        "display_name",
+        before.display_name.clone().into(),
+        after.display_name.clone().into(),
+    );
+    field("role", before.role.as_str().into(), after.role.as_str().into());
+    field(
+        "admin_modules",
+        serde_json::json!(before.admin_modules),
+        serde_json::json!(after.admin_modules),
+    );
+    field("active", before.active.into(), after.active.into());
+    m
 }
 
 /// Makes this user the Owner; the caller (the current Owner) becomes a full-access
@@ -276,14 +317,11 @@ async fn update_user(
         (status = 409, description = "the person is disabled, a Guest, or already the Owner (`conflict`)")))]
 async fn transfer_ownership(State(st): State<Shared>, caller: Caller, Path(id): Path<UserId>) -> ApiResult<StatusCode> {
     authorize(&caller.actor, Action::TransferOwnership, Resource::Instance)?;
-    people::transfer_ownership(&st.db, &caller.actor.user_id, &id).await?;
-    st.audit(
-        AuditEvent::new("user.transfer_ownership", "people")
-            .by(&caller.actor)
-            .target("user", &id)
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    people::transfer_ownership(&mut change, &caller.actor.user_id, &id).await?;
+    change
+        .commit(&caller.event(AuditAction::TransferOwnership).target("user", &id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -306,14 +344,16 @@ async fn create_group(
     Json(req): Json<NewGroupRequest>,
 ) -> ApiResult<impl IntoResponse> {
     authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
-    let g = people::create_group(&st.db, &req.name, st.now()).await?;
-    st.audit(
-        AuditEvent::new("group.create", "people")
-            .by(&caller.actor)
-            .target("group", &g.id)
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    let g = people::create_group(&mut change, &req.name).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::GroupCreate)
+                .target("group", &g.id)
+                .details(serde_json::json!({"name": g.name})),
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(g)))
 }
 
@@ -326,14 +366,11 @@ async fn get_group(State(st): State<Shared>, caller: Caller, Path(id): Path<Grou
 #[utoipa::path(delete, path = "/api/v1/groups/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204)))]
 async fn delete_group(State(st): State<Shared>, caller: Caller, Path(id): Path<GroupId>) -> ApiResult<StatusCode> {
     authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
-    people::delete_group(&st.db, &id).await?;
-    st.audit(
-        AuditEvent::new("group.delete", "people")
-            .by(&caller.actor)
-            .target("group", &id)
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    people::delete_group(&mut change, &id).await?;
+    change
+        .commit(&caller.event(AuditAction::GroupDelete).target("group", &id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -344,15 +381,16 @@ async fn add_group_member(
     Path((id, user)): Path<(GroupId, UserId)>,
 ) -> ApiResult<StatusCode> {
     authorize_membership(&st, &caller, &user).await?;
-    people::add_group_member(&st.db, &id, &user).await?;
-    st.audit(
-        AuditEvent::new("group.member.add", "people")
-            .by(&caller.actor)
-            .target("group", &id)
-            .details(serde_json::json!({"user_id": user}))
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    people::add_group_member(&mut change, &id, &user).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::GroupMemberAdd)
+                .target("group", &id)
+                .details(serde_json::json!({"user_id": user})),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -363,15 +401,16 @@ async fn remove_group_member(
     Path((id, user)): Path<(GroupId, UserId)>,
 ) -> ApiResult<StatusCode> {
     authorize_membership(&st, &caller, &user).await?;
-    people::remove_group_member(&st.db, &id, &user).await?;
-    st.audit(
-        AuditEvent::new("group.member.remove", "people")
-            .by(&caller.actor)
-            .target("group", &id)
-            .details(serde_json::json!({"user_id": user}))
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    people::remove_group_member(&mut change, &id, &user).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::GroupMemberRemove)
+                .target("group", &id)
+                .details(serde_json::json!({"user_id": user})),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

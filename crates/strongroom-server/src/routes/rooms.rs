@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
-use strongroom_core::audit::AuditEvent;
+use strongroom_core::audit::AuditAction;
 use strongroom_core::ids::{FolderId, RoomId};
 use strongroom_core::rights::{Restrictions, Rights, RoomPolicy};
 use strongroom_core::{AccessLevel, Action, Capability, Resource, authorize};
@@ -80,15 +80,17 @@ async fn create_room(
     Json(req): Json<RoomRequest>,
 ) -> ApiResult<impl IntoResponse> {
     authorize(&caller.actor, Action::CreateRoom, Resource::Instance)?;
-    let room = rooms::create_room(&st.db, &req.name, &caller.actor.user_id, st.now()).await?;
+    let mut change = st.change().await?;
+    let room = rooms::create_room(&mut change, &req.name, &caller.actor.user_id).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::RoomCreate)
+                .target("room", &room.id)
+                .details(serde_json::json!({"name": room.name})),
+        )
+        .await?;
     let rights = InRoom::load(&st, &caller, &room.id).await?.rights(&[]);
-    st.audit(
-        AuditEvent::new("room.create", "documents")
-            .by(&caller.actor)
-            .target("room", &room.id)
-            .from_origin(&caller.origin),
-    )
-    .await?;
     Ok((StatusCode::CREATED, Json(RoomView::new(room, rights))))
 }
 
@@ -121,14 +123,17 @@ async fn rename_room(
     Json(req): Json<RoomRequest>,
 ) -> ApiResult<Json<Room>> {
     let (_, permit) = guard_room(&st, &caller, &id, Capability::ManageRoom).await?;
-    let room = rooms::rename_room(&st.db, &permit, &id, &req.name).await?;
-    st.audit(
-        AuditEvent::new("room.rename", "documents")
-            .by(&caller.actor)
-            .target("room", &id)
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let before = rooms::get_room(&st.db, &id).await?;
+    let mut change = st.change().await?;
+    let room = rooms::rename_room(&mut change, &permit, &id, &req.name).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::RoomRename)
+                .target("room", &id)
+                .details(serde_json::json!({"changed": {"name": {"from": before.name, "to": room.name}}})),
+        )
+        .await?;
     Ok(Json(room))
 }
 
@@ -136,14 +141,17 @@ async fn rename_room(
 #[utoipa::path(delete, path = "/api/v1/rooms/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204)))]
 async fn delete_room(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<StatusCode> {
     let (_, permit) = guard_room(&st, &caller, &id, Capability::ManageRoom).await?;
-    content::purge_room(&st.db, &permit, &id, st.now()).await?;
-    st.audit(
-        AuditEvent::new("room.delete", "documents")
-            .by(&caller.actor)
-            .target("room", &id)
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let room = rooms::get_room(&st.db, &id).await?;
+    let mut change = st.change().await?;
+    content::purge_room(&mut change, &permit, &id).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::RoomDelete)
+                .target("room", &id)
+                .details(serde_json::json!({"name": room.name})),
+        )
+        .await?;
     crate::sweep_now(&st);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -231,14 +239,15 @@ async fn set_policy(
 ) -> ApiResult<Json<RoomSettings>> {
     let (_, permit) = guard_room(&st, &caller, &id, Capability::ManageRoom).await?;
     let before = rooms::room_policy(&st.db, &id).await?;
-    let after = rooms::set_room_policy(&st.db, &permit, &id, &req.into()).await?;
-    st.audit(
-        AuditEvent::new("room.policy", "documents")
-            .by(&caller.actor)
-            .target("room", &id)
-            .details(serde_json::json!({"before": before, "after": after}))
-            .from_origin(&caller.origin),
-    )
-    .await?;
+    let mut change = st.change().await?;
+    let after = rooms::set_room_policy(&mut change, &permit, &id, &req.into()).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::RoomPolicy)
+                .target("room", &id)
+                .details(serde_json::json!({"before": before, "after": after})),
+        )
+        .await?;
     Ok(Json(after))
 }

@@ -6,7 +6,7 @@ use crate::state::Shared;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
-use strongroom_core::audit::AuditEvent;
+use strongroom_core::audit::AuditAction;
 use strongroom_core::{Action, Resource, authorize};
 use strongroom_store::convert::{self, Progress, Target};
 use utoipa_axum::router::OpenApiRouter;
@@ -87,10 +87,9 @@ async fn encryption_convert(
         Target::Plaintext
     };
     st.audit(
-        AuditEvent::new("settings.encryption.convert", "settings")
-            .by(&caller.actor)
-            .details(serde_json::json!({"target": format!("{target:?}")}))
-            .from_origin(&caller.origin),
+        caller
+            .event(AuditAction::EncryptionConvert)
+            .details(serde_json::json!({"target": format!("{target:?}")})),
     )
     .await?;
     crate::spawn_conversion(st.clone(), target);

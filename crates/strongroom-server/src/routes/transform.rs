@@ -15,7 +15,7 @@ use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use strongroom_core::Capability;
-use strongroom_core::audit::AuditEvent;
+use strongroom_core::audit::AuditAction;
 use strongroom_core::ids::FileId;
 use strongroom_docs::Format;
 use strongroom_docs::password::PasswordRole;
@@ -129,7 +129,7 @@ async fn load_version(st: &AppState, who: Requester<'_>, file: &FileInfo, v: &Ve
             Ok(b) => out.extend_from_slice(&b),
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                 st.audit(
-                    who.event("file.integrity_failure", "documents")
+                    who.event(AuditAction::IntegrityFailure)
                         .outcome(strongroom_core::audit::Outcome::Failure)
                         .target("file", &file.id)
                         .details(serde_json::json!({"version": v.version, "problem": e.to_string()})),
@@ -190,17 +190,16 @@ async fn deliver(
     guarded: Guarded<FileInfo>,
     bytes: Vec<u8>,
     how: Deliver,
-    action: &'static str,
+    action: AuditAction,
 ) -> ApiResult<Response> {
     let file = &guarded.item;
     match how {
         Deliver::Download => {
             st.audit(
-                AuditEvent::new(action, "documents")
-                    .by(&caller.actor)
+                caller
+                    .event(action)
                     .target("file", &file.id)
-                    .details(serde_json::json!({"deliver": "download"}))
-                    .from_origin(&caller.origin),
+                    .details(serde_json::json!({"deliver": "download", "version": file.version})),
             )
             .await?;
             let mut res = Response::new(Body::from(bytes));
@@ -226,23 +225,23 @@ async fn deliver(
                 blob: &blob,
                 content_type: &file.content_type,
                 by: &caller.actor.user_id,
-                now: st.now(),
             };
-            let updated = match content::add_version(&st.db, &guarded.permit, &file.id, nc).await {
+            let recorded = async {
+                let mut change = st.change().await?;
+                let f = content::add_version(&mut change, &guarded.permit, &file.id, nc).await?;
+                let details = serde_json::json!({"deliver": "version", "from_version": file.version, "version": f.version, "sha256": f.sha256});
+                change
+                    .commit(&caller.event(action).target("file", &file.id).details(details))
+                    .await?;
+                ApiResult::Ok(f)
+            };
+            let updated = match recorded.await {
                 Ok(f) => f,
                 Err(e) => {
                     content::discard_blob(&st.db, &st.blobs, &blob.key, st.now()).await;
-                    return Err(e.into());
+                    return Err(e);
                 }
             };
-            st.audit(
-                AuditEvent::new(action, "documents")
-                    .by(&caller.actor)
-                    .target("file", &file.id)
-                    .details(serde_json::json!({"deliver": "version", "version": updated.version}))
-                    .from_origin(&caller.origin),
-            )
-            .await?;
             Ok((StatusCode::CREATED, Json(updated)).into_response())
         }
     }
@@ -320,7 +319,7 @@ async fn protect(
             ));
         }
     };
-    deliver(&st, &caller, guarded, protected, req.deliver, "file.protect").await
+    deliver(&st, &caller, guarded, protected, req.deliver, AuditAction::FileProtect).await
 }
 
 /// Stamps a text and/or image watermark on every page of a PDF, on a PNG or JPEG picture, or
@@ -366,11 +365,10 @@ async fn watermark(
             }
             let bytes = load(&st, &caller, &image_file).await?;
             st.audit(
-                AuditEvent::new("file.watermark_image", "documents")
-                    .by(&caller.actor)
+                caller
+                    .event(AuditAction::FileWatermarkImage)
                     .target("file", image_id)
-                    .details(serde_json::json!({"stamped_on": file.id}))
-                    .from_origin(&caller.origin),
+                    .details(serde_json::json!({"stamped_on": file.id})),
             )
             .await?;
             Some(bytes)
@@ -420,7 +418,7 @@ async fn watermark(
         strongroom_docs::watermark::stamp(&plain, &stamp)
     })
     .await?;
-    deliver(&st, &caller, guarded, stamped, req.deliver, "file.watermark").await
+    deliver(&st, &caller, guarded, stamped, req.deliver, AuditAction::FileWatermark).await
 }
 
 /// What a protected or watermarked copy asks of its source: taking it away is a download,
