@@ -90,6 +90,7 @@ pub async fn login(
         Some((u, h)) => (Some(u), h),
         None => (None, None),
     };
+    let checked = hash.clone();
     let ok = password::verify(hash, pw).await?;
     let user = match (ok, user) {
         (true, Some(u)) => u,
@@ -100,6 +101,14 @@ pub async fn login(
     let (csrf_token, csrf_hash) = token::generate(token::Kind::Csrf);
     let expires_at = now.saturating_add(lifetime_ms);
     let mut change = Change::begin(db, now).await?;
+    // The password checked is still the person's, and they are still active: a reset or a
+    // disable that committed during the hash is not undone by a session opened after it.
+    if people::still_as_seen(&mut change, &user, checked.as_deref())
+        .await
+        .is_err()
+    {
+        return Err(AuthError::InvalidCredentials);
+    }
     sessions::create_session(
         &mut change,
         NewSession {

@@ -224,6 +224,12 @@ pub enum Requester<'a> {
     Link(&'a LinkCaller),
 }
 
+impl<'a> From<&'a Caller> for Requester<'a> {
+    fn from(c: &'a Caller) -> Self {
+        Requester::User(c)
+    }
+}
+
 impl Requester<'_> {
     /// An audit event by this requester, from where the request came.
     pub fn event(&self, action: AuditAction) -> AuditEvent {

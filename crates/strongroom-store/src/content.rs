@@ -287,6 +287,7 @@ pub async fn create_folder(
     require(permit, Capability::CreateFolders)?;
     let name = check_item_name("folder", name)?;
     let now = c.now();
+    hold_folders(c.conn(), &[parent]).await?;
     let parent = require_live_folder(c.conn(), parent).await?;
     name_free_on(c.conn(), &parent.id, &name).await?;
     let id = FolderId::generate();
@@ -303,6 +304,25 @@ pub async fn create_folder(
     .await
     .map_err(|e| name_taken(e, &name))?;
     folder_on(c.conn(), &id).await
+}
+
+/// Holds the rooms of these folders (see [`hold_rooms`]) and checks that none of them moved
+/// to another room before the hold: whatever the change then writes about them (a new file,
+/// a move, a purge) is written into the room they are in.
+async fn hold_folders(tx: &mut AnyConnection, folders: &[&FolderId]) -> Result<()> {
+    let mut rooms = Vec::with_capacity(folders.len());
+    for f in folders {
+        rooms.push(folder_on(tx, f).await?.room_id);
+    }
+    hold_rooms(tx, rooms.clone()).await?;
+    for (f, room) in folders.iter().zip(&rooms) {
+        if folder_on(tx, f).await?.room_id != *room {
+            return Err(StoreError::Conflict(
+                "the folder moved to another room at the same time; try again".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Holds these rooms' folder trees until the change ends: a row lock on each room on
@@ -352,14 +372,8 @@ pub async fn update_folder(
     require(permit, Capability::Edit)?;
     let tx = c.conn();
     // Two moves checked at once could each see no cycle and together make one (A into B
-    // while B goes into A). So the folder trees of both rooms are held for the rest of the
-    // change first, then everything is read afresh.
-    let before = folder_on(tx, id).await?;
-    let mut rooms = vec![before.room_id.clone()];
-    if let Some(p) = parent {
-        rooms.push(folder_on(tx, p).await?.room_id);
-    }
-    hold_rooms(tx, rooms).await?;
+    // while B goes into A): the folder trees of both rooms are held first.
+    hold_folders(tx, &[Some(id), parent].into_iter().flatten().collect::<Vec<_>>()).await?;
     let cur = folder_on(tx, id).await?;
     let Some(cur_parent) = cur.parent_id.clone() else {
         return Err(StoreError::Conflict(
@@ -506,6 +520,7 @@ pub async fn purge_folder(c: &mut Change, permit: &Permit, id: &FolderId) -> Res
     require(permit, Capability::Purge)?;
     let now = c.now();
     let tx = c.conn();
+    hold_folders(tx, &[id]).await?;
     let cur = folder_on(tx, id).await?;
     if !cur.trashed {
         return Err(StoreError::Conflict(
@@ -540,6 +555,7 @@ pub async fn purge_room(c: &mut Change, permit: &Permit, room: &RoomId) -> Resul
     require(permit, Capability::ManageRoom)?;
     let now = c.now();
     let tx = c.conn();
+    hold_rooms(tx, vec![room.clone()]).await?;
     let root: String = sqlx::query("SELECT root_folder_id FROM rooms WHERE id = $1")
         .bind(s(room))
         .fetch_optional(&mut *tx)
@@ -619,6 +635,7 @@ pub async fn create_file(
     let name = check_item_name("file", name)?;
     let now = ch.now();
     let tx = ch.conn();
+    hold_folders(tx, &[folder]).await?;
     let folder = require_live_folder(tx, folder).await?;
     let id = FileId::generate();
     sqlx::query(
@@ -649,8 +666,16 @@ pub async fn create_file(
     file_on(tx, &id).await
 }
 
-/// Records an uploaded blob as the next version of a file.
-pub async fn add_version(ch: &mut Change, permit: &Permit, file: &FileId, c: NewContent<'_>) -> Result<FileInfo> {
+/// Records an uploaded blob as the next version of a file. With `based_on`, only if the
+/// current version is still that one (a copy made from it, protected or stamped, must not
+/// silently replace a version uploaded meanwhile).
+pub async fn add_version(
+    ch: &mut Change,
+    permit: &Permit,
+    file: &FileId,
+    c: NewContent<'_>,
+    based_on: Option<i64>,
+) -> Result<FileInfo> {
     require(permit, Capability::Edit)?;
     let now = ch.now();
     let tx = ch.conn();
@@ -658,6 +683,11 @@ pub async fn add_version(ch: &mut Change, permit: &Permit, file: &FileId, c: New
     if cur.trashed {
         return Err(StoreError::Conflict(
             "the file is in the trash; restore it first".into(),
+        ));
+    }
+    if based_on.is_some_and(|v| v != cur.version) {
+        return Err(StoreError::Conflict(
+            "a new version was uploaded meanwhile; try again on the current one".into(),
         ));
     }
     let next = cur.version + 1;
@@ -725,7 +755,21 @@ pub async fn update_file(
 ) -> Result<FileInfo> {
     require(permit, Capability::Edit)?;
     let tx = c.conn();
+    let before = file_on(tx, id).await?;
+    hold_folders(
+        tx,
+        &[Some(&before.folder_id), folder]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let cur = file_on(tx, id).await?;
+    if cur.folder_id != before.folder_id {
+        return Err(StoreError::Conflict(
+            "the file moved at the same time; try again".into(),
+        ));
+    }
     let name = match name {
         Some(n) => check_item_name("file", n)?,
         None => cur.name.clone(),
@@ -793,8 +837,23 @@ pub async fn purge_file(c: &mut Change, permit: &Permit, id: &FileId) -> Result<
     delete_file_rows(tx, id.as_str(), now).await
 }
 
-/// Queues one blob for deletion (an upload whose row was never written).
+/// Whether a version row points at this blob.
+async fn blob_in_use(db: &Db, key: &str) -> Result<bool> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM file_versions WHERE blob_key = $1")
+        .bind(key.to_string())
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")?;
+    Ok(n > 0)
+}
+
+/// Deletes (or queues for deletion) the blob of an upload whose row was not written. A
+/// commit that failed on the way back (the connection lost after COMMIT was sent) may have
+/// written it after all: a blob a row points at is left alone.
 pub async fn discard_blob(db: &Db, blobs: &BlobStore, key: &str, now: i64) {
+    if blob_in_use(db, key).await.unwrap_or(true) {
+        return;
+    }
     if blobs.delete(key).await.is_err() {
         let _ = sqlx::query("INSERT INTO blob_garbage (blob_key, created_at) VALUES ($1, $2)")
             .bind(key.to_string())
@@ -814,7 +873,10 @@ pub async fn sweep_garbage(db: &Db, blobs: &BlobStore, limit: i64) -> Result<u64
     let mut n = 0;
     for r in rows {
         let key: String = r.try_get("blob_key")?;
-        blobs.delete(&key).await?;
+        // Never the bytes of a version that exists (a bug elsewhere must not become data loss).
+        if !blob_in_use(db, &key).await? {
+            blobs.delete(&key).await?;
+        }
         sqlx::query("DELETE FROM blob_garbage WHERE blob_key = $1")
             .bind(key)
             .execute(&db.pool)

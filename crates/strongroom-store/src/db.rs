@@ -140,11 +140,31 @@ impl Db {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let migrator = migrator();
         let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Sqlite {
+            return self.migrate_on(&mut conn).await;
+        }
+        // Several app nodes may start at once, during a rolling upgrade some of them older
+        // binaries (which take this same lock, per transaction): one migrates at a time.
+        sqlx::query("SELECT pg_advisory_lock(7365727665720001)")
+            .execute(&mut *conn)
+            .await?;
+        let done = self.migrate_on(&mut conn).await;
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock(7365727665720001)")
+            .execute(&mut *conn)
+            .await;
+        if unlocked.is_err() {
+            // A connection that may still hold the lock must not go back to the pool.
+            conn.detach();
+        }
+        done
+    }
+
+    async fn migrate_on(&self, conn: &mut sqlx::AnyConnection) -> Result<()> {
+        let migrator = migrator();
         // An instance from before the migrator kept its version in `schema_migrations`, with
         // the same steps: those are marked applied (not run again), then the rest run.
-        if let Some(done) = self.legacy_version(&mut conn).await? {
+        if let Some(done) = self.legacy_version(conn).await? {
             if done >= LEGACY_SENTINEL {
                 // Already adopted by the migrator; `_sqlx_migrations` says the rest.
             } else if done > MIGRATIONS.len() as i64 {
@@ -156,21 +176,25 @@ impl Db {
             }
         }
         migrator.run(&mut *conn).await.map_err(migrate_error)?;
+        // In one transaction, so that an older binary never reads a version it would take for
+        // its own.
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM schema_migrations WHERE version <> $1")
             .bind(LEGACY_SENTINEL)
-            .execute(&mut *conn)
+            .execute(&mut *tx)
             .await?;
         sqlx::query(
             "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0) ON CONFLICT (version) DO NOTHING",
         )
         .bind(LEGACY_SENTINEL)
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -181,8 +205,9 @@ impl Db {
             Backend::Sqlite => {
                 "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
             }
+            // Found the way an unqualified name is (the search path), as the old binary did.
             Backend::Postgres => {
-                "SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
+                "SELECT COUNT(*) AS n FROM (SELECT to_regclass('schema_migrations') AS t) r WHERE t IS NOT NULL"
             }
         };
         let n: i64 = sqlx::query(exists).fetch_one(&mut *conn).await?.try_get("n")?;

@@ -230,17 +230,34 @@ async fn room_access_on(conn: &mut AnyConnection, room: &RoomId) -> Result<RoomA
     })
 }
 
+/// Whether the node is (still) in this room: an item moved out of it since it was loaded gets
+/// no grant or link of its old room.
+pub(crate) async fn node_in_room(conn: &mut AnyConnection, node: &Node, room: &RoomId) -> Result<bool> {
+    let sql = match node.kind {
+        NodeKind::Room => return Ok(node.id == room.as_str()),
+        NodeKind::Folder => "SELECT room_id FROM folders WHERE id = $1",
+        NodeKind::File => "SELECT room_id FROM files WHERE id = $1",
+    };
+    let found = sqlx::query(sql)
+        .bind(node.id.clone())
+        .fetch_optional(conn)
+        .await?
+        .map(|r| r.try_get::<String, _>("room_id"))
+        .transpose()?;
+    Ok(found.as_deref() == Some(room.as_str()))
+}
+
 /// Holds the room's sharing for the rest of the change (a row lock on PostgreSQL, the write
 /// lock on SQLite) and checks that its grants and policy are still what `seen` was loaded
 /// with. A sharing decision is made on what the sharer saw (who has access where); if another
 /// change got in between, this one is refused rather than written on a stale view.
-async fn still_as_seen(c: &mut Change, seen: &RoomAccess) -> Result<()> {
+async fn still_as_seen(c: &mut Change, seen: &RoomAccess, node: &Node) -> Result<()> {
     let tx = c.conn();
     sqlx::query("UPDATE rooms SET name = name WHERE id = $1")
         .bind(seen.room.as_str().to_string())
         .execute(&mut *tx)
         .await?;
-    if room_access_on(tx, &seen.room).await?.seen != seen.seen {
+    if !node_in_room(tx, node, &seen.room).await? || room_access_on(tx, &seen.room).await?.seen != seen.seen {
         return Err(StoreError::Conflict(
             "the room's sharing changed at the same time; look again and retry".into(),
         ));
@@ -327,7 +344,7 @@ pub async fn grant_on(db: &Db, node: &Node, kind: SubjectKind, subject: &str) ->
 /// for. Needs a permit to share, and the room's sharing unchanged since `seen`.
 pub async fn set_grant(c: &mut Change, permit: &Permit, seen: &RoomAccess, node: &Node, grant: &Member) -> Result<()> {
     require(permit, Capability::Share)?;
-    still_as_seen(c, seen).await?;
+    still_as_seen(c, seen, node).await?;
     let room = &seen.room;
     let (kind, subject, access, restrictions) = (grant.kind, grant.id.as_str(), grant.access, grant.restrictions);
     let table = match kind {
@@ -379,7 +396,7 @@ pub async fn remove_grant(
     subject: &str,
 ) -> Result<()> {
     require(permit, Capability::Share)?;
-    still_as_seen(c, seen).await?;
+    still_as_seen(c, seen, node).await?;
     let r = sqlx::query(
         "DELETE FROM grants WHERE node_kind = $1 AND node_id = $2 AND subject_kind = $3 AND subject_id = $4",
     )

@@ -111,6 +111,16 @@ pub async fn create_link(c: &mut Change, permit: &Permit, l: NewLink<'_>) -> Res
     if l.node.kind == NodeKind::Room {
         return Err(StoreError::Invalid("links point at a folder or a file".into()));
     }
+    // Held like a sharing change, and the item must still be in the room it was judged in.
+    sqlx::query("UPDATE rooms SET name = name WHERE id = $1")
+        .bind(l.room.as_str().to_string())
+        .execute(c.conn())
+        .await?;
+    if !grants::node_in_room(c.conn(), l.node, l.room).await? {
+        return Err(StoreError::Conflict(
+            "the item moved at the same time; try again".into(),
+        ));
+    }
     let id = LinkId::generate();
     sqlx::query(
         "INSERT INTO links (id, token_hash, room_id, node_kind, node_id, access, no_download, no_print, no_copy, \

@@ -291,6 +291,30 @@ pub async fn update_user(c: &mut Change, id: &UserId, p: UserPatch) -> Result<Us
     user_on(tx, id).await
 }
 
+/// Holds a person's row for the rest of the change and checks they still have the role and
+/// modules a decision about them was made on (their rank), so that a promotion committed in
+/// between is not overridden by someone who now ranks below them. `password_hash`, when given,
+/// must be unchanged too (a sign-in checked against it).
+pub async fn still_as_seen(c: &mut Change, user: &User, password_hash: Option<&str>) -> Result<()> {
+    let r = sqlx::query(
+        "UPDATE users SET role = role WHERE id = $1 AND role = $2 AND admin_modules = $3 AND active = $4 \
+         AND ($5 = '' OR password_hash = $5)",
+    )
+    .bind(user.id.as_str().to_string())
+    .bind(user.role.as_str())
+    .bind(user.modules().to_db())
+    .bind(i64::from(user.active))
+    .bind(password_hash.unwrap_or("").to_string())
+    .execute(c.conn())
+    .await?;
+    if r.rows_affected() != 1 {
+        return Err(StoreError::Conflict(
+            "the person was changed at the same time; look again and retry".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The sign-ins a password change leaves alive: the one it was made through, if any.
 #[derive(Default)]
 pub struct KeepSignIn<'a> {

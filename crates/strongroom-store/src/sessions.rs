@@ -8,7 +8,7 @@ use crate::error::{Result, StoreError};
 use serde::Serialize;
 use sqlx::Row;
 use strongroom_core::Scope;
-use strongroom_core::ids::{RoomId, TokenId, UserId};
+use strongroom_core::ids::{LinkId, RoomId, TokenId, UserId};
 
 /// A browser session found by its secret's hash.
 #[derive(Clone, Debug)]
@@ -226,4 +226,47 @@ pub async fn purge_expired(db: &Db, now: i64) -> Result<u64> {
         n += sqlx::query(sql).bind(now).execute(&db.pool).await?.rows_affected();
     }
     Ok(n)
+}
+
+/// How a request signed in, as stored: checked again inside the request's change.
+pub enum SignIn<'a> {
+    /// SHA-256 (hex) of the session secret.
+    Session(&'a str),
+    /// SHA-256 (hex) of the API token.
+    Token(&'a str),
+    /// An external link (its holder's session was checked when the request came in).
+    Link(&'a LinkId),
+}
+
+/// Whether the sign-in a change is made through still holds at the change's time: the session
+/// or token alive and its person active, or the link live and its maker active. Checked
+/// inside the change, on rows it locks (an `UPDATE` that changes nothing), so a password
+/// reset, a disable or a revocation that commits first makes it refuse, and one that commits
+/// after it also ends what the change created (a new token, a session).
+pub async fn still_signed_in(c: &mut Change, how: SignIn<'_>) -> Result<bool> {
+    let (sql, key) = match how {
+        SignIn::Session(h) => (
+            "UPDATE sessions SET id_hash = id_hash WHERE id_hash = $1 AND expires_at > $2 \
+             AND user_id IN (SELECT id FROM users WHERE active = 1)",
+            h.to_string(),
+        ),
+        SignIn::Token(h) => (
+            "UPDATE api_tokens SET token_hash = token_hash WHERE token_hash = $1 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > $2) AND user_id IN (SELECT id FROM users WHERE active = 1)",
+            h.to_string(),
+        ),
+        SignIn::Link(id) => (
+            "UPDATE links SET id = id WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
+             AND created_by IN (SELECT id FROM users WHERE active = 1)",
+            id.as_str().to_string(),
+        ),
+    };
+    let now = c.now();
+    Ok(sqlx::query(sql)
+        .bind(key)
+        .bind(now)
+        .execute(c.conn())
+        .await?
+        .rows_affected()
+        == 1)
 }

@@ -270,3 +270,143 @@ async fn concurrent_moves_cannot_make_a_folder_its_own_ancestor() {
         t.close().await;
     }
 }
+
+/// What a change re-checks before it writes, each against a change that committed first:
+/// the sign-in it is made through, the person a decision was made about, the room an item
+/// was judged in, and the version a copy was made from.
+#[tokio::test]
+async fn a_change_refuses_what_changed_under_it() {
+    use strongroom_store::grants::{self, Member, Node, NodeKind, SubjectKind};
+    use strongroom_store::sessions::{self, NewSession, SignIn};
+    let dir = tempfile::tempdir().unwrap();
+    for t in common::databases(dir.path(), "contract_stale").await {
+        let db = &t.db;
+        let me = owner(db).await;
+        let mut c = Change::begin(db, 30).await.unwrap();
+        let ann = people::create_user(
+            &mut c,
+            NewUser {
+                email: "ann@example.org",
+                display_name: "Ann",
+                role: Role::User,
+                modules: ModuleSet::NONE,
+                password_hash: Some("ann-hash".into()),
+            },
+        )
+        .await
+        .unwrap();
+        let session = NewSession {
+            id_hash: "s1",
+            user_id: &ann.id,
+            csrf_hash: "c",
+            expires_at: 10_000,
+            ip: None,
+            user_agent: None,
+        };
+        sessions::create_session(&mut c, session).await.unwrap();
+        c.commit(&AuditEvent::new(AuditAction::UserCreate)).await.unwrap();
+        let still = |how: SignIn<'static>| {
+            let db = db.clone();
+            async move {
+                let mut c = Change::begin(&db, 40).await.unwrap();
+                sessions::still_signed_in(&mut c, how).await.unwrap()
+            }
+        };
+        assert!(still(SignIn::Session("s1")).await, "{}", t.name);
+        assert!(!still(SignIn::Session("unknown")).await);
+
+        // A reset ends the session: a change made through it afterwards is refused. And a
+        // sign-in checked against the old password is refused too.
+        let mut c = Change::begin(db, 41).await.unwrap();
+        people::change_password(&mut c, &ann.id, "new-hash", people::KeepSignIn::default())
+            .await
+            .unwrap();
+        c.commit(&AuditEvent::new(AuditAction::PasswordReset)).await.unwrap();
+        assert!(!still(SignIn::Session("s1")).await, "{}", t.name);
+        let mut c = Change::begin(db, 42).await.unwrap();
+        let r = people::still_as_seen(&mut c, &ann, Some("ann-hash")).await;
+        assert!(matches!(r, Err(StoreError::Conflict(_))), "{}: {r:?}", t.name);
+        people::still_as_seen(&mut c, &ann, Some("new-hash")).await.unwrap();
+        drop(c);
+
+        // A promotion in between: a decision made on the old rank is refused.
+        let mut c = Change::begin(db, 43).await.unwrap();
+        let patch = people::UserPatch {
+            role: Some(Role::Admin),
+            modules: Some(ModuleSet::ALL),
+            ..Default::default()
+        };
+        people::update_user(&mut c, &ann.id, patch).await.unwrap();
+        c.commit(&AuditEvent::new(AuditAction::UserUpdate)).await.unwrap();
+        let mut c = Change::begin(db, 44).await.unwrap();
+        let r = people::still_as_seen(&mut c, &ann, None).await;
+        assert!(matches!(r, Err(StoreError::Conflict(_))), "{}: {r:?}", t.name);
+        drop(c);
+
+        // A folder judged in one room and moved to another: no grant of the old room lands on it.
+        let mut c = Change::begin(db, 45).await.unwrap();
+        let (r1, r2) = (
+            rooms::create_room(&mut c, "One", &me).await.unwrap(),
+            rooms::create_room(&mut c, "Two", &me).await.unwrap(),
+        );
+        let f = content::create_folder(&mut c, &permit(Capability::CreateFolders), &r1.root_folder_id, "F", &me)
+            .await
+            .unwrap();
+        c.commit(&AuditEvent::new(AuditAction::FolderCreate)).await.unwrap();
+        let seen = grants::room_access(db, &r1.id).await.unwrap();
+        let mut c = Change::begin(db, 46).await.unwrap();
+        content::update_folder(&mut c, &permit(Capability::Edit), &f.id, None, Some(&r2.root_folder_id))
+            .await
+            .unwrap();
+        c.commit(&AuditEvent::new(AuditAction::FolderUpdate)).await.unwrap();
+        let grant = Member {
+            kind: SubjectKind::User,
+            id: ann.id.to_string(),
+            access: strongroom_core::AccessLevel::ViewOnly,
+            restrictions: Default::default(),
+        };
+        let node = Node::new(NodeKind::Folder, f.id.as_str());
+        let mut c = Change::begin(db, 47).await.unwrap();
+        let r = grants::set_grant(&mut c, &permit(Capability::Share), &seen, &node, &grant).await;
+        assert!(matches!(r, Err(StoreError::Conflict(_))), "{}: {r:?}", t.name);
+        drop(c);
+        // And a grant decided on a room whose sharing changed since is refused as well.
+        let seen = grants::room_access(db, &r2.id).await.unwrap();
+        let mut c = Change::begin(db, 48).await.unwrap();
+        grants::set_grant(&mut c, &permit(Capability::Share), &seen, &node, &grant)
+            .await
+            .unwrap();
+        c.commit(&AuditEvent::new(AuditAction::GrantSet)).await.unwrap();
+        let mut c = Change::begin(db, 49).await.unwrap();
+        let r = grants::remove_grant(
+            &mut c,
+            &permit(Capability::Share),
+            &seen,
+            &node,
+            SubjectKind::User,
+            ann.id.as_str(),
+        )
+        .await;
+        assert!(matches!(r, Err(StoreError::Conflict(_))), "{}: {r:?}", t.name);
+        drop(c);
+
+        // A version made from version 1 does not land on top of a version 2 uploaded meanwhile.
+        let mut c = Change::begin(db, 50).await.unwrap();
+        let blobs = [blob("v1"), blob("v2"), blob("v3")];
+        let nc = |i: usize| NewContent {
+            blob: &blobs[i],
+            content_type: "text/plain",
+            by: &me,
+        };
+        let file = content::create_file(&mut c, &permit(Capability::Edit), &r2.root_folder_id, "a.txt", nc(0))
+            .await
+            .unwrap();
+        content::add_version(&mut c, &permit(Capability::Edit), &file.id, nc(1), None)
+            .await
+            .unwrap();
+        let r = content::add_version(&mut c, &permit(Capability::Edit), &file.id, nc(2), Some(1)).await;
+        assert!(matches!(r, Err(StoreError::Conflict(_))), "{}: {r:?}", t.name);
+        drop(c);
+        t.close().await;
+    }
+}

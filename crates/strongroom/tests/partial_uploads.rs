@@ -201,8 +201,10 @@ async fn the_sweeper_removes_an_hour_old_partial_upload_and_spares_a_young_one()
         assert!(touched.success());
         srv.restart_with("");
         let mut gone = false;
+        // The file goes first, the log line after it: wait for both (a loaded machine may
+        // see one without the other for a moment).
         for _ in 0..40 {
-            if !found[0].exists() {
+            if !found[0].exists() && srv.log().contains("removed a partial upload") {
                 gone = true;
                 break;
             }

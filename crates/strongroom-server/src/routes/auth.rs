@@ -153,7 +153,7 @@ async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
 async fn logout(State(st): State<Shared>, caller: Caller) -> ApiResult<impl IntoResponse> {
     authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     if let Some(s) = &caller.session {
         session::logout(&mut change, s).await?;
     }
@@ -248,7 +248,7 @@ async fn create_token(
     let now = st.now();
     let (secret, hash) = token::generate(token::Kind::ApiToken);
     let expires = now.saturating_add(i64::from(days) * 86_400_000);
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     let info = sessions::create_token(
         &mut change,
         &caller.actor.user_id,
@@ -280,7 +280,7 @@ async fn list_tokens(State(st): State<Shared>, caller: Caller) -> ApiResult<Json
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204), (status = 404)))]
 async fn revoke_token(State(st): State<Shared>, caller: Caller, Path(id): Path<TokenId>) -> ApiResult<StatusCode> {
     authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     sessions::revoke_token(&mut change, &caller.actor.user_id, &id).await?;
     change
         .commit(&caller.event(AuditAction::TokenRevoke).target("token", &id))

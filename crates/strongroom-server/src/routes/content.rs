@@ -50,7 +50,7 @@ async fn create_folder(
     Json(req): Json<NewFolderRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let g = guard_folder(&st, &caller, &id, Capability::CreateFolders).await?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     let f = content::create_folder(&mut change, &g.permit, &id, &req.name, &caller.actor.user_id).await?;
     change
         .commit(
@@ -87,7 +87,7 @@ async fn update_folder(
         let d = guard_folder(&st, &caller, dest, Capability::CreateFolders).await?;
         super::may_move(&st, &caller, &g, &d).await?;
     }
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     let f = content::update_folder(&mut change, &g.permit, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
     change
         .commit(
@@ -109,7 +109,7 @@ async fn update_folder(
 #[utoipa::path(post, path = "/api/v1/folders/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Folder)))]
 async fn trash_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<Folder>> {
     let g = guard_folder(&st, &caller, &id, Capability::Trash).await?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     let f = content::set_folder_trashed(&mut change, &g.permit, &id, true).await?;
     change
         .commit(&caller.event(AuditAction::FolderTrash).target("folder", &id))
@@ -121,7 +121,7 @@ async fn trash_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<F
 #[utoipa::path(post, path = "/api/v1/folders/{id}/restore", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Folder), (status = 409, description = "a live item of that name is in the destination folder (`conflict`)")))]
 async fn restore_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<Folder>> {
     let g = guard_folder(&st, &caller, &id, Capability::Trash).await?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     let f = content::set_folder_trashed(&mut change, &g.permit, &id, false).await?;
     change
         .commit(&caller.event(AuditAction::FolderRestore).target("folder", &id))
@@ -133,7 +133,7 @@ async fn restore_folder(State(st): State<Shared>, caller: Caller, Path(id): Path
 #[utoipa::path(delete, path = "/api/v1/folders/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204), (status = 409)))]
 async fn purge_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<StatusCode> {
     let g = guard_folder(&st, &caller, &id, Capability::Purge).await?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     let n = content::purge_folder(&mut change, &g.permit, &id).await?;
     change
         .commit(

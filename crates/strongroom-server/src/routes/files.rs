@@ -15,9 +15,9 @@ use serde::Deserialize;
 use strongroom_core::Capability;
 use strongroom_core::audit::{AuditAction, Outcome};
 use strongroom_core::ids::{FileId, FolderId};
+use strongroom_store::StoreError;
 use strongroom_store::blob::StoredBlob;
 use strongroom_store::content::{self, FileInfo, NewContent, Version};
-use strongroom_store::{Change, StoreError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -125,7 +125,7 @@ async fn store_upload<F, Fut>(
 ) -> ApiResult<FileInfo>
 where
     F: FnOnce(StoredBlob) -> Fut,
-    Fut: Future<Output = Result<FileInfo, strongroom_store::StoreError>>,
+    Fut: Future<Output = ApiResult<FileInfo>>,
 {
     let blob = st.blobs.put_stream(body).await?;
     let key = blob.key.clone();
@@ -133,7 +133,7 @@ where
         Ok(f) => Ok(f),
         Err(e) => {
             content::discard_blob(&st.db, &st.blobs, &key, st.now()).await;
-            Err(e.into())
+            Err(e)
         }
     }
 }
@@ -177,12 +177,10 @@ pub(crate) async fn upload_into(
     // Fail before moving any bytes when the name is taken; checked again when recording.
     content::check_name_free(&st.db, &id, &name).await?;
     let ctype = content_type_for(&name);
-    let now = st.now();
     let by = author(who);
-    let db = st.db.clone();
     let event = who.event(AuditAction::FileUpload);
     store_upload(st, body, |blob| async move {
-        let mut change = Change::begin(&db, now).await?;
+        let mut change = st.change_by(who).await?;
         let nc = NewContent {
             blob: &blob,
             content_type: &ctype,
@@ -223,20 +221,18 @@ pub(crate) async fn new_version(
         return Err(strongroom_store::StoreError::Conflict("the file is in the trash; restore it first".into()).into());
     }
     let (_, body) = body_stream(st, req, Some(cur.name.clone())).await?;
-    let now = st.now();
     let by = author(who);
     let ctype = content_type_for(&cur.name);
-    let db = st.db.clone();
     let id = cur.id.clone();
     let event = who.event(AuditAction::VersionUpload);
     store_upload(st, body, |blob| async move {
-        let mut change = Change::begin(&db, now).await?;
+        let mut change = st.change_by(who).await?;
         let nc = NewContent {
             blob: &blob,
             content_type: &ctype,
             by: &by,
         };
-        let f = content::add_version(&mut change, &permit, &id, nc).await?;
+        let f = content::add_version(&mut change, &permit, &id, nc, None).await?;
         let details = serde_json::json!({"name": f.name, "size": f.size, "sha256": f.sha256, "version": f.version});
         change.commit(&event.target("file", &f.id).details(details)).await?;
         Ok(f)
@@ -489,7 +485,7 @@ async fn update_file(
         let d = guard_folder(&st, &caller, dest, Capability::Edit).await?;
         super::may_move(&st, &caller, &g, &d).await?;
     }
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     let f = content::update_file(&mut change, &g.permit, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
     change
         .commit(
@@ -549,7 +545,7 @@ async fn copy_file(
         by: &caller.actor.user_id,
     };
     let recorded = async {
-        let mut change = st.change().await?;
+        let mut change = st.change_by(&caller).await?;
         let f = content::create_file(&mut change, &permit, &req.folder_id, &name, nc).await?;
         let details = serde_json::json!({"from": id, "version": v.version, "name": f.name, "folder_id": f.folder_id});
         change
@@ -575,7 +571,7 @@ async fn copy_file(
 #[utoipa::path(post, path = "/api/v1/files/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FileInfo)))]
 async fn trash_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
     let g = guard_file(&st, &caller, &id, Capability::Trash).await?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     let f = content::set_file_trashed(&mut change, &g.permit, &id, true).await?;
     change
         .commit(&caller.event(AuditAction::FileTrash).target("file", &id))
@@ -587,7 +583,7 @@ async fn trash_file(State(st): State<Shared>, caller: Caller, Path(id): Path<Fil
     responses((status = 200, body = FileInfo), (status = 409, description = "a live item of that name is in the destination folder (`conflict`)")))]
 async fn restore_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
     let g = guard_file(&st, &caller, &id, Capability::Trash).await?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     let f = content::set_file_trashed(&mut change, &g.permit, &id, false).await?;
     change
         .commit(&caller.event(AuditAction::FileRestore).target("file", &id))
@@ -599,7 +595,7 @@ async fn restore_file(State(st): State<Shared>, caller: Caller, Path(id): Path<F
 #[utoipa::path(delete, path = "/api/v1/files/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204), (status = 409)))]
 async fn purge_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<StatusCode> {
     let g = guard_file(&st, &caller, &id, Capability::Purge).await?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     content::purge_file(&mut change, &g.permit, &id).await?;
     change
         .commit(

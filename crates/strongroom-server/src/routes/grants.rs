@@ -190,7 +190,7 @@ async fn set(st: &AppState, caller: &Caller, t: Target, req: GrantRequest) -> Ap
         restrictions,
     };
     // Decided on the room as loaded; the change writes only if it still looks so.
-    let mut change = st.change().await?;
+    let mut change = st.change_by(caller).await?;
     grants::set_grant(&mut change, &t.permit, &t.in_room.access, &t.node, &grant).await?;
     change
         .commit(
@@ -219,7 +219,7 @@ async fn remove(st: &AppState, caller: &Caller, t: Target, kind: SubjectKind, su
         return Err(beyond_own());
     }
     only_adds(st, &t, kind, subject, None, true).await?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(caller).await?;
     grants::remove_grant(&mut change, &t.permit, &t.in_room.access, &t.node, kind, subject).await?;
     change
         .commit(

@@ -117,7 +117,7 @@ async fn create(
         None => None,
     };
     let (secret, hash) = token::generate(token::Kind::Link);
-    let mut change = st.change().await?;
+    let mut change = st.change_by(caller).await?;
     let link = links::create_link(
         &mut change,
         &at.permit,
@@ -148,7 +148,7 @@ async fn create(
 }
 
 async fn revoke(st: &AppState, caller: &Caller, at: Target, link: &LinkId) -> ApiResult<StatusCode> {
-    let mut change = st.change().await?;
+    let mut change = st.change_by(caller).await?;
     links::revoke_link(&mut change, &at.permit, &at.node, link).await?;
     change
         .commit(

@@ -38,18 +38,19 @@ fn person(role: Role, modules: ModuleSet) -> Resource<'static> {
 /// Group membership gives the group's room access, so changing it is changing the person: it
 /// needs a rank above theirs (nobody adds themselves, an equal or a better to a group). The
 /// Owner may put themselves in groups: nothing a group grants exceeds what they hold.
-async fn authorize_membership(st: &Shared, caller: &Caller, member: &UserId) -> ApiResult<()> {
+/// Returns the member as the decision saw them, for the change to check they are still so.
+async fn authorize_membership(st: &Shared, caller: &Caller, member: &UserId) -> ApiResult<User> {
     authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
     let member = people::get_user(&st.db, member).await?;
     if caller.actor.role == Role::Owner && member.id == caller.actor.user_id {
-        return Ok(());
+        return Ok(member);
     }
     authorize(
         &caller.actor,
         Action::ManagePerson,
         person(member.role, member.modules()),
     )?;
-    Ok(())
+    Ok(member)
 }
 
 /// The modules an Administrator gets: exactly those named. Naming none is an error, not
@@ -129,7 +130,7 @@ async fn create_user(
         Some(pw) => Some(password::hash(pw).await?),
         None => None,
     };
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     let user = people::create_user(
         &mut change,
         NewUser {
@@ -253,7 +254,9 @@ async fn update_user(
         active: req.active,
     };
     // The hash is ready before the change starts: nothing slow holds the writer.
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
+    // Decided on the person as read above (their rank): written only if they are still so.
+    people::still_as_seen(&mut change, &target, None).await?;
     let mut password_event = None;
     if let Some((hash, session_hash, token_hash)) = new_password {
         let keep = people::KeepSignIn {
@@ -317,7 +320,7 @@ fn changes(before: &User, after: &User) -> serde_json::Map<String, serde_json::V
         (status = 409, description = "the person is disabled, a Guest, or already the Owner (`conflict`)")))]
 async fn transfer_ownership(State(st): State<Shared>, caller: Caller, Path(id): Path<UserId>) -> ApiResult<StatusCode> {
     authorize(&caller.actor, Action::TransferOwnership, Resource::Instance)?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     people::transfer_ownership(&mut change, &caller.actor.user_id, &id).await?;
     change
         .commit(&caller.event(AuditAction::TransferOwnership).target("user", &id))
@@ -344,7 +347,7 @@ async fn create_group(
     Json(req): Json<NewGroupRequest>,
 ) -> ApiResult<impl IntoResponse> {
     authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     let g = people::create_group(&mut change, &req.name).await?;
     change
         .commit(
@@ -366,7 +369,7 @@ async fn get_group(State(st): State<Shared>, caller: Caller, Path(id): Path<Grou
 #[utoipa::path(delete, path = "/api/v1/groups/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204)))]
 async fn delete_group(State(st): State<Shared>, caller: Caller, Path(id): Path<GroupId>) -> ApiResult<StatusCode> {
     authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     people::delete_group(&mut change, &id).await?;
     change
         .commit(&caller.event(AuditAction::GroupDelete).target("group", &id))
@@ -380,8 +383,9 @@ async fn add_group_member(
     caller: Caller,
     Path((id, user)): Path<(GroupId, UserId)>,
 ) -> ApiResult<StatusCode> {
-    authorize_membership(&st, &caller, &user).await?;
-    let mut change = st.change().await?;
+    let member = authorize_membership(&st, &caller, &user).await?;
+    let mut change = st.change_by(&caller).await?;
+    people::still_as_seen(&mut change, &member, None).await?;
     people::add_group_member(&mut change, &id, &user).await?;
     change
         .commit(
@@ -400,8 +404,9 @@ async fn remove_group_member(
     caller: Caller,
     Path((id, user)): Path<(GroupId, UserId)>,
 ) -> ApiResult<StatusCode> {
-    authorize_membership(&st, &caller, &user).await?;
-    let mut change = st.change().await?;
+    let member = authorize_membership(&st, &caller, &user).await?;
+    let mut change = st.change_by(&caller).await?;
+    people::still_as_seen(&mut change, &member, None).await?;
     people::remove_group_member(&mut change, &id, &user).await?;
     change
         .commit(

@@ -80,7 +80,7 @@ async fn create_room(
     Json(req): Json<RoomRequest>,
 ) -> ApiResult<impl IntoResponse> {
     authorize(&caller.actor, Action::CreateRoom, Resource::Instance)?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     let room = rooms::create_room(&mut change, &req.name, &caller.actor.user_id).await?;
     change
         .commit(
@@ -124,7 +124,7 @@ async fn rename_room(
 ) -> ApiResult<Json<Room>> {
     let (_, permit) = guard_room(&st, &caller, &id, Capability::ManageRoom).await?;
     let before = rooms::get_room(&st.db, &id).await?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     let room = rooms::rename_room(&mut change, &permit, &id, &req.name).await?;
     change
         .commit(
@@ -142,7 +142,7 @@ async fn rename_room(
 async fn delete_room(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<StatusCode> {
     let (_, permit) = guard_room(&st, &caller, &id, Capability::ManageRoom).await?;
     let room = rooms::get_room(&st.db, &id).await?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     content::purge_room(&mut change, &permit, &id).await?;
     change
         .commit(
@@ -239,7 +239,7 @@ async fn set_policy(
 ) -> ApiResult<Json<RoomSettings>> {
     let (_, permit) = guard_room(&st, &caller, &id, Capability::ManageRoom).await?;
     let before = rooms::room_policy(&st.db, &id).await?;
-    let mut change = st.change().await?;
+    let mut change = st.change_by(&caller).await?;
     let after = rooms::set_room_policy(&mut change, &permit, &id, &req.into()).await?;
     change
         .commit(

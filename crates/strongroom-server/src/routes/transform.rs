@@ -227,8 +227,8 @@ async fn deliver(
                 by: &caller.actor.user_id,
             };
             let recorded = async {
-                let mut change = st.change().await?;
-                let f = content::add_version(&mut change, &guarded.permit, &file.id, nc).await?;
+                let mut change = st.change_by(caller).await?;
+                let f = content::add_version(&mut change, &guarded.permit, &file.id, nc, Some(file.version)).await?;
                 let details = serde_json::json!({"deliver": "version", "from_version": file.version, "version": f.version, "sha256": f.sha256});
                 change
                     .commit(&caller.event(action).target("file", &file.id).details(details))
