@@ -148,12 +148,9 @@ pub async fn from_session(db: &Db, secret: &str, now: i64) -> Result<SessionAuth
 
 /// The caller behind a bearer token.
 pub async fn from_api_token(db: &Db, secret: &str, now: i64) -> Result<Actor, AuthError> {
-    let (user_id, scope) = sessions::find_token_user(db, &token::hash(secret), now)
+    let (user, scope) = sessions::find_token_user(db, &token::hash(secret), now)
         .await?
         .ok_or(AuthError::Unauthenticated)?;
-    let user = people::get_user(db, &user_id)
-        .await
-        .map_err(|_| AuthError::Unauthenticated)?;
     let mut actor = actor_of(&user)?;
     actor.scope = scope;
     Ok(actor)

@@ -29,9 +29,9 @@ impl User {
     }
 }
 
-const USER_COLS: &str = "id, email, display_name, role, admin_modules, active, created_at";
+pub(crate) const USER_COLS: &str = "id, email, display_name, role, admin_modules, active, created_at";
 
-fn user_from_row(r: &AnyRow) -> Result<User> {
+pub(crate) fn user_from_row(r: &AnyRow) -> Result<User> {
     let role: String = r.try_get("role")?;
     let modules: String = r.try_get("admin_modules")?;
     Ok(User {

@@ -5,6 +5,7 @@
 use crate::change::Change;
 use crate::db::Db;
 use crate::error::{Result, StoreError};
+use crate::people::User;
 use serde::Serialize;
 use sqlx::Row;
 use strongroom_core::Scope;
@@ -120,11 +121,15 @@ pub async fn create_token(
     })
 }
 
-/// The user a live (not expired, not revoked) token belongs to, and the token's scope.
-pub async fn find_token_user(db: &Db, token_hash: &str, now: i64) -> Result<Option<(UserId, Scope)>> {
-    let row = sqlx::query(
-        "SELECT user_id, read_only, room_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
-    )
+/// The user a live (not expired, not revoked) token belongs to, and the token's scope, in
+/// one query (every API request asks).
+pub async fn find_token_user(db: &Db, token_hash: &str, now: i64) -> Result<Option<(User, Scope)>> {
+    let cols: Vec<String> = crate::people::USER_COLS.split(", ").map(|c| format!("u.{c}")).collect();
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, t.read_only, t.room_id AS scope_room FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)",
+        cols.join(", ")
+    )))
     .bind(token_hash.to_string())
     .bind(now)
     .fetch_optional(&db.read)
@@ -132,9 +137,9 @@ pub async fn find_token_user(db: &Db, token_hash: &str, now: i64) -> Result<Opti
     row.map(|r| {
         let scope = Scope {
             read_only: crate::db::flag(&r, "read_only")?,
-            room: r.try_get::<Option<String>, _>("room_id")?.map(RoomId::from_trusted),
+            room: r.try_get::<Option<String>, _>("scope_room")?.map(RoomId::from_trusted),
         };
-        Ok((UserId::from_trusted(r.try_get("user_id")?), scope))
+        Ok((crate::people::user_from_row(&r)?, scope))
     })
     .transpose()
 }

@@ -205,7 +205,7 @@ async fn guarded<T>(
 /// A folder's live contents without what the requester may not see (a Deny or a narrower
 /// grant below): rights are decided in memory from the grants the guard loaded.
 pub async fn visible_listing(state: &AppState, g: &Guarded<Folder>) -> ApiResult<FolderListing> {
-    let mut listing = store_content::list_folder(&state.db, &g.item.id).await?;
+    let mut listing = store_content::list_folder(&state.db, &g.item).await?;
     let sees = |kind, child: &str| {
         let mut path = g.path.clone();
         path.push(Node::new(kind, child));
@@ -233,12 +233,11 @@ pub async fn guard_folder_for(
     id: &FolderId,
     cap: Capability,
 ) -> ApiResult<Guarded<Folder>> {
-    let folder = store_content::get_folder(&state.db, id).await?;
+    let (folder, path, live) = store_content::folder_with_path(&state.db, id).await?;
     // A link never reaches into the trash (members see trashed items, to restore them).
-    if matches!(who, Requester::Link(_)) && !store_content::folder_is_live(&state.db, id).await? {
+    if matches!(who, Requester::Link(_)) && !live {
         return Err(ApiError::not_found("folder"));
     }
-    let path = store_content::folder_path(&state.db, id).await?;
     let room = folder.room_id.clone();
     guarded(state, who, folder, &room, path, cap, "folder").await
 }
@@ -261,12 +260,11 @@ pub async fn guard_file_for(
     cap: Capability,
 ) -> ApiResult<Guarded<FileInfo>> {
     let file = store_content::get_file(&state.db, id).await?;
-    if matches!(who, Requester::Link(_))
-        && (file.trashed || !store_content::folder_is_live(&state.db, &file.folder_id).await?)
-    {
+    let (_, mut path, live) = store_content::folder_with_path(&state.db, &file.folder_id).await?;
+    if matches!(who, Requester::Link(_)) && (file.trashed || !live) {
         return Err(ApiError::not_found("file"));
     }
-    let path = store_content::file_path(&state.db, &file).await?;
+    path.push(Node::new(NodeKind::File, file.id.as_str()));
     let room = file.room_id.clone();
     guarded(state, who, file, &room, path, cap, "file").await
 }
