@@ -260,34 +260,25 @@ async fn files_where(db: &Db, cond: &str, param: String) -> Result<Vec<FileInfo>
     .collect()
 }
 
-/// The live children of a folder, by name. Each kind comes back as one row holding a JSON
-/// array: with SQLite, every row of a result crosses a thread boundary on its own, which
-/// cost more than the query for a folder of a hundred files.
+/// The live children of a folder, by name, in one query returning one row with a JSON array
+/// per kind (see [`crate::Backend::json_aggregate`]): for a folder of a hundred files the
+/// rows cost more than the query.
 pub async fn list_folder(db: &Db, folder: &Folder) -> Result<FolderListing> {
-    let (agg, tuple, text) = match db.backend {
-        crate::Backend::Sqlite => ("json_group_array", "json_array", ""),
-        crate::Backend::Postgres => ("json_agg", "json_build_array", "::text"),
-    };
-    let mut conn = db.read.acquire().await?;
-    let mut one = async |sql: String| -> Result<String> {
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(s(&folder.id))
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get::<String, _>("j")?)
-    };
-    let folders = one(format!(
-        "SELECT COALESCE({agg}({tuple}(id, name, room_id, parent_id, created_at)){text}, '[]') AS j \
-         FROM folders WHERE parent_id = $1 AND trashed_at IS NULL"
-    ))
+    let (agg, tuple, text) = db.backend.json_aggregate();
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT \
+           (SELECT COALESCE({agg}({tuple}(id, name, room_id, parent_id, created_at)){text}, '[]') \
+            FROM folders WHERE parent_id = $1 AND trashed_at IS NULL) AS folders, \
+           (SELECT COALESCE({agg}({tuple}(f.id, f.name, f.room_id, f.current_version, f.created_at, \
+              v.size, v.sha256, v.content_type, v.created_at)){text}, '[]') \
+            FROM files f JOIN file_versions v ON v.file_id = f.id AND v.version = f.current_version \
+            WHERE f.folder_id = $1 AND f.trashed_at IS NULL) AS files"
+    )))
+    .bind(s(&folder.id))
+    .fetch_one(&db.read)
     .await?;
-    let files = one(format!(
-        "SELECT COALESCE({agg}({tuple}(f.id, f.name, f.room_id, f.current_version, f.created_at, \
-           v.size, v.sha256, v.content_type, v.created_at)){text}, '[]') AS j \
-         FROM files f JOIN file_versions v ON v.file_id = f.id AND v.version = f.current_version \
-         WHERE f.folder_id = $1 AND f.trashed_at IS NULL"
-    ))
-    .await?;
+    let folders: String = row.try_get("folders")?;
+    let files: String = row.try_get("files")?;
     let bad = |e: serde_json::Error| StoreError::Corrupt(format!("a folder listing: {e}"));
     type FolderRow = (String, String, String, Option<String>, i64);
     let mut folders: Vec<Folder> = serde_json::from_str::<Vec<FolderRow>>(&folders)

@@ -235,6 +235,28 @@ fn migrate_error(e: MigrateError) -> crate::StoreError {
     })
 }
 
+impl Backend {
+    /// The engine behind a connection.
+    pub(crate) fn of(conn: &sqlx::AnyConnection) -> Backend {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
+
+    /// How the engine aggregates rows into one JSON array of tuples, as text: the aggregate,
+    /// the tuple constructor, and the cast. One row instead of many: with SQLite every row of
+    /// a result crosses a thread boundary on its own, with PostgreSQL every query is a round
+    /// trip.
+    pub(crate) fn json_aggregate(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Backend::Sqlite => ("json_group_array", "json_array", ""),
+            Backend::Postgres => ("json_agg", "json_build_array", "::text"),
+        }
+    }
+}
+
 /// Reads a BIGINT 0/1 flag.
 pub(crate) fn flag(row: &AnyRow, col: &str) -> Result<bool> {
     Ok(row.try_get::<i64, _>(col)? != 0)

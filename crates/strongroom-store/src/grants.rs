@@ -157,31 +157,47 @@ fn holds(g: &Grant, user: &UserId, groups: &[GroupId]) -> bool {
 }
 
 fn grant_from_row(r: &sqlx::any::AnyRow) -> Result<(Node, Grant)> {
-    let kind: String = r.try_get("node_kind")?;
+    grant_from(GrantRow(
+        r.try_get("node_kind")?,
+        r.try_get("node_id")?,
+        r.try_get("subject_kind")?,
+        r.try_get("subject_id")?,
+        r.try_get("access")?,
+        r.try_get("no_download")?,
+        r.try_get("no_print")?,
+        r.try_get("no_copy")?,
+    ))
+}
+
+/// A grant's columns in order (as the room's grants arrive, in one JSON array).
+#[derive(Deserialize)]
+struct GrantRow(String, String, String, String, String, i64, i64, i64);
+
+fn grant_from(
+    GrantRow(kind, node_id, subject_kind, subject_id, access, no_download, no_print, no_copy): GrantRow,
+) -> Result<(Node, Grant)> {
     let kind = match kind.as_str() {
         "room" => NodeKind::Room,
         "folder" => NodeKind::Folder,
         "file" => NodeKind::File,
         other => return Err(StoreError::Corrupt(format!("grant on a {other}"))),
     };
-    let subject_kind: String = r.try_get("subject_kind")?;
-    let subject_id: String = r.try_get("subject_id")?;
     let subject = match subject_kind.as_str() {
         "user" => Subject::User(UserId::from_trusted(subject_id)),
         "group" => Subject::Group(GroupId::from_trusted(subject_id)),
         other => return Err(StoreError::Corrupt(format!("grant for a {other}"))),
     };
-    let access: String = r.try_get("access")?;
     let level = AccessLevel::parse(&access).ok_or_else(|| StoreError::Corrupt(format!("access level {access}")))?;
     Ok((
-        Node {
-            kind,
-            id: r.try_get("node_id")?,
-        },
+        Node { kind, id: node_id },
         Grant {
             subject,
             level,
-            restrictions: restrictions_of(r)?,
+            restrictions: Restrictions {
+                no_download: no_download != 0,
+                no_print: no_print != 0,
+                no_copy: no_copy != 0,
+            },
         },
     ))
 }
@@ -201,18 +217,26 @@ pub async fn room_access(db: &Db, room: &RoomId) -> Result<RoomAccess> {
     room_access_on(&mut *db.read.acquire().await?, room).await
 }
 
+/// The room's policy and all its grants in one query (every request inside a room asks).
 async fn room_access_on(conn: &mut AnyConnection, room: &RoomId) -> Result<RoomAccess> {
-    let policy = crate::rooms::policy_on(conn, room).await?;
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {GRANT_COLS} FROM grants WHERE room_id = $1"
+    let (agg, tuple, text) = crate::db::Backend::of(conn).json_aggregate();
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, (SELECT COALESCE({agg}({tuple}(g.node_kind, g.node_id, g.subject_kind, g.subject_id, \
+           g.access, g.no_download, g.no_print, g.no_copy)){text}, '[]') FROM grants g WHERE g.room_id = r.id) AS grants \
+         FROM rooms r WHERE r.id = $1",
+        crate::rooms::POLICY_COLS
     )))
     .bind(room.as_str().to_string())
-    .fetch_all(&mut *conn)
-    .await?;
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound("room"))?;
+    let policy = crate::rooms::policy_from_row(&row)?;
+    let rows: Vec<GrantRow> = serde_json::from_str(&row.try_get::<String, _>("grants")?)
+        .map_err(|e| StoreError::Corrupt(format!("a room's grants: {e}")))?;
     let mut grants: HashMap<Node, Vec<Grant>> = HashMap::new();
     let mut seen = vec![format!("{policy:?}")];
-    for r in &rows {
-        let (node, g) = grant_from_row(r)?;
+    for r in rows {
+        let (node, g) = grant_from(r)?;
         seen.push(format!("{node:?} {g:?}"));
         grants.entry(node).or_default().push(g);
     }

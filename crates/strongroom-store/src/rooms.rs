@@ -120,19 +120,27 @@ pub async fn room_policy(db: &Db, id: &RoomId) -> Result<RoomSettings> {
     policy_on(&mut *db.read.acquire().await?, id).await
 }
 
-pub(crate) async fn policy_on(conn: &mut AnyConnection, id: &RoomId) -> Result<RoomSettings> {
-    let r = sqlx::query(
-        "SELECT no_download, no_print, no_copy, sharing_admins_only, watermark_below, watermark_text FROM rooms WHERE id = $1",
-    )
+/// The columns of `rooms` that hold its policy (unqualified, so also `r.`-free in joins).
+pub(crate) const POLICY_COLS: &str =
+    "no_download, no_print, no_copy, sharing_admins_only, watermark_below, watermark_text";
+
+async fn policy_on(conn: &mut AnyConnection, id: &RoomId) -> Result<RoomSettings> {
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {POLICY_COLS} FROM rooms WHERE id = $1"
+    )))
     .bind(id.as_str().to_string())
     .fetch_optional(conn)
     .await?
     .ok_or(StoreError::NotFound("room"))?;
+    policy_from_row(&r)
+}
+
+pub(crate) fn policy_from_row(r: &sqlx::any::AnyRow) -> Result<RoomSettings> {
     let below: Option<String> = r.try_get("watermark_below")?;
     Ok(RoomSettings {
         policy: RoomPolicy {
-            restrictions: grants::restrictions_of(&r)?,
-            sharing_admins_only: flag(&r, "sharing_admins_only")?,
+            restrictions: grants::restrictions_of(r)?,
+            sharing_admins_only: flag(r, "sharing_admins_only")?,
         },
         watermark_below: match below {
             None => None,
