@@ -74,7 +74,7 @@ pub async fn list(db: &Db, action: Option<&str>, limit: i64) -> Result<Vec<Audit
     )
     .bind(action.unwrap_or("").to_string())
     .bind(limit)
-    .fetch_all(&db.pool)
+    .fetch_all(&db.read)
     .await?;
     rows.iter()
         .map(|r| {

@@ -181,7 +181,7 @@ pub async fn list_links(db: &Db, node: &Node) -> Result<Vec<Link>> {
     )))
     .bind(node.kind.as_str())
     .bind(node.id.clone())
-    .fetch_all(&db.pool)
+    .fetch_all(&db.read)
     .await?
     .iter()
     .map(link_from_row)
@@ -226,7 +226,7 @@ pub async fn find_live_link(db: &Db, token_hash: &str, now: i64) -> Result<Optio
     )))
     .bind(token_hash.to_string())
     .bind(now)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&db.read)
     .await?;
     row.map(|r| {
         Ok(LiveLink {
@@ -305,7 +305,7 @@ pub async fn find_link_session(db: &Db, id_hash: &str, now: i64) -> Result<Optio
     )))
     .bind(id_hash.to_string())
     .bind(now)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&db.read)
     .await?;
     row.map(|r| link_from_row(&r)).transpose()
 }

@@ -208,7 +208,7 @@ pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<(User, Option<
         "SELECT {USER_COLS}, password_hash FROM users WHERE email = $1"
     )))
     .bind(email)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&db.read)
     .await?;
     match row {
         None => Ok(None),
@@ -220,7 +220,7 @@ pub async fn list_users(db: &Db) -> Result<Vec<User>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {USER_COLS} FROM users ORDER BY email"
     )))
-    .fetch_all(&db.pool)
+    .fetch_all(&db.read)
     .await?;
     rows.iter().map(user_from_row).collect()
 }
@@ -411,7 +411,7 @@ pub async fn create_group(c: &mut Change, name: &str) -> Result<Group> {
 }
 
 pub async fn get_group(db: &Db, id: &GroupId) -> Result<Group> {
-    group_on(&mut *db.pool.acquire().await?, id).await
+    group_on(&mut *db.read.acquire().await?, id).await
 }
 
 async fn group_on(conn: &mut AnyConnection, id: &GroupId) -> Result<Group> {
@@ -437,7 +437,7 @@ async fn group_on(conn: &mut AnyConnection, id: &GroupId) -> Result<Group> {
 pub async fn find_group_by_name(db: &Db, name: &str) -> Result<Group> {
     let id: String = sqlx::query("SELECT id FROM groups_ WHERE name = $1")
         .bind(name.trim().to_string())
-        .fetch_optional(&db.pool)
+        .fetch_optional(&db.read)
         .await?
         .ok_or(StoreError::NotFound("group"))?
         .try_get("id")?;
@@ -446,7 +446,7 @@ pub async fn find_group_by_name(db: &Db, name: &str) -> Result<Group> {
 
 pub async fn list_groups(db: &Db) -> Result<Vec<Group>> {
     let ids: Vec<String> = sqlx::query("SELECT id FROM groups_ ORDER BY name")
-        .fetch_all(&db.pool)
+        .fetch_all(&db.read)
         .await?
         .iter()
         .map(|r| r.try_get("id"))

@@ -149,7 +149,7 @@ pub async fn list_tokens(db: &Db, user: &UserId) -> Result<Vec<ApiToken>> {
         "SELECT id, name, created_at, expires_at, revoked_at, read_only, room_id FROM api_tokens WHERE user_id = $1 ORDER BY created_at",
     )
     .bind(user.as_str().to_string())
-    .fetch_all(&db.pool)
+    .fetch_all(&db.read)
     .await?;
     rows.iter()
         .map(|r| {
