@@ -276,15 +276,33 @@ pub(crate) async fn node_in_room(conn: &mut AnyConnection, node: &Node, room: &R
 /// with. A sharing decision is made on what the sharer saw (who has access where); if another
 /// change got in between, this one is refused rather than written on a stale view.
 async fn still_as_seen(c: &mut Change, seen: &RoomAccess, node: &Node) -> Result<()> {
-    let tx = c.conn();
-    sqlx::query("UPDATE rooms SET name = name WHERE id = $1")
-        .bind(seen.room.as_str().to_string())
-        .execute(&mut *tx)
-        .await?;
-    if !node_in_room(tx, node, &seen.room).await? || room_access_on(tx, &seen.room).await?.seen != seen.seen {
+    rooms_unchanged(c, &[seen]).await?;
+    if !node_in_room(c.conn(), node, &seen.room).await? {
         return Err(StoreError::Conflict(
-            "the room's sharing changed at the same time; look again and retry".into(),
+            "the item moved to another room at the same time; look again and retry".into(),
         ));
+    }
+    Ok(())
+}
+
+/// Holds these rooms (in id order, as every change does) and checks that their grants and
+/// policy are still what the views were loaded with: for a decision that rests on them and is
+/// not itself a sharing change (a move judged not to cross anyone's sharing).
+pub async fn rooms_unchanged(c: &mut Change, seen: &[&RoomAccess]) -> Result<()> {
+    let mut seen = seen.to_vec();
+    seen.sort_by(|a, b| a.room.as_str().cmp(b.room.as_str()));
+    seen.dedup_by(|a, b| a.room == b.room);
+    let tx = c.conn();
+    for view in seen {
+        sqlx::query("UPDATE rooms SET name = name WHERE id = $1")
+            .bind(view.room.as_str().to_string())
+            .execute(&mut *tx)
+            .await?;
+        if room_access_on(tx, &view.room).await?.seen != view.seen {
+            return Err(StoreError::Conflict(
+                "the room's sharing changed at the same time; look again and retry".into(),
+            ));
+        }
     }
     Ok(())
 }

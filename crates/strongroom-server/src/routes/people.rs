@@ -226,6 +226,8 @@ async fn update_user(
         people::check_name("display", d)?;
     }
     let mut new_password = None;
+    // The current password proven, to check it is still the one when the change is made.
+    let mut proven = None;
     if let Some(pw) = req.password {
         password::check_policy(&pw)?;
         let (session_hash, token_hash) = if is_self {
@@ -238,6 +240,7 @@ async fn update_user(
                 )
             })?;
             let stored = people::find_by_email(&st.db, &target.email).await?.and_then(|(_, h)| h);
+            proven = stored.clone();
             if !password::verify(stored, current).await? {
                 return Err(AuthError::WrongCurrentPassword.into());
             }
@@ -256,7 +259,7 @@ async fn update_user(
     // The hash is ready before the change starts: nothing slow holds the writer.
     let mut change = st.change_by(&caller).await?;
     // Decided on the person as read above (their rank): written only if they are still so.
-    people::still_as_seen(&mut change, &target, None).await?;
+    people::still_as_seen(&mut change, &target, proven.as_deref()).await?;
     let mut password_event = None;
     if let Some((hash, session_hash, token_hash)) = new_password {
         let keep = people::KeepSignIn {
