@@ -481,19 +481,7 @@ async fn update_file(
     Json(req): Json<UpdateFileRequest>,
 ) -> ApiResult<Json<FileInfo>> {
     let g = guard_file(&st, &caller, &id, Capability::Edit).await?;
-    let dest = match &req.folder_id {
-        Some(dest) => {
-            let d = guard_folder(&st, &caller, dest, Capability::Edit).await?;
-            super::may_move(&st, &caller, &g, &d).await?;
-            Some(d)
-        }
-        None => None,
-    };
-    let mut change = st.change_by(&caller).await?;
-    if let Some(d) = &dest {
-        // The move was judged on both rooms' sharing as loaded: still so, or refused.
-        strongroom_store::grants::rooms_unchanged(&mut change, &[&g.in_room.access, &d.in_room.access]).await?;
-    }
+    let mut change = super::move_change(&st, &caller, &g, req.folder_id.as_ref(), Capability::Edit).await?;
     let f = content::update_file(&mut change, &g.permit, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
     change
         .commit(

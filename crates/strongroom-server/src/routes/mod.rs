@@ -310,6 +310,31 @@ pub async fn file_target(st: &AppState, caller: &Caller, id: &FileId, cap: Capab
     })
 }
 
+/// Begins the change of a rename or a move. A move needs `cap` on the destination and is
+/// judged by [`may_move`] on both rooms' sharing as loaded; the change then holds both rooms
+/// and refuses (409) if that sharing changed in between.
+pub async fn move_change<T>(
+    state: &AppState,
+    caller: &Caller,
+    source: &Guarded<T>,
+    dest: Option<&FolderId>,
+    cap: Capability,
+) -> ApiResult<strongroom_store::Change> {
+    let dest = match dest {
+        Some(d) => {
+            let d = guard_folder(state, caller, d, cap).await?;
+            may_move(state, caller, source, &d).await?;
+            Some(d)
+        }
+        None => None,
+    };
+    let mut change = state.change_by(caller).await?;
+    if let Some(d) = &dest {
+        store_grants::rooms_unchanged(&mut change, &[&source.in_room.access, &d.in_room.access]).await?;
+    }
+    Ok(change)
+}
+
 /// Whether the caller may move `source` into the folder `dest`. Moving changes what the item
 /// inherits, so two kinds of move need the right to manage the room the item is in: into
 /// another room (the item, and for a folder everything in it, whose own grants stay behind,
