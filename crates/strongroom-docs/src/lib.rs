@@ -65,6 +65,11 @@ impl std::fmt::Display for Format {
 pub(crate) const CFB_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 /// Local file header signature of a zip archive.
 pub(crate) const ZIP_MAGIC: [u8; 4] = *b"PK\x03\x04";
+/// Where an ODF package's media type starts: the data of its first local header, which is the
+/// stored entry `mimetype` (30-byte header, 8-byte name, no extra field).
+pub(crate) const ODF_MEDIA_TYPE_AT: usize = 38;
+/// What every ODF media type starts with.
+pub(crate) const ODF_MEDIA_TYPE_PREFIX: &[u8] = b"application/vnd.oasis.opendocument";
 /// How far into a file a PDF header may start: readers tolerate leading junk up to 1 KiB.
 const PDF_HEADER_WINDOW: usize = 1024;
 
@@ -79,9 +84,9 @@ pub fn detect_format(head: &[u8]) -> Format {
     if head.starts_with(&ZIP_MAGIC) {
         // ODF (ODF 1.2 part 3, 3.3): the first entry is `mimetype`, stored, so its name sits at
         // offset 30 of the first local header and its content follows right after.
-        let name = head.get(30..38);
-        let content = head.get(38..).unwrap_or_default();
-        if name == Some(b"mimetype".as_slice()) && content.starts_with(b"application/vnd.oasis.opendocument") {
+        let name = head.get(30..ODF_MEDIA_TYPE_AT);
+        let content = head.get(ODF_MEDIA_TYPE_AT..).unwrap_or_default();
+        if name == Some(b"mimetype".as_slice()) && content.starts_with(ODF_MEDIA_TYPE_PREFIX) {
             return Format::Odf;
         }
         return Format::Zip;

@@ -170,6 +170,25 @@ fn renamed_mimetype_in_the_zip_directory_is_refused() {
     assert!(matches!(odf::encrypt_bytes(&bad, "pw"), Err(Error::Malformed { .. })));
 }
 
+/// Found by the fuzzer: the zip directory gave `mimetype` a size of 0 (and the matching
+/// CRC), so the reader saw an empty media type where the sniff saw an ODF one, and decryption
+/// "succeeded" with a package whose mimetype differs from the original.
+#[test]
+fn resized_mimetype_in_the_zip_directory_is_refused() {
+    let plain = common::odt(&["x"]);
+    let enc = odf::encrypt_bytes(&plain, "pw").unwrap();
+    let entry = enc.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    assert_eq!(&enc[entry + 46..entry + 54], b"mimetype", "the first directory entry");
+    let mut bad = enc.clone();
+    // CRC-32 (16..20), compressed size (20..24), uncompressed size (24..28): an empty entry.
+    bad[entry + 16..entry + 28].fill(0);
+    match odf::decrypt_bytes(&bad, "pw") {
+        Err(Error::Malformed { detail, .. }) => assert!(detail.contains("mimetype"), "{detail}"),
+        other => panic!("a resized mimetype must be refused, got {other:?}"),
+    }
+    assert!(matches!(odf::encrypt_bytes(&bad, "pw"), Err(Error::Malformed { .. })));
+}
+
 #[test]
 fn refuses_what_it_cannot_do() {
     let plain = common::odt(&["x"]);

@@ -46,6 +46,8 @@ const MAX_ENTRY: u64 = 512 * 1024 * 1024;
 /// Largest manifest we parse.
 const MAX_MANIFEST: u64 = 16 * 1024 * 1024;
 const MIMETYPE: &str = "mimetype";
+/// Longer than any ODF media type; more is damage.
+const MAX_MIMETYPE: u64 = 256;
 const MANIFEST: &str = "META-INF/manifest.xml";
 const EXPECTED: &str = "an OpenDocument file (.odt/.ods/.odp)";
 
@@ -178,20 +180,28 @@ fn open_odf<R: Read + Seek>(mut input: R) -> Result<zip::ZipArchive<R>> {
     }
     let mut archive = zip::ZipArchive::new(input).map_err(zip_error)?;
     // The format was sniffed from the first local header; the reader goes by the central
-    // directory, which ODF does not protect. Damage there could rename `mimetype`, which
-    // would then pass through as an ordinary clear stream: insist the two agree.
-    let listed_first = archive
-        .index_for_name(MIMETYPE)
-        .map(|i| archive.by_index_raw(i).map(|f| f.header_start() == 0))
-        .transpose()
-        .map_err(zip_error)?;
-    if listed_first != Some(true) {
-        return Err(Error::malformed(
-            "ODF package",
-            "the zip directory does not list the mimetype entry the file starts with (damaged file)",
-        ));
+    // directory, which ODF does not protect. Damage there could rename `mimetype` (it would
+    // then pass through as an ordinary clear stream) or give it another size (a reader would
+    // see another media type than the sniff did): insist the two agree on both.
+    let Some(index) = archive.index_for_name(MIMETYPE) else {
+        return Err(mimetype_disagrees());
+    };
+    if archive.by_index_raw(index).map_err(zip_error)?.header_start() != 0 {
+        return Err(mimetype_disagrees());
+    }
+    let media_type = read_entry(&mut archive, index, MAX_MIMETYPE)?;
+    let sniffed = head.get(crate::ODF_MEDIA_TYPE_AT..).unwrap_or_default();
+    if !media_type.starts_with(crate::ODF_MEDIA_TYPE_PREFIX) || !sniffed.starts_with(&media_type) {
+        return Err(mimetype_disagrees());
     }
     Ok(archive)
+}
+
+fn mimetype_disagrees() -> Error {
+    Error::malformed(
+        "ODF package",
+        "the zip directory does not list the mimetype entry the file starts with (damaged file)",
+    )
 }
 
 /// Read one entry (decompressed), at most `limit` bytes.
