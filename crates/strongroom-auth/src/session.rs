@@ -32,6 +32,9 @@ pub enum AuthError {
     /// The current password given with a password change is wrong.
     #[error("the current password is wrong")]
     WrongCurrentPassword,
+    /// A change of one's own password came without the current one.
+    #[error("current_password is required to change your own password")]
+    CurrentPasswordRequired,
     /// The request must come from a signed-in browser session, not an API token (an API
     /// token may not mint tokens: revoking a leaked one must end its holder's access).
     #[error("{0} needs a signed-in session, not an API token")]

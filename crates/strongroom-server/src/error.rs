@@ -103,6 +103,26 @@ impl From<Denied> for ApiError {
     }
 }
 
+impl From<strongroom_service::Error> for ApiError {
+    fn from(e: strongroom_service::Error) -> Self {
+        use strongroom_service::Error as E;
+        match e {
+            E::NotFound(what) => ApiError::not_found(what),
+            E::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why),
+            E::Invalid(why) => ApiError::bad_request(why),
+            E::Conflict(why) => ApiError::new(StatusCode::CONFLICT, "conflict", why),
+            E::TooMany { retry_after } => ApiError {
+                retry_after: Some(retry_after),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked", e.to_string())
+            },
+            E::WrongPassword(why) => ApiError::new(StatusCode::UNAUTHORIZED, "wrong_password", why),
+            E::Denied(d) => d.into(),
+            E::Store(e) => e.into(),
+            E::Auth(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -137,6 +157,9 @@ impl From<AuthError> for ApiError {
             AuthError::WeakPassword(m) => ApiError::new(StatusCode::BAD_REQUEST, "weak_password", m),
             AuthError::BadSetupToken => ApiError::new(StatusCode::FORBIDDEN, "bad_setup_token", e.to_string()),
             AuthError::WrongCurrentPassword => ApiError::new(StatusCode::FORBIDDEN, "wrong_password", e.to_string()),
+            AuthError::CurrentPasswordRequired => {
+                ApiError::new(StatusCode::FORBIDDEN, "current_password_required", e.to_string())
+            }
             AuthError::SessionRequired(_) => ApiError::new(StatusCode::FORBIDDEN, "session_required", e.to_string()),
             AuthError::Busy => ApiError {
                 retry_after: Some(1),

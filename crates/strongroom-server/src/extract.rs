@@ -8,8 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, header};
 use std::net::SocketAddr;
 use strongroom_auth::{AuthError, session};
-use strongroom_core::Actor;
-use strongroom_core::audit::{AuditAction, AuditEvent, RequestOrigin};
+use strongroom_core::audit::RequestOrigin;
 
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -100,28 +99,25 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 
 /// The authenticated caller of a request: by `Authorization: Bearer` API token, or by session
 /// cookie plus, for anything but GET/HEAD/OPTIONS, a matching `X-CSRF-Token` header.
-pub struct Caller {
-    pub actor: Actor,
-    pub origin: RequestOrigin,
-    /// The session cookie value, when authenticated by cookie (for sign-out).
-    pub session: Option<String>,
-    /// The stored hash of the API token, when authenticated by bearer token.
-    pub api_token_hash: Option<String>,
+pub struct Caller(pub strongroom_service::Caller);
+
+impl std::ops::Deref for Caller {
+    type Target = strongroom_service::Caller;
+
+    fn deref(&self) -> &strongroom_service::Caller {
+        &self.0
+    }
 }
 
-impl Caller {
-    /// An audit event by this caller, from where the request came.
-    pub fn event(&self, action: AuditAction) -> AuditEvent {
-        AuditEvent::new(action).by(&self.actor).from_origin(&self.origin)
+impl<'a> From<&'a Caller> for Requester<'a> {
+    fn from(c: &'a Caller) -> Self {
+        Requester::User(&c.0)
     }
+}
 
-    /// The sign-in this request came through, to keep when the caller changes their own
-    /// password (every other one ends).
-    pub fn sign_in_hashes(&self) -> (Option<String>, Option<String>) {
-        (
-            self.session.as_deref().map(strongroom_auth::token::hash),
-            self.api_token_hash.clone(),
-        )
+impl<'a> From<&'a Caller> for strongroom_service::Operator<'a> {
+    fn from(c: &'a Caller) -> Self {
+        strongroom_service::Operator::User(&c.0)
     }
 }
 
@@ -140,12 +136,12 @@ impl FromRequestParts<Shared> for Caller {
                 .ok_or(AuthError::Unauthenticated)?
                 .trim();
             let actor = session::from_api_token(&state.db, token, now).await?;
-            return Ok(Caller {
+            return Ok(Caller(strongroom_service::Caller {
                 actor,
                 origin,
-                session: None,
-                api_token_hash: Some(strongroom_auth::token::hash(token)),
-            });
+                session_hash: None,
+                token_hash: Some(strongroom_auth::token::hash(token)),
+            }));
         }
         let secret = cookie(parts, state.session_cookie())
             .ok_or(AuthError::Unauthenticated)?
@@ -162,12 +158,12 @@ impl FromRequestParts<Shared> for Caller {
                 return Err(AuthError::Csrf.into());
             }
         }
-        Ok(Caller {
+        Ok(Caller(strongroom_service::Caller {
             actor: s.actor,
             origin,
-            session: Some(secret),
-            api_token_hash: None,
-        })
+            session_hash: Some(strongroom_auth::token::hash(&secret)),
+            token_hash: None,
+        }))
     }
 }
 
@@ -185,10 +181,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
 /// The holder of an unlocked external link, by `Authorization: Bearer srk_…` (the session
 /// `POST /api/v1/links/{token}/unlock` handed out). The link is live: neither expired nor
 /// revoked, which ends its sessions at once.
-pub struct LinkCaller {
-    pub link: strongroom_store::links::Link,
-    pub holder: strongroom_core::LinkHolder,
-    pub origin: RequestOrigin,
+pub struct LinkCaller(pub strongroom_service::LinkCaller);
+
+impl std::ops::Deref for LinkCaller {
+    type Target = strongroom_service::LinkCaller;
+
+    fn deref(&self) -> &strongroom_service::LinkCaller {
+        &self.0
+    }
+}
+
+impl<'a> From<&'a LinkCaller> for Requester<'a> {
+    fn from(l: &'a LinkCaller) -> Self {
+        Requester::Link(&l.0)
+    }
 }
 
 impl FromRequestParts<Shared> for LinkCaller {
@@ -207,52 +213,14 @@ impl FromRequestParts<Shared> for LinkCaller {
         let link = strongroom_store::links::find_link_session(&state.db, &hash, state.now())
             .await?
             .ok_or(AuthError::Unauthenticated)?;
-        Ok(LinkCaller {
+        Ok(LinkCaller(strongroom_service::LinkCaller {
             holder: strongroom_core::LinkHolder {
                 link_id: link.id.to_string(),
             },
             link,
             origin,
-        })
+        }))
     }
 }
 
-/// Who a request acts for, as the audit trail records them and a watermark names them.
-#[derive(Clone, Copy)]
-pub enum Requester<'a> {
-    User(&'a Caller),
-    Link(&'a LinkCaller),
-}
-
-impl<'a> From<&'a Caller> for Requester<'a> {
-    fn from(c: &'a Caller) -> Self {
-        Requester::User(c)
-    }
-}
-
-impl Requester<'_> {
-    /// An audit event by this requester, from where the request came.
-    pub fn event(&self, action: AuditAction) -> AuditEvent {
-        match self {
-            Requester::User(c) => c.event(action),
-            Requester::Link(l) => AuditEvent::new(action)
-                .by_link(l.link.id.as_str())
-                .from_origin(&l.origin),
-        }
-    }
-
-    /// The principal `authorize` decides for.
-    pub fn principal(&self) -> strongroom_core::Principal<'_> {
-        match self {
-            Requester::User(c) => strongroom_core::Principal::User(&c.actor),
-            Requester::Link(l) => strongroom_core::Principal::Link(&l.holder),
-        }
-    }
-
-    pub fn origin(&self) -> &RequestOrigin {
-        match self {
-            Requester::User(c) => &c.origin,
-            Requester::Link(l) => &l.origin,
-        }
-    }
-}
+pub use strongroom_service::Requester;

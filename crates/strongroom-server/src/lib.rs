@@ -179,16 +179,6 @@ async fn s3_secret_key(cfg: &Config, db: &Db, ring: &KeyRing) -> Result<String, 
     String::from_utf8(stored.to_vec()).map_err(|_| format!("secret {S3_SECRET_NAME} is not UTF-8 text"))
 }
 
-/// Deletes purged blobs in the background, now.
-pub fn sweep_now(st: &AppState) {
-    let (db, blobs) = (st.db.clone(), st.blobs.clone());
-    tokio::spawn(async move {
-        if let Err(e) = strongroom_store::content::sweep_garbage(&db, &blobs, 1000).await {
-            tracing::warn!(error = %e, "blob sweep failed; will retry");
-        }
-    });
-}
-
 /// Brings every stored blob to `target` in the background (encrypting those stored before
 /// encryption was enabled, or decrypting). Reads and writes go on meanwhile; a restart or
 /// another call resumes where it was. Safe to run on several nodes at once.
@@ -253,10 +243,12 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         .install_recorder()
         .ok();
     let state = Arc::new(AppState {
-        db: db.clone(),
-        blobs: blobs.clone(),
-        clock,
-        session_ms: i64::from(cfg.auth.session_hours.max(1)) * 3_600_000,
+        service: strongroom_service::Service {
+            db: db.clone(),
+            blobs: blobs.clone(),
+            clock,
+            session_ms: i64::from(cfg.auth.session_hours.max(1)) * 3_600_000,
+        },
         tls: cfg.tls.enabled(),
         body_idle_timeout: std::time::Duration::from_secs(u64::from(cfg.http.body_idle_timeout_secs.max(1))),
         https: cfg.tls.enabled() || cfg.public_url.trim().to_ascii_lowercase().starts_with("https://"),
@@ -271,7 +263,7 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
     let sweeper = state.clone();
     tokio::spawn(async move {
         loop {
-            sweep_now(&sweeper);
+            sweeper.sweep_now();
             match sweeper.blobs.sweep_partial_uploads(sweeper.now()).await {
                 Ok(removed) => {
                     for p in removed {

@@ -2,22 +2,14 @@
 //! correctness: sessions, tokens and data live in the database and blob store, so several
 //! server processes can run against one PostgreSQL and one bucket.
 
-use crate::error::ApiResult;
-use crate::extract::Requester;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
-use strongroom_auth::AuthError;
-use strongroom_core::Clock;
-use strongroom_core::audit::AuditEvent;
-use strongroom_store::sessions::{self, SignIn};
-use strongroom_store::{BlobStore, Change, Db};
+use strongroom_service::Service;
 
 pub struct AppState {
-    pub db: Db,
-    pub blobs: BlobStore,
-    pub clock: Arc<dyn Clock>,
-    /// Browser session lifetime.
-    pub session_ms: i64,
+    /// The use cases' database, blob store and clock; handlers reach them (and
+    /// `change_by`, `audit`, `now`) through `Deref`.
+    pub service: Service,
     /// Whether this process terminates TLS (HSTS is sent).
     pub tls: bool,
     /// Whether browsers reach us over HTTPS: this process terminates TLS, or `public_url`
@@ -52,44 +44,12 @@ impl AppState {
             self.session_cookie()
         )
     }
+}
 
-    pub fn now(&self) -> i64 {
-        self.clock.now_ms()
-    }
+impl std::ops::Deref for AppState {
+    type Target = Service;
 
-    /// Starts a change: its writes and its audit event commit together, or not at all.
-    pub async fn change(&self) -> ApiResult<Change> {
-        Ok(Change::begin(&self.db, self.now()).await?)
-    }
-
-    /// Starts a change made by a signed-in person or a link holder. Their sign-in is checked
-    /// again inside it: a session ended, a token revoked, a person disabled or a link revoked
-    /// while the request was on its way (a long upload, a queued request) makes it 401, and
-    /// nothing is written.
-    pub async fn change_by<'a>(&self, who: impl Into<Requester<'a>>) -> ApiResult<Change> {
-        let mut change = self.change().await?;
-        let hashes;
-        let how = match who.into() {
-            Requester::User(c) => {
-                hashes = c.sign_in_hashes();
-                match &hashes {
-                    (Some(session), _) => SignIn::Session(session),
-                    (None, Some(token)) => SignIn::Token(token),
-                    (None, None) => return Err(AuthError::Unauthenticated.into()),
-                }
-            }
-            Requester::Link(l) => SignIn::Link(&l.link.id),
-        };
-        if !sessions::still_signed_in(&mut change, how).await? {
-            return Err(AuthError::Unauthenticated.into());
-        }
-        Ok(change)
-    }
-
-    /// Records an audit event that changes nothing else (a download, a view, a refusal).
-    /// Changes record theirs with [`Change::commit`].
-    pub async fn audit(&self, event: AuditEvent) -> ApiResult<()> {
-        strongroom_store::audit::record(&self.db, &event, self.now()).await?;
-        Ok(())
+    fn deref(&self) -> &Service {
+        &self.service
     }
 }

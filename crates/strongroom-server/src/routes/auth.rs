@@ -8,12 +8,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use strongroom_auth::{AuthError, password, session, token};
-use strongroom_core::audit::{AuditAction, AuditEvent, Outcome};
 use strongroom_core::ids::{RoomId, TokenId};
-use strongroom_core::{Action, Capability, ModuleSet, Resource, Role, Scope, authorize};
-use strongroom_store::people::{self, NewUser, User};
-use strongroom_store::sessions::{self, ApiToken};
+use strongroom_service::account;
+use strongroom_store::people::User;
+use strongroom_store::sessions::ApiToken;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -51,45 +49,7 @@ async fn setup(
     Origin(origin): Origin,
     Json(req): Json<SetupRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let now = st.now();
-    let token_hash = token::hash(&req.token);
-    // The cheap checks first: an unauthenticated caller must not make us run Argon2 for free.
-    let valid = !people::owner_exists(&st.db).await? && sessions::setup_token_valid(&st.db, &token_hash, now).await?;
-    if !valid {
-        st.audit(
-            AuditEvent::new(AuditAction::SetupOwner)
-                .outcome(Outcome::Denied)
-                .from_origin(&origin),
-        )
-        .await?;
-        return Err(AuthError::BadSetupToken.into());
-    }
-    // A bad e-mail or a weak password is refused before the token is spent.
-    people::normalize_email(&req.email)?;
-    let hash = password::hash(req.password).await?;
-    // The token is spent and the Owner created in one change: a failure leaves the token live.
-    let mut change = st.change().await?;
-    if !sessions::consume_setup_token(&mut change, &token_hash).await? {
-        return Err(AuthError::BadSetupToken.into());
-    }
-    let user = people::create_user(
-        &mut change,
-        NewUser {
-            email: &req.email,
-            display_name: &req.display_name,
-            role: Role::Owner,
-            modules: ModuleSet::NONE,
-            password_hash: Some(hash),
-        },
-    )
-    .await?;
-    change
-        .commit(
-            &AuditEvent::new(AuditAction::SetupOwner)
-                .target("user", &user.id)
-                .from_origin(&origin),
-        )
-        .await?;
+    let user = account::setup_owner(&st, &req.token, &req.email, &req.display_name, req.password, &origin).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -117,20 +77,7 @@ async fn login(
     Origin(origin): Origin,
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let now = st.now();
-    let email = req.email.clone();
-    let result = session::login(&st.db, &req.email, req.password, now, st.session_ms, &origin).await;
-    let l = match result {
-        Ok(l) => l,
-        Err(e) => {
-            let ev = AuditEvent::new(AuditAction::Login)
-                .outcome(Outcome::Failure)
-                .details(serde_json::json!({ "email": email.chars().take(254).collect::<String>(), "reason": e.to_string() }))
-                .from_origin(&origin);
-            st.audit(ev).await?;
-            return Err(e.into());
-        }
-    };
+    let l = account::login(&st, &req.email, req.password, &origin).await?;
     let max_age = st.session_ms / 1000;
     let cookie = st.session_cookie_header(&l.session_secret, max_age);
     let mut headers = HeaderMap::new();
@@ -152,12 +99,7 @@ async fn login(
 /// Ends the current browser session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
 async fn logout(State(st): State<Shared>, caller: Caller) -> ApiResult<impl IntoResponse> {
-    authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
-    let mut change = st.change_by(&caller).await?;
-    if let Some(s) = &caller.session {
-        session::logout(&mut change, s).await?;
-    }
-    change.commit(&caller.event(AuditAction::Logout)).await?;
+    account::logout(&st, &caller).await?;
     let clear = st.session_cookie_header("", 0);
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -170,8 +112,7 @@ async fn logout(State(st): State<Shared>, caller: Caller) -> ApiResult<impl Into
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/v1/auth/me", responses((status = 200, body = User)))]
 async fn me(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<User>> {
-    authorize(&caller.actor, Action::ReadOwnAccount, Resource::Instance)?;
-    Ok(Json(people::get_user(&st.db, &caller.actor.user_id).await?))
+    Ok(Json(account::me(&st, &caller).await?))
 }
 
 /// Unknown fields are refused: a misspelt `read_only` must not make a full token.
@@ -229,61 +170,25 @@ async fn create_token(
     caller: Caller,
     Json(req): Json<NewTokenRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
-    // A token that could mint tokens would outlive its own revocation.
-    if caller.session.is_none() {
-        return Err(AuthError::SessionRequired("creating an API token").into());
-    }
-    let days = req.expires_in_days.unwrap_or(90);
-    if days == 0 || days > 3650 {
-        return Err(ApiError::bad_request("expires_in_days must be between 1 and 3650"));
-    }
-    if let Some(room) = &req.room_id {
-        crate::routes::guard_room(&st, &caller, room, Capability::View).await?;
-    }
-    let scope = Scope {
+    let req = account::TokenRequest {
+        name: req.name,
+        expires_in_days: req.expires_in_days,
         read_only: req.read_only,
-        room: req.room_id,
+        room_id: req.room_id,
     };
-    let now = st.now();
-    let (secret, hash) = token::generate(token::Kind::ApiToken);
-    let expires = now.saturating_add(i64::from(days) * 86_400_000);
-    let mut change = st.change_by(&caller).await?;
-    let info = sessions::create_token(
-        &mut change,
-        &caller.actor.user_id,
-        &req.name,
-        &hash,
-        Some(expires),
-        &scope,
-    )
-    .await?;
-    change
-        .commit(
-            &caller
-                .event(AuditAction::TokenCreate)
-                .target("token", &info.id)
-                .details(serde_json::json!({"name": info.name, "read_only": info.read_only, "room_id": info.room_id, "expires_at": info.expires_at})),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(NewTokenResponse { token: secret, info })))
+    let (token, info) = account::create_token(&st, &caller, req).await?;
+    Ok((StatusCode::CREATED, Json(NewTokenResponse { token, info })))
 }
 
 /// The caller's API tokens (never their secrets).
 #[utoipa::path(get, path = "/api/v1/tokens", responses((status = 200, body = Vec<ApiToken>)))]
 async fn list_tokens(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<Vec<ApiToken>>> {
-    authorize(&caller.actor, Action::ReadOwnAccount, Resource::Instance)?;
-    Ok(Json(sessions::list_tokens(&st.db, &caller.actor.user_id).await?))
+    Ok(Json(account::list_tokens(&st, &caller).await?))
 }
 
 /// Revokes one of the caller's API tokens.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204), (status = 404)))]
 async fn revoke_token(State(st): State<Shared>, caller: Caller, Path(id): Path<TokenId>) -> ApiResult<StatusCode> {
-    authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
-    let mut change = st.change_by(&caller).await?;
-    sessions::revoke_token(&mut change, &caller.actor.user_id, &id).await?;
-    change
-        .commit(&caller.event(AuditAction::TokenRevoke).target("token", &id))
-        .await?;
+    account::revoke_token(&st, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -488,7 +488,7 @@ async fn update_file(
             &caller
                 .event(AuditAction::FileUpdate)
                 .target("file", &id)
-                .details(super::content::moved(
+                .details(strongroom_service::folders::moved(
                     &g.item.name,
                     &f.name,
                     &g.item.folder_id,
@@ -601,6 +601,6 @@ async fn purge_file(State(st): State<Shared>, caller: Caller, Path(id): Path<Fil
                 .details(serde_json::json!({"name": g.item.name, "versions": g.item.version})),
         )
         .await?;
-    crate::sweep_now(&st);
+    st.sweep_now();
     Ok(StatusCode::NO_CONTENT)
 }

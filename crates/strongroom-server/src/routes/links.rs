@@ -3,32 +3,26 @@
 //! a short-lived link session; then the linked item is read as that link's holder.
 //!
 //! An unknown, expired or revoked link, and one whose maker may no longer make it, all answer
-//! the same 404. Password guesses are counted per link before they are checked (see
-//! `strongroom_store::links::begin_unlock`), and each check is an Argon2id verification in the
-//! bounded password queue.
+//! the same 404 (the rules are in [`strongroom_service::links`]).
 
-use super::{Target, file_target, folder_target, guard_file_for, guard_folder_for};
-use crate::error::{ApiError, ApiResult};
+use super::{guard_file_for, guard_folder_for};
+use crate::error::ApiResult;
 use crate::extract::{Caller, Json, LinkCaller, Origin, Path, Requester};
-use crate::state::{AppState, Shared};
+use crate::state::Shared;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use strongroom_auth::{password, token};
-use strongroom_core::audit::{AuditAction, AuditEvent, Outcome};
 use strongroom_core::ids::{FileId, FolderId, LinkId};
-use strongroom_core::rights::{Restrictions, may_link};
+use strongroom_core::rights::Restrictions;
 use strongroom_core::{AccessLevel, Capability};
+use strongroom_service::access::Item;
+use strongroom_service::links::{self as service, LinkRequest, NewLinkSecret};
 use strongroom_store::content::{self, FileInfo, FolderListing};
-use strongroom_store::grants::NodeKind;
-use strongroom_store::links::{self, Link, NewLink};
+use strongroom_store::links::Link;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-/// How long an unlocked link's session lasts (never past the link's own expiry).
-const SESSION_MS: i64 = 60 * 60 * 1000;
 
 pub fn router() -> OpenApiRouter<Shared> {
     OpenApiRouter::new()
@@ -76,89 +70,29 @@ pub struct NewLinkResponse {
     link: Link,
 }
 
-async fn folder_linked(st: &AppState, caller: &Caller, id: &FolderId) -> ApiResult<Target> {
-    folder_target(st, caller, id, Capability::ManageLinks).await
+impl NewLinkRequest {
+    fn into_request(self) -> LinkRequest {
+        LinkRequest {
+            access: self.access,
+            restrictions: Restrictions {
+                no_download: self.no_download,
+                no_print: self.no_print,
+                no_copy: self.no_copy,
+            },
+            password: self.password,
+            expires_in_days: self.expires_in_days,
+        }
+    }
 }
 
-async fn file_linked(st: &AppState, caller: &Caller, id: &FileId) -> ApiResult<Target> {
-    file_target(st, caller, id, Capability::ManageLinks).await
-}
-
-async fn create(
-    st: &AppState,
-    caller: &Caller,
-    at: Target,
-    req: NewLinkRequest,
-) -> ApiResult<(StatusCode, Json<NewLinkResponse>)> {
-    let restrictions = Restrictions {
-        no_download: req.no_download,
-        no_print: req.no_print,
-        no_copy: req.no_copy,
-    };
-    if !req.access.allowed_for_links() {
-        return Err(ApiError::bad_request(
-            "a link carries view_only, form_filling, comment, review or edit",
-        ));
-    }
-    if !may_link(at.in_room.rights(&at.path), req.access, restrictions) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "a link gives no more than you hold yourself",
-        ));
-    }
-    let expires_at = match req.expires_in_days {
-        Some(0) | Some(3651..) => return Err(ApiError::bad_request("expires_in_days must be between 1 and 3650")),
-        Some(days) => Some(st.now().saturating_add(i64::from(days) * 86_400_000)),
-        None => None,
-    };
-    let password_hash = match req.password {
-        Some(pw) => Some(password::hash(pw).await?),
-        None => None,
-    };
-    let (secret, hash) = token::generate(token::Kind::Link);
-    let mut change = st.change_by(caller).await?;
-    let link = links::create_link(
-        &mut change,
-        &at.permit,
-        NewLink {
-            token_hash: &hash,
-            room: &at.in_room.access.room,
-            node: &at.node,
-            access: req.access,
-            restrictions,
-            password_hash,
-            expires_at,
-            by: &caller.actor.user_id,
-        },
+fn created(new: NewLinkSecret) -> (StatusCode, Json<NewLinkResponse>) {
+    (
+        StatusCode::CREATED,
+        Json(NewLinkResponse {
+            token: new.token,
+            link: new.link,
+        }),
     )
-    .await?;
-    change
-        .commit(
-            &caller
-                .event(AuditAction::LinkCreate)
-                .target(at.node.kind.as_str(), &at.node.id)
-                .details(serde_json::json!({
-                    "link": link.id, "access": link.access, "restrictions": restrictions,
-                    "expires_at": link.expires_at, "password": link.password_required,
-                })),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(NewLinkResponse { token: secret, link })))
-}
-
-async fn revoke(st: &AppState, caller: &Caller, at: Target, link: &LinkId) -> ApiResult<StatusCode> {
-    let mut change = st.change_by(caller).await?;
-    links::revoke_link(&mut change, &at.permit, &at.node, link).await?;
-    change
-        .commit(
-            &caller
-                .event(AuditAction::LinkRevoke)
-                .target(at.node.kind.as_str(), &at.node.id)
-                .details(serde_json::json!({"link": link})),
-        )
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Links to this folder (and everything in it). Needs the right to manage links here.
@@ -168,8 +102,7 @@ async fn list_folder_links(
     caller: Caller,
     Path(id): Path<FolderId>,
 ) -> ApiResult<Json<Vec<Link>>> {
-    let at = folder_linked(&st, &caller, &id).await?;
-    Ok(Json(links::list_links(&st.db, &at.node).await?))
+    Ok(Json(service::list_links(&st, &caller, Item::Folder(&id)).await?))
 }
 
 /// Makes an external link to this folder: it reaches the folder and what is inside it.
@@ -181,8 +114,9 @@ async fn create_folder_link(
     Path(id): Path<FolderId>,
     Json(req): Json<NewLinkRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let at = folder_linked(&st, &caller, &id).await?;
-    create(&st, &caller, at, req).await
+    Ok(created(
+        service::create_link(&st, &caller, Item::Folder(&id), req.into_request()).await?,
+    ))
 }
 
 /// Revokes a link to this folder at once (its sessions end too).
@@ -193,8 +127,8 @@ async fn revoke_folder_link(
     caller: Caller,
     Path((id, link)): Path<(FolderId, LinkId)>,
 ) -> ApiResult<StatusCode> {
-    let at = folder_linked(&st, &caller, &id).await?;
-    revoke(&st, &caller, at, &link).await
+    service::revoke_link(&st, &caller, Item::Folder(&id), &link).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Links to this file. Needs the right to manage links here.
@@ -204,8 +138,7 @@ async fn list_file_links(
     caller: Caller,
     Path(id): Path<FileId>,
 ) -> ApiResult<Json<Vec<Link>>> {
-    let at = file_linked(&st, &caller, &id).await?;
-    Ok(Json(links::list_links(&st.db, &at.node).await?))
+    Ok(Json(service::list_links(&st, &caller, Item::File(&id)).await?))
 }
 
 /// Makes an external link to this file.
@@ -217,8 +150,9 @@ async fn create_file_link(
     Path(id): Path<FileId>,
     Json(req): Json<NewLinkRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let at = file_linked(&st, &caller, &id).await?;
-    create(&st, &caller, at, req).await
+    Ok(created(
+        service::create_link(&st, &caller, Item::File(&id), req.into_request()).await?,
+    ))
 }
 
 /// Revokes a link to this file at once (its sessions end too).
@@ -229,40 +163,8 @@ async fn revoke_file_link(
     caller: Caller,
     Path((id, link)): Path<(FileId, LinkId)>,
 ) -> ApiResult<StatusCode> {
-    let at = file_linked(&st, &caller, &id).await?;
-    revoke(&st, &caller, at, &link).await
-}
-
-/// The one answer for a link that does not work, whatever the reason.
-fn dead_link() -> ApiError {
-    ApiError::not_found("link")
-}
-
-/// A live link whose maker may still make it.
-async fn live(st: &AppState, secret: &str) -> ApiResult<links::LiveLink> {
-    let found = links::find_live_link(&st.db, &token::hash(secret), st.now())
-        .await?
-        .ok_or_else(dead_link)?;
-    let in_room = super::InRoom::for_link(st, &found.link).await?;
-    // A link to something in the trash works again when it is restored.
-    let (path, live) = match found.link.node().kind {
-        NodeKind::Folder => {
-            let id = FolderId::from_trusted(found.link.item_id.clone());
-            (
-                content::folder_path(&st.db, &id).await?,
-                content::folder_is_live(&st.db, &id).await?,
-            )
-        }
-        _ => {
-            let file = content::get_file(&st.db, &FileId::from_trusted(found.link.item_id.clone())).await?;
-            let live = !file.trashed && content::folder_is_live(&st.db, &file.folder_id).await?;
-            (content::file_path(&st.db, &file).await?, live)
-        }
-    };
-    if !live || !in_room.rights(&path).visible() {
-        return Err(dead_link());
-    }
-    Ok(found)
+    service::revoke_link(&st, &caller, Item::File(&id), &link).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// What an anonymous visitor learns from a link before unlocking it: nothing about the item
@@ -276,6 +178,17 @@ pub struct LinkLanding {
     expires_at: Option<i64>,
 }
 
+impl From<&Link> for LinkLanding {
+    fn from(l: &Link) -> Self {
+        LinkLanding {
+            item_kind: l.item_kind.clone(),
+            access: l.access,
+            password_required: l.password_required,
+            expires_at: l.expires_at,
+        }
+    }
+}
+
 /// Opens a link (anonymous). Unknown, expired and revoked links answer alike: 404.
 #[utoipa::path(get, path = "/api/v1/links/{token}", params(("token" = String, Path)), responses((status = 200, body = LinkLanding), (status = 404)))]
 async fn open_link(
@@ -283,21 +196,9 @@ async fn open_link(
     Origin(origin): Origin,
     Path(secret): Path<String>,
 ) -> ApiResult<Json<LinkLanding>> {
-    let found = live(&st, &secret).await?;
-    let l = &found.link;
-    st.audit(
-        AuditEvent::new(AuditAction::LinkOpen)
-            .by_link(l.id.as_str())
-            .target(l.node().kind.as_str(), &l.item_id)
-            .from_origin(&origin),
-    )
-    .await?;
-    Ok(Json(LinkLanding {
-        item_kind: l.item_kind.clone(),
-        access: l.access,
-        password_required: l.password_required,
-        expires_at: l.expires_at,
-    }))
+    Ok(Json(LinkLanding::from(
+        &service::open_link(&st, &secret, &origin).await?,
+    )))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -330,52 +231,12 @@ async fn unlock_link(
     Path(secret): Path<String>,
     Json(req): Json<UnlockRequest>,
 ) -> ApiResult<Response> {
-    let found = live(&st, &secret).await?;
-    let l = &found.link;
-    let now = st.now();
-    let event = || {
-        AuditEvent::new(AuditAction::LinkUnlock)
-            .by_link(l.id.as_str())
-            .target(l.node().kind.as_str(), &l.item_id)
-            .from_origin(&origin)
-    };
-    if let Some(hash) = &found.password_hash {
-        if let Err(until) = links::begin_unlock(&st.db, &l.id, now).await? {
-            let secs = u32::try_from((until - now).max(1000) / 1000).unwrap_or(3600);
-            return Err(ApiError {
-                retry_after: Some(secs),
-                ..ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "locked",
-                    "too many wrong passwords; try again later",
-                )
-            });
-        }
-        let given = req.password.unwrap_or_else(|| SecretString::from(String::new()));
-        if !password::verify(Some(hash.clone()), given).await? {
-            st.audit(event().outcome(Outcome::Failure)).await?;
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "wrong_password",
-                "the link's password is wrong",
-            ));
-        }
-    }
-    let (session, session_hash) = token::generate(token::Kind::LinkSession);
-    let expires_at = l.expires_at.map_or(now + SESSION_MS, |e| e.min(now + SESSION_MS));
-    let mut change = st.change().await?;
-    links::create_link_session(&mut change, &session_hash, &l.id, expires_at).await?;
-    change.commit(&event()).await?;
+    let unlocked = service::unlock_link(&st, &secret, req.password, &origin).await?;
     Ok(Json(LinkSession {
-        session,
-        session_expires_at: expires_at,
-        item_id: l.item_id.clone(),
-        link: LinkLanding {
-            item_kind: l.item_kind.clone(),
-            access: l.access,
-            password_required: l.password_required,
-            expires_at: l.expires_at,
-        },
+        session: unlocked.session,
+        session_expires_at: unlocked.expires_at,
+        item_id: unlocked.link.item_id.clone(),
+        link: LinkLanding::from(&unlocked.link),
     })
     .into_response())
 }
@@ -388,22 +249,13 @@ async fn link_folder(
     lc: LinkCaller,
     Path(id): Path<FolderId>,
 ) -> ApiResult<Json<FolderListing>> {
-    let who = Requester::Link(&lc);
-    let g = guard_folder_for(&st, who, &id, Capability::View).await?;
-    let listing = super::visible_listing(&st, &g).await?;
-    st.audit(who.event(AuditAction::LinkFolderView).target("folder", &id))
-        .await?;
-    Ok(Json(listing))
+    Ok(Json(service::link_folder(&st, &lc, &id).await?))
 }
 
 /// A file reached through a link.
 #[utoipa::path(get, path = "/api/v1/link/files/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FileInfo), (status = 401), (status = 404)))]
 async fn link_file(State(st): State<Shared>, lc: LinkCaller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
-    let who = Requester::Link(&lc);
-    let g = guard_file_for(&st, who, &id, Capability::View).await?;
-    st.audit(who.event(AuditAction::LinkFileView).target("file", &id))
-        .await?;
-    Ok(Json(g.item))
+    Ok(Json(service::link_file(&st, &lc, &id).await?))
 }
 
 /// Downloads a file reached through a link (Range, ETag as for members; the room's download

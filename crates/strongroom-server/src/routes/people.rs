@@ -1,6 +1,6 @@
 //! Users, groups and the audit trail.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query};
 use crate::state::Shared;
 use axum::extract::State;
@@ -8,12 +8,11 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use secrecy::SecretString;
 use serde::Deserialize;
-use strongroom_auth::{AuthError, password};
-use strongroom_core::audit::AuditAction;
 use strongroom_core::ids::{GroupId, UserId};
-use strongroom_core::{Action, Module, ModuleSet, Rank, Resource, Role, authorize};
+use strongroom_core::{Module, Role};
+use strongroom_service::people::{self as service, NewPerson, PersonUpdate};
 use strongroom_store::audit::AuditEntry;
-use strongroom_store::people::{self, Group, NewUser, User, UserPatch};
+use strongroom_store::people::{Group, User};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -26,44 +25,6 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(get_group, delete_group))
         .routes(routes!(add_group_member, remove_group_member))
         .routes(routes!(list_audit))
-}
-
-/// The person as people administration sees them: their rank.
-fn person(role: Role, modules: ModuleSet) -> Resource<'static> {
-    Resource::Person {
-        rank: Rank::of(role, modules),
-    }
-}
-
-/// Group membership gives the group's room access, so changing it is changing the person: it
-/// needs a rank above theirs (nobody adds themselves, an equal or a better to a group). The
-/// Owner may put themselves in groups: nothing a group grants exceeds what they hold.
-/// Returns the member as the decision saw them, for the change to check they are still so.
-async fn authorize_membership(st: &Shared, caller: &Caller, member: &UserId) -> ApiResult<User> {
-    authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
-    let member = people::get_user(&st.db, member).await?;
-    if caller.actor.role == Role::Owner && member.id == caller.actor.user_id {
-        return Ok(member);
-    }
-    authorize(
-        &caller.actor,
-        Action::ManagePerson,
-        person(member.role, member.modules()),
-    )?;
-    Ok(member)
-}
-
-/// The modules an Administrator gets: exactly those named. Naming none is an error, not
-/// "all": a forgotten field must not make a full Administrator.
-fn modules_of(role: Role, named: Option<&[Module]>) -> ApiResult<ModuleSet> {
-    match (role, named) {
-        (Role::Admin, Some(m)) => Ok(ModuleSet::from_modules(m)),
-        (Role::Admin, None) => Err(ApiError::bad_request(
-            "an Administrator needs admin_modules: the modules they administer, e.g. [\"people\"], or all four \
-             [\"documents\", \"people\", \"settings\", \"audit\"] for a full Administrator",
-        )),
-        _ => Ok(ModuleSet::NONE),
-    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -100,8 +61,7 @@ enum NewUserRole {
 /// Every user (for inviting people into rooms).
 #[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = Vec<User>)))]
 async fn list_users(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<Vec<User>>> {
-    authorize(&caller.actor, Action::ViewPeople, Resource::Instance)?;
-    Ok(Json(people::list_users(&st.db).await?))
+    Ok(Json(service::list_users(&st, &caller).await?))
 }
 
 /// Creates a user.
@@ -114,50 +74,20 @@ async fn create_user(
     caller: Caller,
     Json(req): Json<NewUserRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    if req.role == Role::Owner {
-        return Err(ApiError::bad_request(
-            "there is exactly one Owner; use transfer-ownership",
-        ));
-    }
-    let modules = modules_of(req.role, req.admin_modules.as_deref())?;
-    authorize(&caller.actor, Action::ManagePerson, person(req.role, modules))?;
-    // The cheap checks before the expensive hash.
-    people::normalize_email(&req.email)?;
-    if !req.display_name.trim().is_empty() {
-        people::check_name("display", &req.display_name)?;
-    }
-    let hash = match req.password {
-        Some(pw) => Some(password::hash(pw).await?),
-        None => None,
+    let new = NewPerson {
+        email: &req.email,
+        display_name: &req.display_name,
+        role: req.role,
+        admin_modules: req.admin_modules.as_deref(),
+        password: req.password,
     };
-    let mut change = st.change_by(&caller).await?;
-    let user = people::create_user(
-        &mut change,
-        NewUser {
-            email: &req.email,
-            display_name: &req.display_name,
-            role: req.role,
-            modules,
-            password_hash: hash,
-        },
-    )
-    .await?;
-    change
-        .commit(
-            &caller.event(AuditAction::UserCreate).target("user", &user.id).details(
-                serde_json::json!({"email": user.email, "role": user.role, "admin_modules": user.admin_modules}),
-            ),
-        )
-        .await?;
+    let user = service::create_user(&st, (&caller).into(), new).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = User), (status = 404)))]
 async fn get_user(State(st): State<Shared>, caller: Caller, Path(id): Path<UserId>) -> ApiResult<Json<User>> {
-    if id != caller.actor.user_id {
-        authorize(&caller.actor, Action::ViewPeople, Resource::Instance)?;
-    }
-    Ok(Json(people::get_user(&st.db, &id).await?))
+    Ok(Json(service::get_user(&st, &caller, &id).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -190,131 +120,15 @@ async fn update_user(
     Path(id): Path<UserId>,
     Json(req): Json<UpdateUserRequest>,
 ) -> ApiResult<Json<User>> {
-    let target = people::get_user(&st.db, &id).await?;
-    let is_self = id == caller.actor.user_id;
-    let self_service = is_self && req.role.is_none() && req.admin_modules.is_none() && req.active.is_none();
-    // The modules the person will have, when the role or the modules change.
-    let modules = match (req.role.is_some() || req.admin_modules.is_some()).then(|| {
-        let role = req.role.unwrap_or(target.role);
-        match &req.admin_modules {
-            Some(m) => modules_of(role, Some(m)),
-            None if role == target.role => Ok(target.modules()),
-            // Made an Administrator without naming modules: of none, until they are named.
-            None => modules_of(role, Some(&[])),
-        }
-    }) {
-        Some(m) => Some(m?),
-        None => None,
-    };
-    if self_service {
-        authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
-    } else {
-        authorize(
-            &caller.actor,
-            Action::ManagePerson,
-            person(target.role, target.modules()),
-        )?;
-        if let Some(m) = modules {
-            authorize(
-                &caller.actor,
-                Action::ManagePerson,
-                person(req.role.unwrap_or(target.role), m),
-            )?;
-        }
-    }
-    if let Some(d) = &req.display_name {
-        people::check_name("display", d)?;
-    }
-    let mut new_password = None;
-    // The current password proven, to check it is still the one when the change is made.
-    let mut proven = None;
-    if let Some(pw) = req.password {
-        password::check_policy(&pw)?;
-        let (session_hash, token_hash) = if is_self {
-            let current = req.current_password.ok_or_else(|| {
-                // A well-formed request without the proof it needs: refused like a wrong one.
-                ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "current_password_required",
-                    "current_password is required to change your own password",
-                )
-            })?;
-            let stored = people::find_by_email(&st.db, &target.email).await?.and_then(|(_, h)| h);
-            proven = stored.clone();
-            if !password::verify(stored, current).await? {
-                return Err(AuthError::WrongCurrentPassword.into());
-            }
-            caller.sign_in_hashes()
-        } else {
-            (None, None)
-        };
-        new_password = Some((password::hash(pw).await?, session_hash, token_hash));
-    }
-    let patch = UserPatch {
+    let update = PersonUpdate {
         display_name: req.display_name,
         role: req.role,
-        modules,
+        admin_modules: req.admin_modules,
         active: req.active,
+        password: req.password,
+        current_password: req.current_password,
     };
-    // The hash is ready before the change starts: nothing slow holds the writer.
-    let mut change = st.change_by(&caller).await?;
-    // Decided on the person as read above (their rank): written only if they are still so.
-    people::still_as_seen(&mut change, &target, proven.as_deref()).await?;
-    let mut password_event = None;
-    if let Some((hash, session_hash, token_hash)) = new_password {
-        let keep = people::KeepSignIn {
-            session_hash: session_hash.as_deref(),
-            token_hash: token_hash.as_deref(),
-        };
-        let ended = people::change_password(&mut change, &id, &hash, keep).await?;
-        let action = if is_self {
-            AuditAction::PasswordChange
-        } else {
-            AuditAction::PasswordReset
-        };
-        password_event = Some(
-            caller
-                .event(action)
-                .target("user", &id)
-                .details(serde_json::json!({"sign_ins_ended": ended})),
-        );
-    }
-    let user = people::update_user(&mut change, &id, patch).await?;
-    let changed = changes(&target, &user);
-    let update = caller.event(AuditAction::UserUpdate).target("user", &id);
-    let event = match password_event {
-        Some(p) if changed.is_empty() => p,
-        Some(p) => {
-            change.record(&p).await?;
-            update.details(serde_json::json!({"changed": changed}))
-        }
-        None => update.details(serde_json::json!({"changed": changed})),
-    };
-    change.commit(&event).await?;
-    Ok(Json(user))
-}
-
-/// What a person's update changed, each field from → to (for the audit trail).
-fn changes(before: &User, after: &User) -> serde_json::Map<String, serde_json::Value> {
-    let mut m = serde_json::Map::new();
-    let mut field = |name: &str, from: serde_json::Value, to: serde_json::Value| {
-        if from != to {
-            m.insert(name.into(), serde_json::json!({"from": from, "to": to}));
-        }
-    };
-    field(
-        "display_name",
-        before.display_name.clone().into(),
-        after.display_name.clone().into(),
-    );
-    field("role", before.role.as_str().into(), after.role.as_str().into());
-    field(
-        "admin_modules",
-        serde_json::json!(before.admin_modules),
-        serde_json::json!(after.admin_modules),
-    );
-    field("active", before.active.into(), after.active.into());
-    m
+    Ok(Json(service::update_user(&st, (&caller).into(), &id, update).await?))
 }
 
 /// Makes this user the Owner; the caller (the current Owner) becomes a full-access
@@ -322,19 +136,13 @@ fn changes(before: &User, after: &User) -> serde_json::Map<String, serde_json::V
 #[utoipa::path(post, path = "/api/v1/users/{id}/transfer-ownership", params(("id" = crate::openapi::Id, Path)), responses((status = 204),
         (status = 409, description = "the person is disabled, a Guest, or already the Owner (`conflict`)")))]
 async fn transfer_ownership(State(st): State<Shared>, caller: Caller, Path(id): Path<UserId>) -> ApiResult<StatusCode> {
-    authorize(&caller.actor, Action::TransferOwnership, Resource::Instance)?;
-    let mut change = st.change_by(&caller).await?;
-    people::transfer_ownership(&mut change, &caller.actor.user_id, &id).await?;
-    change
-        .commit(&caller.event(AuditAction::TransferOwnership).target("user", &id))
-        .await?;
+    service::transfer_ownership(&st, (&caller).into(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/groups", responses((status = 200, body = Vec<Group>)))]
 async fn list_groups(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<Vec<Group>>> {
-    authorize(&caller.actor, Action::ViewPeople, Resource::Instance)?;
-    Ok(Json(people::list_groups(&st.db).await?))
+    Ok(Json(service::list_groups(&st, &caller).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -349,34 +157,20 @@ async fn create_group(
     caller: Caller,
     Json(req): Json<NewGroupRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
-    let mut change = st.change_by(&caller).await?;
-    let g = people::create_group(&mut change, &req.name).await?;
-    change
-        .commit(
-            &caller
-                .event(AuditAction::GroupCreate)
-                .target("group", &g.id)
-                .details(serde_json::json!({"name": g.name})),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(g)))
+    Ok((
+        StatusCode::CREATED,
+        Json(service::create_group(&st, &caller, &req.name).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/groups/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Group)))]
 async fn get_group(State(st): State<Shared>, caller: Caller, Path(id): Path<GroupId>) -> ApiResult<Json<Group>> {
-    authorize(&caller.actor, Action::ViewPeople, Resource::Instance)?;
-    Ok(Json(people::get_group(&st.db, &id).await?))
+    Ok(Json(service::get_group(&st, &caller, &id).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/groups/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204)))]
 async fn delete_group(State(st): State<Shared>, caller: Caller, Path(id): Path<GroupId>) -> ApiResult<StatusCode> {
-    authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
-    let mut change = st.change_by(&caller).await?;
-    people::delete_group(&mut change, &id).await?;
-    change
-        .commit(&caller.event(AuditAction::GroupDelete).target("group", &id))
-        .await?;
+    service::delete_group(&st, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -386,18 +180,7 @@ async fn add_group_member(
     caller: Caller,
     Path((id, user)): Path<(GroupId, UserId)>,
 ) -> ApiResult<StatusCode> {
-    let member = authorize_membership(&st, &caller, &user).await?;
-    let mut change = st.change_by(&caller).await?;
-    people::still_as_seen(&mut change, &member, None).await?;
-    people::add_group_member(&mut change, &id, &user).await?;
-    change
-        .commit(
-            &caller
-                .event(AuditAction::GroupMemberAdd)
-                .target("group", &id)
-                .details(serde_json::json!({"user_id": user})),
-        )
-        .await?;
+    service::set_group_member(&st, &caller, &id, &user, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -407,18 +190,7 @@ async fn remove_group_member(
     caller: Caller,
     Path((id, user)): Path<(GroupId, UserId)>,
 ) -> ApiResult<StatusCode> {
-    let member = authorize_membership(&st, &caller, &user).await?;
-    let mut change = st.change_by(&caller).await?;
-    people::still_as_seen(&mut change, &member, None).await?;
-    people::remove_group_member(&mut change, &id, &user).await?;
-    change
-        .commit(
-            &caller
-                .event(AuditAction::GroupMemberRemove)
-                .target("group", &id)
-                .details(serde_json::json!({"user_id": user})),
-        )
-        .await?;
+    service::set_group_member(&st, &caller, &id, &user, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -437,9 +209,8 @@ async fn list_audit(
     caller: Caller,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
-    authorize(&caller.actor, Action::ReadAudit, Resource::Instance)?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = q.limit.unwrap_or(100);
     Ok(Json(
-        strongroom_store::audit::list(&st.db, q.action.as_deref(), limit).await?,
+        service::list_audit(&st, &caller, q.action.as_deref(), limit).await?,
     ))
 }

@@ -1,6 +1,5 @@
 //! Rooms, their policy and their trash (members: see [`super::grants`]).
 
-use super::{InRoom, guard_room};
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path};
 use crate::state::Shared;
@@ -8,13 +7,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
-use strongroom_core::audit::AuditAction;
-use strongroom_core::ids::{FolderId, RoomId};
+use strongroom_core::ids::RoomId;
 use strongroom_core::rights::{Restrictions, Rights, RoomPolicy};
-use strongroom_core::{AccessLevel, Action, Capability, Resource, authorize};
-use strongroom_store::content::{self, FileInfo, Folder};
-use strongroom_store::grants::{Node, NodeKind};
-use strongroom_store::rooms::{self, Room, RoomSettings};
+use strongroom_core::{AccessLevel, Capability};
+use strongroom_service as service;
+use strongroom_store::content::{FileInfo, Folder};
+use strongroom_store::rooms::{Room, RoomSettings};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -60,13 +58,9 @@ pub struct RoomRequest {
 /// Rooms the caller can see.
 #[utoipa::path(get, path = "/api/v1/rooms", responses((status = 200, body = Vec<RoomView>)))]
 async fn list_rooms(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<Vec<RoomView>>> {
-    authorize(&caller.actor, Action::ListRooms, Resource::Instance)?;
-    let person = super::person_of(&st, &caller).await?;
-    let list = rooms::list_rooms(&st.db, &person).await?;
-    let scope = caller.actor.scope.room.as_ref();
+    let list = service::rooms::list_rooms(&st, &caller).await?;
     Ok(Json(
         list.into_iter()
-            .filter(|(room, _)| scope.is_none_or(|r| *r == room.id))
             .map(|(room, rights)| RoomView::new(room, rights))
             .collect(),
     ))
@@ -79,40 +73,14 @@ async fn create_room(
     caller: Caller,
     Json(req): Json<RoomRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    authorize(&caller.actor, Action::CreateRoom, Resource::Instance)?;
-    let mut change = st.change_by(&caller).await?;
-    let room = rooms::create_room(&mut change, &req.name, &caller.actor.user_id).await?;
-    change
-        .commit(
-            &caller
-                .event(AuditAction::RoomCreate)
-                .target("room", &room.id)
-                .details(serde_json::json!({"name": room.name})),
-        )
-        .await?;
-    let rights = InRoom::load(&st, &caller, &room.id).await?.rights(&[]);
+    let (room, rights) = service::rooms::create_room(&st, &caller, &req.name).await?;
     Ok((StatusCode::CREATED, Json(RoomView::new(room, rights))))
 }
 
 #[utoipa::path(get, path = "/api/v1/rooms/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = RoomView), (status = 404)))]
 async fn get_room(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<Json<RoomView>> {
-    // Listed rooms can be opened: also those where only something inside was shared.
-    let in_room = match guard_room(&st, &caller, &id, Capability::View).await {
-        Ok((in_room, _)) => in_room,
-        Err(e) if e.status == StatusCode::NOT_FOUND => {
-            let in_room = InRoom::load(&st, &caller, &id).await?;
-            let scoped_out = caller.actor.scope.room.as_ref().is_some_and(|r| *r != id);
-            if scoped_out || !in_room.room_listed() {
-                return Err(e);
-            }
-            in_room
-        }
-        Err(e) => return Err(e),
-    };
-    Ok(Json(RoomView::new(
-        rooms::get_room(&st.db, &id).await?,
-        in_room.rights(&[]),
-    )))
+    let (room, rights) = service::rooms::get_room(&st, &caller, &id).await?;
+    Ok(Json(RoomView::new(room, rights)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/rooms/{id}", params(("id" = crate::openapi::Id, Path)), request_body = RoomRequest, responses((status = 200, body = Room)))]
@@ -122,37 +90,13 @@ async fn rename_room(
     Path(id): Path<RoomId>,
     Json(req): Json<RoomRequest>,
 ) -> ApiResult<Json<Room>> {
-    let (_, permit) = guard_room(&st, &caller, &id, Capability::ManageRoom).await?;
-    let before = rooms::get_room(&st.db, &id).await?;
-    let mut change = st.change_by(&caller).await?;
-    let room = rooms::rename_room(&mut change, &permit, &id, &req.name).await?;
-    change
-        .commit(
-            &caller
-                .event(AuditAction::RoomRename)
-                .target("room", &id)
-                .details(serde_json::json!({"changed": {"name": {"from": before.name, "to": room.name}}})),
-        )
-        .await?;
-    Ok(Json(room))
+    Ok(Json(service::rooms::rename_room(&st, &caller, &id, &req.name).await?))
 }
 
 /// Deletes a room and everything in it, permanently.
 #[utoipa::path(delete, path = "/api/v1/rooms/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204)))]
 async fn delete_room(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<StatusCode> {
-    let (_, permit) = guard_room(&st, &caller, &id, Capability::ManageRoom).await?;
-    let room = rooms::get_room(&st.db, &id).await?;
-    let mut change = st.change_by(&caller).await?;
-    content::purge_room(&mut change, &permit, &id).await?;
-    change
-        .commit(
-            &caller
-                .event(AuditAction::RoomDelete)
-                .target("room", &id)
-                .details(serde_json::json!({"name": room.name})),
-        )
-        .await?;
-    crate::sweep_now(&st);
+    service::rooms::delete_room(&st, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -165,17 +109,7 @@ pub struct Trash {
 /// Items of the room in the trash.
 #[utoipa::path(get, path = "/api/v1/rooms/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Trash)))]
 async fn list_trash(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<Json<Trash>> {
-    let (in_room, _) = guard_room(&st, &caller, &id, Capability::View).await?;
-    let (mut folders, mut files) = content::list_trash(&st.db, &id).await?;
-    // Each item is shown only to those who may see it where it lies.
-    let tree = content::folder_tree(&st.db, &id).await?;
-    let sees = |folder: &FolderId, item: Option<Node>| {
-        let mut path = tree.path_to(folder);
-        path.extend(item);
-        in_room.rights(&path).visible()
-    };
-    folders.retain(|f| sees(&f.id, None));
-    files.retain(|f| sees(&f.folder_id, Some(Node::new(NodeKind::File, f.id.as_str()))));
+    let (folders, files) = service::rooms::list_trash(&st, &caller, &id).await?;
     Ok(Json(Trash { folders, files }))
 }
 
@@ -183,8 +117,7 @@ async fn list_trash(State(st): State<Shared>, caller: Caller, Path(id): Path<Roo
 /// download watermark. Every member may read them.
 #[utoipa::path(get, path = "/api/v1/rooms/{id}/policy", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = RoomSettings), (status = 404)))]
 async fn get_policy(State(st): State<Shared>, caller: Caller, Path(id): Path<RoomId>) -> ApiResult<Json<RoomSettings>> {
-    guard_room(&st, &caller, &id, Capability::View).await?;
-    Ok(Json(rooms::room_policy(&st.db, &id).await?))
+    Ok(Json(service::rooms::get_policy(&st, &caller, &id).await?))
 }
 
 /// A room's rules as set: every field says what it is (absent: off). Unknown fields are
@@ -237,17 +170,5 @@ async fn set_policy(
     Path(id): Path<RoomId>,
     Json(req): Json<PolicyRequest>,
 ) -> ApiResult<Json<RoomSettings>> {
-    let (_, permit) = guard_room(&st, &caller, &id, Capability::ManageRoom).await?;
-    let before = rooms::room_policy(&st.db, &id).await?;
-    let mut change = st.change_by(&caller).await?;
-    let after = rooms::set_room_policy(&mut change, &permit, &id, &req.into()).await?;
-    change
-        .commit(
-            &caller
-                .event(AuditAction::RoomPolicy)
-                .target("room", &id)
-                .details(serde_json::json!({"before": before, "after": after})),
-        )
-        .await?;
-    Ok(Json(after))
+    Ok(Json(service::rooms::set_policy(&st, &caller, &id, &req.into()).await?))
 }

@@ -1,0 +1,62 @@
+//! What a use case can answer instead of a result. Front-ends map these to their own terms
+//! (the HTTP API in `strongroom-server/src/error.rs`, the CLI to a message and exit code).
+
+use strongroom_auth::AuthError;
+use strongroom_core::Denied;
+use strongroom_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No such item, or one the requester may not see: the two read exactly alike.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The requester sees the item but may not do this; the message says why.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The input is well-formed but not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// The change collides with the state of the data.
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many wrong guesses; try again after this many seconds.
+    #[error("too many wrong passwords; try again in {retry_after} s")]
+    TooMany { retry_after: u32 },
+    /// A password given to open something (a link) is wrong.
+    #[error("{0}")]
+    WrongPassword(&'static str),
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn forbidden(why: impl Into<String>) -> Error {
+        Error::Forbidden(why.into())
+    }
+    pub fn invalid(why: impl Into<String>) -> Error {
+        Error::Invalid(why.into())
+    }
+
+    /// Whether this is the answer for a missing (or hidden) item.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Error::NotFound(_) | Error::Denied(Denied::NotFound) | Error::Store(StoreError::NotFound(_))
+        )
+    }
+}
+
+/// A refusal as every front-end answers it: "not found" reads exactly like a missing id of
+/// that kind.
+pub fn hidden(d: Denied, what: &'static str) -> Error {
+    match d {
+        Denied::NotFound => Error::NotFound(what),
+        Denied::Forbidden => Error::Denied(d),
+    }
+}
