@@ -116,9 +116,39 @@ impl From<strongroom_service::Error> for ApiError {
                 ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked", e.to_string())
             },
             E::WrongPassword(why) => ApiError::new(StatusCode::UNAUTHORIZED, "wrong_password", why),
+            E::TooLarge(why) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", why),
+            E::Unsupported(why) => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_format", why),
+            E::AlreadyProtected(why) => ApiError::new(StatusCode::CONFLICT, "already_protected", why),
+            E::Integrity { file, version } => ApiError::integrity(&file, version),
+            E::Document(e) => document_error(e),
+            E::Internal(m) => ApiError::internal(m),
             E::Denied(d) => d.into(),
             E::Store(e) => e.into(),
             E::Auth(e) => e.into(),
+        }
+    }
+}
+
+/// A document that could not be protected or watermarked.
+fn document_error(e: strongroom_docs::Error) -> ApiError {
+    use strongroom_docs::Error as E;
+    match e {
+        E::AlreadyProtected => ApiError::new(StatusCode::CONFLICT, "already_protected", e.to_string()),
+        E::WrongFormat { .. } | E::UnsupportedEncryption(_) => {
+            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_format", e.to_string())
+        }
+        E::Malformed { .. } | E::InvalidPassword(_) | E::InvalidOptions(_) | E::InvalidRange(_) => {
+            ApiError::bad_request(e.to_string())
+        }
+        // Names the password and the problem (a character by code point), never the password.
+        E::UnusablePassword { .. } => ApiError::new(StatusCode::BAD_REQUEST, "invalid_password", e.to_string()),
+        _ => {
+            tracing::error!(error = %e, "document transformation failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the document could not be processed",
+            )
         }
     }
 }

@@ -141,6 +141,22 @@ fn warn_if_shared(dir: &std::path::Path) {
     }
 }
 
+/// How long a browser session lasts (`[auth] session_hours`, at least one).
+fn session_ms(cfg: &Config) -> i64 {
+    i64::from(cfg.auth.session_hours.max(1)) * 3_600_000
+}
+
+/// The use cases on the configured database and blob store, for the CLI.
+pub async fn open_service(cfg: &Config) -> Result<strongroom_service::Service, String> {
+    let (db, blobs) = open_storage(cfg).await?;
+    Ok(strongroom_service::Service {
+        db,
+        blobs,
+        clock: Arc::new(SystemClock),
+        session_ms: session_ms(cfg),
+    })
+}
+
 /// Opens the configured database and blob store.
 pub async fn open_storage(cfg: &Config) -> Result<(Db, BlobStore), String> {
     let (db, ring) = open_database(cfg).await?;
@@ -179,40 +195,6 @@ async fn s3_secret_key(cfg: &Config, db: &Db, ring: &KeyRing) -> Result<String, 
     String::from_utf8(stored.to_vec()).map_err(|_| format!("secret {S3_SECRET_NAME} is not UTF-8 text"))
 }
 
-/// Brings every stored blob to `target` in the background (encrypting those stored before
-/// encryption was enabled, or decrypting). Reads and writes go on meanwhile; a restart or
-/// another call resumes where it was. Safe to run on several nodes at once.
-pub fn spawn_conversion(st: Shared, target: strongroom_store::convert::Target) {
-    use strongroom_store::convert;
-    tokio::spawn(async move {
-        let Ok(start) = convert::progress(&st.db, &st.blobs, target).await else {
-            return;
-        };
-        let started = st.now();
-        let mut last_log = 0i64;
-        let report = |p: &convert::Progress| {
-            let now = st.now();
-            if now - last_log >= 5_000 || p.complete() {
-                last_log = now;
-                tracing::info!(
-                    direction = %p.direction,
-                    objects_done = p.objects_done,
-                    objects_total = p.objects_total,
-                    bytes_done = p.bytes_done,
-                    bytes_total = p.bytes_total,
-                    eta_seconds = p.eta_seconds(&start, started, now),
-                    "converting stored documents"
-                );
-            }
-        };
-        match convert::run(&st.db, &st.blobs, target, || st.now(), report).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(converted = n, "every stored document is converted"),
-            Err(e) => tracing::error!(error = %e, "converting stored documents stopped; it resumes at the next start"),
-        }
-    });
-}
-
 /// Prints a one-time setup link when the instance has no Owner yet.
 async fn announce_setup(cfg: &Config, db: &Db, clock: &dyn Clock) -> Result<(), String> {
     if strongroom_store::people::owner_exists(db)
@@ -247,7 +229,7 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
             db: db.clone(),
             blobs: blobs.clone(),
             clock,
-            session_ms: i64::from(cfg.auth.session_hours.max(1)) * 3_600_000,
+            session_ms: session_ms(&cfg),
         },
         tls: cfg.tls.enabled(),
         body_idle_timeout: std::time::Duration::from_secs(u64::from(cfg.http.body_idle_timeout_secs.max(1))),
@@ -256,7 +238,7 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         metrics_public: cfg.metrics.public,
     });
     if cfg.encryption.enabled {
-        spawn_conversion(state.clone(), strongroom_store::convert::Target::Encrypted);
+        state.spawn_conversion(strongroom_store::convert::Target::Encrypted);
     }
     // Blobs of purged files and uploads left unfinished by a killed process are deleted, and
     // expired sessions removed, by a sweep on every node each minute; all are idempotent.

@@ -25,6 +25,25 @@ pub enum Error {
     /// A password given to open something (a link) is wrong.
     #[error("{0}")]
     WrongPassword(&'static str),
+    /// The input is larger than this use case takes.
+    #[error("{0}")]
+    TooLarge(String),
+    /// A document's format is not one this use case handles.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The document already carries a password.
+    #[error("{0}")]
+    AlreadyProtected(String),
+    /// A stored version failed its integrity check: the server's data is damaged or was
+    /// tampered with (logged and audited where it was found).
+    #[error("file {file} version {version} failed its integrity check")]
+    Integrity { file: String, version: i64 },
+    /// A document could not be transformed (protected, watermarked).
+    #[error(transparent)]
+    Document(#[from] strongroom_docs::Error),
+    /// Something that should not fail did (a worker thread died); logged.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error(transparent)]
     Denied(#[from] Denied),
     #[error(transparent)]

@@ -11,11 +11,14 @@
 pub mod access;
 pub mod account;
 mod caller;
+pub mod documents;
 mod error;
+pub mod files;
 pub mod folders;
 pub mod links;
 pub mod people;
 pub mod rooms;
+pub mod settings;
 pub mod sharing;
 
 pub use caller::{Caller, LinkCaller, Operator, Requester};

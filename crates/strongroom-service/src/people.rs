@@ -283,14 +283,21 @@ pub async fn get_group(svc: &Service, caller: &Caller, id: &GroupId) -> Result<G
     Ok(people::get_group(&svc.db, id).await?)
 }
 
-pub async fn create_group(svc: &Service, caller: &Caller, name: &str) -> Result<Group> {
-    authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
-    let mut change = svc.change_by(caller).await?;
+/// Checks a signed-in operator may administer people (the console may).
+fn may_manage_people(by: Operator<'_>) -> Result<()> {
+    if let Operator::User(c) = by {
+        authorize(&c.actor, Action::ManagePeople, Resource::Instance)?;
+    }
+    Ok(())
+}
+
+pub async fn create_group(svc: &Service, by: Operator<'_>, name: &str) -> Result<Group> {
+    may_manage_people(by)?;
+    let mut change = svc.change_by_operator(by).await?;
     let g = people::create_group(&mut change, name).await?;
     change
         .commit(
-            &caller
-                .event(AuditAction::GroupCreate)
+            &by.event(AuditAction::GroupCreate)
                 .target("group", &g.id)
                 .details(serde_json::json!({"name": g.name})),
         )
@@ -298,12 +305,17 @@ pub async fn create_group(svc: &Service, caller: &Caller, name: &str) -> Result<
     Ok(g)
 }
 
-pub async fn delete_group(svc: &Service, caller: &Caller, id: &GroupId) -> Result<()> {
-    authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
-    let mut change = svc.change_by(caller).await?;
+pub async fn delete_group(svc: &Service, by: Operator<'_>, id: &GroupId) -> Result<()> {
+    may_manage_people(by)?;
+    let group = people::get_group(&svc.db, id).await?;
+    let mut change = svc.change_by_operator(by).await?;
     people::delete_group(&mut change, id).await?;
     change
-        .commit(&caller.event(AuditAction::GroupDelete).target("group", id))
+        .commit(
+            &by.event(AuditAction::GroupDelete)
+                .target("group", id)
+                .details(serde_json::json!({"name": group.name})),
+        )
         .await?;
     Ok(())
 }
@@ -312,9 +324,12 @@ pub async fn delete_group(svc: &Service, caller: &Caller, id: &GroupId) -> Resul
 /// needs a rank above theirs (nobody adds themselves, an equal or a better to a group). The
 /// Owner may put themselves in groups: nothing a group grants exceeds what they hold.
 /// Returns the member as the decision saw them, for the change to check they are still so.
-async fn authorize_membership(svc: &Service, caller: &Caller, member: &UserId) -> Result<User> {
-    authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
+async fn authorize_membership(svc: &Service, by: Operator<'_>, member: &UserId) -> Result<User> {
+    may_manage_people(by)?;
     let member = people::get_user(&svc.db, member).await?;
+    let Operator::User(caller) = by else {
+        return Ok(member);
+    };
     if caller.actor.role == Role::Owner && member.id == caller.actor.user_id {
         return Ok(member);
     }
@@ -329,13 +344,13 @@ async fn authorize_membership(svc: &Service, caller: &Caller, member: &UserId) -
 /// Adds a person to a group (`true`) or takes them out (`false`).
 pub async fn set_group_member(
     svc: &Service,
-    caller: &Caller,
+    by: Operator<'_>,
     group: &GroupId,
     user: &UserId,
     member: bool,
 ) -> Result<()> {
-    let seen = authorize_membership(svc, caller, user).await?;
-    let mut change = svc.change_by(caller).await?;
+    let seen = authorize_membership(svc, by, user).await?;
+    let mut change = svc.change_by_operator(by).await?;
     people::still_as_seen(&mut change, &seen, None).await?;
     let action = if member {
         people::add_group_member(&mut change, group, user).await?;
@@ -346,8 +361,7 @@ pub async fn set_group_member(
     };
     change
         .commit(
-            &caller
-                .event(action)
+            &by.event(action)
                 .target("group", group)
                 .details(serde_json::json!({"user_id": user})),
         )

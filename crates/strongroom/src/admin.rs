@@ -1,13 +1,16 @@
-//! `strongroom admin …`: account management straight on the database.
+//! `strongroom admin …`: people administration at the console, through the same use cases as
+//! the API (as the console operator, bound by no rank), and the secrets kept in the database.
 
 use clap::Subcommand;
 use secrecy::SecretString;
 use std::io::Read;
 use strongroom_core::audit::{AuditAction, AuditEvent};
-use strongroom_core::{Clock, Module, ModuleSet, Role, SystemClock};
+use strongroom_core::{Clock, Module, Role, SystemClock};
 use strongroom_server::config::Config;
+use strongroom_service::people::{self, NewPerson, PersonUpdate};
+use strongroom_service::{Operator, Service};
 use strongroom_store::encryption::KeyRing;
-use strongroom_store::people::{self, NewUser, UserPatch};
+use strongroom_store::people as store_people;
 use strongroom_store::{Change, Db, secrets};
 
 #[derive(Subcommand)]
@@ -51,7 +54,8 @@ pub enum UserCommand {
         role: String,
         #[arg(long, default_value = "")]
         display_name: String,
-        /// For admin: comma-separated modules (documents,people,settings,audit); default all.
+        /// For admin (required): comma-separated modules (documents,people,settings,audit), or
+        /// all for a full Administrator.
         #[arg(long)]
         modules: Option<String>,
         /// Read the password from standard input (first line).
@@ -103,18 +107,23 @@ fn read_password() -> Result<SecretString, String> {
     Ok(SecretString::from(line))
 }
 
-fn parse_modules(s: &str) -> Result<ModuleSet, String> {
-    let mut set = ModuleSet::NONE;
-    for m in s.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-        set = set.with(
-            Module::parse(m).ok_or_else(|| format!("unknown module {m:?}: use documents, people, settings, audit"))?,
-        );
+/// `--modules`: a comma-separated list, or `all`.
+fn parse_modules(s: &str) -> Result<Vec<Module>, String> {
+    if s.trim() == "all" {
+        return Ok(Module::ALL.to_vec());
     }
-    Ok(set)
+    s.split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|m| {
+            Module::parse(m)
+                .ok_or_else(|| format!("unknown module {m:?}: use documents, people, settings, audit (or all)"))
+        })
+        .collect()
 }
 
-async fn user_by_email(db: &Db, email: &str) -> Result<people::User, String> {
-    people::find_by_email(db, email)
+async fn user_by_email(db: &Db, email: &str) -> Result<store_people::User, String> {
+    store_people::find_by_email(db, email)
         .await
         .map_err(|e| e.to_string())?
         .map(|(u, _)| u)
@@ -207,194 +216,144 @@ async fn secret(db: &Db, ring: &KeyRing, cmd: &SecretCommand) -> Result<(), Stri
 }
 
 pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
-    let (db, ring) = strongroom_server::open_database(cfg).await?;
-    let err = |e: strongroom_store::StoreError| e.to_string();
     match cmd {
-        AdminCommand::User { command } => match command {
-            UserCommand::Create {
+        AdminCommand::User { command } => user(&strongroom_server::open_service(cfg).await?, command).await,
+        AdminCommand::Group { command } => group(&strongroom_server::open_service(cfg).await?, command).await,
+        AdminCommand::Secret { command } => {
+            let (db, ring) = strongroom_server::open_database(cfg).await?;
+            secret(&db, &ring, command).await
+        }
+    }
+}
+
+/// A use case's refusal as the console says it.
+fn err(e: strongroom_service::Error) -> String {
+    e.to_string()
+}
+
+async fn user(svc: &Service, command: &UserCommand) -> Result<(), String> {
+    match command {
+        UserCommand::Create {
+            email,
+            role,
+            display_name,
+            modules,
+            password_stdin,
+        } => {
+            let role =
+                Role::parse(role).ok_or_else(|| format!("unknown role {role:?}: use owner, admin, user or guest"))?;
+            let modules = modules.as_deref().map(parse_modules).transpose()?;
+            if role == Role::Admin && modules.is_none() {
+                return Err(
+                    "an Administrator needs --modules: the modules they administer (documents,people,settings,audit), \
+                     or all for a full Administrator"
+                        .into(),
+                );
+            }
+            let password = if *password_stdin { Some(read_password()?) } else { None };
+            let new = NewPerson {
                 email,
-                role,
                 display_name,
-                modules,
-                password_stdin,
-            } => {
-                let role = Role::parse(role)
-                    .ok_or_else(|| format!("unknown role {role:?}: use owner, admin, user or guest"))?;
-                let hash = if *password_stdin {
-                    Some(
-                        strongroom_auth::password::hash(read_password()?)
-                            .await
-                            .map_err(|e| e.to_string())?,
-                    )
-                } else {
-                    None
-                };
-                let modules = modules.as_deref().map_or(Ok(ModuleSet::ALL), parse_modules)?;
-                let mut c = change(&db).await?;
-                let u = people::create_user(
-                    &mut c,
-                    NewUser {
-                        email,
-                        display_name,
-                        role,
-                        modules,
-                        password_hash: hash,
-                    },
-                )
-                .await
-                .map_err(err)?;
-                let details = serde_json::json!({"email": u.email, "role": u.role, "admin_modules": u.admin_modules});
-                commit(
-                    c,
-                    AuditEvent::new(AuditAction::UserCreate)
-                        .target("user", &u.id)
-                        .details(details),
-                )
-                .await?;
-                println!("{}", u.id);
-            }
-            UserCommand::List { json } => {
-                let users = people::list_users(&db).await.map_err(err)?;
-                if *json {
-                    println!("{}", serde_json::to_string_pretty(&users).map_err(|e| e.to_string())?);
-                } else {
-                    println!("{:<36}  {:<32}  {:<6}  {:<8}  NAME", "ID", "E-MAIL", "ROLE", "STATE");
-                    for u in users {
-                        let state = if u.active { "active" } else { "disabled" };
-                        println!(
-                            "{:<36}  {:<32}  {:<6}  {:<8}  {}",
-                            u.id, u.email, u.role, state, u.display_name
-                        );
-                    }
+                role,
+                admin_modules: modules.as_deref(),
+                password,
+            };
+            let u = people::create_user(svc, Operator::Console, new).await.map_err(err)?;
+            println!("{}", u.id);
+        }
+        UserCommand::List { json } => {
+            let users = store_people::list_users(&svc.db).await.map_err(|e| e.to_string())?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&users).map_err(|e| e.to_string())?);
+            } else {
+                println!("{:<36}  {:<32}  {:<6}  {:<8}  NAME", "ID", "E-MAIL", "ROLE", "STATE");
+                for u in users {
+                    let state = if u.active { "active" } else { "disabled" };
+                    println!(
+                        "{:<36}  {:<32}  {:<6}  {:<8}  {}",
+                        u.id, u.email, u.role, state, u.display_name
+                    );
                 }
             }
-            UserCommand::Disable { email } | UserCommand::Enable { email } => {
-                let active = matches!(command, UserCommand::Enable { .. });
-                let u = user_by_email(&db, email).await?;
-                let mut c = change(&db).await?;
-                people::update_user(
-                    &mut c,
-                    &u.id,
-                    UserPatch {
-                        active: Some(active),
-                        ..Default::default()
-                    },
-                )
+        }
+        UserCommand::Disable { email } | UserCommand::Enable { email } => {
+            let active = matches!(command, UserCommand::Enable { .. });
+            let u = user_by_email(&svc.db, email).await?;
+            let update = PersonUpdate {
+                active: Some(active),
+                ..Default::default()
+            };
+            people::update_user(svc, Operator::Console, &u.id, update)
                 .await
                 .map_err(err)?;
-                let details = serde_json::json!({"changed": {"active": {"from": u.active, "to": active}}});
-                commit(
-                    c,
-                    AuditEvent::new(AuditAction::UserUpdate)
-                        .target("user", &u.id)
-                        .details(details),
-                )
-                .await?;
-                println!("{} {}", u.email, if active { "enabled" } else { "disabled" });
+            println!("{} {}", u.email, if active { "enabled" } else { "disabled" });
+        }
+        UserCommand::SetPassword { email } => {
+            let u = user_by_email(&svc.db, email).await?;
+            let update = PersonUpdate {
+                password: Some(read_password()?),
+                ..Default::default()
+            };
+            people::update_user(svc, Operator::Console, &u.id, update)
+                .await
+                .map_err(err)?;
+            println!(
+                "password set for {}; every session and API token of theirs ended",
+                u.email
+            );
+        }
+        UserCommand::TransferOwnership { to } => {
+            let target = user_by_email(&svc.db, to).await?;
+            people::transfer_ownership(svc, Operator::Console, &target.id)
+                .await
+                .map_err(err)?;
+            println!(
+                "{} is now the Owner; the former Owner is a full-access Administrator",
+                target.email
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn group(svc: &Service, command: &GroupCommand) -> Result<(), String> {
+    let find = |name: &str| {
+        let db = svc.db.clone();
+        let name = name.to_string();
+        async move {
+            store_people::find_group_by_name(&db, &name)
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
+    match command {
+        GroupCommand::Create { name } => {
+            let g = people::create_group(svc, Operator::Console, name).await.map_err(err)?;
+            println!("{}", g.id);
+        }
+        GroupCommand::List => {
+            let users = store_people::list_users(&svc.db).await.map_err(|e| e.to_string())?;
+            for g in store_people::list_groups(&svc.db).await.map_err(|e| e.to_string())? {
+                let emails: Vec<&str> = g
+                    .members
+                    .iter()
+                    .filter_map(|m| users.iter().find(|u| &u.id == m).map(|u| u.email.as_str()))
+                    .collect();
+                println!("{}\t{}\t{}", g.id, g.name, emails.join(","));
             }
-            UserCommand::SetPassword { email } => {
-                let u = user_by_email(&db, email).await?;
-                let h = strongroom_auth::password::hash(read_password()?)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let mut c = change(&db).await?;
-                let ended = people::change_password(&mut c, &u.id, &h, people::KeepSignIn::default())
-                    .await
-                    .map_err(err)?;
-                let details = serde_json::json!({"sign_ins_ended": ended});
-                commit(
-                    c,
-                    AuditEvent::new(AuditAction::PasswordReset)
-                        .target("user", &u.id)
-                        .details(details),
-                )
-                .await?;
-                println!(
-                    "password set for {}; {ended} session(s) and API token(s) ended",
-                    u.email
-                );
-            }
-            UserCommand::TransferOwnership { to } => {
-                let owner = people::list_users(&db)
-                    .await
-                    .map_err(err)?
-                    .into_iter()
-                    .find(|u| u.role == Role::Owner)
-                    .ok_or("the instance has no Owner")?;
-                let target = user_by_email(&db, to).await?;
-                let mut c = change(&db).await?;
-                people::transfer_ownership(&mut c, &owner.id, &target.id)
-                    .await
-                    .map_err(err)?;
-                let details = serde_json::json!({"from": owner.id});
-                commit(
-                    c,
-                    AuditEvent::new(AuditAction::TransferOwnership)
-                        .target("user", &target.id)
-                        .details(details),
-                )
-                .await?;
-                println!(
-                    "{} is now the Owner; {} is a full-access Administrator",
-                    target.email, owner.email
-                );
-            }
-        },
-        AdminCommand::Group { command } => match command {
-            GroupCommand::Create { name } => {
-                let mut c = change(&db).await?;
-                let g = people::create_group(&mut c, name).await.map_err(err)?;
-                let details = serde_json::json!({"name": g.name});
-                commit(
-                    c,
-                    AuditEvent::new(AuditAction::GroupCreate)
-                        .target("group", &g.id)
-                        .details(details),
-                )
-                .await?;
-                println!("{}", g.id);
-            }
-            GroupCommand::List => {
-                let users = people::list_users(&db).await.map_err(err)?;
-                for g in people::list_groups(&db).await.map_err(err)? {
-                    let emails: Vec<&str> = g
-                        .members
-                        .iter()
-                        .filter_map(|m| users.iter().find(|u| &u.id == m).map(|u| u.email.as_str()))
-                        .collect();
-                    println!("{}\t{}\t{}", g.id, g.name, emails.join(","));
-                }
-            }
-            GroupCommand::AddMember { group, email } | GroupCommand::RemoveMember { group, email } => {
-                let g = people::find_group_by_name(&db, group).await.map_err(err)?;
-                let u = user_by_email(&db, email).await?;
-                let add = matches!(command, GroupCommand::AddMember { .. });
-                let mut c = change(&db).await?;
-                let action = if add {
-                    people::add_group_member(&mut c, &g.id, &u.id).await.map_err(err)?;
-                    AuditAction::GroupMemberAdd
-                } else {
-                    people::remove_group_member(&mut c, &g.id, &u.id).await.map_err(err)?;
-                    AuditAction::GroupMemberRemove
-                };
-                let details = serde_json::json!({"user_id": u.id});
-                commit(c, AuditEvent::new(action).target("group", &g.id).details(details)).await?;
-            }
-            GroupCommand::Delete { name } => {
-                let g = people::find_group_by_name(&db, name).await.map_err(err)?;
-                let mut c = change(&db).await?;
-                people::delete_group(&mut c, &g.id).await.map_err(err)?;
-                let details = serde_json::json!({"name": g.name});
-                commit(
-                    c,
-                    AuditEvent::new(AuditAction::GroupDelete)
-                        .target("group", &g.id)
-                        .details(details),
-                )
-                .await?;
-            }
-        },
-        AdminCommand::Secret { command } => secret(&db, &ring, command).await?,
+        }
+        GroupCommand::AddMember { group, email } | GroupCommand::RemoveMember { group, email } => {
+            let g = find(group).await?;
+            let u = user_by_email(&svc.db, email).await?;
+            let add = matches!(command, GroupCommand::AddMember { .. });
+            people::set_group_member(svc, Operator::Console, &g.id, &u.id, add)
+                .await
+                .map_err(err)?;
+        }
+        GroupCommand::Delete { name } => {
+            let g = find(name).await?;
+            people::delete_group(svc, Operator::Console, &g.id).await.map_err(err)?;
+        }
     }
     Ok(())
 }

@@ -269,6 +269,42 @@ async fn admin_cli_creates_owner_users_and_groups() {
         .json(root.get("/api/v1/audit?action=user.create").await, StatusCode::OK)
         .await;
     assert_eq!(audit.as_array().unwrap().len(), 2, "CLI changes are audited");
+    // The console goes through the same use cases as the API: the change says what changed,
+    // by whom, and an Administrator needs the modules named.
+    let disabled = root
+        .json(root.get("/api/v1/audit?action=user.update").await, StatusCode::OK)
+        .await;
+    assert_eq!(disabled[0]["actor_email"], "cli");
+    assert_eq!(
+        disabled[0]["details"]["changed"]["active"],
+        json!({"from": true, "to": false})
+    );
+    let admin = [
+        "admin",
+        "user",
+        "create",
+        "--email",
+        "hr@example.org",
+        "--role",
+        "admin",
+    ];
+    let out = srv.cli(&admin, "");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--modules"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = srv.cli(&[&admin[..], &["--modules", "people"]].concat(), "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let users = root.json(root.get("/api/v1/users").await, StatusCode::OK).await;
+    let hr = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "hr@example.org")
+        .unwrap();
+    assert_eq!(hr["admin_modules"], json!(["people"]));
 }
 
 #[tokio::test]

@@ -1,23 +1,20 @@
 //! Files: upload (streamed), download (streamed, ranges), versions, rename, move, copy, trash.
 
-use super::{Guarded, guard_file, guard_folder};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, Json, Path, Query, Requester};
 use crate::range::{self, RangeAnswer};
-use crate::state::{AppState, Shared};
+use crate::state::Shared;
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use serde::Deserialize;
-use strongroom_core::Capability;
-use strongroom_core::audit::{AuditAction, Outcome};
 use strongroom_core::ids::{FileId, FolderId};
-use strongroom_store::StoreError;
-use strongroom_store::blob::StoredBlob;
-use strongroom_store::content::{self, FileInfo, NewContent, Version};
+use strongroom_service as service_root;
+use strongroom_service::files::{self as service, Body as UploadBody};
+use strongroom_store::content::{FileInfo, Version};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -42,27 +39,24 @@ pub struct UploadQuery {
 }
 
 /// An upload body: the raw request body, or the first file part of a multipart form.
-async fn body_stream(
+pub(crate) async fn body_stream(
     state: &Shared,
     req: Request,
     name: Option<String>,
-) -> ApiResult<(
-    String,
-    std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, String>> + Send>>,
-)> {
+) -> service_root::Result<(String, UploadBody)> {
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     if !is_multipart {
-        let name = name.ok_or_else(|| ApiError::bad_request("give the file name as ?name=…"))?;
+        let name = name.ok_or_else(|| service_root::Error::invalid("give the file name as ?name=…"))?;
         let stream = req.into_body().into_data_stream().map_err(|e| e.to_string());
         return Ok((name, Box::pin(stream)));
     }
     let mp = Multipart::from_request(req, state)
         .await
-        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        .map_err(|e| service_root::Error::invalid(e.body_text()))?;
     // A multipart field borrows its form, so a task owns the form and hands the file part's
     // chunks over a small bounded channel: constant memory, with backpressure.
     let (name_tx, name_rx) = tokio::sync::oneshot::channel::<Result<String, String>>();
@@ -70,10 +64,15 @@ async fn body_stream(
     tokio::spawn(pump_multipart(mp, name_tx, tx));
     let part_name = name_rx
         .await
-        .map_err(|_| ApiError::bad_request("the multipart form ended early"))?
-        .map_err(ApiError::bad_request)?;
+        .map_err(|_| service_root::Error::invalid("the multipart form ended early"))?
+        .map_err(service_root::Error::invalid)?;
     let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     Ok((name.unwrap_or(part_name), Box::pin(stream)))
+}
+
+/// The body of a new version: a version keeps its file's name, so none is asked for.
+pub(crate) async fn version_body(state: &Shared, req: Request) -> service_root::Result<(String, UploadBody)> {
+    body_stream(state, req, Some(String::new())).await
 }
 
 async fn pump_multipart(
@@ -109,35 +108,6 @@ async fn pump_multipart(
     }
 }
 
-fn content_type_for(name: &str) -> String {
-    mime_guess::from_path(name)
-        .first_or_octet_stream()
-        .essence_str()
-        .to_string()
-}
-
-/// Streams an upload into a new blob, then records it with `record`; if recording fails the
-/// blob is removed, so a failed upload leaves no file, no row and no blob.
-async fn store_upload<F, Fut>(
-    st: &AppState,
-    body: impl Stream<Item = Result<Bytes, String>> + Send,
-    record: F,
-) -> ApiResult<FileInfo>
-where
-    F: FnOnce(StoredBlob) -> Fut,
-    Fut: Future<Output = ApiResult<FileInfo>>,
-{
-    let blob = st.blobs.put_stream(body).await?;
-    let key = blob.key.clone();
-    match record(blob).await {
-        Ok(f) => Ok(f),
-        Err(e) => {
-            content::discard_blob(&st.db, &st.blobs, &key, st.now()).await;
-            Err(e)
-        }
-    }
-}
-
 /// Uploads a new file: the raw request body (any size, streamed), or a multipart form.
 #[utoipa::path(post, path = "/api/v1/folders/{id}/files", params(("id" = crate::openapi::Id, Path), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
@@ -149,49 +119,8 @@ async fn upload_file(
     Query(q): Query<UploadQuery>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let who = Requester::User(&caller);
-    let g = super::guard_folder_for(&st, who, &id, Capability::Edit).await?;
-    Ok((StatusCode::CREATED, Json(upload_into(&st, who, g, q.name, req).await?)))
-}
-
-/// Who a file is recorded as made by: the person, or for a link holder the link's maker.
-fn author(who: Requester<'_>) -> strongroom_core::ids::UserId {
-    match who {
-        Requester::User(c) => c.actor.user_id.clone(),
-        Requester::Link(l) => l.link.created_by.clone(),
-    }
-}
-
-/// Stores an upload as a new file in a folder the requester may edit.
-pub(crate) async fn upload_into(
-    st: &Shared,
-    who: Requester<'_>,
-    g: Guarded<strongroom_store::content::Folder>,
-    name: Option<String>,
-    req: Request,
-) -> ApiResult<FileInfo> {
-    let id = g.item.id.clone();
-    let permit = g.permit;
-    let (name, body) = body_stream(st, req, name).await?;
-    let name = content::check_item_name("file", &name)?;
-    // Fail before moving any bytes when the name is taken; checked again when recording.
-    content::check_name_free(&st.db, &id, &name).await?;
-    let ctype = content_type_for(&name);
-    let by = author(who);
-    let event = who.event(AuditAction::FileUpload);
-    store_upload(st, body, |blob| async move {
-        let mut change = st.change_by(who).await?;
-        let nc = NewContent {
-            blob: &blob,
-            content_type: &ctype,
-            by: &by,
-        };
-        let f = content::create_file(&mut change, &permit, &id, &name, nc).await?;
-        let details = serde_json::json!({"name": f.name, "folder_id": f.folder_id, "size": f.size, "sha256": f.sha256, "version": f.version});
-        change.commit(&event.target("file", &f.id).details(details)).await?;
-        Ok(f)
-    })
-    .await
+    let f = service::upload_file(&st, (&caller).into(), &id, || body_stream(&st, req, q.name)).await?;
+    Ok((StatusCode::CREATED, Json(f)))
 }
 
 /// Uploads a new version of a file (raw body or multipart).
@@ -204,45 +133,13 @@ async fn upload_version(
     Path(id): Path<FileId>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let who = Requester::User(&caller);
-    let g = super::guard_file_for(&st, who, &id, Capability::Edit).await?;
-    Ok((StatusCode::CREATED, Json(new_version(&st, who, g, req).await?)))
-}
-
-/// Stores an upload as the next version of a file the requester may edit.
-pub(crate) async fn new_version(
-    st: &Shared,
-    who: Requester<'_>,
-    g: Guarded<FileInfo>,
-    req: Request,
-) -> ApiResult<FileInfo> {
-    let Guarded { item: cur, permit, .. } = g;
-    if cur.trashed {
-        return Err(strongroom_store::StoreError::Conflict("the file is in the trash; restore it first".into()).into());
-    }
-    let (_, body) = body_stream(st, req, Some(cur.name.clone())).await?;
-    let by = author(who);
-    let ctype = content_type_for(&cur.name);
-    let id = cur.id.clone();
-    let event = who.event(AuditAction::VersionUpload);
-    store_upload(st, body, |blob| async move {
-        let mut change = st.change_by(who).await?;
-        let nc = NewContent {
-            blob: &blob,
-            content_type: &ctype,
-            by: &by,
-        };
-        let f = content::add_version(&mut change, &permit, &id, nc, None).await?;
-        let details = serde_json::json!({"name": f.name, "size": f.size, "sha256": f.sha256, "version": f.version});
-        change.commit(&event.target("file", &f.id).details(details)).await?;
-        Ok(f)
-    })
-    .await
+    let f = service::upload_version(&st, (&caller).into(), &id, || version_body(&st, req)).await?;
+    Ok((StatusCode::CREATED, Json(f)))
 }
 
 #[utoipa::path(get, path = "/api/v1/files/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FileInfo), (status = 404)))]
 async fn get_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
-    Ok(Json(guard_file(&st, &caller, &id, Capability::View).await?.item))
+    Ok(Json(service::get_file(&st, &caller, &id).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/files/{id}/versions", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Vec<Version>)))]
@@ -251,22 +148,35 @@ async fn list_versions(
     caller: Caller,
     Path(id): Path<FileId>,
 ) -> ApiResult<Json<Vec<Version>>> {
-    guard_file(&st, &caller, &id, Capability::View).await?;
-    Ok(Json(content::list_versions(&st.db, &id).await?))
+    Ok(Json(service::list_versions(&st, &caller, &id).await?))
 }
 
-/// Streams a version with Range, ETag and attachment headers, or, where the room's download
-/// watermark applies to the caller, a copy stamped with their identity.
+/// Downloads a version for a member or a link holder: a stamped copy where the room's
+/// download watermark applies to them, else the stored bytes with Range, ETag and attachment
+/// headers.
 pub(crate) async fn send_version(
-    st: &AppState,
+    st: &Shared,
     who: Requester<'_>,
-    guarded: &Guarded<FileInfo>,
-    v: &Version,
+    id: &FileId,
+    version: Option<i64>,
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
-    let file = &guarded.item;
-    if let Some(stamped) = super::transform::room_watermark(st, who, guarded, v).await? {
-        return send_stamped(st, who, file, v, stamped).await;
+    let d = service::prepare_download(st, who, id, version).await?;
+    let (file, v) = (&d.file, &d.version);
+    let hv = |s: &str| HeaderValue::from_str(s).map_err(|_| ApiError::bad_request("header"));
+    if let Some(stamped) = d.stamped {
+        // Made for one person: every request stamps it anew, so it has no ETag, no ranges
+        // and is never cached.
+        let mut res = Response::new(Body::from(stamped));
+        let h = res.headers_mut();
+        h.insert(header::CONTENT_TYPE, hv(&v.content_type)?);
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::CONTENT_DISPOSITION, hv(&content_disposition(&file.name))?);
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("sandbox; default-src 'none'"),
+        );
+        return Ok(res);
     }
     let size = u64::try_from(v.size).unwrap_or(0);
     let etag = format!("\"{}\"", v.sha256);
@@ -283,8 +193,7 @@ pub(crate) async fn send_version(
         .get(header::RANGE)
         .and_then(|h| h.to_str().ok())
         .filter(|_| if_range_ok);
-    let answer = range::parse(range_header, size);
-    let (status, range) = match answer {
+    let (status, range) = match range::parse(range_header, size) {
         RangeAnswer::Full => (StatusCode::OK, None),
         RangeAnswer::Partial(r) => (StatusCode::PARTIAL_CONTENT, Some(r)),
         RangeAnswer::Unsatisfiable => {
@@ -295,21 +204,11 @@ pub(crate) async fn send_version(
                 .into_response());
         }
     };
-    // One audit event per download, not per range request of a resumed or streamed one.
-    if range.as_ref().is_none_or(|r| r.start == 0) {
-        st.audit(
-            who.event(AuditAction::FileDownload)
-                .target("file", &file.id)
-                .details(serde_json::json!({"version": v.version, "range": range.as_ref().map(|r| [r.start, r.end])})),
-        )
-        .await?;
-    }
-    let stream = open_checked(st, who, file, v, if size == 0 { None } else { range.clone() }).await?;
+    let stream = service::open_download(st, who, &d, range.clone()).await?;
     let len = range.as_ref().map_or(size, |r| r.end - r.start);
     let mut res = Response::new(Body::from_stream(stream));
     *res.status_mut() = status;
     let h = res.headers_mut();
-    let hv = |s: &str| HeaderValue::from_str(s).map_err(|_| ApiError::bad_request("header"));
     h.insert(header::CONTENT_TYPE, hv(&v.content_type)?);
     h.insert(header::CONTENT_LENGTH, hv(&len.to_string())?);
     h.insert(header::ETAG, hv(&etag)?);
@@ -328,87 +227,6 @@ pub(crate) async fn send_version(
         );
     }
     Ok(res)
-}
-
-/// A copy made for one person: every request stamps it anew, so it has no ETag, no ranges and
-/// is never cached.
-async fn send_stamped(
-    st: &AppState,
-    who: Requester<'_>,
-    file: &FileInfo,
-    v: &Version,
-    stamped: Vec<u8>,
-) -> ApiResult<Response> {
-    st.audit(
-        who.event(AuditAction::FileDownload)
-            .target("file", &file.id)
-            .details(serde_json::json!({"version": v.version, "range": null, "watermarked": true})),
-    )
-    .await?;
-    let hv = |s: &str| HeaderValue::from_str(s).map_err(|_| ApiError::bad_request("header"));
-    let mut res = Response::new(Body::from(stamped));
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, hv(&v.content_type)?);
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::CONTENT_DISPOSITION, hv(&content_disposition(&file.name))?);
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox; default-src 'none'"),
-    );
-    Ok(res)
-}
-
-/// Opens a version's plaintext stream. The first piece is read before any header is sent, so
-/// a damaged header or first chunk is answered with a clear error; damage found later ends the
-/// transfer early (the client sees a short body). Either way the log and the audit trail say
-/// which file and version failed.
-async fn open_checked(
-    st: &AppState,
-    who: Requester<'_>,
-    file: &FileInfo,
-    v: &Version,
-    range: Option<std::ops::Range<u64>>,
-) -> ApiResult<strongroom_store::blob::ByteStream> {
-    let size = u64::try_from(v.size).unwrap_or(0);
-    // Only the event: the log line is written where a failure is found.
-    let failure = |problem: String| {
-        who.event(AuditAction::IntegrityFailure)
-            .outcome(Outcome::Failure)
-            .target("file", &file.id)
-            .details(serde_json::json!({"version": v.version, "problem": problem}))
-    };
-    let opened = st.blobs.get(&v.blob_key, range, v.encryption.as_ref(), size).await;
-    let mut stream = match opened {
-        Ok(s) => s,
-        Err(StoreError::Integrity(p)) => {
-            tracing::error!(file_id = %file.id, version = v.version, problem = %p, "stored data failed its integrity check");
-            st.audit(failure(p.clone())).await?;
-            return Err(ApiError::integrity(&file.id.to_string(), v.version));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let first = match stream.next().await {
-        Some(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
-            tracing::error!(file_id = %file.id, version = v.version, problem = %e, "stored data failed its integrity check");
-            st.audit(failure(e.to_string())).await?;
-            return Err(ApiError::integrity(&file.id.to_string(), v.version));
-        }
-        other => other,
-    };
-    let db = st.db.clone();
-    let now = st.now();
-    let mut late = Some(failure(String::new()));
-    let rest = stream.inspect_err(move |e| {
-        if let Some(mut event) = late.take() {
-            tracing::error!(error = %e, "stored data failed its integrity check during a download");
-            event.details["problem"] = serde_json::Value::String(e.to_string());
-            let db = db.clone();
-            tokio::spawn(async move {
-                let _ = strongroom_store::audit::record(&db, &event, now).await;
-            });
-        }
-    });
-    Ok(futures::stream::iter(first).chain(rest).boxed())
 }
 
 /// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266, RFC 8187).
@@ -443,9 +261,7 @@ async fn download(
     Path(id): Path<FileId>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let g = guard_file(&st, &caller, &id, Capability::Download).await?;
-    let v = content::get_version(&st.db, &id, g.item.version).await?;
-    send_version(&st, Requester::User(&caller), &g, &v, &headers).await
+    send_version(&st, (&caller).into(), &id, None, &headers).await
 }
 
 /// Downloads one version.
@@ -457,9 +273,7 @@ async fn download_version(
     Path((id, version)): Path<(FileId, i64)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let g = guard_file(&st, &caller, &id, Capability::Download).await?;
-    let v = content::get_version(&st.db, &id, version).await?;
-    send_version(&st, Requester::User(&caller), &g, &v, &headers).await
+    send_version(&st, (&caller).into(), &id, Some(version), &headers).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -480,22 +294,7 @@ async fn update_file(
     Path(id): Path<FileId>,
     Json(req): Json<UpdateFileRequest>,
 ) -> ApiResult<Json<FileInfo>> {
-    let g = guard_file(&st, &caller, &id, Capability::Edit).await?;
-    let mut change = super::move_change(&st, &caller, &g, req.folder_id.as_ref(), Capability::Edit).await?;
-    let f = content::update_file(&mut change, &g.permit, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
-    change
-        .commit(
-            &caller
-                .event(AuditAction::FileUpdate)
-                .target("file", &id)
-                .details(strongroom_service::folders::moved(
-                    &g.item.name,
-                    &f.name,
-                    &g.item.folder_id,
-                    &f.folder_id,
-                )),
-        )
-        .await?;
+    let f = service::update_file(&st, &caller, &id, req.name.as_deref(), req.folder_id.as_ref()).await?;
     Ok(Json(f))
 }
 
@@ -517,90 +316,24 @@ async fn copy_file(
     Path(id): Path<FileId>,
     Json(req): Json<CopyRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    // A copy takes the content elsewhere: it needs the right to download it.
-    let src = guard_file(&st, &caller, &id, Capability::Download).await?;
-    super::transform::refuse_unstamped_copy(&st, &src).await?;
-    let src = src.item;
-    let permit = guard_folder(&st, &caller, &req.folder_id, Capability::Edit)
-        .await?
-        .permit;
-    let name = content::check_item_name("file", req.name.as_deref().unwrap_or(&src.name))?;
-    content::check_name_free(&st.db, &req.folder_id, &name).await?;
-    let v = content::get_version(&st.db, &id, src.version).await?;
-    let key = st.blobs.copy(&v.blob_key).await?;
-    // The copy's bytes are the same, header and all, so it keeps the same encryption record.
-    let blob = StoredBlob {
-        key: key.clone(),
-        size: u64::try_from(v.size).unwrap_or(0),
-        sha256: v.sha256.clone(),
-        encryption: v.encryption.clone(),
-    };
-    let nc = NewContent {
-        blob: &blob,
-        content_type: &v.content_type,
-        by: &caller.actor.user_id,
-    };
-    let recorded = async {
-        let mut change = st.change_by(&caller).await?;
-        let f = content::create_file(&mut change, &permit, &req.folder_id, &name, nc).await?;
-        let details = serde_json::json!({"from": id, "version": v.version, "name": f.name, "folder_id": f.folder_id});
-        change
-            .commit(
-                &caller
-                    .event(AuditAction::FileCopy)
-                    .target("file", &f.id)
-                    .details(details),
-            )
-            .await?;
-        ApiResult::Ok(f)
-    };
-    let file = match recorded.await {
-        Ok(f) => f,
-        Err(e) => {
-            content::discard_blob(&st.db, &st.blobs, &key, st.now()).await;
-            return Err(e);
-        }
-    };
-    Ok((StatusCode::CREATED, Json(file)))
+    let f = service::copy_file(&st, &caller, &id, &req.folder_id, req.name.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(f)))
 }
 
 #[utoipa::path(post, path = "/api/v1/files/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FileInfo)))]
 async fn trash_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
-    let g = guard_file(&st, &caller, &id, Capability::Trash).await?;
-    let mut change = st.change_by(&caller).await?;
-    let f = content::set_file_trashed(&mut change, &g.permit, &id, true).await?;
-    change
-        .commit(&caller.event(AuditAction::FileTrash).target("file", &id))
-        .await?;
-    Ok(Json(f))
+    Ok(Json(service::set_file_trashed(&st, &caller, &id, true).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/files/{id}/restore", params(("id" = crate::openapi::Id, Path)),
     responses((status = 200, body = FileInfo), (status = 409, description = "a live item of that name is in the destination folder (`conflict`)")))]
 async fn restore_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
-    let g = guard_file(&st, &caller, &id, Capability::Trash).await?;
-    let mut change = st.change_by(&caller).await?;
-    let f = content::set_file_trashed(&mut change, &g.permit, &id, false).await?;
-    change
-        .commit(&caller.event(AuditAction::FileRestore).target("file", &id))
-        .await?;
-    Ok(Json(f))
+    Ok(Json(service::set_file_trashed(&st, &caller, &id, false).await?))
 }
 
 /// Deletes a trashed file and all its versions, permanently.
 #[utoipa::path(delete, path = "/api/v1/files/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204), (status = 409)))]
 async fn purge_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<StatusCode> {
-    let g = guard_file(&st, &caller, &id, Capability::Purge).await?;
-    let mut change = st.change_by(&caller).await?;
-    content::purge_file(&mut change, &g.permit, &id).await?;
-    change
-        .commit(
-            &caller
-                .event(AuditAction::FilePurge)
-                .target("file", &id)
-                .details(serde_json::json!({"name": g.item.name, "versions": g.item.version})),
-        )
-        .await?;
-    st.sweep_now();
+    service::purge_file(&st, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

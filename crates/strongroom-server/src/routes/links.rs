@@ -5,21 +5,20 @@
 //! An unknown, expired or revoked link, and one whose maker may no longer make it, all answer
 //! the same 404 (the rules are in [`strongroom_service::links`]).
 
-use super::{guard_file_for, guard_folder_for};
 use crate::error::ApiResult;
-use crate::extract::{Caller, Json, LinkCaller, Origin, Path, Requester};
+use crate::extract::{Caller, Json, LinkCaller, Origin, Path};
 use crate::state::Shared;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use strongroom_core::AccessLevel;
 use strongroom_core::ids::{FileId, FolderId, LinkId};
 use strongroom_core::rights::Restrictions;
-use strongroom_core::{AccessLevel, Capability};
 use strongroom_service::access::Item;
 use strongroom_service::links::{self as service, LinkRequest, NewLinkSecret};
-use strongroom_store::content::{self, FileInfo, FolderListing};
+use strongroom_store::content::{FileInfo, FolderListing};
 use strongroom_store::links::Link;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -268,10 +267,7 @@ async fn link_file_content(
     Path(id): Path<FileId>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let who = Requester::Link(&lc);
-    let g = guard_file_for(&st, who, &id, Capability::Download).await?;
-    let v = content::get_version(&st.db, &id, g.item.version).await?;
-    super::files::send_version(&st, who, &g, &v, &headers).await
+    super::files::send_version(&st, (&lc).into(), &id, None, &headers).await
 }
 
 /// Uploads a new file into a folder reached through an edit link (raw body with `?name=`, or
@@ -286,12 +282,9 @@ async fn link_upload(
     crate::extract::Query(q): crate::extract::Query<super::files::UploadQuery>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let who = Requester::Link(&lc);
-    let g = guard_folder_for(&st, who, &id, Capability::Edit).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(super::files::upload_into(&st, who, g, q.name, req).await?),
-    ))
+    let body = || super::files::body_stream(&st, req, q.name);
+    let f = strongroom_service::files::upload_file(&st, (&lc).into(), &id, body).await?;
+    Ok((StatusCode::CREATED, Json(f)))
 }
 
 /// Uploads the next version of a file reached through an edit link.
@@ -304,10 +297,7 @@ async fn link_new_version(
     Path(id): Path<FileId>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let who = Requester::Link(&lc);
-    let g = guard_file_for(&st, who, &id, Capability::Edit).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(super::files::new_version(&st, who, g, req).await?),
-    ))
+    let body = || super::files::version_body(&st, req);
+    let f = strongroom_service::files::upload_version(&st, (&lc).into(), &id, body).await?;
+    Ok((StatusCode::CREATED, Json(f)))
 }

@@ -159,7 +159,7 @@ async fn create_group(
 ) -> ApiResult<impl IntoResponse> {
     Ok((
         StatusCode::CREATED,
-        Json(service::create_group(&st, &caller, &req.name).await?),
+        Json(service::create_group(&st, (&caller).into(), &req.name).await?),
     ))
 }
 
@@ -170,7 +170,7 @@ async fn get_group(State(st): State<Shared>, caller: Caller, Path(id): Path<Grou
 
 #[utoipa::path(delete, path = "/api/v1/groups/{id}", params(("id" = crate::openapi::Id, Path)), responses((status = 204)))]
 async fn delete_group(State(st): State<Shared>, caller: Caller, Path(id): Path<GroupId>) -> ApiResult<StatusCode> {
-    service::delete_group(&st, &caller, &id).await?;
+    service::delete_group(&st, (&caller).into(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -180,7 +180,7 @@ async fn add_group_member(
     caller: Caller,
     Path((id, user)): Path<(GroupId, UserId)>,
 ) -> ApiResult<StatusCode> {
-    service::set_group_member(&st, &caller, &id, &user, true).await?;
+    service::set_group_member(&st, (&caller).into(), &id, &user, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -190,7 +190,7 @@ async fn remove_group_member(
     caller: Caller,
     Path((id, user)): Path<(GroupId, UserId)>,
 ) -> ApiResult<StatusCode> {
-    service::set_group_member(&st, &caller, &id, &user, false).await?;
+    service::set_group_member(&st, (&caller).into(), &id, &user, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,9 +6,8 @@ use crate::state::Shared;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
-use strongroom_core::audit::AuditAction;
-use strongroom_core::{Action, Resource, authorize};
-use strongroom_store::convert::{self, Progress, Target};
+use strongroom_service::settings::{self, EncryptionState};
+use strongroom_store::convert::Progress;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -37,38 +36,26 @@ pub struct KeyUse {
     objects: i64,
 }
 
-async fn status(st: &Shared, current: Option<String>, progress: Progress) -> ApiResult<EncryptionStatus> {
-    let keys_in_use = strongroom_store::content::key_usage(&st.db)
-        .await?
-        .into_iter()
-        .map(|(key_id, objects)| KeyUse { key_id, objects })
-        .collect();
-    Ok(EncryptionStatus {
-        enabled: current.is_some(),
-        current_key_id: current,
-        progress,
-        keys_in_use,
-    })
+impl From<EncryptionState> for EncryptionStatus {
+    fn from(s: EncryptionState) -> Self {
+        EncryptionStatus {
+            enabled: s.current_key_id.is_some(),
+            current_key_id: s.current_key_id,
+            progress: s.progress,
+            keys_in_use: s
+                .keys_in_use
+                .into_iter()
+                .map(|(key_id, objects)| KeyUse { key_id, objects })
+                .collect(),
+        }
+    }
 }
 
 /// Encryption at rest: whether it is on, how far the conversion of stored documents is, and
 /// which master keys are still needed.
 #[utoipa::path(get, path = "/api/v1/admin/encryption", responses((status = 200, body = EncryptionStatus), (status = 403)))]
 async fn encryption_status(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<EncryptionStatus>> {
-    authorize(&caller.actor, Action::ManageSettings, Resource::Instance)?;
-    let current = st.blobs.keys().current().map(|k| k.id().to_hex());
-    let progress = convert::progress_with_eta(
-        &st.db,
-        &st.blobs,
-        if current.is_some() {
-            Target::Encrypted
-        } else {
-            Target::Plaintext
-        },
-        st.now(),
-    )
-    .await?;
-    Ok(Json(status(&st, current, progress).await?))
+    Ok(Json(settings::encryption_status(&st, &caller).await?.into()))
 }
 
 /// Starts converting stored documents to the configured state in the background: encrypting
@@ -79,20 +66,8 @@ async fn encryption_convert(
     State(st): State<Shared>,
     caller: Caller,
 ) -> ApiResult<(StatusCode, Json<EncryptionStatus>)> {
-    authorize(&caller.actor, Action::ManageSettings, Resource::Instance)?;
-    let current = st.blobs.keys().current().map(|k| k.id().to_hex());
-    let target = if current.is_some() {
-        Target::Encrypted
-    } else {
-        Target::Plaintext
-    };
-    st.audit(
-        caller
-            .event(AuditAction::EncryptionConvert)
-            .details(serde_json::json!({"target": format!("{target:?}")})),
-    )
-    .await?;
-    crate::spawn_conversion(st.clone(), target);
-    let progress = convert::progress(&st.db, &st.blobs, target).await?;
-    Ok((StatusCode::ACCEPTED, Json(status(&st, current, progress).await?)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(settings::start_conversion(&st, &caller).await?.into()),
+    ))
 }
