@@ -294,9 +294,7 @@ pub async fn file_target(svc: &Service, caller: &Caller, id: &FileId, cap: Capab
     })
 }
 
-/// Begins the change of a rename or a move. A move needs `cap` on the destination and is
-/// judged by [`may_move`] on both rooms' sharing as loaded; the change then holds both rooms
-/// and refuses (409) if that sharing changed in between.
+/// Begins the change of a rename or a move: [`judge_move`], then [`begin_move`].
 pub async fn move_change<T>(
     svc: &Service,
     caller: &Caller,
@@ -304,17 +302,52 @@ pub async fn move_change<T>(
     dest: Option<&FolderId>,
     cap: Capability,
 ) -> Result<strongroom_store::Change> {
-    let dest = match dest {
-        Some(d) => {
-            let d = guard_folder(svc, caller, d, cap).await?;
-            may_move(svc, caller, source, &d).await?;
-            Some(d)
-        }
-        None => None,
+    let judged = judge_move(svc, caller, source, dest, cap).await?;
+    begin_move(svc, caller, source, judged).await
+}
+
+/// A move as judged on the sharing loaded for it, before its change begins.
+pub struct JudgedMove {
+    dest: Guarded<Folder>,
+    /// The folders it crosses that carried no link (see [`may_move`]).
+    unlinked: Vec<Node>,
+}
+
+/// Judges a move into `dest` (none: a rename, nothing to judge): it needs `cap` on the
+/// destination and passes [`may_move`] on both rooms' sharing as loaded.
+pub async fn judge_move<T>(
+    svc: &Service,
+    caller: &Caller,
+    source: &Guarded<T>,
+    dest: Option<&FolderId>,
+    cap: Capability,
+) -> Result<Option<JudgedMove>> {
+    let Some(dest) = dest else {
+        return Ok(None);
     };
+    let dest = guard_folder(svc, caller, dest, cap).await?;
+    let unlinked = may_move(svc, caller, source, &dest).await?;
+    Ok(Some(JudgedMove { dest, unlinked }))
+}
+
+/// Begins the change of a judged move. The change holds both rooms and refuses (409) if
+/// their sharing changed since it was judged: grants, the room's policy, or a link made on a
+/// folder the move crosses.
+pub async fn begin_move<T>(
+    svc: &Service,
+    caller: &Caller,
+    source: &Guarded<T>,
+    judged: Option<JudgedMove>,
+) -> Result<strongroom_store::Change> {
     let mut change = svc.change_by(caller).await?;
-    if let Some(d) = &dest {
-        store_grants::rooms_unchanged(&mut change, &[&source.in_room.access, &d.in_room.access]).await?;
+    if let Some(j) = judged {
+        let room = &source.in_room.access.room;
+        store_grants::rooms_unchanged(&mut change, &[&source.in_room.access, &j.dest.in_room.access]).await?;
+        if strongroom_store::links::any_linked_now(&mut change, room, &j.unlinked).await? {
+            return Err(Error::Conflict(
+                "the room's sharing changed at the same time; look again and retry".into(),
+            ));
+        }
     }
     Ok(change)
 }
@@ -325,7 +358,15 @@ pub async fn move_change<T>(
 /// leaves its room's control) and, inside the room, out of or into a folder that carries
 /// sharing of its own: grants (the move would drop a Deny or a restriction set there, or add
 /// one) or an external link (the move would hand the item to the link's holders).
-pub async fn may_move<T>(svc: &Service, caller: &Caller, source: &Guarded<T>, dest: &Guarded<Folder>) -> Result<()> {
+///
+/// Gives the folders the move crosses that were judged to carry no link (empty when the
+/// verdict did not depend on links), for the change to check no link was made on them since.
+pub async fn may_move<T>(
+    svc: &Service,
+    caller: &Caller,
+    source: &Guarded<T>,
+    dest: &Guarded<Folder>,
+) -> Result<Vec<Node>> {
     let access = &source.in_room.access;
     let same_room = dest.item.room_id == access.room;
     if same_room {
@@ -339,14 +380,14 @@ pub async fn may_move<T>(svc: &Service, caller: &Caller, source: &Guarded<T>, de
         };
         let crosses = between.iter().any(|n| access.has_grants(n) || linked.contains(*n));
         if !crosses {
-            return Ok(());
+            return Ok(between.into_iter().cloned().collect());
         }
     }
     // The caller sees the item, so its room's existence is no secret: a plain 403.
     source
         .in_room
         .authorize(Principal::User(&caller.actor), &[], Capability::ManageRoom, "room")
-        .map(drop)
+        .map(|_| vec![])
         .map_err(|_| {
             let why = if same_room {
                 "moving an item out of or into a folder with its own sharing changes who may see it; only a room admin may do it"

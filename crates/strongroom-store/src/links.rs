@@ -157,11 +157,29 @@ async fn link_on(conn: &mut AnyConnection, id: &LinkId) -> Result<Link> {
 
 /// The nodes of a room that a live (not revoked) link points at.
 pub async fn linked_nodes(db: &Db, room: &RoomId) -> Result<std::collections::HashSet<Node>> {
-    sqlx::query("SELECT node_kind, node_id FROM links WHERE room_id = $1 AND revoked_at IS NULL")
+    let rows = sqlx::query(LIVE_LINKED)
         .bind(room.as_str().to_string())
         .fetch_all(&db.read)
-        .await?
-        .iter()
+        .await?;
+    nodes_of(&rows)
+}
+
+/// Whether any of `nodes` carries a live link now, read inside a change that holds the room
+/// (`grants::rooms_unchanged`; making a link holds it too): a link made since a decision was
+/// taken on [`linked_nodes`] is seen.
+pub async fn any_linked_now(c: &mut Change, room: &RoomId, nodes: &[Node]) -> Result<bool> {
+    let rows = sqlx::query(LIVE_LINKED)
+        .bind(room.as_str().to_string())
+        .fetch_all(&mut *c.conn())
+        .await?;
+    let linked = nodes_of(&rows)?;
+    Ok(nodes.iter().any(|n| linked.contains(n)))
+}
+
+const LIVE_LINKED: &str = "SELECT node_kind, node_id FROM links WHERE room_id = $1 AND revoked_at IS NULL";
+
+fn nodes_of(rows: &[sqlx::any::AnyRow]) -> Result<std::collections::HashSet<Node>> {
+    rows.iter()
         .map(|r| {
             let kind: String = r.try_get("node_kind")?;
             let kind = if kind == "folder" {
