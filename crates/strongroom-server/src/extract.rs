@@ -218,6 +218,7 @@ impl FromRequestParts<Shared> for LinkCaller {
                 link_id: link.id.to_string(),
             },
             link,
+            session_hash: hash,
             origin,
         }))
     }

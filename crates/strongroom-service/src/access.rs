@@ -6,7 +6,7 @@
 
 use crate::error::hidden;
 use crate::{Caller, Error, Requester, Result, Service};
-use strongroom_core::ids::{FileId, FolderId, RoomId, UserId};
+use strongroom_core::ids::{FileId, FolderId, GroupId, RoomId, UserId};
 use strongroom_core::rights::{Holder, LinkGrant, Person, Rights, may_link};
 use strongroom_core::{Action, Capability, Module, ModuleSet, Permit, Principal, Resource, Role, authorize};
 use strongroom_store::content::{self as store_content, FileInfo, Folder, FolderListing};
@@ -21,12 +21,17 @@ pub async fn person_of(svc: &Service, caller: &Caller) -> Result<Person> {
 
 /// Anyone, as rights on items see them.
 pub async fn person(svc: &Service, user: &UserId, role: Role, modules: ModuleSet) -> Result<Person> {
-    Ok(Person {
+    let groups = store_grants::groups_of(&svc.db, user).await?;
+    Ok(person_in(user, groups, role, modules))
+}
+
+fn person_in(user: &UserId, groups: Vec<GroupId>, role: Role, modules: ModuleSet) -> Person {
+    Person {
         user: user.clone(),
-        groups: store_grants::groups_of(&svc.db, user).await?,
+        groups,
         guest: role == Role::Guest,
         documents_admin: role == Role::Owner || (role == Role::Admin && modules.contains(Module::Documents)),
-    })
+    }
 }
 
 /// Who rights are computed for.
@@ -50,11 +55,11 @@ pub struct InRoom {
 
 impl InRoom {
     pub async fn load(svc: &Service, caller: &Caller, room: &RoomId) -> Result<InRoom> {
-        // Two independent reads, at the same time (two round trips in the time of one).
-        let (person, access) = tokio::join!(person_of(svc, caller), store_grants::room_access(&svc.db, room));
-        let (person, access) = (person?, access?);
+        let a = &caller.actor;
+        // The caller's groups come with the room's grants: one query.
+        let (access, groups) = store_grants::room_access_for(&svc.db, room, &a.user_id).await?;
         Ok(InRoom {
-            asker: Asker::Person(person),
+            asker: Asker::Person(person_in(&a.user_id, groups, a.role, a.modules)),
             access,
         })
     }

@@ -27,6 +27,8 @@ impl Caller {
 /// The holder of an unlocked external link. The link is live: neither expired nor revoked.
 pub struct LinkCaller {
     pub link: Link,
+    /// The stored hash of the link session the request came with.
+    pub session_hash: String,
     pub holder: LinkHolder,
     pub origin: RequestOrigin,
 }

@@ -6,7 +6,6 @@
 use crate::access::{Guarded, guard_file};
 use crate::{Caller, Error, Requester, Result, Service};
 use bytes::Bytes;
-use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use strongroom_core::Capability;
 use strongroom_core::audit::AuditAction;
@@ -77,26 +76,7 @@ async fn load_version(svc: &Service, who: Requester<'_>, file: &FileInfo, v: &Ve
             "documents over 256 MiB cannot be protected or watermarked here".into(),
         ));
     }
-    let mut stream = svc
-        .blobs
-        .get(
-            &v.blob_key,
-            None,
-            v.encryption.as_ref(),
-            u64::try_from(v.size).unwrap_or(0),
-        )
-        .await?;
-    let mut out = Vec::with_capacity(usize::try_from(v.size).unwrap_or(0));
-    while let Some(piece) = stream.next().await {
-        match piece {
-            Ok(b) => out.extend_from_slice(&b),
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                return Err(crate::files::integrity_failed(svc, who, file, v, e.to_string()).await);
-            }
-            Err(e) => return Err(strongroom_store::StoreError::Io(e).into()),
-        }
-    }
-    Ok(out)
+    crate::files::read_whole(svc, who, file, v, None).await
 }
 
 /// Runs a transformation on a blocking thread.
@@ -164,7 +144,7 @@ async fn deliver(
 pub async fn protect(svc: &Service, caller: &Caller, id: &FileId, req: Protection) -> Result<Delivered> {
     let guarded = guard_file(svc, caller, id, needs(req.deliver)).await?;
     if matches!(req.deliver, Deliver::Download) {
-        refuse_unstamped_copy(svc, &guarded).await?;
+        refuse_unstamped_copy(svc, caller.into(), &guarded).await?;
     }
     let file = &guarded.item;
     if req.password.expose_secret().is_empty() {
@@ -226,7 +206,7 @@ pub async fn protect(svc: &Service, caller: &Caller, id: &FileId, req: Protectio
 pub async fn watermark(svc: &Service, caller: &Caller, id: &FileId, req: Watermark) -> Result<Delivered> {
     let guarded = guard_file(svc, caller, id, needs(req.deliver)).await?;
     if matches!(req.deliver, Deliver::Download) {
-        refuse_unstamped_copy(svc, &guarded).await?;
+        refuse_unstamped_copy(svc, caller.into(), &guarded).await?;
     }
     let file = &guarded.item;
     if req.text.is_none() && req.image_file_id.is_none() {
@@ -243,7 +223,7 @@ pub async fn watermark(svc: &Service, caller: &Caller, id: &FileId, req: Waterma
             // The picture ends up inside a copy the caller takes or keeps: it needs the
             // right to download it, whatever happens to the result.
             let image = guard_file(svc, caller, image_id, Capability::Download).await?;
-            refuse_unstamped_copy(svc, &image).await?;
+            refuse_unstamped_copy(svc, caller.into(), &image).await?;
             let image_file = image.item;
             if usize::try_from(image_file.size).unwrap_or(usize::MAX) > strongroom_docs::watermark::MAX_IMAGE_BYTES {
                 return Err(Error::TooLarge("the watermark image is larger than 20 MiB".into()));
@@ -357,7 +337,7 @@ pub async fn room_watermark(
     guarded: &Guarded<FileInfo>,
     v: &Version,
 ) -> Result<Option<Vec<u8>>> {
-    let Some(template) = room_stamp(svc, guarded, v).await? else {
+    let Some(template) = room_stamp(svc, who, guarded, v).await? else {
         return Ok(None);
     };
     let mut text = viewer_text(svc, who, &guarded.item, &template).await?;
@@ -388,7 +368,12 @@ pub async fn room_watermark(
 }
 
 /// The room's watermark template, when the room stamps this version for this caller.
-async fn room_stamp(svc: &Service, guarded: &Guarded<FileInfo>, v: &Version) -> Result<Option<String>> {
+async fn room_stamp(
+    svc: &Service,
+    who: Requester<'_>,
+    guarded: &Guarded<FileInfo>,
+    v: &Version,
+) -> Result<Option<String>> {
     // Loaded with the room's grants: a download asks the database nothing more unless it is
     // stamped.
     let Some((below, template)) = guarded.in_room.access.watermark.clone() else {
@@ -399,7 +384,7 @@ async fn room_stamp(svc: &Service, guarded: &Guarded<FileInfo>, v: &Version) -> 
         return Ok(None);
     }
     // Decided by content, not by name: a PDF renamed `.bin` is stamped all the same.
-    let head = head_of(svc, v).await?;
+    let head = head_of(svc, who, &guarded.item, v).await?;
     let stampable = strongroom_docs::detect_format(&head) == strongroom_docs::Format::Pdf
         || strongroom_docs::watermark::image::detect(&head).is_some();
     Ok(stampable.then_some(template))
@@ -408,9 +393,9 @@ async fn room_stamp(svc: &Service, guarded: &Guarded<FileInfo>, v: &Version) -> 
 /// Refuses a copy of the current version that would leave the room unstamped (a copy into
 /// another folder, a protected or watermarked download, a picture used as a watermark) when
 /// the room stamps what this caller downloads: they may only download it, stamped.
-pub async fn refuse_unstamped_copy(svc: &Service, guarded: &Guarded<FileInfo>) -> Result<()> {
+pub async fn refuse_unstamped_copy(svc: &Service, who: Requester<'_>, guarded: &Guarded<FileInfo>) -> Result<()> {
     let v = content::get_version(&svc.db, &guarded.item.id, guarded.item.version).await?;
-    match room_stamp(svc, guarded, &v).await? {
+    match room_stamp(svc, who, guarded, &v).await? {
         None => Ok(()),
         Some(_) => Err(Error::forbidden(
             "this room stamps the documents you take with your name; download it instead",
@@ -419,18 +404,7 @@ pub async fn refuse_unstamped_copy(svc: &Service, guarded: &Guarded<FileInfo>) -
 }
 
 /// The first KiB of a version, enough to recognise its format.
-async fn head_of(svc: &Service, v: &Version) -> Result<Vec<u8>> {
+async fn head_of(svc: &Service, who: Requester<'_>, file: &FileInfo, v: &Version) -> Result<Vec<u8>> {
     let size = u64::try_from(v.size).unwrap_or(0);
-    if size == 0 {
-        return Ok(vec![]);
-    }
-    let mut stream = svc
-        .blobs
-        .get(&v.blob_key, Some(0..size.min(1024)), v.encryption.as_ref(), size)
-        .await?;
-    let mut head = Vec::with_capacity(1024);
-    while let Some(piece) = stream.next().await {
-        head.extend_from_slice(&piece.map_err(strongroom_store::StoreError::Io)?);
-    }
-    Ok(head)
+    crate::files::read_whole(svc, who, file, v, Some(0..size.min(1024))).await
 }

@@ -169,16 +169,55 @@ pub async fn open_download(
     range: Option<std::ops::Range<u64>>,
 ) -> Result<ByteStream> {
     let v = &d.version;
-    if range.as_ref().is_none_or(|r| r.start == 0) {
-        svc.audit(
-            who.event(AuditAction::FileDownload)
-                .target("file", &d.file.id)
-                .details(serde_json::json!({"version": v.version, "range": range.as_ref().map(|r| [r.start, r.end])})),
-        )
-        .await?;
-    }
+    let audited = range.as_ref().is_none_or(|r| r.start == 0);
+    let event = who
+        .event(AuditAction::FileDownload)
+        .target("file", &d.file.id)
+        .details(serde_json::json!({"version": v.version, "range": range.as_ref().map(|r| [r.start, r.end])}));
     let range = if v.size == 0 { None } else { range };
-    open_checked(svc, who, &d.file, v, range).await
+    // Opened (and its first piece checked) before it counts: a download refused for damage
+    // is recorded as the integrity failure alone.
+    let stream = open_checked(svc, who, &d.file, v, range).await?;
+    if audited {
+        svc.audit(event).await?;
+    }
+    Ok(stream)
+}
+
+/// Reads a version (or a byte range of it) whole into memory, checking its integrity: for
+/// what works on whole documents, bounded by the caller.
+pub(crate) async fn read_whole(
+    svc: &Service,
+    who: Requester<'_>,
+    file: &FileInfo,
+    v: &Version,
+    range: Option<std::ops::Range<u64>>,
+) -> Result<Vec<u8>> {
+    let size = u64::try_from(v.size).unwrap_or(0);
+    if size == 0 {
+        return Ok(vec![]);
+    }
+    let mut stream = match svc
+        .blobs
+        .get(&v.blob_key, range.clone(), v.encryption.as_ref(), size)
+        .await
+    {
+        Ok(s) => s,
+        Err(StoreError::Integrity(p)) => return Err(integrity_failed(svc, who, file, v, p).await),
+        Err(e) => return Err(e.into()),
+    };
+    let expected = range.map_or(size, |r| r.end - r.start);
+    let mut out = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    while let Some(piece) = stream.next().await {
+        match piece {
+            Ok(b) => out.extend_from_slice(&b),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(integrity_failed(svc, who, file, v, e.to_string()).await);
+            }
+            Err(e) => return Err(StoreError::Io(e).into()),
+        }
+    }
+    Ok(out)
 }
 
 /// The audit event of a version that failed its integrity check.
@@ -284,7 +323,7 @@ pub async fn copy_file(
     name: Option<&str>,
 ) -> Result<FileInfo> {
     let src = guard_file(svc, caller, id, Capability::Download).await?;
-    documents::refuse_unstamped_copy(svc, &src).await?;
+    documents::refuse_unstamped_copy(svc, caller.into(), &src).await?;
     let src = src.item;
     let permit = guard_folder(svc, caller, to, Capability::Edit).await?.permit;
     let name = content::check_item_name("file", name.unwrap_or(&src.name))?;

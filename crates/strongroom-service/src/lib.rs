@@ -65,7 +65,7 @@ impl Service {
                 (None, Some(token)) => SignIn::Token(token),
                 (None, None) => return Err(AuthError::Unauthenticated.into()),
             },
-            Requester::Link(l) => SignIn::Link(&l.link.id),
+            Requester::Link(l) => SignIn::LinkSession(&l.session_hash),
         };
         if !sessions::still_signed_in(&mut change, how).await? {
             return Err(AuthError::Unauthenticated.into());

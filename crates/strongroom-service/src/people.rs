@@ -305,11 +305,21 @@ pub async fn create_group(svc: &Service, by: Operator<'_>, name: &str) -> Result
     Ok(g)
 }
 
+/// Deletes a group. Every member loses what the group gave them, and what it denied them:
+/// so it is changing each member, and needs the rank to change every one of them (a people
+/// administrator cannot lift a Deny on themselves, or on an equal, by deleting their group).
 pub async fn delete_group(svc: &Service, by: Operator<'_>, id: &GroupId) -> Result<()> {
     may_manage_people(by)?;
     let group = people::get_group(&svc.db, id).await?;
+    let mut members = Vec::with_capacity(group.members.len());
+    for m in &group.members {
+        members.push(authorize_membership(svc, by, m).await?);
+    }
     let mut change = svc.change_by_operator(by).await?;
-    people::delete_group(&mut change, id).await?;
+    for m in &members {
+        people::still_as_seen(&mut change, m, None).await?;
+    }
+    people::delete_group(&mut change, id, &group.members).await?;
     change
         .commit(
             &by.event(AuditAction::GroupDelete)

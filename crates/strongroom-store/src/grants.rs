@@ -214,22 +214,54 @@ const GRANT_COLS: &str = "node_kind, node_id, subject_kind, subject_id, access, 
 
 /// Loads the policy and every grant of a room. NotFound if the room does not exist.
 pub async fn room_access(db: &Db, room: &RoomId) -> Result<RoomAccess> {
-    room_access_on(&mut *db.read.acquire().await?, room).await
+    Ok(room_access_query(&mut *db.read.acquire().await?, room, None).await?.0)
 }
 
-/// The room's policy and all its grants in one query (every request inside a room asks).
+/// A room's policy and grants, and the groups `user` is in, in one query: what deciding a
+/// person's rights anywhere in the room needs (every request inside a room asks).
+pub async fn room_access_for(db: &Db, room: &RoomId, user: &UserId) -> Result<(RoomAccess, Vec<GroupId>)> {
+    room_access_query(&mut *db.read.acquire().await?, room, Some(user)).await
+}
+
 async fn room_access_on(conn: &mut AnyConnection, room: &RoomId) -> Result<RoomAccess> {
+    Ok(room_access_query(conn, room, None).await?.0)
+}
+
+/// The room's policy and all its grants in one query, with the groups of `user` if named.
+async fn room_access_query(
+    conn: &mut AnyConnection,
+    room: &RoomId,
+    user: Option<&UserId>,
+) -> Result<(RoomAccess, Vec<GroupId>)> {
     let (agg, tuple, text) = crate::db::Backend::of(conn).json_aggregate();
+    let groups = match user {
+        Some(_) => format!(
+            ", (SELECT COALESCE({agg}(m.group_id){text}, '[]') FROM group_members m WHERE m.user_id = $2) AS user_groups"
+        ),
+        None => String::new(),
+    };
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {}, (SELECT COALESCE({agg}({tuple}(g.node_kind, g.node_id, g.subject_kind, g.subject_id, \
-           g.access, g.no_download, g.no_print, g.no_copy)){text}, '[]') FROM grants g WHERE g.room_id = r.id) AS grants \
+           g.access, g.no_download, g.no_print, g.no_copy)){text}, '[]') FROM grants g WHERE g.room_id = r.id) AS grants{groups} \
          FROM rooms r WHERE r.id = $1",
         crate::rooms::POLICY_COLS
     )))
-    .bind(room.as_str().to_string())
+    .bind(room.as_str().to_string());
+    let row = match user {
+        Some(u) => row.bind(u.as_str().to_string()),
+        None => row,
+    }
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(StoreError::NotFound("room"))?;
+    let user_groups: Vec<GroupId> = match user {
+        Some(_) => serde_json::from_str::<Vec<String>>(&row.try_get::<String, _>("user_groups")?)
+            .map_err(|e| StoreError::Corrupt(format!("a person's groups: {e}")))?
+            .into_iter()
+            .map(GroupId::from_trusted)
+            .collect(),
+        None => vec![],
+    };
     let policy = crate::rooms::policy_from_row(&row)?;
     let rows: Vec<GrantRow> = serde_json::from_str(&row.try_get::<String, _>("grants")?)
         .map_err(|e| StoreError::Corrupt(format!("a room's grants: {e}")))?;
@@ -245,13 +277,14 @@ async fn room_access_on(conn: &mut AnyConnection, room: &RoomId) -> Result<RoomA
         (Some(below), Some(text)) => Some((below, text)),
         _ => None,
     };
-    Ok(RoomAccess {
+    let access = RoomAccess {
         room: room.clone(),
         policy: policy.policy,
         grants,
         watermark,
         seen,
-    })
+    };
+    Ok((access, user_groups))
 }
 
 /// Whether the node is (still) in this room: an item moved out of it since it was loaded gets

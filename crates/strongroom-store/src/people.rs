@@ -458,8 +458,25 @@ pub async fn list_groups(db: &Db) -> Result<Vec<Group>> {
     Ok(out)
 }
 
-pub async fn delete_group(c: &mut Change, id: &GroupId) -> Result<()> {
+/// Deletes a group, its grants and its memberships, if its members are still `members` (the
+/// people the deletion was authorized for): someone added meanwhile was not judged.
+pub async fn delete_group(c: &mut Change, id: &GroupId, members: &[UserId]) -> Result<()> {
     let tx = c.conn();
+    let mut now: Vec<String> = sqlx::query("SELECT user_id FROM group_members WHERE group_id = $1")
+        .bind(id.as_str().to_string())
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("user_id"))
+        .collect::<std::result::Result<_, _>>()?;
+    let mut seen: Vec<String> = members.iter().map(|m| m.as_str().to_string()).collect();
+    now.sort();
+    seen.sort();
+    if now != seen {
+        return Err(StoreError::Conflict(
+            "the group's members changed at the same time; look again and retry".into(),
+        ));
+    }
     sqlx::query("DELETE FROM grants WHERE subject_kind = 'group' AND subject_id = $1")
         .bind(id.as_str().to_string())
         .execute(&mut *tx)

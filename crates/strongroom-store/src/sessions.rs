@@ -9,7 +9,7 @@ use crate::people::User;
 use serde::Serialize;
 use sqlx::Row;
 use strongroom_core::Scope;
-use strongroom_core::ids::{LinkId, RoomId, TokenId, UserId};
+use strongroom_core::ids::{RoomId, TokenId, UserId};
 
 /// A browser session found by its secret's hash.
 #[derive(Clone, Debug)]
@@ -239,8 +239,8 @@ pub enum SignIn<'a> {
     Session(&'a str),
     /// SHA-256 (hex) of the API token.
     Token(&'a str),
-    /// An external link (its holder's session was checked when the request came in).
-    Link(&'a LinkId),
+    /// SHA-256 (hex) of an external link's session: the session and its link are both live.
+    LinkSession(&'a str),
 }
 
 /// Whether the sign-in a change is made through still holds at the change's time: the session
@@ -260,10 +260,11 @@ pub async fn still_signed_in(c: &mut Change, how: SignIn<'_>) -> Result<bool> {
              AND (expires_at IS NULL OR expires_at > $2) AND user_id IN (SELECT id FROM users WHERE active = 1)",
             h.to_string(),
         ),
-        SignIn::Link(id) => (
-            "UPDATE links SET id = id WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
+        SignIn::LinkSession(hash) => (
+            "UPDATE links SET id = id WHERE id = (SELECT link_id FROM link_sessions WHERE id_hash = $1 AND expires_at > $2) \
+             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
              AND created_by IN (SELECT id FROM users WHERE active = 1)",
-            id.as_str().to_string(),
+            hash.to_string(),
         ),
     };
     let now = c.now();

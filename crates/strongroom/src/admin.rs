@@ -112,14 +112,19 @@ fn parse_modules(s: &str) -> Result<Vec<Module>, String> {
     if s.trim() == "all" {
         return Ok(Module::ALL.to_vec());
     }
-    s.split(',')
+    let modules: Vec<Module> = s
+        .split(',')
         .map(str::trim)
         .filter(|m| !m.is_empty())
         .map(|m| {
             Module::parse(m)
                 .ok_or_else(|| format!("unknown module {m:?}: use documents, people, settings, audit (or all)"))
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    if modules.is_empty() {
+        return Err("--modules names no module: give documents, people, settings, audit (or all)".into());
+    }
+    Ok(modules)
 }
 
 async fn user_by_email(db: &Db, email: &str) -> Result<store_people::User, String> {

@@ -359,6 +359,40 @@ async fn group_membership_follows_the_rank_rule() {
         assert_eq!(r.status(), StatusCode::NO_CONTENT, "owner adds {who}");
         assert_eq!(hr.delete(&path).await.status(), want, "hr removes {who}");
     }
+    // Deleting a group takes from every member what it gave, and what it denied: it is
+    // changing each of them. With hr in it (say, under a Deny), hr cannot delete it, nor with
+    // a full Administrator in it; once only Users and Guests are left, hr can.
+    let member = |id: &str| format!("/api/v1/groups/{group}/members/{id}");
+    let r = owner
+        .request(reqwest::Method::PUT, &member(&hr_id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let delete = format!("/api/v1/groups/{group}");
+    assert_eq!(hr.delete(&delete).await.status(), StatusCode::FORBIDDEN, "hr is in it");
+    for id in [&hr_id, &peer, &owner.user_id] {
+        assert_eq!(owner.delete(&member(id)).await.status(), StatusCode::NO_CONTENT);
+    }
+    assert_eq!(
+        hr.delete(&delete).await.status(),
+        StatusCode::FORBIDDEN,
+        "a full Administrator is in it"
+    );
+    assert_eq!(owner.delete(&member(&full)).await.status(), StatusCode::NO_CONTENT);
+    let r = owner
+        .request(reqwest::Method::PUT, &member(&user))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(hr.delete(&delete).await.status(), StatusCode::NO_CONTENT);
+    let left = owner.get(&delete).await;
+    assert_eq!(
+        left.status(),
+        StatusCode::NOT_FOUND,
+        "deleted once its members were all below hr"
+    );
 }
 
 /// Disabling an account revokes its API tokens: enabling it again brings none back.

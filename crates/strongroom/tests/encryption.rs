@@ -214,6 +214,59 @@ async fn encrypted_round_trips_ranges_and_tamper_detection() {
         assert_eq!(download(&owner, &gone).await.0, StatusCode::INTERNAL_SERVER_ERROR);
         damaged.push(gone);
 
+        // Where the room stamps downloads, damage is found while reading the document to
+        // stamp it: the same 500 `integrity`, audited, not a generic error.
+        let viewer = srv.user(&owner, "viewer@example.org", "user").await;
+        let room = owner.json(owner.get("/api/v1/rooms").await, StatusCode::OK).await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let member = serde_json::json!({"kind": "user", "id": viewer.user_id, "access": "view_only"});
+        let r = owner.put(&format!("/api/v1/rooms/{room}/members"), member).await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        let policy = serde_json::json!({"watermark_below": "edit", "watermark_text": "{email}"});
+        let r = owner.put(&format!("/api/v1/rooms/{room}/policy"), policy).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let mut pdf = b"%PDF-1.4\n".to_vec();
+        pdf.extend(data(2 * CHUNK, 8));
+        let (stamped, blob) = upload_blob(&srv, &owner, &root, "stamped.pdf", &pdf).await;
+        flip(&blob, HEADER + 40);
+        let (status, got) = download(&viewer, &stamped).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let v: serde_json::Value = serde_json::from_slice(&got.unwrap()).unwrap();
+        assert_eq!(v["error"]["code"], "integrity", "{v}");
+        let failures = owner
+            .json(
+                owner
+                    .get("/api/v1/audit?action=file.integrity_failure&limit=1000")
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+        assert!(
+            failures
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["target_id"] == stamped.as_str()),
+            "{failures}"
+        );
+        let downloads = owner
+            .json(
+                owner.get("/api/v1/audit?action=file.download&limit=1000").await,
+                StatusCode::OK,
+            )
+            .await;
+        assert!(
+            !downloads
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["target_id"] == stamped.as_str()),
+            "a refused download is not recorded as one"
+        );
+        damaged.push(stamped);
+
         // Every failure is in the audit trail and the log.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         let audit = owner

@@ -295,6 +295,8 @@ async fn admin_cli_creates_owner_users_and_groups() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let out = srv.cli(&[&admin[..], &["--modules", ""]].concat(), "");
+    assert!(!out.status.success(), "an empty --modules names no module");
     let out = srv.cli(&[&admin[..], &["--modules", "people"]].concat(), "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let users = root.json(root.get("/api/v1/users").await, StatusCode::OK).await;
