@@ -18,7 +18,127 @@ fn hasher() -> Result<Argon2<'static>, AuthError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Checks a new password against the policy.
+/// The password policy an administrator sets (`/api/v1/settings/security/password-policy`,
+/// `strongroom admin settings password-policy`). It binds the passwords of accounts: at setup,
+/// creation, reset and change. Every field has a default, so a stored policy written by an
+/// older release still reads, and unknown fields are refused.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordPolicy {
+    /// Fewest characters (at least [`MIN_LEN`]).
+    pub min_length: usize,
+    /// Most characters (at most [`MAX_LEN`]).
+    pub max_length: usize,
+    /// At least one capital letter.
+    pub require_uppercase: bool,
+    /// At least one small letter.
+    pub require_lowercase: bool,
+    /// At least one digit.
+    pub require_digit: bool,
+    /// At least one character that is neither a letter nor a digit (a space counts).
+    pub require_special: bool,
+    /// How hard to guess, as zxcvbn scores it: 0 (anything) to 4; 3 means more than about
+    /// 10^10 guesses, against a dictionary of common passwords, names and words, keyboard
+    /// patterns, dates, repeats and the person's own e-mail address and name.
+    pub min_strength: u8,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy {
+            min_length: MIN_LEN,
+            max_length: MAX_LEN,
+            require_uppercase: false,
+            require_lowercase: false,
+            require_digit: false,
+            require_special: false,
+            min_strength: 3,
+        }
+    }
+}
+
+/// zxcvbn looks at this many characters at most: its matching grows fast with length, and
+/// a longer password is not weaker for what follows.
+const STRENGTH_WINDOW: usize = 100;
+
+impl PasswordPolicy {
+    /// Whether the policy itself can be met and is not weaker than the floor every password
+    /// keeps.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.min_length < MIN_LEN || self.min_length > MAX_LEN {
+            return Err(format!("min_length must be between {MIN_LEN} and {MAX_LEN}"));
+        }
+        if self.max_length < self.min_length || self.max_length > MAX_LEN {
+            return Err(format!("max_length must be between min_length and {MAX_LEN}"));
+        }
+        if self.min_strength > 4 {
+            return Err("min_strength is a zxcvbn score: 0 to 4".into());
+        }
+        Ok(())
+    }
+
+    /// Every rule `pw` does not meet, each as a person reads it; empty: it meets them all.
+    /// `about` are words the password must not lean on: the person's e-mail address and name.
+    pub fn unmet(&self, pw: &str, about: &[&str]) -> Vec<String> {
+        let n = pw.chars().count();
+        let mut out = vec![];
+        if n < self.min_length {
+            out.push(format!("at least {} characters", self.min_length));
+        }
+        if n > self.max_length {
+            out.push(format!("at most {} characters", self.max_length));
+        }
+        let has = |f: fn(&char) -> bool| pw.chars().any(|c| f(&c));
+        if self.require_uppercase && !has(|c| c.is_uppercase()) {
+            out.push("a capital letter".into());
+        }
+        if self.require_lowercase && !has(|c| c.is_lowercase()) {
+            out.push("a small letter".into());
+        }
+        if self.require_digit && !has(|c| c.is_numeric()) {
+            out.push("a digit".into());
+        }
+        if self.require_special && !has(|c| !c.is_alphanumeric()) {
+            out.push("a character that is neither a letter nor a digit".into());
+        }
+        if self.min_strength > 0 {
+            let window: String = pw.chars().take(STRENGTH_WINDOW).collect();
+            // zxcvbn matches its dictionaries in lower case: so must the person's words be.
+            let about: Vec<String> = about.iter().map(|a| a.to_lowercase()).collect();
+            let words: Vec<&str> = about
+                .iter()
+                .flat_map(|a| a.split(['@', '.', ' ', '-', '_']))
+                .filter(|w| w.chars().count() > 2)
+                .chain(about.iter().map(String::as_str))
+                .collect();
+            let e = zxcvbn::zxcvbn(&window, &words);
+            if u8::from(e.score()) < self.min_strength {
+                let why = e
+                    .feedback()
+                    .and_then(|f| f.warning())
+                    .map(|w| format!(": {w}"))
+                    .unwrap_or_default();
+                out.push(format!("harder to guess{}", why.to_lowercase()));
+            }
+        }
+        out
+    }
+
+    /// Checks a new account password: one error naming every rule it does not meet.
+    pub fn check(&self, pw: &SecretString, about: &[&str]) -> Result<(), AuthError> {
+        // The floor (`check_policy`) is inside: a valid policy's lengths lie within it.
+        let unmet = self.unmet(pw.expose_secret(), about);
+        if unmet.is_empty() {
+            return Ok(());
+        }
+        Err(AuthError::WeakPassword(format!(
+            "the password does not meet the password policy; it needs {}",
+            unmet.join("; ")
+        )))
+    }
+}
+
+/// Checks a new password against the floor every password keeps (links' too): its length.
 pub fn check_policy(pw: &SecretString) -> Result<(), AuthError> {
     let n = pw.expose_secret().chars().count();
     if n < MIN_LEN {
@@ -232,5 +352,96 @@ mod dummy {
     #[test]
     fn dummy_hash_parses_so_unknown_users_cost_a_full_verify() {
         assert!(argon2::password_hash::phc::PasswordHash::new(super::DUMMY_HASH).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::PasswordPolicy;
+
+    /// Passwords against a strict policy and the rules each misses, written out by hand.
+    #[test]
+    fn unmet_rules_are_each_named() {
+        let strict = PasswordPolicy {
+            min_length: 14,
+            max_length: 40,
+            require_uppercase: true,
+            require_lowercase: true,
+            require_digit: true,
+            require_special: true,
+            min_strength: 3,
+        };
+        let about = ["ada.lovelace@example.org", "Ada Lovelace"];
+        let table: &[(&str, &[&str])] = &[
+            ("Tr0ub4dor&3-horse-Staple", &[]),
+            ("tr0ub4dor&3-horse-staple", &["a capital letter"]),
+            ("TR0UB4DOR&3-HORSE-STAPLE", &["a small letter"]),
+            ("Troubador&x-horse-Staple", &["a digit"]),
+            (
+                "Tr0ub4dorX3horseStaple",
+                &["a character that is neither a letter nor a digit"],
+            ),
+            ("Sh0rt&x", &["at least 14 characters", "harder to guess"]),
+            ("Password1234!", &["at least 14 characters", "harder to guess"]),
+            ("P@ssword12345678", &["harder to guess"]),
+            (
+                "Tr0ub4dor&3-horse-Staple-and-a-long-tail-beyond-forty",
+                &["at most 40 characters"],
+            ),
+        ];
+        for (pw, want) in table {
+            let got = strict.unmet(pw, &about);
+            let got: Vec<String> = got
+                .into_iter()
+                .map(|r| r.split(':').next().unwrap_or_default().to_string())
+                .collect();
+            assert_eq!(got, want.to_vec(), "{pw}");
+        }
+        // The person's own name and address count against the password.
+        let four = PasswordPolicy {
+            min_strength: 4,
+            ..PasswordPolicy::default()
+        };
+        assert!(four.unmet("Lovelace#Ada#42", &[]).is_empty());
+        let named = four.unmet("Lovelace#Ada#42", &about);
+        assert_eq!(named.len(), 1, "{named:?}");
+        assert!(named[0].starts_with("harder to guess"), "{named:?}");
+        // The default asks for length and strength only.
+        let default = PasswordPolicy::default();
+        assert!(default.unmet("correct horse battery staple", &[]).is_empty());
+        let weak = default.unmet("qwertyuiop12", &[]);
+        assert_eq!(weak.len(), 1, "{weak:?}");
+        assert!(weak[0].starts_with("harder to guess"), "{weak:?}");
+    }
+
+    #[test]
+    fn a_policy_must_be_satisfiable_and_above_the_floor() {
+        let ok = PasswordPolicy::default();
+        assert!(ok.validate().is_ok());
+        for bad in [
+            PasswordPolicy {
+                min_length: 4,
+                ..ok.clone()
+            },
+            PasswordPolicy {
+                max_length: 9,
+                ..ok.clone()
+            },
+            PasswordPolicy {
+                min_length: 20,
+                max_length: 19,
+                ..ok.clone()
+            },
+            PasswordPolicy {
+                max_length: 5000,
+                ..ok.clone()
+            },
+            PasswordPolicy {
+                min_strength: 5,
+                ..ok.clone()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
     }
 }

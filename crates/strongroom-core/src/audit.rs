@@ -72,6 +72,7 @@ pub enum AuditAction {
     LinkFileView,
     EncryptionConvert,
     EncryptionRotate,
+    PasswordPolicySet,
     SecretSet,
     SecretDelete,
     OrphansRemove,
@@ -125,6 +126,7 @@ impl AuditAction {
         AuditAction::LinkFileView,
         AuditAction::EncryptionConvert,
         AuditAction::EncryptionRotate,
+        AuditAction::PasswordPolicySet,
         AuditAction::SecretSet,
         AuditAction::SecretDelete,
         AuditAction::OrphansRemove,
@@ -178,6 +180,7 @@ impl AuditAction {
             AuditAction::LinkFileView => "link.file.view",
             AuditAction::EncryptionConvert => "settings.encryption.convert",
             AuditAction::EncryptionRotate => "settings.encryption.rotate",
+            AuditAction::PasswordPolicySet => "settings.password_policy.set",
             AuditAction::SecretSet => "settings.secret.set",
             AuditAction::SecretDelete => "settings.secret.delete",
             AuditAction::OrphansRemove => "storage.orphans.remove",
@@ -236,6 +239,7 @@ impl AuditAction {
                 "Converting stored documents to or from encryption at rest started or finished."
             }
             AuditAction::EncryptionRotate => "Stored documents were re-wrapped under a new master key.",
+            AuditAction::PasswordPolicySet => "The password policy was changed (each rule from → to).",
             AuditAction::SecretSet => "A stored secret was set.",
             AuditAction::SecretDelete => "A stored secret was deleted.",
             AuditAction::OrphansRemove => "Orphaned blobs and partial uploads were removed.",
@@ -290,6 +294,7 @@ impl AuditAction {
             | AuditAction::LinkFileView => "documents",
             AuditAction::EncryptionConvert
             | AuditAction::EncryptionRotate
+            | AuditAction::PasswordPolicySet
             | AuditAction::SecretSet
             | AuditAction::SecretDelete
             | AuditAction::OrphansRemove => "settings",

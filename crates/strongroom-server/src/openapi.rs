@@ -154,7 +154,8 @@ string_schema!(
     /// A new account password, under the password policy.
     NewPassword,
     string(&format!(
-        "The password policy: {} to {} characters; otherwise 400 `weak_password`.",
+        "The password policy in force (`GET /api/v1/settings/security/password-policy`): {} to {} characters at most, \
+         and the administrator's rules and strength check; otherwise 400 `weak_password` naming every rule missed.",
         strongroom_auth::password::MIN_LEN,
         strongroom_auth::password::MAX_LEN
     ))

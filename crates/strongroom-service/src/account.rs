@@ -35,6 +35,7 @@ pub async fn setup_owner(
     }
     // A bad e-mail or a weak password is refused before the token is spent.
     people::normalize_email(email)?;
+    crate::settings::check_password(svc, &password, &[email, display_name]).await?;
     let hash = password::hash(password).await?;
     // The token is spent and the Owner created in one change: a failure leaves the token live.
     let mut change = svc.change().await?;

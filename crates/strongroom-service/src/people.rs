@@ -83,7 +83,10 @@ pub async fn create_user(svc: &Service, by: Operator<'_>, new: NewPerson<'_>) ->
         people::check_name("display", new.display_name)?;
     }
     let hash = match new.password {
-        Some(pw) => Some(password::hash(pw).await?),
+        Some(pw) => {
+            crate::settings::check_password(svc, &pw, &[new.email, new.display_name]).await?;
+            Some(password::hash(pw).await?)
+        }
         None => None,
     };
     let mut change = svc.change_by_operator(by).await?;
@@ -161,7 +164,8 @@ pub async fn update_user(svc: &Service, by: Operator<'_>, id: &UserId, req: Pers
     // The current password proven, to check it is still the one when the change is made.
     let mut proven = None;
     if let Some(pw) = req.password {
-        password::check_policy(&pw)?;
+        let name = req.display_name.as_deref().unwrap_or(&target.display_name);
+        crate::settings::check_password(svc, &pw, &[&target.email, name]).await?;
         let keep = match me {
             Some(c) => {
                 // A well-formed request without the proof it needs: refused like a wrong one.

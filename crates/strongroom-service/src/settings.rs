@@ -1,9 +1,73 @@
-//! Instance settings: encryption at rest (its state, and converting what is stored).
+//! Instance settings: the password policy; encryption at rest (its state, and converting
+//! what is stored).
 
-use crate::{Caller, Result, Service};
+use crate::{Caller, Error, Operator, Result, Service};
+use secrecy::SecretString;
+use strongroom_auth::password::PasswordPolicy;
 use strongroom_core::audit::AuditAction;
 use strongroom_core::{Action, Resource, authorize};
 use strongroom_store::convert::{self, Progress, Target};
+
+/// The setting's name in the database.
+const PASSWORD_POLICY: &str = "password_policy";
+
+/// The password policy in force: the default until an administrator sets one. Read from the
+/// database at every use, so a change holds on every node at once.
+pub async fn password_policy(svc: &Service) -> Result<PasswordPolicy> {
+    Ok(strongroom_store::settings::get(&svc.db, PASSWORD_POLICY)
+        .await?
+        .unwrap_or_default())
+}
+
+/// The password policy, for anyone signed in (it is no secret: people need it to choose a
+/// password).
+pub async fn read_password_policy(svc: &Service, caller: &Caller) -> Result<PasswordPolicy> {
+    authorize(&caller.actor, Action::ReadOwnAccount, Resource::Instance)?;
+    password_policy(svc).await
+}
+
+/// Checks a new account password against the policy in force; `about` are the person's
+/// e-mail address and name, which the password must not lean on.
+pub async fn check_password(svc: &Service, pw: &SecretString, about: &[&str]) -> Result<()> {
+    Ok(password_policy(svc).await?.check(pw, about)?)
+}
+
+/// Sets the password policy (administrators of settings, or the console). It binds passwords
+/// set from now on; the audit event says what changed, rule by rule.
+pub async fn set_password_policy(svc: &Service, by: Operator<'_>, policy: PasswordPolicy) -> Result<PasswordPolicy> {
+    if let Operator::User(c) = by {
+        authorize(&c.actor, Action::ManageSettings, Resource::Instance)?;
+    }
+    policy.validate().map_err(Error::Invalid)?;
+    let mut change = svc.change_by_operator(by).await?;
+    let before: PasswordPolicy = strongroom_store::settings::put(&mut change, PASSWORD_POLICY, &policy)
+        .await?
+        .unwrap_or_default();
+    change
+        .commit(
+            &by.event(AuditAction::PasswordPolicySet)
+                .details(serde_json::json!({"changed": changed(&before, &policy)})),
+        )
+        .await?;
+    Ok(policy)
+}
+
+/// Each field of a setting that differs, from → to.
+fn changed<T: serde::Serialize>(before: &T, after: &T) -> serde_json::Map<String, serde_json::Value> {
+    let as_map = |v: &T| match serde_json::to_value(v) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let (before, after) = (as_map(before), as_map(after));
+    after
+        .into_iter()
+        .filter(|(k, v)| before.get(k) != Some(v))
+        .map(|(k, v)| {
+            let from = before.get(&k).cloned().unwrap_or_default();
+            (k, serde_json::json!({"from": from, "to": v}))
+        })
+        .collect()
+}
 
 /// Encryption at rest as it is now.
 pub struct EncryptionState {

@@ -47,6 +47,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "conversion runs", include_str!("schema/0003_conversion_runs.sql")),
     (4, "secrets", include_str!("schema/0004_secrets.sql")),
     (5, "grants", include_str!("schema/0005_grants.sql")),
+    (6, "settings", include_str!("schema/0006_settings.sql")),
 ];
 
 /// What binaries from before the migrator read to learn the schema's version: this one is

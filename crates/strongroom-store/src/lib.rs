@@ -22,6 +22,7 @@ pub mod rooms;
 mod s3_upload;
 pub mod secrets;
 pub mod sessions;
+pub mod settings;
 mod staging;
 
 pub use blob::BlobStore;

@@ -8,6 +8,7 @@ use strongroom_core::audit::{AuditAction, AuditEvent};
 use strongroom_core::{Clock, Module, Role, SystemClock};
 use strongroom_server::config::Config;
 use strongroom_service::people::{self, NewPerson, PersonUpdate};
+use strongroom_service::settings as service_settings;
 use strongroom_service::{Operator, Service};
 use strongroom_store::encryption::KeyRing;
 use strongroom_store::people as store_people;
@@ -25,11 +26,41 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: GroupCommand,
     },
+    /// Instance settings (the same ones as `/api/v1/settings/…`).
+    Settings {
+        #[command(subcommand)]
+        command: SettingsCommand,
+    },
     /// Secrets kept in the database, sealed under the master key when encryption at rest is
     /// on (for example `storage.s3.secret_access_key`).
     Secret {
         #[command(subcommand)]
         command: SecretCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SettingsCommand {
+    /// Print the password policy as JSON, or change the rules given (the others stay).
+    PasswordPolicy {
+        /// Fewest characters (10 to 1024).
+        #[arg(long)]
+        min_length: Option<usize>,
+        /// Most characters (min-length to 1024).
+        #[arg(long)]
+        max_length: Option<usize>,
+        #[arg(long)]
+        require_uppercase: Option<bool>,
+        #[arg(long)]
+        require_lowercase: Option<bool>,
+        #[arg(long)]
+        require_digit: Option<bool>,
+        /// A character that is neither a letter nor a digit (a space counts).
+        #[arg(long)]
+        require_special: Option<bool>,
+        /// zxcvbn score 0 (off) to 4.
+        #[arg(long)]
+        min_strength: Option<u8>,
     },
 }
 
@@ -224,6 +255,7 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(), String> {
     match cmd {
         AdminCommand::User { command } => user(&strongroom_server::open_service(cfg).await?, command).await,
         AdminCommand::Group { command } => group(&strongroom_server::open_service(cfg).await?, command).await,
+        AdminCommand::Settings { command } => settings(&strongroom_server::open_service(cfg).await?, command).await,
         AdminCommand::Secret { command } => {
             let (db, ring) = strongroom_server::open_database(cfg).await?;
             secret(&db, &ring, command).await
@@ -316,6 +348,37 @@ async fn user(svc: &Service, command: &UserCommand) -> Result<(), String> {
                 "{} is now the Owner; the former Owner is a full-access Administrator",
                 target.email
             );
+        }
+    }
+    Ok(())
+}
+
+async fn settings(svc: &Service, command: &SettingsCommand) -> Result<(), String> {
+    match command {
+        SettingsCommand::PasswordPolicy {
+            min_length,
+            max_length,
+            require_uppercase,
+            require_lowercase,
+            require_digit,
+            require_special,
+            min_strength,
+        } => {
+            let mut policy = service_settings::password_policy(svc).await.map_err(err)?;
+            let before = policy.clone();
+            policy.min_length = min_length.unwrap_or(policy.min_length);
+            policy.max_length = max_length.unwrap_or(policy.max_length);
+            policy.require_uppercase = require_uppercase.unwrap_or(policy.require_uppercase);
+            policy.require_lowercase = require_lowercase.unwrap_or(policy.require_lowercase);
+            policy.require_digit = require_digit.unwrap_or(policy.require_digit);
+            policy.require_special = require_special.unwrap_or(policy.require_special);
+            policy.min_strength = min_strength.unwrap_or(policy.min_strength);
+            if policy != before {
+                policy = service_settings::set_password_policy(svc, Operator::Console, policy)
+                    .await
+                    .map_err(err)?;
+            }
+            println!("{}", serde_json::to_string_pretty(&policy).map_err(|e| e.to_string())?);
         }
     }
     Ok(())

@@ -113,6 +113,8 @@ async fn openapi_health_metrics_and_security_headers() {
         "POST /api/v1/files/{id}/trash",
         "POST /api/v1/files/{id}/restore",
         "GET /api/v1/admin/encryption",
+        "GET /api/v1/settings/security/password-policy",
+        "PUT /api/v1/settings/security/password-policy",
         "POST /api/v1/admin/encryption/convert",
         "POST /api/v1/files/{id}/protect",
         "POST /api/v1/files/{id}/watermark",

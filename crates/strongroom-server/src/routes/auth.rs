@@ -138,20 +138,27 @@ pub struct NewTokenRequest {
 /// A whole number as JSON has it: `7` and `7.0` are the same number (and JSON Schema's
 /// `integer` accepts both), so both are read; `7.5` is refused.
 pub(crate) fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
-        return Ok(None);
-    };
-    let whole = n.as_u64().or_else(|| {
+    Option::<serde_json::Number>::deserialize(d)?.map(whole).transpose()
+}
+
+/// A whole number (see [`whole_number`]) that must be given.
+pub(crate) fn whole_required<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u32>,
+{
+    let n = whole::<D::Error>(serde_json::Number::deserialize(d)?)?;
+    T::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} is out of range")))
+}
+
+fn whole<E: serde::de::Error>(n: serde_json::Number) -> Result<u32, E> {
+    let w = n.as_u64().or_else(|| {
         n.as_f64()
             .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= 4e9)
             .map(|f| f as u64)
     });
-    match whole.and_then(|w| u32::try_from(w).ok()) {
-        Some(w) => Ok(Some(w)),
-        None => Err(serde::de::Error::custom(format!(
-            "expected a whole number of days, not {n}"
-        ))),
-    }
+    w.and_then(|w| u32::try_from(w).ok())
+        .ok_or_else(|| E::custom(format!("expected a whole number, not {n}")))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -5,7 +5,8 @@ use crate::extract::{Caller, Json};
 use crate::state::Shared;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use strongroom_auth::password::PasswordPolicy;
 use strongroom_service::settings::{self, EncryptionState};
 use strongroom_store::convert::Progress;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,6 +16,89 @@ pub fn router() -> OpenApiRouter<Shared> {
     OpenApiRouter::new()
         .routes(routes!(encryption_status))
         .routes(routes!(encryption_convert))
+        .routes(routes!(get_password_policy, set_password_policy))
+}
+
+/// The rules account passwords must meet. A `PUT` sets all of them: a field left out takes
+/// its default; unknown fields are refused.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordPolicyBody {
+    /// Fewest characters (10 to 1024; default 10).
+    #[schema(minimum = 10, maximum = 1024)]
+    #[serde(deserialize_with = "super::auth::whole_required")]
+    min_length: usize,
+    /// Most characters (min_length to 1024; default 1024).
+    #[schema(minimum = 10, maximum = 1024)]
+    #[serde(deserialize_with = "super::auth::whole_required")]
+    max_length: usize,
+    require_uppercase: bool,
+    require_lowercase: bool,
+    require_digit: bool,
+    /// A character that is neither a letter nor a digit (a space counts).
+    require_special: bool,
+    /// zxcvbn score 0 (off) to 4; default 3 (about 10^10 guesses, against common passwords,
+    /// words, names, keyboard patterns and the person's own e-mail address and name).
+    #[schema(minimum = 0, maximum = 4)]
+    #[serde(deserialize_with = "super::auth::whole_required")]
+    min_strength: u8,
+}
+
+impl Default for PasswordPolicyBody {
+    fn default() -> Self {
+        PasswordPolicy::default().into()
+    }
+}
+
+impl From<PasswordPolicy> for PasswordPolicyBody {
+    fn from(p: PasswordPolicy) -> Self {
+        PasswordPolicyBody {
+            min_length: p.min_length,
+            max_length: p.max_length,
+            require_uppercase: p.require_uppercase,
+            require_lowercase: p.require_lowercase,
+            require_digit: p.require_digit,
+            require_special: p.require_special,
+            min_strength: p.min_strength,
+        }
+    }
+}
+
+impl From<PasswordPolicyBody> for PasswordPolicy {
+    fn from(p: PasswordPolicyBody) -> Self {
+        PasswordPolicy {
+            min_length: p.min_length,
+            max_length: p.max_length,
+            require_uppercase: p.require_uppercase,
+            require_lowercase: p.require_lowercase,
+            require_digit: p.require_digit,
+            require_special: p.require_special,
+            min_strength: p.min_strength,
+        }
+    }
+}
+
+/// The password policy (every signed-in person may read it, to choose a password).
+#[utoipa::path(get, path = "/api/v1/settings/security/password-policy", responses((status = 200, body = PasswordPolicyBody)))]
+async fn get_password_policy(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<PasswordPolicyBody>> {
+    Ok(Json(settings::read_password_policy(&st, &caller).await?.into()))
+}
+
+/// Sets the password policy (administrators of settings). It binds every password set from
+/// now on: at setup, creation, reset and change; a refused password is answered 400
+/// `weak_password` naming every rule it misses.
+#[utoipa::path(put, path = "/api/v1/settings/security/password-policy", request_body = PasswordPolicyBody,
+    responses((status = 200, body = PasswordPolicyBody), (status = 400), (status = 403)))]
+async fn set_password_policy(
+    State(st): State<Shared>,
+    caller: Caller,
+    Json(req): Json<PasswordPolicyBody>,
+) -> ApiResult<Json<PasswordPolicyBody>> {
+    Ok(Json(
+        settings::set_password_policy(&st, (&caller).into(), req.into())
+            .await?
+            .into(),
+    ))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
