@@ -61,6 +61,10 @@ impl Default for PasswordPolicy {
 /// a longer password is not weaker for what follows.
 const STRENGTH_WINDOW: usize = 100;
 
+/// The shortest maximum length a policy asking for zxcvbn score 4 may have (a random password
+/// of 11 characters reaches it; one more for margin).
+const STRONGEST_NEEDS: usize = 12;
+
 impl PasswordPolicy {
     /// Whether the policy itself can be met and is not weaker than the floor every password
     /// keeps.
@@ -73,6 +77,13 @@ impl PasswordPolicy {
         }
         if self.min_strength > 4 {
             return Err("min_strength is a zxcvbn score: 0 to 4".into());
+        }
+        // zxcvbn rates even a random 10-character password about 10^10 guesses (score 3):
+        // score 4 with a short maximum would refuse every password, locking everyone out.
+        if self.min_strength == 4 && self.max_length < STRONGEST_NEEDS {
+            return Err(format!(
+                "min_strength 4 needs max_length of at least {STRONGEST_NEEDS}: shorter passwords cannot reach it"
+            ));
         }
         Ok(())
     }

@@ -39,6 +39,9 @@ pub async fn set_password_policy(svc: &Service, by: Operator<'_>, policy: Passwo
         authorize(&c.actor, Action::ManageSettings, Resource::Instance)?;
     }
     policy.validate().map_err(Error::Invalid)?;
+    if password_policy(svc).await? == policy {
+        return Ok(policy);
+    }
     let mut change = svc.change_by_operator(by).await?;
     let before: PasswordPolicy = strongroom_store::settings::put(&mut change, PASSWORD_POLICY, &policy)
         .await?

@@ -57,6 +57,9 @@ async fn the_password_policy_binds_every_password_set_after_it() {
             json!({"min_length": 5}),
             json!({"min_strength": 7}),
             json!({"min_lenght": 14}),
+            json!({"max_length": 10, "min_strength": 4}),
+            json!([]),
+            json!([12, 20, true]),
         ] {
             assert_eq!(
                 owner.put(POLICY, bad.clone()).await.status(),

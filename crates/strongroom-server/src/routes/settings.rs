@@ -1,6 +1,6 @@
 //! Instance settings visible to administrators of the settings module.
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, Json};
 use crate::state::Shared;
 use axum::extract::State;
@@ -92,8 +92,14 @@ async fn get_password_policy(State(st): State<Shared>, caller: Caller) -> ApiRes
 async fn set_password_policy(
     State(st): State<Shared>,
     caller: Caller,
-    Json(req): Json<PasswordPolicyBody>,
+    Json(req): Json<serde_json::Value>,
 ) -> ApiResult<Json<PasswordPolicyBody>> {
+    // serde reads a struct from an array too, by position: `[]` would reset every rule.
+    if !req.is_object() {
+        return Err(ApiError::bad_request("the password policy is a JSON object"));
+    }
+    let req: PasswordPolicyBody =
+        serde_json::from_value(req).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
     Ok(Json(
         settings::set_password_policy(&st, (&caller).into(), req.into())
             .await?
