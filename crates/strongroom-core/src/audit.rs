@@ -360,6 +360,12 @@ impl AuditEvent {
         self.actor_email = Some(actor.email.clone());
         self
     }
+    /// By the operator at the machine's console (the CLI): the actor is recorded as `cli`.
+    pub fn by_console(mut self) -> Self {
+        self.actor_id = None;
+        self.actor_email = Some("cli".into());
+        self
+    }
     /// By the holder of an external link: the actor is recorded as `link:<link id>`.
     pub fn by_link(mut self, link_id: &str) -> Self {
         self.actor_id = Some(format!("link:{link_id}"));

@@ -99,10 +99,7 @@ impl Operator<'_> {
     pub fn event(&self, action: AuditAction) -> AuditEvent {
         match self {
             Operator::User(c) => c.event(action),
-            Operator::Console => AuditEvent {
-                actor_email: Some("cli".into()),
-                ..AuditEvent::new(action)
-            },
+            Operator::Console => AuditEvent::new(action).by_console(),
         }
     }
 }

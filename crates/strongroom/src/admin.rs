@@ -166,17 +166,9 @@ async fn user_by_email(db: &Db, email: &str) -> Result<store_people::User, Strin
         .ok_or_else(|| format!("no user with e-mail {email}"))
 }
 
-/// An audit event for a CLI action: the actor is the person at the console.
-fn at_console(e: AuditEvent) -> AuditEvent {
-    AuditEvent {
-        actor_email: Some("cli".into()),
-        ..e
-    }
-}
-
 /// Records an audit event that changes nothing else (a job started or finished).
 pub(crate) async fn audit(db: &Db, e: AuditEvent) -> Result<(), String> {
-    strongroom_store::audit::record(db, &at_console(e), SystemClock.now_ms())
+    strongroom_store::audit::record(db, &e.by_console(), SystemClock.now_ms())
         .await
         .map_err(|e| e.to_string())
 }
@@ -188,7 +180,7 @@ async fn change(db: &Db) -> Result<Change, String> {
 
 /// Commits a console change together with its audit event.
 async fn commit(c: Change, e: AuditEvent) -> Result<(), String> {
-    c.commit(&at_console(e)).await.map_err(|e| e.to_string())
+    c.commit(&e.by_console()).await.map_err(|e| e.to_string())
 }
 
 /// A secret's value from standard input, without the newline `echo` adds.
