@@ -12,5 +12,3 @@ pub mod rooms;
 pub mod settings;
 pub mod system;
 pub mod transform;
-
-pub use strongroom_service::access::*;
