@@ -7,4 +7,4 @@ pub mod password;
 pub mod session;
 pub mod token;
 
-pub use session::{AuthError, Login, SessionAuth};
+pub use session::AuthError;

@@ -1,12 +1,10 @@
-//! Signing in and recognising the caller of a request.
+//! Recognising the caller of a request: who an account or an API token is.
 
-use crate::{password, token};
-use secrecy::SecretString;
+use crate::token;
 use strongroom_core::Actor;
-use strongroom_core::audit::{AuditAction, AuditEvent, RequestOrigin};
-use strongroom_store::people::{self, User};
-use strongroom_store::sessions::{self, NewSession};
-use strongroom_store::{Change, Db, StoreError};
+use strongroom_store::people::User;
+use strongroom_store::sessions;
+use strongroom_store::{Db, StoreError};
 
 /// Why authentication failed.
 #[derive(Debug, thiserror::Error)]
@@ -64,91 +62,6 @@ pub fn actor_of(user: &User) -> Result<Actor, AuthError> {
     })
 }
 
-/// A successful sign-in: the secrets go to the browser once and are not kept.
-pub struct Login {
-    pub user: User,
-    pub session_secret: String,
-    pub csrf_token: String,
-    pub expires_at: i64,
-}
-
-/// A request authenticated by session cookie, with the hash its CSRF header must match.
-pub struct SessionAuth {
-    pub actor: Actor,
-    pub csrf_hash: String,
-}
-
-/// Checks e-mail and password and opens a session, audited as `auth.login` in the same
-/// change. A refused sign-in changes nothing; its caller audits it.
-pub async fn login(
-    db: &Db,
-    email: &str,
-    pw: SecretString,
-    now: i64,
-    lifetime_ms: i64,
-    origin: &RequestOrigin,
-) -> Result<Login, AuthError> {
-    let found = people::find_by_email(db, email).await?;
-    let (user, hash) = match found {
-        Some((u, h)) => (Some(u), h),
-        None => (None, None),
-    };
-    let checked = hash.clone();
-    let ok = password::verify(hash, pw).await?;
-    let user = match (ok, user) {
-        (true, Some(u)) => u,
-        _ => return Err(AuthError::InvalidCredentials),
-    };
-    let actor = actor_of(&user)?;
-    let (session_secret, id_hash) = token::generate(token::Kind::Session);
-    let (csrf_token, csrf_hash) = token::generate(token::Kind::Csrf);
-    let expires_at = now.saturating_add(lifetime_ms);
-    let mut change = Change::begin(db, now).await?;
-    // The password checked is still the person's, and they are still active: a reset or a
-    // disable that committed during the hash is not undone by a session opened after it.
-    if people::still_as_seen(&mut change, &user, checked.as_deref())
-        .await
-        .is_err()
-    {
-        return Err(AuthError::InvalidCredentials);
-    }
-    sessions::create_session(
-        &mut change,
-        NewSession {
-            id_hash: &id_hash,
-            user_id: &user.id,
-            csrf_hash: &csrf_hash,
-            expires_at,
-            ip: origin.ip.clone(),
-            user_agent: origin.user_agent.clone(),
-        },
-    )
-    .await?;
-    change
-        .commit(&AuditEvent::new(AuditAction::Login).by(&actor).from_origin(origin))
-        .await?;
-    Ok(Login {
-        user,
-        session_secret,
-        csrf_token,
-        expires_at,
-    })
-}
-
-/// The caller behind a session cookie value.
-pub async fn from_session(db: &Db, secret: &str, now: i64) -> Result<SessionAuth, AuthError> {
-    let row = sessions::find_session(db, &token::hash(secret), now)
-        .await?
-        .ok_or(AuthError::Unauthenticated)?;
-    let user = people::get_user(db, &row.user_id)
-        .await
-        .map_err(|_| AuthError::Unauthenticated)?;
-    Ok(SessionAuth {
-        actor: actor_of(&user)?,
-        csrf_hash: row.csrf_hash,
-    })
-}
-
 /// The caller behind a bearer token.
 pub async fn from_api_token(db: &Db, secret: &str, now: i64) -> Result<Actor, AuthError> {
     let (user, scope) = sessions::find_token_user(db, &token::hash(secret), now)
@@ -157,10 +70,4 @@ pub async fn from_api_token(db: &Db, secret: &str, now: i64) -> Result<Actor, Au
     let mut actor = actor_of(&user)?;
     actor.scope = scope;
     Ok(actor)
-}
-
-/// Ends the session behind a cookie value, as part of a change.
-pub async fn logout(change: &mut Change, secret: &str) -> Result<(), AuthError> {
-    sessions::delete_session(change, &token::hash(secret)).await?;
-    Ok(())
 }

@@ -73,6 +73,9 @@ pub enum AuditAction {
     EncryptionConvert,
     EncryptionRotate,
     PasswordPolicySet,
+    SignInRulesSet,
+    UserUnlock,
+    SessionEnd,
     SecretSet,
     SecretDelete,
     OrphansRemove,
@@ -127,6 +130,9 @@ impl AuditAction {
         AuditAction::EncryptionConvert,
         AuditAction::EncryptionRotate,
         AuditAction::PasswordPolicySet,
+        AuditAction::SignInRulesSet,
+        AuditAction::UserUnlock,
+        AuditAction::SessionEnd,
         AuditAction::SecretSet,
         AuditAction::SecretDelete,
         AuditAction::OrphansRemove,
@@ -181,6 +187,9 @@ impl AuditAction {
             AuditAction::EncryptionConvert => "settings.encryption.convert",
             AuditAction::EncryptionRotate => "settings.encryption.rotate",
             AuditAction::PasswordPolicySet => "settings.password_policy.set",
+            AuditAction::SignInRulesSet => "settings.sign_in_rules.set",
+            AuditAction::UserUnlock => "user.unlock",
+            AuditAction::SessionEnd => "auth.session.end",
             AuditAction::SecretSet => "settings.secret.set",
             AuditAction::SecretDelete => "settings.secret.delete",
             AuditAction::OrphansRemove => "storage.orphans.remove",
@@ -240,6 +249,11 @@ impl AuditAction {
             }
             AuditAction::EncryptionRotate => "Stored documents were re-wrapped under a new master key.",
             AuditAction::PasswordPolicySet => "The password policy was changed (each rule from → to).",
+            AuditAction::SignInRulesSet => {
+                "The sign-in rules (brute-force limit, session lifetime and idle timeout, login history retention) were changed (each rule from → to)."
+            }
+            AuditAction::UserUnlock => "A person's account was unlocked after too many failed sign-ins.",
+            AuditAction::SessionEnd => "A browser session was ended by its holder or an administrator.",
             AuditAction::SecretSet => "A stored secret was set.",
             AuditAction::SecretDelete => "A stored secret was deleted.",
             AuditAction::OrphansRemove => "Orphaned blobs and partial uploads were removed.",
@@ -262,7 +276,9 @@ impl AuditAction {
             | AuditAction::GroupMemberAdd
             | AuditAction::GroupMemberRemove
             | AuditAction::TokenCreate
-            | AuditAction::TokenRevoke => "people",
+            | AuditAction::TokenRevoke
+            | AuditAction::UserUnlock
+            | AuditAction::SessionEnd => "people",
             AuditAction::RoomCreate
             | AuditAction::RoomRename
             | AuditAction::RoomDelete
@@ -294,6 +310,7 @@ impl AuditAction {
             | AuditAction::LinkFileView => "documents",
             AuditAction::EncryptionConvert
             | AuditAction::EncryptionRotate
+            | AuditAction::SignInRulesSet
             | AuditAction::PasswordPolicySet
             | AuditAction::SecretSet
             | AuditAction::SecretDelete

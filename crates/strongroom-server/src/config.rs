@@ -50,6 +50,11 @@ pub struct HttpConfig {
     /// Open connections allowed from one client address (behind a reverse proxy, raise it:
     /// every client then shares the proxy's address).
     pub max_connections_per_address: u32,
+    /// The reverse proxies in front of the server (addresses or CIDR ranges): only from these
+    /// peers are `Forwarded` / `X-Forwarded-For` read for the client's address (the address
+    /// rules, the brute-force limit and the login history work on it). Empty: the headers are
+    /// ignored and the direct peer is the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -58,7 +63,23 @@ impl Default for HttpConfig {
             header_timeout_secs: 30,
             body_idle_timeout_secs: 60,
             max_connections_per_address: 128,
+            trusted_proxies: Vec::new(),
         }
+    }
+}
+
+impl HttpConfig {
+    /// The trusted proxies, parsed (a mistake is an error at start, not a silent hole).
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|s| {
+                let s = s.trim();
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("http.trusted_proxies: {s:?} is not an IP address or CIDR range"))
+            })
+            .collect()
     }
 }
 

@@ -35,6 +35,9 @@ pub struct ErrorDetail {
     pub code: String,
     /// What went wrong, for a person.
     pub message: String,
+    /// The server's id for the request (as in its `X-Request-Id` header and log lines): what
+    /// to quote to an administrator.
+    pub request_id: Option<String>,
 }
 
 impl ApiError {
@@ -84,6 +87,7 @@ impl IntoResponse for ApiError {
             error: ErrorDetail {
                 code: self.code.to_string(),
                 message,
+                request_id: crate::http::REQUEST_ID.try_with(Clone::clone).ok(),
             },
         };
         let mut r = (self.status, Json(body)).into_response();
@@ -111,6 +115,7 @@ impl From<strongroom_service::Error> for ApiError {
             E::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why),
             E::Invalid(why) => ApiError::bad_request(why),
             E::Conflict(why) => ApiError::new(StatusCode::CONFLICT, "conflict", why),
+            E::AddressDenied => ApiError::new(StatusCode::FORBIDDEN, "ip_denied", e.to_string()),
             E::TooMany { retry_after } => ApiError {
                 retry_after: Some(retry_after),
                 ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked", e.to_string())
@@ -167,6 +172,17 @@ impl From<StoreError> for ApiError {
                     "integrity",
                     "stored data failed its integrity check",
                 )
+            }
+            StoreError::Db(_) if e.unavailable() => {
+                tracing::error!(error = %e, "the database is unavailable");
+                ApiError {
+                    retry_after: Some(5),
+                    ..ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "the database is unavailable; try again shortly",
+                    )
+                }
             }
             StoreError::Db(_)
             | StoreError::Blob(_)

@@ -5,10 +5,12 @@ use crate::error::ApiError;
 use crate::state::Shared;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{Method, header};
-use std::net::SocketAddr;
-use strongroom_auth::{AuthError, session};
+use axum::http::{HeaderMap, Method, header};
+use ipnet::IpNet;
+use std::net::{IpAddr, SocketAddr};
+use strongroom_auth::AuthError;
 use strongroom_core::audit::RequestOrigin;
+use strongroom_service::account;
 
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -64,12 +66,10 @@ pub struct Query<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct Path<T>(pub T);
 
-/// Where the request came from.
-pub fn origin_of(parts: &Parts) -> RequestOrigin {
-    let ip = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+/// Where the request came from: the client's address (see [`client_address`]), its
+/// browser, and the server's own id for the request (never the client's `X-Request-Id`).
+pub fn origin_of(parts: &Parts, trusted_proxies: &[IpNet]) -> RequestOrigin {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let header_str = |name: &str| {
         parts
             .headers
@@ -78,10 +78,73 @@ pub fn origin_of(parts: &Parts) -> RequestOrigin {
             .map(|s| s.chars().take(512).collect())
     };
     RequestOrigin {
-        ip,
+        ip: client_address(peer, &parts.headers, trusted_proxies).map(|a| a.to_string()),
         user_agent: header_str("user-agent"),
-        request_id: header_str("x-request-id"),
+        request_id: parts.extensions.get::<crate::http::RequestId>().map(|r| r.0.clone()),
     }
+}
+
+/// The client's address: the direct peer, unless the peer is one of the configured trusted
+/// proxies (`[http] trusted_proxies`); then the `Forwarded` (or else `X-Forwarded-For`)
+/// chain is read from the nearest hop back, past every trusted proxy, to the first address
+/// that is not one. From any other peer those headers are ignored: anyone can send them.
+pub fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = peer?.to_canonical();
+    let is_trusted = |a: &IpAddr| trusted.iter().any(|n| n.contains(a));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let mut client = peer;
+    for hop in forwarded_chain(headers).iter().rev() {
+        // An entry that is no address ("unknown", an obfuscated name, garbage) ends the
+        // chain: what lies beyond it cannot be told apart from what a client wrote.
+        let Some(addr) = parse_hop(hop) else { break };
+        client = addr;
+        if !is_trusted(&addr) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// The addresses the proxies recorded, farthest first: `Forwarded: for=…` when the request
+/// has that header, else `X-Forwarded-For`.
+fn forwarded_chain(headers: &HeaderMap) -> Vec<String> {
+    let values = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap_or("unparseable"))
+            .flat_map(|v| v.split(','))
+            .map(|s| s.trim().to_string())
+            .collect()
+    };
+    let forwarded = values("forwarded");
+    if forwarded.is_empty() {
+        return values("x-forwarded-for");
+    }
+    forwarded
+        .iter()
+        .map(|element| {
+            element
+                .split(';')
+                .filter_map(|pair| pair.trim().split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("for"))
+                .map_or_else(String::new, |(_, v)| v.trim().trim_matches('"').to_string())
+        })
+        .collect()
+}
+
+/// One hop's address: `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`, `[2001:db8::1]:4711`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(a) = hop.parse::<IpAddr>() {
+        return Some(a.to_canonical());
+    }
+    if let Ok(sa) = hop.parse::<SocketAddr>() {
+        return Some(sa.ip().to_canonical());
+    }
+    let inner = hop.strip_prefix('[')?.split(']').next()?;
+    inner.parse::<IpAddr>().ok().map(|a| a.to_canonical())
 }
 
 /// The value of one cookie.
@@ -126,8 +189,7 @@ impl FromRequestParts<Shared> for Caller {
 
     #[tracing::instrument(skip_all)]
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
-        let origin = origin_of(parts);
-        let now = state.now();
+        let origin = origin_of(parts, &state.trusted_proxies);
         if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
             let value = auth.to_str().map_err(|_| AuthError::Unauthenticated)?;
             let token = value
@@ -135,18 +197,10 @@ impl FromRequestParts<Shared> for Caller {
                 .or_else(|| value.strip_prefix("bearer "))
                 .ok_or(AuthError::Unauthenticated)?
                 .trim();
-            let actor = session::from_api_token(&state.db, token, now).await?;
-            return Ok(Caller(strongroom_service::Caller {
-                actor,
-                origin,
-                session_hash: None,
-                token_hash: Some(strongroom_auth::token::hash(token)),
-            }));
+            return Ok(Caller(account::token_caller(state, token, origin).await?));
         }
-        let secret = cookie(parts, state.session_cookie())
-            .ok_or(AuthError::Unauthenticated)?
-            .to_string();
-        let s = session::from_session(&state.db, &secret, now).await?;
+        let secret = cookie(parts, state.session_cookie()).ok_or(AuthError::Unauthenticated)?;
+        let (caller, csrf_hash) = account::session_caller(state, secret, origin).await?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
             let given = parts
@@ -154,27 +208,22 @@ impl FromRequestParts<Shared> for Caller {
                 .get(CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            if given.is_empty() || !strongroom_auth::token::matches(given, &s.csrf_hash) {
+            if given.is_empty() || !strongroom_auth::token::matches(given, &csrf_hash) {
                 return Err(AuthError::Csrf.into());
             }
         }
-        Ok(Caller(strongroom_service::Caller {
-            actor: s.actor,
-            origin,
-            session_hash: Some(strongroom_auth::token::hash(&secret)),
-            token_hash: None,
-        }))
+        Ok(Caller(caller))
     }
 }
 
 /// Where an unauthenticated request came from (for auditing sign-in and setup).
 pub struct Origin(pub RequestOrigin);
 
-impl<S: Send + Sync> FromRequestParts<S> for Origin {
+impl FromRequestParts<Shared> for Origin {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Origin(origin_of(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Self::Rejection> {
+        Ok(Origin(origin_of(parts, &state.trusted_proxies)))
     }
 }
 
@@ -201,7 +250,7 @@ impl FromRequestParts<Shared> for LinkCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
-        let origin = origin_of(parts);
+        let origin = origin_of(parts, &state.trusted_proxies);
         let secret = parts
             .headers
             .get(header::AUTHORIZATION)

@@ -1,4 +1,4 @@
-//! Middleware shared by every route: request ids, security headers, metrics and request logs
+//! Middleware shared by every route: the server's own request ids, security headers, metrics and request logs
 //! (method, path and status only: never query strings, headers, bodies or tokens).
 
 use axum::extract::{MatchedPath, Request};
@@ -6,6 +6,37 @@ use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::time::Instant;
+
+/// The server's own id for a request: a fresh UUID, in the request's extensions, its log
+/// lines, its audit events, every error body and the `X-Request-Id` response header. A
+/// client's `X-Request-Id` is never used for it (anyone could make their requests look like
+/// someone else's in the audit trail); it is logged apart, as `client_request_id`.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+tokio::task_local! {
+    /// The id of the request being answered, for error bodies built far from the request.
+    pub static REQUEST_ID: String;
+}
+
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().hyphenated().to_string();
+    let client: String = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(128).collect())
+        .unwrap_or_default();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", request_id = %id, client_request_id = %client);
+    let mut res = REQUEST_ID
+        .scope(id.clone(), tracing::Instrument::instrument(next.run(req), span))
+        .await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
+    }
+    res
+}
 
 /// Headers every response carries. `tls` adds HSTS.
 pub async fn security_headers(tls: bool, req: Request, next: Next) -> Response {
@@ -80,19 +111,13 @@ pub async fn observe(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let path = redacted(req.uri().path());
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
     let res = next.run(req).await;
     let status = res.status().as_u16();
     let secs = start.elapsed().as_secs_f64();
     metrics::counter!("strongroom_http_requests_total", "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string()).increment(1);
     metrics::histogram!("strongroom_http_request_duration_seconds", "method" => method.to_string(), "route" => route)
         .record(secs);
-    tracing::info!(%method, %path, status, ms = (secs * 1000.0) as u64, request_id, "request");
+    tracing::info!(%method, %path, status, ms = (secs * 1000.0) as u64, "request");
     res
 }
 

@@ -15,7 +15,6 @@ pub mod tls;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::HeaderName;
 use config::Config;
 use state::{AppState, Shared};
 use std::net::SocketAddr;
@@ -23,7 +22,6 @@ use std::sync::Arc;
 use strongroom_core::{Clock, SystemClock};
 use strongroom_store::encryption::KeyRing;
 use strongroom_store::{BlobStore, Db, blob::S3Settings};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -58,6 +56,7 @@ pub fn api() -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .merge(routes::content::router())
         .merge(routes::files::router())
         .merge(routes::settings::router())
+        .merge(routes::sign_in::router())
         .merge(routes::transform::router())
         .split_for_parts();
     // After the merge: the error answers are added from each operation's shape.
@@ -72,7 +71,6 @@ pub fn app(state: Shared) -> Router {
     let tls = state.tls;
     let session_cookie = state.session_cookie();
     let body_idle = state.body_idle_timeout;
-    let request_id = HeaderName::from_static("x-request-id");
     router
         .route(
             "/api/v1/openapi.json",
@@ -100,8 +98,7 @@ pub fn app(state: Shared) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| {
             http::security_headers(tls, req, next)
         }))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(http::request_id))
         .with_state(state)
 }
 
@@ -236,6 +233,7 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         https: cfg.tls.enabled() || cfg.public_url.trim().to_ascii_lowercase().starts_with("https://"),
         metrics,
         metrics_public: cfg.metrics.public,
+        trusted_proxies: cfg.http.trusted_proxies()?,
     });
     if cfg.encryption.enabled {
         state.spawn_conversion(strongroom_store::convert::Target::Encrypted);
@@ -255,7 +253,10 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
                 Err(e) => tracing::warn!(error = %e, "removing partial uploads failed; will retry"),
             }
             if let Err(e) = strongroom_store::sessions::purge_expired(&sweeper.db, sweeper.now()).await {
-                tracing::warn!(error = %e, "removing expired sessions failed; will retry");
+                tracing::warn!(error = %e, "removing expired link sessions failed; will retry");
+            }
+            if let Err(e) = strongroom_service::account::sweep_sign_in(&sweeper).await {
+                tracing::warn!(error = %e, "ending expired sessions failed; will retry");
             }
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         }

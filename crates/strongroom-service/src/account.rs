@@ -1,14 +1,17 @@
 //! The instance's first start (the Owner's account), signing in and out, the signed-in
 //! person's own account, and their API tokens.
 
+use crate::settings::SignInRules;
 use crate::{Caller, Error, Result, Service};
 use secrecy::SecretString;
 use strongroom_auth::{AuthError, password, session, token};
 use strongroom_core::audit::{AuditAction, AuditEvent, Outcome, RequestOrigin};
 use strongroom_core::ids::{RoomId, TokenId};
 use strongroom_core::{Action, Capability, ModuleSet, Resource, Role, Scope, authorize};
+use strongroom_store::login_history::{self, NewLoginEvent};
 use strongroom_store::people::{self, NewUser, User};
-use strongroom_store::sessions::{self, ApiToken};
+use strongroom_store::sessions::{self, ApiToken, NewSession, SessionRow};
+use strongroom_store::throttle;
 
 /// Creates the Owner account on a fresh instance, with the one-time setup token printed by
 /// `strongroom serve` on first start.
@@ -63,33 +66,277 @@ pub async fn setup_owner(
     Ok(user)
 }
 
+/// A successful sign-in: the secrets go to the browser once and are not kept.
+pub struct Login {
+    pub user: User,
+    pub session_secret: String,
+    pub csrf_token: String,
+    pub expires_at: i64,
+}
+
+/// What a sign-in attempt is counted under: a hash of the e-mail address as typed
+/// (normalised when it is one), so unknown addresses are counted exactly as accounts are and
+/// what was typed is never stored.
+pub(crate) fn attempt_key(email: &str) -> String {
+    let typed = people::normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+    token::hash(&format!("sign-in:{typed}"))
+}
+
 /// Signs in with e-mail and password: a browser session (its secret goes in a cookie) and
-/// the CSRF token its changing requests must carry. A failure is audited with its reason.
-pub async fn login(
-    svc: &Service,
-    email: &str,
-    password: SecretString,
-    origin: &RequestOrigin,
-) -> Result<session::Login> {
-    match session::login(&svc.db, email, password, svc.now(), svc.session_ms, origin).await {
-        Ok(l) => Ok(l),
+/// the CSRF token its changing requests must carry.
+///
+/// Each attempt is counted before its password is checked (the brute-force limit of the
+/// sign-in rules, per account and per account and address); an unknown address costs the
+/// same as an account (a hash check against a dummy, a history row, an audit event) and is
+/// answered alike. Every outcome goes into the login history and the audit trail, with the
+/// e-mail address only when it names an account.
+pub async fn login(svc: &Service, email: &str, password: SecretString, origin: &RequestOrigin) -> Result<Login> {
+    let rules = crate::settings::sign_in_rules(svc).await?;
+    let found = people::find_by_email(&svc.db, email).await?;
+    let (user, hash) = match found {
+        Some((u, h)) => (Some(u), h),
+        None => (None, None),
+    };
+    // The address rule for everyone needs no account: checked before anything is counted.
+    if !rules.address_allowed(Role::User, origin.ip.as_deref()) {
+        refuse(svc, user.as_ref(), Refusal::IpDenied, origin).await?;
+        return Err(Error::AddressDenied);
+    }
+    let account = attempt_key(email);
+    let address = origin.ip.as_deref().unwrap_or("");
+    let now = svc.now();
+    if let Err(until) = throttle::begin_attempt(&svc.db, &account, address, rules.limits(), now).await? {
+        refuse(svc, user.as_ref(), Refusal::Locked, origin).await?;
+        let retry_after = u32::try_from((until - now).max(1000) / 1000).unwrap_or(u32::MAX);
+        return Err(Error::TooMany { retry_after });
+    }
+    let checked = hash.clone();
+    let ok = password::verify(hash, password).await?;
+    let user = match (ok, user) {
+        (true, Some(u)) => u,
+        (false, Some(u)) => {
+            refuse(svc, Some(&u), Refusal::BadPassword, origin).await?;
+            return Err(AuthError::InvalidCredentials.into());
+        }
+        (_, None) => {
+            refuse(svc, None, Refusal::UnknownUser, origin).await?;
+            return Err(AuthError::InvalidCredentials.into());
+        }
+    };
+    let actor = match session::actor_of(&user) {
+        Ok(a) => a,
         Err(e) => {
-            let ev = AuditEvent::new(AuditAction::Login)
-                .outcome(Outcome::Failure)
-                .details(serde_json::json!({ "email": email.chars().take(254).collect::<String>(), "reason": e.to_string() }))
-                .from_origin(origin);
-            svc.audit(ev).await?;
-            Err(e.into())
+            refuse(svc, Some(&user), Refusal::Disabled, origin).await?;
+            return Err(e.into());
+        }
+    };
+    throttle::succeeded(&svc.db, &account, address).await?;
+    // Administrators' own address rule, once the password proved who is signing in (asked
+    // before, it would tell anyone which accounts are administrators).
+    if !rules.address_allowed(user.role, origin.ip.as_deref()) {
+        refuse(svc, Some(&user), Refusal::IpDenied, origin).await?;
+        return Err(Error::AddressDenied);
+    }
+    let (session_secret, id_hash) = token::generate(token::Kind::Session);
+    let (csrf_token, csrf_hash) = token::generate(token::Kind::Csrf);
+    let mut change = svc.change().await?;
+    let expires_at = change.now().saturating_add(rules.lifetime_ms());
+    // The password checked is still the person's, and they are still active: a reset or a
+    // disable that committed during the hash is not undone by a session opened after it.
+    if people::still_as_seen(&mut change, &user, checked.as_deref())
+        .await
+        .is_err()
+    {
+        return Err(AuthError::InvalidCredentials.into());
+    }
+    let id = sessions::create_session(
+        &mut change,
+        NewSession {
+            id_hash: &id_hash,
+            user_id: &user.id,
+            csrf_hash: &csrf_hash,
+            expires_at,
+            ip: origin.ip.clone(),
+            user_agent: origin.user_agent.clone(),
+        },
+    )
+    .await?;
+    login_history::record_in(&mut change, &history_row("login", None, Some(&user), origin)).await?;
+    change
+        .commit(
+            &AuditEvent::new(AuditAction::Login)
+                .by(&actor)
+                .target("session", &id)
+                .from_origin(origin),
+        )
+        .await?;
+    Ok(Login {
+        user,
+        session_secret,
+        csrf_token,
+        expires_at,
+    })
+}
+
+/// Why a sign-in was refused, as the login history and the audit trail name it.
+#[derive(Clone, Copy)]
+pub(crate) enum Refusal {
+    BadPassword,
+    UnknownUser,
+    Locked,
+    Disabled,
+    IpDenied,
+}
+
+impl Refusal {
+    fn as_str(self) -> &'static str {
+        match self {
+            Refusal::BadPassword => "bad_password",
+            Refusal::UnknownUser => "unknown_user",
+            Refusal::Locked => "locked",
+            Refusal::Disabled => "disabled",
+            Refusal::IpDenied => "ip_denied",
         }
     }
+}
+
+/// A row of the login history about `user` (none: the attempt named no account).
+fn history_row<'a>(
+    event: &'a str,
+    reason: Option<&'a str>,
+    user: Option<&'a User>,
+    origin: &'a RequestOrigin,
+) -> NewLoginEvent<'a> {
+    let (browser, platform) = crate::device::describe(origin.user_agent.as_deref());
+    NewLoginEvent {
+        event,
+        reason,
+        user_id: user.map(|u| &u.id),
+        email: user.map(|u| u.email.as_str()),
+        ip: origin.ip.as_deref(),
+        browser: Some(browser),
+        platform: Some(platform),
+    }
+}
+
+/// Records a refused sign-in in the login history and the audit trail.
+pub(crate) async fn refuse(svc: &Service, user: Option<&User>, why: Refusal, origin: &RequestOrigin) -> Result<()> {
+    let reason = why.as_str();
+    login_history::record(&svc.db, &history_row("failure", Some(reason), user, origin), svc.now()).await?;
+    let mut event = AuditEvent::new(AuditAction::Login)
+        .outcome(Outcome::Failure)
+        .from_origin(origin);
+    event = match user {
+        Some(u) => event
+            .target("user", &u.id)
+            .details(serde_json::json!({ "email": u.email, "reason": reason })),
+        None => event.details(serde_json::json!({ "reason": reason })),
+    };
+    svc.audit(event).await
+}
+
+/// The person behind a session cookie's value, and the hash its CSRF header must match. A
+/// session past the lifetime or idle time of the sign-in rules in force ends here (with its
+/// row in the login history); a live one is marked as used.
+pub async fn session_caller(svc: &Service, secret: &str, origin: RequestOrigin) -> Result<(Caller, String)> {
+    let hash = token::hash(secret);
+    let now = svc.now();
+    let row = sessions::find_session(&svc.db, &hash, now)
+        .await?
+        .ok_or(AuthError::Unauthenticated)?;
+    let rules = crate::settings::sign_in_rules(svc).await?;
+    if let Some(reason) = ended_by(&rules, &row, now) {
+        expire(svc, &row, reason).await?;
+        return Err(AuthError::Unauthenticated.into());
+    }
+    let actor = session::actor_of(&row.user)?;
+    if !rules.address_allowed(actor.role, origin.ip.as_deref()) {
+        return Err(Error::AddressDenied);
+    }
+    if now - row.last_seen_at >= 60_000 {
+        sessions::touch(&svc.db, &hash, now).await?;
+    }
+    let caller = Caller {
+        actor,
+        origin,
+        session_hash: Some(hash),
+        token_hash: None,
+    };
+    Ok((caller, row.csrf_hash))
+}
+
+/// The person behind an API token (`Authorization: Bearer`), within the token's scope and
+/// the address rules in force.
+pub async fn token_caller(svc: &Service, secret: &str, origin: RequestOrigin) -> Result<Caller> {
+    let actor = session::from_api_token(&svc.db, secret, svc.now()).await?;
+    let rules = crate::settings::sign_in_rules(svc).await?;
+    if !rules.address_allowed(actor.role, origin.ip.as_deref()) {
+        return Err(Error::AddressDenied);
+    }
+    Ok(Caller {
+        actor,
+        origin,
+        session_hash: None,
+        token_hash: Some(token::hash(secret)),
+    })
+}
+
+/// Whether a session is over under these rules, and why.
+fn ended_by(rules: &SignInRules, s: &SessionRow, now: i64) -> Option<&'static str> {
+    if s.expires_at <= now || s.created_at <= now - rules.lifetime_ms() {
+        Some("lifetime")
+    } else if rules.idle_ms().is_some_and(|idle| s.last_seen_at <= now - idle) {
+        Some("idle")
+    } else {
+        None
+    }
+}
+
+/// Ends an expired session with its row in the login history.
+async fn expire(svc: &Service, s: &SessionRow, reason: &str) -> Result<()> {
+    let origin = RequestOrigin {
+        ip: s.ip.clone(),
+        user_agent: s.user_agent.clone(),
+        request_id: None,
+    };
+    let row = history_row("expired", Some(reason), Some(&s.user), &origin);
+    sessions::expire(&svc.db, &s.id_hash, &row, svc.now()).await?;
+    Ok(())
+}
+
+/// The periodic clean-up of sign-in state (every node, each minute; idempotent): sessions
+/// past their lifetime or idle time end (each in the login history), spent counters of
+/// failed sign-ins go, and the login history older than its retention is deleted.
+pub async fn sweep_sign_in(svc: &Service) -> Result<()> {
+    let rules = crate::settings::sign_in_rules(svc).await?;
+    let now = svc.now();
+    let idle = rules.idle_ms().unwrap_or(i64::MAX / 4);
+    loop {
+        let batch = sessions::list_expired(&svc.db, now, rules.lifetime_ms(), idle, 500).await?;
+        for s in &batch {
+            expire(svc, s, ended_by(&rules, s, now).unwrap_or("lifetime")).await?;
+        }
+        if batch.len() < 500 {
+            break;
+        }
+    }
+    throttle::purge(&svc.db, now, rules.limits().period_ms).await?;
+    login_history::purge(&svc.db, now - i64::from(rules.login_history_days) * 86_400_000).await?;
+    Ok(())
 }
 
 /// Ends the caller's browser session (signed in by token: nothing to end but the audit).
 pub async fn logout(svc: &Service, caller: &Caller) -> Result<()> {
     authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
+    let user = people::get_user(&svc.db, &caller.actor.user_id).await?;
     let mut change = svc.change_by(caller).await?;
     if let Some(s) = &caller.session_hash {
         sessions::delete_session(&mut change, s).await?;
+        login_history::record_in(
+            &mut change,
+            &history_row("logout", Some("signed_out"), Some(&user), &caller.origin),
+        )
+        .await?;
     }
     change.commit(&caller.event(AuditAction::Logout)).await?;
     Ok(())

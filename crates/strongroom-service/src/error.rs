@@ -19,6 +19,9 @@ pub enum Error {
     /// The change collides with the state of the data.
     #[error("{0}")]
     Conflict(String),
+    /// The sign-in rules do not let this person in from the address the request came from.
+    #[error("sign-in from this address is not allowed")]
+    AddressDenied,
     /// Too many wrong guesses; try again after this many seconds.
     #[error("too many wrong passwords; try again in {retry_after} s")]
     TooMany { retry_after: u32 },

@@ -11,6 +11,7 @@
 pub mod access;
 pub mod account;
 mod caller;
+mod device;
 pub mod documents;
 mod error;
 pub mod files;
@@ -20,6 +21,7 @@ pub mod people;
 pub mod rooms;
 pub mod settings;
 pub mod sharing;
+pub mod sign_in;
 
 pub use caller::{Caller, LinkCaller, Operator, Requester};
 pub use error::{Error, Result};

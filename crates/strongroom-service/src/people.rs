@@ -23,7 +23,7 @@ fn person(role: Role, modules: ModuleSet) -> Resource<'static> {
 
 /// Checks a signed-in operator may act on a person of this role and modules (the console
 /// may).
-fn may_manage(by: Operator<'_>, role: Role, modules: ModuleSet) -> Result<()> {
+pub(crate) fn may_manage(by: Operator<'_>, role: Role, modules: ModuleSet) -> Result<()> {
     if let Operator::User(c) = by {
         authorize(&c.actor, Action::ManagePerson, person(role, modules))?;
     }

@@ -15,6 +15,9 @@ use strongroom_service::{Caller, Error, Service, folders, rooms};
 use strongroom_store::people::{self, NewUser};
 use strongroom_store::{BlobStore, Db, sessions};
 
+mod common;
+use common::databases;
+
 /// The Owner, signed in by an API token.
 async fn owner(svc: &Service) -> Caller {
     let mut c = svc.change().await.unwrap();
@@ -45,55 +48,12 @@ async fn owner(svc: &Service) -> Caller {
     }
 }
 
-/// SQLite, and PostgreSQL when `STRONGROOM_TEST_POSTGRES_URL` is set (a fresh database,
-/// dropped at the end); without it under `STRONGROOM_REQUIRE_ORACLES=1`, a failure.
-async fn databases(dir: &std::path::Path) -> Vec<(Db, Option<(Db, String)>)> {
-    let mut out = vec![(
-        Db::connect(&format!("sqlite://{}", dir.join("s.db").display()))
-            .await
-            .unwrap(),
-        None,
-    )];
-    match std::env::var("STRONGROOM_TEST_POSTGRES_URL") {
-        Ok(url) => {
-            let admin = Db::connect(&url).await.unwrap();
-            let name = format!("sr_service_moves_{}", std::process::id());
-            for sql in [
-                format!("DROP DATABASE IF EXISTS {name}"),
-                format!("CREATE DATABASE {name}"),
-            ] {
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&admin.pool)
-                    .await
-                    .unwrap();
-            }
-            let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
-            out.push((
-                Db::connect(&format!("{base}/{name}")).await.unwrap(),
-                Some((admin, name)),
-            ));
-        }
-        Err(_) if std::env::var("STRONGROOM_REQUIRE_ORACLES").is_ok_and(|v| v == "1") => {
-            panic!("STRONGROOM_TEST_POSTGRES_URL is not set but STRONGROOM_REQUIRE_ORACLES=1")
-        }
-        Err(_) => {}
-    }
-    out
-}
-
 #[tokio::test]
 async fn a_link_made_while_a_move_is_judged_stops_the_move() {
     let dir = tempfile::tempdir().unwrap();
-    for (i, (db, drop)) in databases(dir.path()).await.into_iter().enumerate() {
+    for (i, (db, drop)) in databases(dir.path(), "moves").await.into_iter().enumerate() {
         a_link_made_meanwhile_stops_the_move(db.clone(), &dir.path().join(format!("blobs{i}"))).await;
-        db.pool.close().await;
-        if let Some((admin, name)) = drop {
-            let sql = format!("DROP DATABASE IF EXISTS {name}");
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&admin.pool)
-                .await
-                .unwrap();
-        }
+        common::drop_database(db, drop).await;
     }
 }
 

@@ -48,6 +48,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "secrets", include_str!("schema/0004_secrets.sql")),
     (5, "grants", include_str!("schema/0005_grants.sql")),
     (6, "settings", include_str!("schema/0006_settings.sql")),
+    (7, "sign-in", include_str!("schema/0007_sign_in.sql")),
 ];
 
 /// What binaries from before the migrator read to learn the schema's version: this one is
@@ -108,9 +109,11 @@ impl Db {
                     .await?
             }
             Backend::Postgres => {
+                // A request waits at most 10 s for a connection: when the database is
+                // unreachable, it is answered 503 then, not held for half a minute.
                 AnyPoolOptions::new()
                     .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(30))
+                    .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
                     .await?
             }

@@ -50,3 +50,26 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    /// Whether a database error means it cannot be reached or is not answering (the request may
+    /// succeed later), not that the request or the data is wrong. Such a failure is a 503: a
+    /// signed-in person whose session cannot be read is not signed out.
+    pub fn unavailable(&self) -> bool {
+        let StoreError::Db(e) = self else { return false };
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(d) => {
+                let code = d.code().unwrap_or_default();
+                // PostgreSQL: connection exceptions (08…), shutting down (57P01–57P03), too many
+                // connections (53300). SQLite: busy (5) and locked (6).
+                code.starts_with("08") || code.starts_with("57P") || code == "53300" || code == "5" || code == "6"
+            }
+            _ => false,
+        }
+    }
+}

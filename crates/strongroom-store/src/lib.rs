@@ -16,6 +16,7 @@ pub mod encryption;
 pub mod error;
 pub mod grants;
 pub mod links;
+pub mod login_history;
 pub mod people;
 mod pipeline;
 pub mod rooms;
@@ -24,6 +25,7 @@ pub mod secrets;
 pub mod sessions;
 pub mod settings;
 mod staging;
+pub mod throttle;
 
 pub use blob::BlobStore;
 pub use change::Change;

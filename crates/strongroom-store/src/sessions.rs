@@ -11,12 +11,19 @@ use sqlx::Row;
 use strongroom_core::Scope;
 use strongroom_core::ids::{RoomId, TokenId, UserId};
 
-/// A browser session found by its secret's hash.
+/// A browser session found by its secret's hash, with its person.
 #[derive(Clone, Debug)]
 pub struct SessionRow {
-    pub user_id: UserId,
+    pub id: String,
+    /// SHA-256 (hex) of its secret: what requests are matched on (never shown).
+    pub id_hash: String,
+    pub user: User,
     pub csrf_hash: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
     pub expires_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 pub struct NewSession<'a> {
@@ -28,45 +35,172 @@ pub struct NewSession<'a> {
     pub user_agent: Option<String>,
 }
 
-pub async fn create_session(c: &mut Change, s: NewSession<'_>) -> Result<()> {
+/// A session's public id: from its secret's hash, which reveals nothing of the secret, so
+/// its holder and administrators can name it without being able to use it.
+pub fn public_id(id_hash: &str) -> String {
+    format!("ses_{}", &id_hash[..id_hash.len().min(24)])
+}
+
+/// Whether `s` has the form of a session's public id.
+pub fn is_public_id(s: &str) -> bool {
+    s.len() == 28 && s.starts_with("ses_") && s[4..].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+pub async fn create_session(c: &mut Change, s: NewSession<'_>) -> Result<String> {
+    let id = public_id(s.id_hash);
+    let now = c.now();
     sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, csrf_hash, created_at, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO sessions (id_hash, id, user_id, csrf_hash, created_at, last_seen_at, expires_at, ip, user_agent) \
+         VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)",
     )
     .bind(s.id_hash.to_string())
+    .bind(id.clone())
     .bind(s.user_id.as_str().to_string())
     .bind(s.csrf_hash.to_string())
-    .bind(c.now())
+    .bind(now)
     .bind(s.expires_at)
     .bind(s.ip)
     .bind(s.user_agent)
     .execute(c.conn())
     .await?;
+    Ok(id)
+}
+
+/// The session's columns, named apart from its person's (both have an id and a creation time).
+const SESSION_COLS: &str = "s.id AS session_id, s.id_hash, s.csrf_hash, s.created_at AS session_created_at, s.last_seen_at, \
+                            s.expires_at, s.ip, s.user_agent";
+
+fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRow> {
+    Ok(SessionRow {
+        id: r.try_get("session_id")?,
+        id_hash: r.try_get("id_hash")?,
+        user: crate::people::user_from_row(r)?,
+        csrf_hash: r.try_get("csrf_hash")?,
+        created_at: r.try_get("session_created_at")?,
+        last_seen_at: r.try_get("last_seen_at")?,
+        expires_at: r.try_get("expires_at")?,
+        ip: r.try_get("ip")?,
+        user_agent: r.try_get("user_agent")?,
+    })
+}
+
+fn session_select(condition: &str) -> String {
+    let user_cols: Vec<String> = crate::people::USER_COLS.split(", ").map(|c| format!("u.{c}")).collect();
+    format!(
+        "SELECT {SESSION_COLS}, {} FROM sessions s JOIN users u ON u.id = s.user_id WHERE {condition}",
+        user_cols.join(", ")
+    )
+}
+
+/// The session with this hash and its person, if it has not reached its stored end (the
+/// lifetime and idle rules in force are the caller's to apply).
+pub async fn find_session(db: &Db, id_hash: &str, now: i64) -> Result<Option<SessionRow>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(session_select(
+        "s.id_hash = $1 AND s.expires_at > $2",
+    )))
+    .bind(id_hash.to_string())
+    .bind(now)
+    .fetch_optional(&db.read)
+    .await?;
+    row.map(|r| session_from_row(&r)).transpose()
+}
+
+/// Every session of a person, oldest first.
+pub async fn list_sessions(db: &Db, user: &UserId, now: i64) -> Result<Vec<SessionRow>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{} ORDER BY s.created_at",
+        session_select("s.user_id = $1 AND s.expires_at > $2")
+    )))
+    .bind(user.as_str().to_string())
+    .bind(now)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter().map(session_from_row).collect()
+}
+
+/// Sessions past their stored end, their lifetime or their idle time (at most `limit`).
+pub async fn list_expired(db: &Db, now: i64, lifetime_ms: i64, idle_ms: i64, limit: i64) -> Result<Vec<SessionRow>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{} LIMIT $4",
+        session_select("s.expires_at <= $1 OR s.created_at <= $1 - $2 OR s.last_seen_at <= $1 - $3")
+    )))
+    .bind(now)
+    .bind(lifetime_ms)
+    .bind(idle_ms)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(session_from_row).collect()
+}
+
+/// Notes that a session was used now, at most once a minute (the idle timeout counts from
+/// this), so a busy session does not write on every request.
+pub async fn touch(db: &Db, id_hash: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2 AND last_seen_at < $3")
+        .bind(now)
+        .bind(id_hash.to_string())
+        .bind(now - 60_000)
+        .execute(&db.pool)
+        .await?;
     Ok(())
 }
 
-/// The live session with this hash; expired sessions are not returned.
-pub async fn find_session(db: &Db, id_hash: &str, now: i64) -> Result<Option<SessionRow>> {
-    let row = sqlx::query("SELECT user_id, csrf_hash, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2")
-        .bind(id_hash.to_string())
-        .bind(now)
-        .fetch_optional(&db.read)
-        .await?;
-    row.map(|r| {
-        Ok(SessionRow {
-            user_id: UserId::from_trusted(r.try_get("user_id")?),
-            csrf_hash: r.try_get("csrf_hash")?,
-            expires_at: r.try_get("expires_at")?,
-        })
-    })
-    .transpose()
-}
-
-pub async fn delete_session(c: &mut Change, id_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+pub async fn delete_session(c: &mut Change, id_hash: &str) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
         .bind(id_hash.to_string())
         .execute(c.conn())
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Ends a session that outlived its lifetime or idle time, with its row in the login history,
+/// together. False: it was gone already (another node or request ended it first).
+pub async fn expire(db: &Db, id_hash: &str, event: &crate::login_history::NewLoginEvent<'_>, now: i64) -> Result<bool> {
+    let mut tx = db.pool.begin().await?;
+    let gone = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(id_hash.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if gone {
+        crate::login_history::insert(event, now).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(gone)
+}
+
+/// Ends a person's session by its public id. False: no such session of theirs.
+pub async fn end_session(c: &mut Change, user: &UserId, id: &str) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+        .bind(id.to_string())
+        .bind(user.as_str().to_string())
+        .execute(c.conn())
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Ends every session of a person but `keep` (a session's hash). Gives the public ids ended.
+pub async fn end_sessions(c: &mut Change, user: &UserId, keep: Option<&str>) -> Result<Vec<String>> {
+    let keep = keep.unwrap_or("").to_string();
+    let tx = c.conn();
+    let ids: Vec<String> =
+        sqlx::query("SELECT id FROM sessions WHERE user_id = $1 AND id_hash <> $2 ORDER BY created_at")
+            .bind(user.as_str().to_string())
+            .bind(keep.clone())
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<std::result::Result<_, _>>()?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+        .bind(user.as_str().to_string())
+        .bind(keep)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    Ok(ids)
 }
 
 /// A personal API token as listed to its owner (never the secret).
@@ -219,12 +353,12 @@ pub async fn consume_setup_token(c: &mut Change, token_hash: &str) -> Result<boo
     Ok(found)
 }
 
-/// Deletes expired sessions, link sessions and setup tokens (API tokens stay listed, as
-/// expired, for their owner). Returns how many rows went.
+/// Deletes expired link sessions and setup tokens (API tokens stay listed, as expired, for
+/// their owner; browser sessions end through [`list_expired`], each in the login history).
+/// Returns how many rows went.
 pub async fn purge_expired(db: &Db, now: i64) -> Result<u64> {
     let mut n = 0;
     for sql in [
-        "DELETE FROM sessions WHERE expires_at <= $1",
         "DELETE FROM link_sessions WHERE expires_at <= $1",
         "DELETE FROM setup_tokens WHERE expires_at <= $1",
     ] {

@@ -9,6 +9,7 @@ use strongroom_core::{Clock, Module, Role, SystemClock};
 use strongroom_server::config::Config;
 use strongroom_service::people::{self, NewPerson, PersonUpdate};
 use strongroom_service::settings as service_settings;
+use strongroom_service::sign_in;
 use strongroom_service::{Operator, Service};
 use strongroom_store::encryption::KeyRing;
 use strongroom_store::people as store_people;
@@ -62,6 +63,32 @@ pub enum SettingsCommand {
         #[arg(long)]
         min_strength: Option<u8>,
     },
+    /// Print the sign-in rules as JSON, or change the rules given (the others stay).
+    SignIn {
+        /// Wrong attempts one account may take from one address in a period (1 to 100).
+        #[arg(long)]
+        max_attempts: Option<u32>,
+        /// Wrong attempts one account may take from all addresses in a period.
+        #[arg(long)]
+        max_attempts_per_account: Option<u32>,
+        #[arg(long)]
+        attempt_period_minutes: Option<u32>,
+        #[arg(long)]
+        block_minutes: Option<u32>,
+        #[arg(long)]
+        session_hours: Option<u32>,
+        /// 0: sessions never end for being unused.
+        #[arg(long)]
+        idle_minutes: Option<u32>,
+        #[arg(long)]
+        login_history_days: Option<u32>,
+        /// Comma-separated addresses or CIDR ranges everyone must come from ("" for any).
+        #[arg(long)]
+        allowed_addresses: Option<String>,
+        /// Comma-separated addresses or CIDR ranges administrators must also come from.
+        #[arg(long)]
+        admin_allowed_addresses: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -105,6 +132,10 @@ pub enum UserCommand {
     Enable { email: String },
     /// Set a user's password from standard input.
     SetPassword { email: String },
+    /// Lift the block on a user's sign-in after too many failed attempts.
+    Unlock { email: String },
+    /// End every browser session of a user.
+    SignOut { email: String },
     /// Make another user the Owner (the current Owner becomes a full-access Administrator).
     TransferOwnership {
         #[arg(long)]
@@ -331,6 +362,18 @@ async fn user(svc: &Service, command: &UserCommand) -> Result<(), String> {
                 u.email
             );
         }
+        UserCommand::Unlock { email } => {
+            let u = user_by_email(&svc.db, email).await?;
+            sign_in::unlock(svc, Operator::Console, &u.id).await.map_err(err)?;
+            println!("{} may sign in again", u.email);
+        }
+        UserCommand::SignOut { email } => {
+            let u = user_by_email(&svc.db, email).await?;
+            let ended = sign_in::end_sessions(svc, Operator::Console, &u.id, None)
+                .await
+                .map_err(err)?;
+            println!("{} sessions of {} ended", ended.len(), u.email);
+        }
         UserCommand::TransferOwnership { to } => {
             let target = user_by_email(&svc.db, to).await?;
             people::transfer_ownership(svc, Operator::Console, &target.id)
@@ -371,6 +414,46 @@ async fn settings(svc: &Service, command: &SettingsCommand) -> Result<(), String
                     .map_err(err)?;
             }
             println!("{}", serde_json::to_string_pretty(&policy).map_err(|e| e.to_string())?);
+        }
+        SettingsCommand::SignIn {
+            max_attempts,
+            max_attempts_per_account,
+            attempt_period_minutes,
+            block_minutes,
+            session_hours,
+            idle_minutes,
+            login_history_days,
+            allowed_addresses,
+            admin_allowed_addresses,
+        } => {
+            let list = |s: &str| -> Vec<String> {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                    .map(String::from)
+                    .collect()
+            };
+            let mut rules = service_settings::sign_in_rules(svc).await.map_err(err)?;
+            let before = rules.clone();
+            rules.max_attempts = max_attempts.unwrap_or(rules.max_attempts);
+            rules.max_attempts_per_account = max_attempts_per_account.unwrap_or(rules.max_attempts_per_account);
+            rules.attempt_period_minutes = attempt_period_minutes.unwrap_or(rules.attempt_period_minutes);
+            rules.block_minutes = block_minutes.unwrap_or(rules.block_minutes);
+            rules.session_hours = session_hours.unwrap_or(rules.session_hours);
+            rules.idle_minutes = idle_minutes.unwrap_or(rules.idle_minutes);
+            rules.login_history_days = login_history_days.unwrap_or(rules.login_history_days);
+            if let Some(a) = allowed_addresses {
+                rules.allowed_addresses = list(a);
+            }
+            if let Some(a) = admin_allowed_addresses {
+                rules.admin_allowed_addresses = list(a);
+            }
+            if rules != before {
+                rules = service_settings::set_sign_in_rules(svc, Operator::Console, rules)
+                    .await
+                    .map_err(err)?;
+            }
+            println!("{}", serde_json::to_string_pretty(&rules).map_err(|e| e.to_string())?);
         }
     }
     Ok(())

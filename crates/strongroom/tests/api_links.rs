@@ -248,7 +248,7 @@ async fn a_folder_link_reaches_inside_and_nowhere_else() {
         .text()
         .await
         .unwrap();
-    assert_eq!(revoked, unknown);
+    assert_eq!(error_body(&revoked), error_body(&unknown));
     let r = anon.post(&format!("/api/v1/links/{token}/unlock"), json!({})).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     // The log names the routes used, never a link's secret or a link session.

@@ -234,7 +234,7 @@ async fn overrides_and_deny() {
         .text()
         .await
         .unwrap();
-    assert_eq!(hidden, missing);
+    assert_eq!(error_body(&hidden), error_body(&missing));
 
     // A Deny for her group wins over a grant for her in person.
     let group = owner

@@ -176,9 +176,15 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 include-path-regex = "^/api/v1/(users|setup)$"
 include-method = "POST"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
-# The policy's own rule that max_length is at least min_length spans two fields.
+# The policy's own rule that max_length is at least min_length spans two fields; the sign-in
+# rules' per-account limit is at least the per-address one, and address rules must keep the
+# caller's own address.
 [[operations]]
-include-path-regex = "^/api/v1/settings/security/password-policy$"
+include-path-regex = "^/api/v1/settings/security/(password-policy|sign-in)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403"]
+# `from` before `to` spans two parameters.
+[[operations]]
+include-path-regex = "^/api/v1/(auth/)?login-history$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403"]
 [[operations]]
 include-path-regex = "^/api/v1/groups/\\{{id\\}}"

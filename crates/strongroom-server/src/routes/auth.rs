@@ -71,6 +71,8 @@ pub struct LoginResponse {
 /// Signs in with e-mail and password; sets an HttpOnly, SameSite=Strict session cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody, description = "wrong e-mail or password, or the account is disabled (`unauthenticated`)"),
+        (status = 403, description = "the sign-in rules do not allow this address (`ip_denied`)"),
+        (status = 429, description = "too many failed attempts (`locked`); retry after `Retry-After` seconds"),
         (status = 503, description = "too many password hashes queued (`busy`); retry after `Retry-After` seconds")))]
 async fn login(
     State(st): State<Shared>,
@@ -78,7 +80,7 @@ async fn login(
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let l = account::login(&st, &req.email, req.password, &origin).await?;
-    let max_age = st.session_ms / 1000;
+    let max_age = (l.expires_at - st.now()).max(0) / 1000;
     let cookie = st.session_cookie_header(&l.session_secret, max_age);
     let mut headers = HeaderMap::new();
     headers.insert(

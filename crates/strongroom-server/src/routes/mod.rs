@@ -10,5 +10,6 @@ pub mod links;
 pub mod people;
 pub mod rooms;
 pub mod settings;
+pub mod sign_in;
 pub mod system;
 pub mod transform;

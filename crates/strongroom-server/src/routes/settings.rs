@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use strongroom_auth::password::PasswordPolicy;
-use strongroom_service::settings::{self, EncryptionState};
+use strongroom_service::settings::{self, EncryptionState, SignInRules};
 use strongroom_store::convert::Progress;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,6 +17,50 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(encryption_status))
         .routes(routes!(encryption_convert))
         .routes(routes!(get_password_policy, set_password_policy))
+        .routes(routes!(get_sign_in_rules, set_sign_in_rules))
+}
+
+/// A setting's JSON body: an object (serde reads a struct from an array too, by position:
+/// `[]` would reset every rule), with whole numbers written `7.0` read as `7` (JSON Schema's
+/// `integer` accepts both).
+pub(crate) fn setting_body<T: serde::de::DeserializeOwned>(v: serde_json::Value, what: &str) -> ApiResult<T> {
+    fn whole(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Number(n) if n.as_u64().is_none() => match n.as_f64() {
+                Some(f) if f.fract() == 0.0 && (0.0..=4e9).contains(&f) => serde_json::Value::from(f as u64),
+                _ => serde_json::Value::Number(n),
+            },
+            serde_json::Value::Object(m) => m.into_iter().map(|(k, v)| (k, whole(v))).collect(),
+            serde_json::Value::Array(a) => a.into_iter().map(whole).collect(),
+            v => v,
+        }
+    }
+    if !v.is_object() {
+        return Err(ApiError::bad_request(format!("the {what} is a JSON object")));
+    }
+    serde_json::from_value(whole(v)).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+/// The sign-in rules: the brute-force limit, session lifetime and idle timeout, login history
+/// retention and the address rules (administrators of settings).
+#[utoipa::path(get, path = "/api/v1/settings/security/sign-in", responses((status = 200, body = SignInRules), (status = 403)))]
+async fn get_sign_in_rules(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<SignInRules>> {
+    Ok(Json(settings::read_sign_in_rules(&st, &caller).await?))
+}
+
+/// Sets the sign-in rules (administrators of settings). A `PUT` sets all of them: a field
+/// left out takes its default; unknown fields are refused. Every node applies them at once,
+/// to sign-ins and to every request; address rules that would refuse the caller's own
+/// address are refused (400).
+#[utoipa::path(put, path = "/api/v1/settings/security/sign-in", request_body = SignInRules,
+    responses((status = 200, body = SignInRules), (status = 400), (status = 403)))]
+async fn set_sign_in_rules(
+    State(st): State<Shared>,
+    caller: Caller,
+    Json(req): Json<serde_json::Value>,
+) -> ApiResult<Json<SignInRules>> {
+    let rules = setting_body(req, "sign-in rules")?;
+    Ok(Json(settings::set_sign_in_rules(&st, (&caller).into(), rules).await?))
 }
 
 /// The rules account passwords must meet. A `PUT` sets all of them: a field left out takes
@@ -94,12 +138,7 @@ async fn set_password_policy(
     caller: Caller,
     Json(req): Json<serde_json::Value>,
 ) -> ApiResult<Json<PasswordPolicyBody>> {
-    // serde reads a struct from an array too, by position: `[]` would reset every rule.
-    if !req.is_object() {
-        return Err(ApiError::bad_request("the password policy is a JSON object"));
-    }
-    let req: PasswordPolicyBody =
-        serde_json::from_value(req).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+    let req: PasswordPolicyBody = setting_body(req, "password policy")?;
     Ok(Json(
         settings::set_password_policy(&st, (&caller).into(), req.into())
             .await?

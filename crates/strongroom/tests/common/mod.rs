@@ -504,3 +504,13 @@ pub fn tool(name: &str) -> bool {
     }
     found
 }
+
+/// An error answer's body without its request id (which differs for every request): what
+/// two refusals are compared on when they must read alike.
+pub fn error_body(text: &str) -> Value {
+    let mut v: Value = serde_json::from_str(text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    if let Some(e) = v.get_mut("error").and_then(Value::as_object_mut) {
+        assert!(e.remove("request_id").is_some_and(|id| id.is_string()), "{text}");
+    }
+    v
+}
