@@ -15,6 +15,8 @@ pub enum Kind {
     Link,
     /// The short-lived session an unlocked link hands out.
     LinkSession,
+    /// A password-reset link sent by e-mail.
+    Reset,
 }
 
 impl Kind {
@@ -26,6 +28,7 @@ impl Kind {
             Kind::Setup => "sru_",
             Kind::Link => "srl_",
             Kind::LinkSession => "srk_",
+            Kind::Reset => "srr_",
         }
     }
 }

@@ -74,6 +74,8 @@ pub enum AuditAction {
     EncryptionRotate,
     PasswordPolicySet,
     SignInRulesSet,
+    MailSettingsSet,
+    PasswordResetRequest,
     UserUnlock,
     SessionEnd,
     SecretSet,
@@ -131,6 +133,8 @@ impl AuditAction {
         AuditAction::EncryptionRotate,
         AuditAction::PasswordPolicySet,
         AuditAction::SignInRulesSet,
+        AuditAction::MailSettingsSet,
+        AuditAction::PasswordResetRequest,
         AuditAction::UserUnlock,
         AuditAction::SessionEnd,
         AuditAction::SecretSet,
@@ -188,6 +192,8 @@ impl AuditAction {
             AuditAction::EncryptionRotate => "settings.encryption.rotate",
             AuditAction::PasswordPolicySet => "settings.password_policy.set",
             AuditAction::SignInRulesSet => "settings.sign_in_rules.set",
+            AuditAction::MailSettingsSet => "settings.mail.set",
+            AuditAction::PasswordResetRequest => "user.password.reset_request",
             AuditAction::UserUnlock => "user.unlock",
             AuditAction::SessionEnd => "auth.session.end",
             AuditAction::SecretSet => "settings.secret.set",
@@ -252,6 +258,8 @@ impl AuditAction {
             AuditAction::SignInRulesSet => {
                 "The sign-in rules (brute-force limit, session lifetime and idle timeout, login history retention) were changed (each rule from → to)."
             }
+            AuditAction::MailSettingsSet => "The outgoing mail settings were changed (each field from → to).",
+            AuditAction::PasswordResetRequest => "A password-reset link was sent to a person's e-mail address.",
             AuditAction::UserUnlock => "A person's account was unlocked after too many failed sign-ins.",
             AuditAction::SessionEnd => "A browser session was ended by its holder or an administrator.",
             AuditAction::SecretSet => "A stored secret was set.",
@@ -278,6 +286,7 @@ impl AuditAction {
             | AuditAction::TokenCreate
             | AuditAction::TokenRevoke
             | AuditAction::UserUnlock
+            | AuditAction::PasswordResetRequest
             | AuditAction::SessionEnd => "people",
             AuditAction::RoomCreate
             | AuditAction::RoomRename
@@ -311,6 +320,7 @@ impl AuditAction {
             AuditAction::EncryptionConvert
             | AuditAction::EncryptionRotate
             | AuditAction::SignInRulesSet
+            | AuditAction::MailSettingsSet
             | AuditAction::PasswordPolicySet
             | AuditAction::SecretSet
             | AuditAction::SecretDelete

@@ -55,6 +55,10 @@ pub struct HttpConfig {
     /// rules, the brute-force limit and the login history work on it). Empty: the headers are
     /// ignored and the direct peer is the client.
     pub trusted_proxies: Vec<String>,
+    /// The header those proxies write the client's address in: `x-forwarded-for` (nginx,
+    /// HAProxy, Traefik) or `forwarded` (RFC 7239). Only this one is read; the proxy must
+    /// append to it (or overwrite it).
+    pub forwarded_header: String,
 }
 
 impl Default for HttpConfig {
@@ -64,14 +68,26 @@ impl Default for HttpConfig {
             body_idle_timeout_secs: 60,
             max_connections_per_address: 128,
             trusted_proxies: Vec::new(),
+            forwarded_header: "x-forwarded-for".into(),
         }
     }
 }
 
 impl HttpConfig {
     /// The trusted proxies, parsed (a mistake is an error at start, not a silent hole).
-    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
-        self.trusted_proxies
+    pub fn proxies(&self) -> Result<crate::extract::TrustedProxies, String> {
+        use crate::extract::ForwardedHeader;
+        let header = match self.forwarded_header.to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => ForwardedHeader::XForwardedFor,
+            "forwarded" => ForwardedHeader::Forwarded,
+            other => {
+                return Err(format!(
+                    "http.forwarded_header must be \"x-forwarded-for\" or \"forwarded\", not {other:?}"
+                ));
+            }
+        };
+        let ranges = self
+            .trusted_proxies
             .iter()
             .map(|s| {
                 let s = s.trim();
@@ -79,7 +95,8 @@ impl HttpConfig {
                     .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
                     .map_err(|_| format!("http.trusted_proxies: {s:?} is not an IP address or CIDR range"))
             })
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok(crate::extract::TrustedProxies { ranges, header })
     }
 }
 

@@ -115,6 +115,7 @@ impl From<strongroom_service::Error> for ApiError {
             E::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why),
             E::Invalid(why) => ApiError::bad_request(why),
             E::Conflict(why) => ApiError::new(StatusCode::CONFLICT, "conflict", why),
+            E::NotConfigured(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_configured", e.to_string()),
             E::AddressDenied => ApiError::new(StatusCode::FORBIDDEN, "ip_denied", e.to_string()),
             E::TooMany { retry_after } => ApiError {
                 retry_after: Some(retry_after),

@@ -68,7 +68,7 @@ pub struct Path<T>(pub T);
 
 /// Where the request came from: the client's address (see [`client_address`]), its
 /// browser, and the server's own id for the request (never the client's `X-Request-Id`).
-pub fn origin_of(parts: &Parts, trusted_proxies: &[IpNet]) -> RequestOrigin {
+pub fn origin_of(parts: &Parts, proxies: &TrustedProxies) -> RequestOrigin {
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let header_str = |name: &str| {
         parts
@@ -78,61 +78,76 @@ pub fn origin_of(parts: &Parts, trusted_proxies: &[IpNet]) -> RequestOrigin {
             .map(|s| s.chars().take(512).collect())
     };
     RequestOrigin {
-        ip: client_address(peer, &parts.headers, trusted_proxies).map(|a| a.to_string()),
+        ip: client_address(peer, &parts.headers, proxies).map(|a| a.to_string()),
         user_agent: header_str("user-agent"),
         request_id: parts.extensions.get::<crate::http::RequestId>().map(|r| r.0.clone()),
     }
 }
 
-/// The client's address: the direct peer, unless the peer is one of the configured trusted
-/// proxies (`[http] trusted_proxies`); then the `Forwarded` (or else `X-Forwarded-For`)
-/// chain is read from the nearest hop back, past every trusted proxy, to the first address
-/// that is not one. From any other peer those headers are ignored: anyone can send them.
-pub fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
+/// The reverse proxies whose word on the client's address is believed (`[http]
+/// trusted_proxies`), and the one header they write it in (`[http] forwarded_header`).
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies {
+    pub ranges: Vec<IpNet>,
+    /// `x-forwarded-for` or `forwarded`. Only this one is read: proxies append to the header
+    /// they write and pass the other through as the client sent it.
+    pub header: ForwardedHeader,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    #[default]
+    XForwardedFor,
+    Forwarded,
+}
+
+/// The client's address: the direct peer, unless the peer is a trusted proxy; then the
+/// configured forwarding header is read from the nearest hop back, past every trusted
+/// proxy, to the first address that is not one. From any other peer the headers are
+/// ignored: anyone can send them. A hop that is no address (`unknown`, a name, garbage)
+/// makes the client unknown (`None`, which no address rule allows): what lies beyond it
+/// cannot be told apart from what a client wrote.
+pub fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, proxies: &TrustedProxies) -> Option<IpAddr> {
     let peer = peer?.to_canonical();
-    let is_trusted = |a: &IpAddr| trusted.iter().any(|n| n.contains(a));
+    let is_trusted = |a: &IpAddr| proxies.ranges.iter().any(|n| n.contains(a));
     if !is_trusted(&peer) {
         return Some(peer);
     }
     let mut client = peer;
-    for hop in forwarded_chain(headers).iter().rev() {
-        // An entry that is no address ("unknown", an obfuscated name, garbage) ends the
-        // chain: what lies beyond it cannot be told apart from what a client wrote.
-        let Some(addr) = parse_hop(hop) else { break };
-        client = addr;
-        if !is_trusted(&addr) {
+    for hop in forwarded_chain(headers, proxies.header).iter().rev() {
+        client = parse_hop(hop)?;
+        if !is_trusted(&client) {
             break;
         }
     }
     Some(client)
 }
 
-/// The addresses the proxies recorded, farthest first: `Forwarded: for=…` when the request
-/// has that header, else `X-Forwarded-For`.
-fn forwarded_chain(headers: &HeaderMap) -> Vec<String> {
-    let values = |name: &str| -> Vec<String> {
-        headers
-            .get_all(name)
-            .iter()
-            .map(|v| v.to_str().unwrap_or("unparseable"))
-            .flat_map(|v| v.split(','))
-            .map(|s| s.trim().to_string())
-            .collect()
+/// The addresses the proxies recorded in `header`, farthest first. Each entry is decoded on
+/// its own, so one byte a client wrote in its part of a line does not hide the part the
+/// proxy appended.
+fn forwarded_chain(headers: &HeaderMap, header: ForwardedHeader) -> Vec<String> {
+    let name = match header {
+        ForwardedHeader::XForwardedFor => "x-forwarded-for",
+        ForwardedHeader::Forwarded => "forwarded",
     };
-    let forwarded = values("forwarded");
-    if forwarded.is_empty() {
-        return values("x-forwarded-for");
-    }
-    forwarded
+    let entries = headers
+        .get_all(name)
         .iter()
-        .map(|element| {
-            element
-                .split(';')
-                .filter_map(|pair| pair.trim().split_once('='))
-                .find(|(k, _)| k.trim().eq_ignore_ascii_case("for"))
-                .map_or_else(String::new, |(_, v)| v.trim().trim_matches('"').to_string())
-        })
-        .collect()
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .map(|e| String::from_utf8_lossy(e).trim().to_string());
+    match header {
+        ForwardedHeader::XForwardedFor => entries.collect(),
+        ForwardedHeader::Forwarded => entries
+            .map(|element| {
+                element
+                    .split(';')
+                    .filter_map(|pair| pair.trim().split_once('='))
+                    .find(|(k, _)| k.trim().eq_ignore_ascii_case("for"))
+                    .map_or_else(String::new, |(_, v)| v.trim().trim_matches('"').to_string())
+            })
+            .collect(),
+    }
 }
 
 /// One hop's address: `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`, `[2001:db8::1]:4711`.
@@ -189,7 +204,7 @@ impl FromRequestParts<Shared> for Caller {
 
     #[tracing::instrument(skip_all)]
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
-        let origin = origin_of(parts, &state.trusted_proxies);
+        let origin = origin_of(parts, &state.proxies);
         if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
             let value = auth.to_str().map_err(|_| AuthError::Unauthenticated)?;
             let token = value
@@ -223,7 +238,7 @@ impl FromRequestParts<Shared> for Origin {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Self::Rejection> {
-        Ok(Origin(origin_of(parts, &state.trusted_proxies)))
+        Ok(Origin(origin_of(parts, &state.proxies)))
     }
 }
 
@@ -250,7 +265,7 @@ impl FromRequestParts<Shared> for LinkCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
-        let origin = origin_of(parts, &state.trusted_proxies);
+        let origin = origin_of(parts, &state.proxies);
         let secret = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -274,3 +289,53 @@ impl FromRequestParts<Shared> for LinkCaller {
 }
 
 pub use strongroom_service::Requester;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_address_is_believed_only_from_trusted_proxies() {
+        let proxies = |header| TrustedProxies {
+            ranges: vec!["10.0.0.0/8".parse().unwrap(), "2001:db8:ffff::/48".parse().unwrap()],
+            header,
+        };
+        let (xff, fwd) = (ForwardedHeader::XForwardedFor, ForwardedHeader::Forwarded);
+        // (peer, header values, which header the proxies write, client)
+        type Case = (
+            &'static str,
+            &'static [(&'static str, &'static [u8])],
+            ForwardedHeader,
+            Option<&'static str>,
+        );
+        #[rustfmt::skip]
+        let cases: &[Case] = &[
+            ("203.0.113.9", &[("x-forwarded-for", b"192.0.2.1")], xff, Some("203.0.113.9")),
+            ("10.0.0.1", &[], xff, Some("10.0.0.1")),
+            ("10.0.0.1", &[("x-forwarded-for", b"192.0.2.1")], xff, Some("192.0.2.1")),
+            ("10.0.0.1", &[("x-forwarded-for", b"198.51.100.1, 192.0.2.1")], xff, Some("192.0.2.1")),
+            ("10.0.0.1", &[("x-forwarded-for", b"192.0.2.1, 10.0.0.2")], xff, Some("192.0.2.1")),
+            ("10.0.0.1", &[("x-forwarded-for", b"192.0.2.1"), ("x-forwarded-for", b"10.0.0.2")], xff, Some("192.0.2.1")),
+            ("10.0.0.1", &[("x-forwarded-for", b"unknown")], xff, None),
+            ("10.0.0.1", &[("x-forwarded-for", b"\xff\xfe, 192.0.2.1")], xff, Some("192.0.2.1")),
+            ("10.0.0.1", &[("x-forwarded-for", b"192.0.2.1, \xff")], xff, None),
+            ("10.0.0.1", &[("x-forwarded-for", b"::ffff:192.0.2.1")], xff, Some("192.0.2.1")),
+            // The header the proxies do not write is the client's own: ignored.
+            ("10.0.0.1", &[("forwarded", b"for=198.51.100.1"), ("x-forwarded-for", b"192.0.2.1")], xff, Some("192.0.2.1")),
+            ("10.0.0.1", &[("forwarded", b"for=198.51.100.1")], xff, Some("10.0.0.1")),
+            ("10.0.0.1", &[("forwarded", b"for=\"[2001:db8::1]:4711\";proto=https")], fwd, Some("2001:db8::1")),
+            ("10.0.0.1", &[("forwarded", b"for=192.0.2.1:80, for=10.0.0.3")], fwd, Some("192.0.2.1")),
+            ("10.0.0.1", &[("forwarded", b"for=unknown")], fwd, None),
+            ("10.0.0.1", &[("x-forwarded-for", b"192.0.2.1")], fwd, Some("10.0.0.1")),
+            ("::ffff:10.0.0.1", &[("x-forwarded-for", b"192.0.2.1")], xff, Some("192.0.2.1")),
+        ];
+        for (peer, hdrs, header, want) in cases {
+            let mut map = HeaderMap::new();
+            for (k, v) in *hdrs {
+                map.append(*k, axum::http::HeaderValue::from_bytes(v).unwrap());
+            }
+            let got = client_address(Some(peer.parse().unwrap()), &map, &proxies(*header));
+            assert_eq!(got.map(|a| a.to_string()).as_deref(), *want, "{peer} {hdrs:?}");
+        }
+    }
+}

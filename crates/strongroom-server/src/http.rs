@@ -28,7 +28,7 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
         .map(|s| s.chars().take(128).collect())
         .unwrap_or_default();
     req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", request_id = %id, client_request_id = %client);
+    let span = tracing::info_span!("request", request_id = %id, client_request_id = ?client);
     let mut res = REQUEST_ID
         .scope(id.clone(), tracing::Instrument::instrument(next.run(req), span))
         .await;

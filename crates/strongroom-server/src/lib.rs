@@ -151,6 +151,7 @@ pub async fn open_service(cfg: &Config) -> Result<strongroom_service::Service, S
         blobs,
         clock: Arc::new(SystemClock),
         session_ms: session_ms(cfg),
+        public_url: cfg.base_url(),
     })
 }
 
@@ -227,13 +228,14 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
             blobs: blobs.clone(),
             clock,
             session_ms: session_ms(&cfg),
+            public_url: cfg.base_url(),
         },
         tls: cfg.tls.enabled(),
         body_idle_timeout: std::time::Duration::from_secs(u64::from(cfg.http.body_idle_timeout_secs.max(1))),
         https: cfg.tls.enabled() || cfg.public_url.trim().to_ascii_lowercase().starts_with("https://"),
         metrics,
         metrics_public: cfg.metrics.public,
-        trusted_proxies: cfg.http.trusted_proxies()?,
+        proxies: cfg.http.proxies()?,
     });
     if cfg.encryption.enabled {
         state.spawn_conversion(strongroom_store::convert::Target::Encrypted);

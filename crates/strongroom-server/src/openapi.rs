@@ -186,6 +186,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("get", "/metrics"),
     ("post", "/api/v1/setup"),
     ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/password-reset"),
+    ("post", "/api/v1/auth/password-reset/confirm"),
     ("get", "/api/v1/links/{token}"),
     ("post", "/api/v1/links/{token}/unlock"),
 ];

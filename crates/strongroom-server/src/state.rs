@@ -21,9 +21,9 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Serve `/metrics` without authentication (`[metrics] public`).
     pub metrics_public: bool,
-    /// Peers whose `Forwarded` / `X-Forwarded-For` headers are believed
-    /// (`[http] trusted_proxies`).
-    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Peers whose forwarding header is believed (`[http] trusted_proxies`,
+    /// `forwarded_header`).
+    pub proxies: crate::extract::TrustedProxies,
 }
 
 pub type Shared = Arc<AppState>;

@@ -74,12 +74,29 @@ pub struct Login {
     pub expires_at: i64,
 }
 
-/// What a sign-in attempt is counted under: a hash of the e-mail address as typed
-/// (normalised when it is one), so unknown addresses are counted exactly as accounts are and
-/// what was typed is never stored.
+/// What a sign-in attempt is counted under: a hash of the e-mail address (normalised), so
+/// unknown addresses are counted exactly as accounts are. What is no e-mail address at all
+/// (a password typed into the wrong field) can be no account's: it is counted under one
+/// shared key and nothing derived from it is stored.
 pub(crate) fn attempt_key(email: &str) -> String {
-    let typed = people::normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
-    token::hash(&format!("sign-in:{typed}"))
+    token::hash(&format!("sign-in:{}", typed_email(email)))
+}
+
+/// An e-mail address as typed, normalised; `(not an e-mail address)` for anything else.
+pub(crate) fn typed_email(email: &str) -> String {
+    people::normalize_email(email).unwrap_or_else(|_| "(not an e-mail address)".into())
+}
+
+/// The address attempts are counted per: the client's address, or for IPv6 its /64 (one
+/// host commonly holds a whole /64, and could otherwise guess from a new address each time).
+pub(crate) fn address_key(ip: Option<&str>) -> String {
+    match ip.and_then(|s| s.parse::<std::net::IpAddr>().ok()) {
+        Some(std::net::IpAddr::V6(v6)) => ipnet::Ipv6Net::new(v6, 64)
+            .map(|n| n.trunc().to_string())
+            .unwrap_or_else(|_| v6.to_string()),
+        Some(a) => a.to_string(),
+        None => "unknown".into(),
+    }
 }
 
 /// Signs in with e-mail and password: a browser session (its secret goes in a cookie) and
@@ -103,9 +120,9 @@ pub async fn login(svc: &Service, email: &str, password: SecretString, origin: &
         return Err(Error::AddressDenied);
     }
     let account = attempt_key(email);
-    let address = origin.ip.as_deref().unwrap_or("");
+    let address = address_key(origin.ip.as_deref());
     let now = svc.now();
-    if let Err(until) = throttle::begin_attempt(&svc.db, &account, address, rules.limits(), now).await? {
+    if let Err(until) = throttle::begin_attempt(&svc.db, &account, &address, rules.limits(), now).await? {
         refuse(svc, user.as_ref(), Refusal::Locked, origin).await?;
         let retry_after = u32::try_from((until - now).max(1000) / 1000).unwrap_or(u32::MAX);
         return Err(Error::TooMany { retry_after });
@@ -123,19 +140,17 @@ pub async fn login(svc: &Service, email: &str, password: SecretString, origin: &
             return Err(AuthError::InvalidCredentials.into());
         }
     };
-    let actor = match session::actor_of(&user) {
-        Ok(a) => a,
-        Err(e) => {
-            refuse(svc, Some(&user), Refusal::Disabled, origin).await?;
-            return Err(e.into());
-        }
+    // A disabled account, and an administrator outside their own address rule (asked before
+    // the password, it would tell anyone which accounts are administrators), are answered as
+    // a wrong password is: a different answer would confirm the password to whoever sent it.
+    // The login history and the audit trail keep the real reason.
+    let Ok(actor) = session::actor_of(&user) else {
+        refuse(svc, Some(&user), Refusal::Disabled, origin).await?;
+        return Err(AuthError::InvalidCredentials.into());
     };
-    throttle::succeeded(&svc.db, &account, address).await?;
-    // Administrators' own address rule, once the password proved who is signing in (asked
-    // before, it would tell anyone which accounts are administrators).
     if !rules.address_allowed(user.role, origin.ip.as_deref()) {
         refuse(svc, Some(&user), Refusal::IpDenied, origin).await?;
-        return Err(Error::AddressDenied);
+        return Err(AuthError::InvalidCredentials.into());
     }
     let (session_secret, id_hash) = token::generate(token::Kind::Session);
     let (csrf_token, csrf_hash) = token::generate(token::Kind::Csrf);
@@ -143,11 +158,14 @@ pub async fn login(svc: &Service, email: &str, password: SecretString, origin: &
     let expires_at = change.now().saturating_add(rules.lifetime_ms());
     // The password checked is still the person's, and they are still active: a reset or a
     // disable that committed during the hash is not undone by a session opened after it.
-    if people::still_as_seen(&mut change, &user, checked.as_deref())
-        .await
-        .is_err()
-    {
-        return Err(AuthError::InvalidCredentials.into());
+    match people::still_as_seen(&mut change, &user, checked.as_deref()).await {
+        Ok(()) => {}
+        Err(strongroom_store::StoreError::Conflict(_)) => {
+            drop(change);
+            refuse(svc, Some(&user), Refusal::BadPassword, origin).await?;
+            return Err(AuthError::InvalidCredentials.into());
+        }
+        Err(e) => return Err(e.into()),
     }
     let id = sessions::create_session(
         &mut change,
@@ -162,6 +180,7 @@ pub async fn login(svc: &Service, email: &str, password: SecretString, origin: &
     )
     .await?;
     login_history::record_in(&mut change, &history_row("login", None, Some(&user), origin)).await?;
+    throttle::succeeded(&mut change, &account, &address).await?;
     change
         .commit(
             &AuditEvent::new(AuditAction::Login)
@@ -170,6 +189,9 @@ pub async fn login(svc: &Service, email: &str, password: SecretString, origin: &
                 .from_origin(origin),
         )
         .await?;
+    if let Err(e) = crate::mail::notice_new_device(svc, &user, origin).await {
+        tracing::warn!(error = %e, "the new-device notice could not be prepared");
+    }
     Ok(Login {
         user,
         session_secret,
@@ -311,17 +333,28 @@ pub async fn sweep_sign_in(svc: &Service) -> Result<()> {
     let rules = crate::settings::sign_in_rules(svc).await?;
     let now = svc.now();
     let idle = rules.idle_ms().unwrap_or(i64::MAX / 4);
-    loop {
-        let batch = sessions::list_expired(&svc.db, now, rules.lifetime_ms(), idle, 500).await?;
-        for s in &batch {
-            expire(svc, s, ended_by(&rules, s, now).unwrap_or("lifetime")).await?;
-        }
-        if batch.len() < 500 {
-            break;
+    let sessions_ended = async {
+        loop {
+            let batch = sessions::list_expired(&svc.db, now, rules.lifetime_ms(), idle, 500).await?;
+            for s in &batch {
+                expire(svc, s, ended_by(&rules, s, now).unwrap_or("lifetime")).await?;
+            }
+            if batch.len() < 500 {
+                return Ok::<(), Error>(());
+            }
         }
     }
-    throttle::purge(&svc.db, now, rules.limits().period_ms).await?;
-    login_history::purge(&svc.db, now - i64::from(rules.login_history_days) * 86_400_000).await?;
+    .await;
+    // Each clean-up on its own: one failing does not stop the others.
+    let purged = [
+        throttle::purge(&svc.db, now, rules.limits().period_ms).await,
+        login_history::purge(&svc.db, now - i64::from(rules.login_history_days) * 86_400_000).await,
+        strongroom_store::password_resets::purge(&svc.db, now).await,
+    ];
+    sessions_ended?;
+    for r in purged {
+        r?;
+    }
     Ok(())
 }
 

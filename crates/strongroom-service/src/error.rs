@@ -19,6 +19,9 @@ pub enum Error {
     /// The change collides with the state of the data.
     #[error("{0}")]
     Conflict(String),
+    /// Something this needs is not set up on the instance (outgoing mail).
+    #[error("{0} is not configured on this instance")]
+    NotConfigured(&'static str),
     /// The sign-in rules do not let this person in from the address the request came from.
     #[error("sign-in from this address is not allowed")]
     AddressDenied,

@@ -17,6 +17,7 @@ mod error;
 pub mod files;
 pub mod folders;
 pub mod links;
+pub mod mail;
 pub mod people;
 pub mod rooms;
 pub mod settings;
@@ -41,8 +42,10 @@ pub struct Service {
     pub db: Db,
     pub blobs: BlobStore,
     pub clock: Arc<dyn Clock>,
-    /// How long a browser session lasts (`[auth] session_hours`).
+    /// How long a browser session lasts until the sign-in rules are set (`[auth] session_hours`).
     pub session_ms: i64,
+    /// Where people reach the instance (`public_url`), for links in mail.
+    pub public_url: String,
 }
 
 impl Service {

@@ -49,7 +49,14 @@ pub async fn set_password_policy(svc: &Service, by: Operator<'_>, policy: Passwo
 
 /// Stores setting `name` (administrators of settings, or the console), audited with what
 /// changed, field by field; an unchanged value writes nothing.
-async fn put<T>(svc: &Service, by: Operator<'_>, name: &str, action: AuditAction, value: T, default: T) -> Result<T>
+pub(crate) async fn put<T>(
+    svc: &Service,
+    by: Operator<'_>,
+    name: &str,
+    action: AuditAction,
+    value: T,
+    default: T,
+) -> Result<T>
 where
     T: serde::Serialize + serde::de::DeserializeOwned + PartialEq,
 {
@@ -134,14 +141,22 @@ impl SignInRules {
             }
         };
         within(self.max_attempts, 1, 100, "max_attempts")?;
+        // The account's limit well above one address's: else guesses from one address would
+        // lock its holder out everywhere.
         within(
             self.max_attempts_per_account,
-            self.max_attempts,
+            self.max_attempts.saturating_mul(2),
             10_000,
-            "max_attempts_per_account (at least max_attempts)",
+            "max_attempts_per_account (at least twice max_attempts)",
         )?;
         within(self.attempt_period_minutes, 1, 1440, "attempt_period_minutes")?;
-        within(self.block_minutes, 1, 10_080, "block_minutes")?;
+        // A block shorter than the period would let a fresh budget in before the period ends.
+        within(
+            self.block_minutes,
+            self.attempt_period_minutes,
+            10_080,
+            "block_minutes (at least attempt_period_minutes)",
+        )?;
         within(self.session_hours, 1, 720, "session_hours")?;
         within(self.idle_minutes, 0, 10_080, "idle_minutes")?;
         within(self.login_history_days, 1, 3650, "login_history_days")?;
@@ -243,6 +258,16 @@ pub async fn read_sign_in_rules(svc: &Service, caller: &Caller) -> Result<SignIn
 pub async fn set_sign_in_rules(svc: &Service, by: Operator<'_>, rules: SignInRules) -> Result<SignInRules> {
     rules.validate().map_err(Error::Invalid)?;
     let rules = rules.canonical().map_err(Error::Invalid)?;
+    if let Operator::User(c) = by {
+        // The address rules bind the Owner too: only the Owner (or the console) changes them.
+        let current = sign_in_rules(svc).await?;
+        let addresses_changed = current.allowed_addresses != rules.allowed_addresses
+            || current.admin_allowed_addresses != rules.admin_allowed_addresses;
+        if addresses_changed && c.actor.role != Role::Owner {
+            authorize(&c.actor, Action::ManageSettings, Resource::Instance)?;
+            return Err(Error::Forbidden("only the Owner changes the address rules".into()));
+        }
+    }
     if let Operator::User(c) = by
         && !rules.address_allowed(c.actor.role, c.origin.ip.as_deref())
     {

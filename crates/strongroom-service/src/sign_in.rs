@@ -124,6 +124,9 @@ pub async fn blocked_until(svc: &Service, caller: &Caller, id: &UserId) -> Resul
 pub async fn unlock(svc: &Service, by: Operator<'_>, id: &UserId) -> Result<()> {
     if let Operator::User(c) = by {
         authorize(&c.actor, Action::ManagePeople, Resource::Instance)?;
+        if c.actor.user_id == *id {
+            return Err(Error::Forbidden("nobody unlocks their own account".into()));
+        }
     }
     let user = person_for(svc, by, id).await?;
     let mut change = svc.change_by_operator(by).await?;

@@ -77,6 +77,7 @@ fn service(db: Db, blobs: &std::path::Path, clock: Arc<ManualClock>) -> Service 
         blobs: BlobStore::local(blobs).unwrap(),
         clock,
         session_ms: 12 * 3_600_000,
+        public_url: "http://127.0.0.1".into(),
     }
 }
 
@@ -87,9 +88,9 @@ async fn brute_force_limit_in_time(db: Db, blobs: &std::path::Path) {
     person(&svc, "bob@example.org").await;
     let rules = SignInRules {
         max_attempts: 3,
-        max_attempts_per_account: 5,
-        attempt_period_minutes: 10,
-        block_minutes: 5,
+        max_attempts_per_account: 6,
+        attempt_period_minutes: 5,
+        block_minutes: 10,
         session_hours: 2,
         idle_minutes: 30,
         ..SignInRules::default()
@@ -105,9 +106,9 @@ async fn brute_force_limit_in_time(db: Db, blobs: &std::path::Path) {
         (0, "ann@example.org", "guess two", "192.0.2.1", "wrong"),
         (0, "ann@example.org", "guess three", "192.0.2.1", "wrong"),
         // The fourth is not checked, right password or not, for the whole block.
-        (0, "ann@example.org", "guess four", "192.0.2.1", "blocked 300"),
-        (0, "ann@example.org", PASSWORD, "192.0.2.1", "blocked 300"),
-        (4, "ann@example.org", PASSWORD, "192.0.2.1", "blocked 60"),
+        (0, "ann@example.org", "guess four", "192.0.2.1", "blocked 600"),
+        (0, "ann@example.org", PASSWORD, "192.0.2.1", "blocked 600"),
+        (9, "ann@example.org", PASSWORD, "192.0.2.1", "blocked 60"),
         // Another account behind the same address, and the same account elsewhere, sign in.
         (0, "bob@example.org", PASSWORD, "192.0.2.1", "ok"),
         (0, "ann@example.org", PASSWORD, "198.51.100.7", "ok"),
@@ -116,20 +117,27 @@ async fn brute_force_limit_in_time(db: Db, blobs: &std::path::Path) {
         // Two guesses, a period later two more: the count restarted, nothing blocks.
         (0, "ann@example.org", "guess", "192.0.2.1", "wrong"),
         (0, "ann@example.org", "guess", "192.0.2.1", "wrong"),
-        (10, "ann@example.org", "guess", "192.0.2.1", "wrong"),
+        (5, "ann@example.org", "guess", "192.0.2.1", "wrong"),
         (0, "ann@example.org", "guess", "192.0.2.1", "wrong"),
         (0, "ann@example.org", PASSWORD, "192.0.2.1", "ok"),
-        // Guesses spread over addresses reach the account's own limit (5 in the period,
-        // counting the 2 above): then the account is blocked everywhere.
+        // Guesses spread over addresses reach the account's own limit (6 in the period,
+        // counting the 2 above; a right password's attempt is taken back): then the account is blocked everywhere.
         (0, "ann@example.org", "guess", "203.0.113.1", "wrong"),
         (0, "ann@example.org", "guess", "203.0.113.2", "wrong"),
         (0, "ann@example.org", "guess", "203.0.113.3", "wrong"),
-        (0, "ann@example.org", PASSWORD, "198.51.100.7", "blocked 300"),
+        (0, "ann@example.org", "guess", "2001:db8:7::1", "wrong"),
+        (0, "ann@example.org", PASSWORD, "198.51.100.7", "blocked 600"),
+        // One IPv6 host holds a /64: its addresses count as one.
+        (10, "bob@example.org", "guess", "2001:db8:5::1", "wrong"),
+        (0, "bob@example.org", "guess", "2001:db8:5::2", "wrong"),
+        (0, "bob@example.org", "guess", "2001:db8:5::3", "wrong"),
+        (0, "bob@example.org", PASSWORD, "2001:db8:5:0:ffff::9", "blocked 600"),
+        (0, "bob@example.org", PASSWORD, "2001:db8:6::1", "ok"),
         // An unknown address is counted and answered exactly alike.
         (0, "nobody@example.org", "guess", "192.0.2.1", "wrong"),
         (0, "nobody@example.org", "guess", "192.0.2.1", "wrong"),
         (0, "nobody@example.org", "guess", "192.0.2.1", "wrong"),
-        (0, "nobody@example.org", "guess", "192.0.2.1", "blocked 300"),
+        (0, "nobody@example.org", "guess", "192.0.2.1", "blocked 600"),
     ];
     for (n, (advance, email, password, ip, want)) in steps.iter().enumerate() {
         clock.advance_ms(advance * MINUTE);
@@ -155,12 +163,12 @@ async fn brute_force_limit_in_time(db: Db, blobs: &std::path::Path) {
             .filter(|e| e.event == event && e.reason.as_deref() == reason)
             .count()
     };
-    assert_eq!(count("failure", Some("bad_password")), 10);
-    assert_eq!(count("failure", Some("locked")), 5);
+    assert_eq!(count("failure", Some("bad_password")), 14);
+    assert_eq!(count("failure", Some("locked")), 6);
     assert_eq!(count("failure", Some("unknown_user")), 3);
     assert_eq!(
         count("login", None),
-        4,
+        5,
         "{:#?}",
         all.iter().filter(|e| e.event == "login").collect::<Vec<_>>()
     );
@@ -255,6 +263,6 @@ async fn sessions_end_when_idle_or_old(svc: &Service, clock: &ManualClock) {
     .collect();
     expired.sort();
     // At the request: the idle one and the old one; at the sweep: the one left alone (idle)
-    // and the one of the steps above (past its lifetime by now).
-    assert_eq!(expired, ["idle", "idle", "lifetime", "lifetime"]);
+    // and the two of the steps above (past their lifetime by now).
+    assert_eq!(expired, ["idle", "idle", "lifetime", "lifetime", "lifetime"]);
 }

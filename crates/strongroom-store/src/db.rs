@@ -49,6 +49,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "grants", include_str!("schema/0005_grants.sql")),
     (6, "settings", include_str!("schema/0006_settings.sql")),
     (7, "sign-in", include_str!("schema/0007_sign_in.sql")),
+    (8, "password resets", include_str!("schema/0008_password_resets.sql")),
 ];
 
 /// What binaries from before the migrator read to learn the schema's version: this one is

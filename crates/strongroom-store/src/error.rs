@@ -65,9 +65,20 @@ impl StoreError {
             | sqlx::Error::WorkerCrashed => true,
             sqlx::Error::Database(d) => {
                 let code = d.code().unwrap_or_default();
-                // PostgreSQL: connection exceptions (08…), shutting down (57P01–57P03), too many
-                // connections (53300). SQLite: busy (5) and locked (6).
-                code.starts_with("08") || code.starts_with("57P") || code == "53300" || code == "5" || code == "6"
+                match code.parse::<u32>() {
+                    // SQLite gives its extended code: the primary one is its low byte. Busy (5),
+                    // locked (6), I/O (10), full (13), cannot open (14).
+                    Ok(n) => matches!(n & 0xff, 5 | 6 | 10 | 13 | 14),
+                    // PostgreSQL: connection exceptions (08…), out of resources (53…),
+                    // shutting down (57P01–57P03), read-only after a failover (25006), a
+                    // deadlock or serialization failure (40P01, 40001: try again).
+                    Err(_) => {
+                        code.starts_with("08")
+                            || code.starts_with("53")
+                            || code.starts_with("57P")
+                            || matches!(code.as_ref(), "25006" | "40P01" | "40001")
+                    }
+                }
             }
             _ => false,
         }

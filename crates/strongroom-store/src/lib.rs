@@ -17,6 +17,7 @@ pub mod error;
 pub mod grants;
 pub mod links;
 pub mod login_history;
+pub mod password_resets;
 pub mod people;
 mod pipeline;
 pub mod rooms;

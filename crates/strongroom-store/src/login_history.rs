@@ -148,6 +148,34 @@ pub async fn list(db: &Db, f: &Filter) -> Result<Vec<LoginEvent>> {
         .collect()
 }
 
+/// What a person's sign-ins say of a device (a browser on a platform), counting the one just
+/// recorded.
+pub struct DeviceSeen {
+    /// The sign-in just recorded is the person's first.
+    pub first_sign_in: bool,
+    /// No earlier sign-in of theirs came from this browser and platform.
+    pub new_device: bool,
+}
+
+pub async fn device_seen(db: &Db, user: &UserId, browser: &str, platform: &str) -> Result<DeviceSeen> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS all_logins, \
+         COALESCE(SUM(CASE WHEN browser = $2 AND platform = $3 THEN 1 ELSE 0 END), 0) AS same \
+         FROM login_history WHERE user_id = $1 AND event = 'login'",
+    )
+    .bind(user.as_str().to_string())
+    .bind(browser.to_string())
+    .bind(platform.to_string())
+    .fetch_one(&db.pool)
+    .await?;
+    let all: i64 = row.try_get("all_logins")?;
+    let same: i64 = row.try_get("same")?;
+    Ok(DeviceSeen {
+        first_sign_in: all <= 1,
+        new_device: same <= 1,
+    })
+}
+
 /// Deletes events older than `before` (the retention). Gives how many went.
 pub async fn purge(db: &Db, before: i64) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM login_history WHERE at < $1")

@@ -67,7 +67,10 @@ pub async fn create_session(c: &mut Change, s: NewSession<'_>) -> Result<String>
 }
 
 /// The session's columns, named apart from its person's (both have an id and a creation time).
-const SESSION_COLS: &str = "s.id AS session_id, s.id_hash, s.csrf_hash, s.created_at AS session_created_at, s.last_seen_at, \
+/// A session written by a node still running an older release (during a rolling upgrade) has
+/// no public id nor last use: they are derived as the migration derived them.
+const SESSION_COLS: &str = "COALESCE(s.id, 'ses_' || substr(s.id_hash, 1, 24)) AS session_id, s.id_hash, s.csrf_hash, \
+                            s.created_at AS session_created_at, COALESCE(s.last_seen_at, s.created_at) AS last_seen_at, \
                             s.expires_at, s.ip, s.user_agent";
 
 fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRow> {
@@ -122,7 +125,9 @@ pub async fn list_sessions(db: &Db, user: &UserId, now: i64) -> Result<Vec<Sessi
 pub async fn list_expired(db: &Db, now: i64, lifetime_ms: i64, idle_ms: i64, limit: i64) -> Result<Vec<SessionRow>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "{} LIMIT $4",
-        session_select("s.expires_at <= $1 OR s.created_at <= $1 - $2 OR s.last_seen_at <= $1 - $3")
+        session_select(
+            "s.expires_at <= $1 OR s.created_at <= $1 - $2 OR COALESCE(s.last_seen_at, s.created_at) <= $1 - $3"
+        )
     )))
     .bind(now)
     .bind(lifetime_ms)
@@ -136,7 +141,7 @@ pub async fn list_expired(db: &Db, now: i64, lifetime_ms: i64, idle_ms: i64, lim
 /// Notes that a session was used now, at most once a minute (the idle timeout counts from
 /// this), so a busy session does not write on every request.
 pub async fn touch(db: &Db, id_hash: &str, now: i64) -> Result<()> {
-    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2 AND last_seen_at < $3")
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2 AND COALESCE(last_seen_at, 0) < $3")
         .bind(now)
         .bind(id_hash.to_string())
         .bind(now - 60_000)
@@ -173,13 +178,15 @@ pub async fn expire(db: &Db, id_hash: &str, event: &crate::login_history::NewLog
 
 /// Ends a person's session by its public id. False: no such session of theirs.
 pub async fn end_session(c: &mut Change, user: &UserId, id: &str) -> Result<bool> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
-        .bind(id.to_string())
-        .bind(user.as_str().to_string())
-        .execute(c.conn())
-        .await?
-        .rows_affected()
-        == 1)
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE COALESCE(id, 'ses_' || substr(id_hash, 1, 24)) = $1 AND user_id = $2")
+            .bind(id.to_string())
+            .bind(user.as_str().to_string())
+            .execute(c.conn())
+            .await?
+            .rows_affected()
+            == 1,
+    )
 }
 
 /// Ends every session of a person but `keep` (a session's hash). Gives the public ids ended.
@@ -187,7 +194,7 @@ pub async fn end_sessions(c: &mut Change, user: &UserId, keep: Option<&str>) -> 
     let keep = keep.unwrap_or("").to_string();
     let tx = c.conn();
     let ids: Vec<String> =
-        sqlx::query("SELECT id FROM sessions WHERE user_id = $1 AND id_hash <> $2 ORDER BY created_at")
+        sqlx::query("SELECT COALESCE(id, 'ses_' || substr(id_hash, 1, 24)) AS id FROM sessions WHERE user_id = $1 AND id_hash <> $2 ORDER BY created_at")
             .bind(user.as_str().to_string())
             .bind(keep.clone())
             .fetch_all(&mut *tx)

@@ -5,7 +5,9 @@
 //! An attempt is counted *before* its password is checked, and counting and refusing are one
 //! statement per key: parallel guesses each use up one attempt, so no more than the limit
 //! are ever checked in a period, however many arrive at once. A right password clears the
-//! count for its (account, address).
+//! count for its (account, address). The periods are fixed windows: around a window's end
+//! up to twice the limit can be checked within one period's length (the block, at least a
+//! period long, follows either way).
 
 use crate::db::Db;
 use crate::error::Result;
@@ -41,6 +43,7 @@ pub async fn begin_attempt(
     // The pair first: guesses from one address that its own limit stops do not count against
     // the account, or one attacker could still lock its holder out everywhere.
     for (key, limit) in [(pair_key, limits.per_address), (account_key, limits.per_account)] {
+        let key = key.as_str();
         // While blocked, nothing is counted. A period starts afresh when the last one, or the
         // block, is over. The attempt past the limit blocks the key.
         let row = sqlx::query(
@@ -58,7 +61,7 @@ pub async fn begin_attempt(
                                     ELSE NULL END \
              RETURNING blocked_until",
         )
-        .bind(key)
+        .bind(key.to_string())
         .bind(account.to_string())
         .bind(now)
         .bind(now - limits.period_ms)
@@ -67,6 +70,14 @@ pub async fn begin_attempt(
         .fetch_one(&mut *tx)
         .await?;
         if let Some(until) = row.try_get::<Option<i64>, _>("blocked_until")?.filter(|u| *u > now) {
+            if key.starts_with("a:") {
+                // The account refused: the attempt counted on the pair is taken back (it was
+                // not checked), so the holder's own retries do not block their address too.
+                sqlx::query("UPDATE login_throttle SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0")
+                    .bind(keys(account, address)[1].clone())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             return Ok(Err(until));
         }
@@ -75,11 +86,12 @@ pub async fn begin_attempt(
     Ok(Ok(()))
 }
 
-/// A right password from `address`: its (account, address) count starts again, and the
-/// attempt is taken back from the account's count (guesses from elsewhere still count).
-pub async fn succeeded(db: &Db, account: &str, address: &str) -> Result<()> {
+/// A right password from `address`, in the change that opens the session: its (account,
+/// address) count starts again, and the attempt is taken back from the account's count
+/// (guesses from elsewhere still count).
+pub async fn succeeded(c: &mut crate::Change, account: &str, address: &str) -> Result<()> {
     let [account_key, pair_key] = keys(account, address);
-    let mut tx = db.pool.begin().await?;
+    let tx = c.conn();
     sqlx::query("DELETE FROM login_throttle WHERE key = $1")
         .bind(pair_key)
         .execute(&mut *tx)
@@ -90,7 +102,6 @@ pub async fn succeeded(db: &Db, account: &str, address: &str) -> Result<()> {
     .bind(account_key)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -63,6 +63,24 @@ pub enum SettingsCommand {
         #[arg(long)]
         min_strength: Option<u8>,
     },
+    /// Print the outgoing mail settings as JSON, or change the fields given (the others stay).
+    /// The SMTP password is the sealed secret `mail.smtp.password` (`admin secret set`).
+    Mail {
+        /// The SMTP server ("" turns mail off).
+        #[arg(long)]
+        host: Option<String>,
+        /// 0: 587 for starttls, 465 for tls, 25 for none.
+        #[arg(long)]
+        port: Option<u16>,
+        /// starttls, tls, or none (only to a relay on this host).
+        #[arg(long)]
+        security: Option<String>,
+        #[arg(long)]
+        username: Option<String>,
+        /// The sender, e.g. "Strongroom <strongroom@example.org>".
+        #[arg(long)]
+        from: Option<String>,
+    },
     /// Print the sign-in rules as JSON, or change the rules given (the others stay).
     SignIn {
         /// Wrong attempts one account may take from one address in a period (1 to 100).
@@ -414,6 +432,30 @@ async fn settings(svc: &Service, command: &SettingsCommand) -> Result<(), String
                     .map_err(err)?;
             }
             println!("{}", serde_json::to_string_pretty(&policy).map_err(|e| e.to_string())?);
+        }
+        SettingsCommand::Mail {
+            host,
+            port,
+            security,
+            username,
+            from,
+        } => {
+            let mut s = strongroom_service::mail::settings(svc).await.map_err(err)?;
+            let before = s.clone();
+            s.host = host.clone().unwrap_or(s.host);
+            s.port = port.unwrap_or(s.port);
+            if let Some(sec) = security {
+                s.security = serde_json::from_value(serde_json::Value::String(sec.clone()))
+                    .map_err(|_| format!("--security must be starttls, tls or none, not {sec:?}"))?;
+            }
+            s.username = username.clone().unwrap_or(s.username);
+            s.from = from.clone().unwrap_or(s.from);
+            if s != before {
+                s = strongroom_service::mail::set_settings(svc, Operator::Console, s)
+                    .await
+                    .map_err(err)?;
+            }
+            println!("{}", serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?);
         }
         SettingsCommand::SignIn {
             max_attempts,

@@ -249,7 +249,24 @@ async fn address_rules_apply_at_sign_in_and_on_every_request() {
         json!(["127.0.0.1/32", "192.0.2.0/24", "2001:db8:1::/48"])
     );
 
-    // (header, value, who, expected)
+    // The address rules bind the Owner too: an Administrator of settings changes the other
+    // rules, not those.
+    let sa = srv.user(&owner, "sa@example.org", "user").await;
+    let r = owner
+        .patch(
+            &format!("/api/v1/users/{}", sa.user_id),
+            json!({"role": "admin", "admin_modules": ["settings"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut wider = v.clone();
+    wider["admin_allowed_addresses"] = json!(["127.0.0.1/32", "198.51.100.0/24"]);
+    assert_eq!(sa.put(RULES, wider).await.status(), StatusCode::FORBIDDEN);
+    let mut idle = v.clone();
+    idle["idle_minutes"] = json!(30);
+    assert_eq!(sa.put(RULES, idle).await.status(), StatusCode::OK);
+
+    // (header, value, who, expected): the proxies write X-Forwarded-For.
     #[rustfmt::skip]
     let cases: &[(&str, &str, &str, StatusCode)] = &[
         ("x-forwarded-for", "192.0.2.7", "ann@example.org", StatusCode::OK),
@@ -257,11 +274,14 @@ async fn address_rules_apply_at_sign_in_and_on_every_request() {
         // The client wrote the first entry; the nearest untrusted hop is the client.
         ("x-forwarded-for", "192.0.2.7, 203.0.113.5", "ann@example.org", StatusCode::FORBIDDEN),
         ("x-forwarded-for", "203.0.113.5, 192.0.2.7", "ann@example.org", StatusCode::OK),
-        ("forwarded", "for=\"[2001:db8:1::9]:4711\"", "ann@example.org", StatusCode::OK),
-        ("forwarded", "for=\"[2001:db8:2::9]:4711\"", "ann@example.org", StatusCode::FORBIDDEN),
-        ("forwarded", "for=unknown", "ann@example.org", StatusCode::OK),
-        // Administrators: the password is right, the address is not theirs to use.
-        ("x-forwarded-for", "192.0.2.7", OWNER_EMAIL, StatusCode::FORBIDDEN),
+        // A hop that is no address makes the client unknown, which no rule allows.
+        ("x-forwarded-for", "unknown", "ann@example.org", StatusCode::FORBIDDEN),
+        // Forwarded is not what these proxies write: a client's own is ignored (the peer,
+        // a trusted proxy that forwarded nothing, is taken as the client).
+        ("forwarded", "for=192.0.2.7", "ann@example.org", StatusCode::OK),
+        // Administrators outside their own rule are answered as a wrong password would be
+        // (a 403 would confirm the password); the history has the reason.
+        ("x-forwarded-for", "192.0.2.7", OWNER_EMAIL, StatusCode::UNAUTHORIZED),
     ];
     for (header, value, who, want) in cases {
         assert_eq!(
@@ -271,8 +291,9 @@ async fn address_rules_apply_at_sign_in_and_on_every_request() {
         );
     }
     let denied = history(&owner, "reason=ip_denied").await;
-    let ips: Vec<&str> = denied.iter().map(|e| e["ip"].as_str().unwrap()).collect();
-    assert_eq!(ips, ["192.0.2.7", "2001:db8:2::9", "203.0.113.5", "203.0.113.5"]);
+    let ips: Vec<&str> = denied.iter().map(|e| e["ip"].as_str().unwrap_or("unknown")).collect();
+    assert_eq!(ips, ["192.0.2.7", "unknown", "203.0.113.5", "203.0.113.5"]);
+    assert_eq!(denied[0]["user_id"], owner.user_id.as_str());
 
     // Every request is checked, not only the sign-in.
     let path = "/api/v1/rooms";
@@ -282,6 +303,23 @@ async fn address_rules_apply_at_sign_in_and_on_every_request() {
     );
     let r = via(&ann, Method::GET, path, "203.0.113.5").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Proxies that write Forwarded (RFC 7239): that one is read, X-Forwarded-For ignored.
+    srv.restart_with("[http]\ntrusted_proxies = [\"127.0.0.1\"]\nforwarded_header = \"forwarded\"\n");
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, StatusCode)] = &[
+        ("forwarded", "for=\"[2001:db8:1::9]:4711\";proto=https", StatusCode::OK),
+        ("forwarded", "for=\"[2001:db8:2::9]:4711\"", StatusCode::FORBIDDEN),
+        ("forwarded", "for=unknown", StatusCode::FORBIDDEN),
+        ("x-forwarded-for", "203.0.113.5", StatusCode::OK),
+    ];
+    for (header, value, want) in cases {
+        assert_eq!(
+            login_via(&srv, "ann@example.org", (header, value)).await.0,
+            *want,
+            "{header}: {value}"
+        );
+    }
 
     // From a peer that is no trusted proxy, the headers are ignored: the peer is the client.
     srv.restart_with("[http]\ntrusted_proxies = [\"192.0.2.254\"]\n");
@@ -344,6 +382,8 @@ async fn ended_sessions_answer_401_on_every_route() {
         ("get", "/metrics"),
         ("post", "/api/v1/setup"),
         ("post", "/api/v1/auth/login"),
+        ("post", "/api/v1/auth/password-reset"),
+        ("post", "/api/v1/auth/password-reset/confirm"),
         ("get", "/api/v1/links/{token}"),
         ("post", "/api/v1/links/{token}/unlock"),
     ];
@@ -556,7 +596,7 @@ async fn the_console_sets_the_rules_and_unlocks() {
             "--max-attempts",
             "2",
             "--max-attempts-per-account",
-            "2",
+            "4",
         ],
         "",
     );
@@ -598,6 +638,6 @@ async fn the_console_sets_the_rules_and_unlocks() {
     assert_eq!(v[0]["actor_email"], "cli");
     assert_eq!(
         v[0]["details"]["changed"],
-        json!({"max_attempts": {"from": 5, "to": 2}, "max_attempts_per_account": {"from": 50, "to": 2}})
+        json!({"max_attempts": {"from": 5, "to": 2}, "max_attempts_per_account": {"from": 50, "to": 4}})
     );
 }

@@ -23,6 +23,56 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(me))
         .routes(routes!(create_token, list_tokens))
         .routes(routes!(revoke_token))
+        .routes(routes!(request_password_reset))
+        .routes(routes!(reset_password))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ResetRequest {
+    email: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ResetRequested {
+    message: &'static str,
+}
+
+/// Asks for a password-reset link by e-mail. The answer is the same whether or not the
+/// address is an account's; the link works once, for 30 minutes.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", request_body = ResetRequest,
+    responses((status = 202, body = ResetRequested), (status = 503, description = "mail is not configured (`not_configured`)")))]
+async fn request_password_reset(
+    State(st): State<Shared>,
+    Origin(origin): Origin,
+    Json(req): Json<ResetRequest>,
+) -> ApiResult<impl IntoResponse> {
+    strongroom_service::mail::request_password_reset(&st, &req.email, &origin).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ResetRequested {
+            message: "if an account has this address, a reset link is on its way to it",
+        }),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ResetPassword {
+    /// The `srr_…` secret from the reset link.
+    token: String,
+    #[schema(value_type = crate::openapi::NewPassword)]
+    password: SecretString,
+}
+
+/// Sets a new password with a reset link: every session and API token of the account ends.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", request_body = ResetPassword,
+    responses((status = 204), (status = 400, description = "the link is invalid, used or expired (`invalid_request`), or the password breaks the policy (`weak_password`)")))]
+async fn reset_password(
+    State(st): State<Shared>,
+    Origin(origin): Origin,
+    Json(req): Json<ResetPassword>,
+) -> ApiResult<StatusCode> {
+    strongroom_service::mail::reset_password(&st, &req.token, req.password, &origin).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use strongroom_auth::password::PasswordPolicy;
+use strongroom_service::mail::MailSettings;
 use strongroom_service::settings::{self, EncryptionState, SignInRules};
 use strongroom_store::convert::Progress;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,6 +19,39 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(encryption_convert))
         .routes(routes!(get_password_policy, set_password_policy))
         .routes(routes!(get_sign_in_rules, set_sign_in_rules))
+        .routes(routes!(get_mail, set_mail))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MailSettingsBody {
+    #[serde(flatten)]
+    settings: MailSettings,
+    /// Whether the SMTP password is set (`strongroom admin secret set mail.smtp.password`;
+    /// it is never shown).
+    password_set: bool,
+}
+
+/// Outgoing mail: the SMTP server password-reset links and new-device notices go through
+/// (administrators of settings).
+#[utoipa::path(get, path = "/api/v1/settings/mail", responses((status = 200, body = MailSettingsBody), (status = 403)))]
+async fn get_mail(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<MailSettingsBody>> {
+    let (settings, password_set) = strongroom_service::mail::read_settings(&st, &caller).await?;
+    Ok(Json(MailSettingsBody { settings, password_set }))
+}
+
+/// Sets outgoing mail (administrators of settings). A `PUT` sets every field; `security`
+/// `none` is refused unless the host is this machine.
+#[utoipa::path(put, path = "/api/v1/settings/mail", request_body = MailSettings,
+    responses((status = 200, body = MailSettings), (status = 400), (status = 403)))]
+async fn set_mail(
+    State(st): State<Shared>,
+    caller: Caller,
+    Json(req): Json<serde_json::Value>,
+) -> ApiResult<Json<MailSettings>> {
+    let s = setting_body(req, "mail settings")?;
+    Ok(Json(
+        strongroom_service::mail::set_settings(&st, (&caller).into(), s).await?,
+    ))
 }
 
 /// A setting's JSON body: an object (serde reads a struct from an array too, by position:

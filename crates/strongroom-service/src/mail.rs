@@ -1,0 +1,249 @@
+//! Outgoing mail over SMTP (STARTTLS, TLS, or plain to a relay on this host), and what
+//! Strongroom sends: password-reset links and notices of a sign-in from a new device. The
+//! SMTP password is a sealed secret (`strongroom admin secret set mail.smtp.password`), never
+//! a setting in clear.
+
+use crate::{Caller, Error, Operator, Result, Service};
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use strongroom_auth::token;
+use strongroom_core::audit::{AuditAction, RequestOrigin};
+use strongroom_core::{Action, Resource, authorize};
+use strongroom_store::password_resets;
+use strongroom_store::people::{self, User};
+
+/// The setting's name in the database.
+const MAIL: &str = "mail";
+/// The sealed secret holding the SMTP password.
+pub const PASSWORD_SECRET: &str = "mail.smtp.password";
+/// How long a reset link works.
+pub const RESET_MS: i64 = 30 * 60_000;
+
+/// How the connection to the SMTP server is protected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MailSecurity {
+    /// Plain connection upgraded with STARTTLS, which must succeed (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only to a relay on this host (`localhost`, `127.0.0.1`, `::1`).
+    None,
+}
+
+/// Outgoing mail (administrators of settings).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSettings {
+    /// The SMTP server; empty: mail is off.
+    pub host: String,
+    /// 0: the usual port for `security` (587, 465, 25).
+    pub port: u16,
+    pub security: MailSecurity,
+    /// Empty: no authentication. The password is the sealed secret `mail.smtp.password`.
+    pub username: String,
+    /// The sender, e.g. `Strongroom <strongroom@example.org>`.
+    pub from: String,
+}
+
+impl MailSettings {
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.host.is_empty() {
+            return Ok(());
+        }
+        if self.host.len() > 253
+            || self
+                .host
+                .contains(|c: char| c.is_whitespace() || c.is_control() || c == '/')
+        {
+            return Err("host must be a host name or an address".into());
+        }
+        self.from
+            .parse::<Mailbox>()
+            .map_err(|e| format!("from must be an address such as \"Strongroom <strongroom@example.org>\": {e}"))?;
+        let local = matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]");
+        if self.security == MailSecurity::None && !local {
+            return Err("security \"none\" sends in clear: it is allowed only to a relay on this host".into());
+        }
+        Ok(())
+    }
+
+    fn port(&self) -> u16 {
+        match (self.port, self.security) {
+            (0, MailSecurity::Starttls) => 587,
+            (0, MailSecurity::Tls) => 465,
+            (0, MailSecurity::None) => 25,
+            (p, _) => p,
+        }
+    }
+}
+
+/// The mail settings in force (the console reads them with this).
+pub async fn settings(svc: &Service) -> Result<MailSettings> {
+    Ok(strongroom_store::settings::get(&svc.db, MAIL)
+        .await?
+        .unwrap_or_default())
+}
+
+/// The mail settings, with whether the SMTP password is set (administrators of settings).
+pub async fn read_settings(svc: &Service, caller: &Caller) -> Result<(MailSettings, bool)> {
+    authorize(&caller.actor, Action::ManageSettings, Resource::Instance)?;
+    let password_set = strongroom_store::secrets::get(&svc.db, svc.blobs.keys(), PASSWORD_SECRET)
+        .await?
+        .is_some();
+    Ok((settings(svc).await?, password_set))
+}
+
+/// Sets the mail settings (administrators of settings, or the console), audited.
+pub async fn set_settings(svc: &Service, by: Operator<'_>, s: MailSettings) -> Result<MailSettings> {
+    s.validate().map_err(Error::Invalid)?;
+    crate::settings::put(svc, by, MAIL, AuditAction::MailSettingsSet, s, MailSettings::default()).await
+}
+
+/// Sends one plain-text message now.
+async fn send(svc: &Service, to: &str, subject: &str, body: String) -> Result<()> {
+    let cfg = settings(svc).await?;
+    if cfg.host.is_empty() {
+        return Err(Error::NotConfigured("mail"));
+    }
+    let failed = |e: &dyn std::fmt::Display| Error::Internal(format!("mail: {e}"));
+    let builder = match cfg.security {
+        MailSecurity::Starttls => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host).map_err(|e| failed(&e))?
+        }
+        MailSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.host).map_err(|e| failed(&e))?,
+        MailSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host),
+    };
+    let mut builder = builder
+        .port(cfg.port())
+        .timeout(Some(std::time::Duration::from_secs(20)));
+    if !cfg.username.is_empty() {
+        let password = strongroom_store::secrets::get(&svc.db, svc.blobs.keys(), PASSWORD_SECRET)
+            .await?
+            .ok_or(Error::NotConfigured(
+                "the SMTP password (strongroom admin secret set mail.smtp.password)",
+            ))?;
+        let password = String::from_utf8(password.to_vec()).map_err(|_| failed(&"the SMTP password is not UTF-8"))?;
+        builder = builder.credentials(Credentials::new(cfg.username.clone(), password));
+    }
+    let message = Message::builder()
+        .from(cfg.from.parse().map_err(|e| failed(&e))?)
+        .to(to.parse().map_err(|e| failed(&e))?)
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|e| failed(&e))?;
+    builder.build().send(message).await.map_err(|e| failed(&e))?;
+    Ok(())
+}
+
+/// Sends in the background: the answer to the request does not wait for (nor tell of) it.
+fn send_later(svc: &Service, to: String, subject: &'static str, body: String) {
+    let svc = svc.clone();
+    tokio::spawn(async move {
+        if let Err(e) = send(&svc, &to, subject, body).await {
+            tracing::warn!(error = %e, "a mail could not be sent");
+        }
+    });
+}
+
+/// Asks for a password-reset link by e-mail. Answered alike whether or not the address is an
+/// account's (the link goes only to an active account, in the background); requests are
+/// counted under the brute-force limit like sign-ins, so a mailbox cannot be flooded.
+pub async fn request_password_reset(svc: &Service, email: &str, origin: &RequestOrigin) -> Result<()> {
+    if settings(svc).await?.host.is_empty() {
+        return Err(Error::NotConfigured("mail"));
+    }
+    let rules = crate::settings::sign_in_rules(svc).await?;
+    let key = token::hash(&format!("reset:{}", crate::account::typed_email(email)));
+    let address = crate::account::address_key(origin.ip.as_deref());
+    let allowed = strongroom_store::throttle::begin_attempt(&svc.db, &key, &address, rules.limits(), svc.now())
+        .await?
+        .is_ok();
+    let found = people::find_by_email(&svc.db, email).await?;
+    let Some((user, _)) = found.filter(|(u, _)| u.active && allowed) else {
+        return Ok(());
+    };
+    let (secret, hash) = token::generate(token::Kind::Reset);
+    let mut change = svc.change().await?;
+    let expires_at = change.now() + RESET_MS;
+    password_resets::create(&mut change, &hash, &user.id, expires_at).await?;
+    change
+        .commit(
+            &strongroom_core::audit::AuditEvent::new(AuditAction::PasswordResetRequest)
+                .target("user", &user.id)
+                .from_origin(origin),
+        )
+        .await?;
+    let link = format!("{}/reset-password?token={secret}", svc.public_url.trim_end_matches('/'));
+    let body = format!(
+        "Someone asked to reset the password of your Strongroom account {email}.\n\n\
+         To choose a new password, open this link within 30 minutes (it works once):\n\n  {link}\n\n\
+         If it was not you, ignore this message: your password stays as it is.\n\
+         The request came from {ip}.\n",
+        email = user.email,
+        ip = origin.ip.as_deref().unwrap_or("an unknown address"),
+    );
+    send_later(svc, user.email.clone(), "Reset your Strongroom password", body);
+    Ok(())
+}
+
+/// Sets a new password with a reset link: the link is spent, every session and API token of
+/// the person ends, and their sign-in blocks are lifted (they proved their mailbox). A
+/// password the policy refuses leaves the link usable.
+pub async fn reset_password(svc: &Service, secret: &str, password: SecretString, origin: &RequestOrigin) -> Result<()> {
+    let hash = token::hash(secret);
+    let invalid = || Error::invalid("the reset link is invalid, used or expired: ask for a new one");
+    let user_id = password_resets::peek(&svc.db, &hash, svc.now())
+        .await?
+        .ok_or_else(invalid)?;
+    let user = people::get_user(&svc.db, &user_id).await?;
+    crate::settings::check_password(svc, &password, &[&user.email, &user.display_name]).await?;
+    let new_hash = strongroom_auth::password::hash(password).await?;
+    let mut change = svc.change().await?;
+    if !password_resets::take(&mut change, &hash, &user.id).await? {
+        return Err(invalid());
+    }
+    let none = people::KeepSignIn {
+        session_hash: None,
+        token_hash: None,
+    };
+    let ended = people::change_password(&mut change, &user.id, &new_hash, none).await?;
+    strongroom_store::throttle::unlock(&mut change, &crate::account::attempt_key(&user.email)).await?;
+    change
+        .commit(
+            &strongroom_core::audit::AuditEvent::new(AuditAction::PasswordReset)
+                .target("user", &user.id)
+                .from_origin(origin)
+                .details(serde_json::json!({"via": "reset_link", "sign_ins_ended": ended})),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Tells a person of a sign-in from a browser and platform their account never signed in
+/// from before (not at their first sign-in), when mail is on.
+pub(crate) async fn notice_new_device(svc: &Service, user: &User, origin: &RequestOrigin) -> Result<()> {
+    if settings(svc).await?.host.is_empty() {
+        return Ok(());
+    }
+    let (browser, platform) = crate::device::describe(origin.user_agent.as_deref());
+    let seen = strongroom_store::login_history::device_seen(&svc.db, &user.id, browser, platform).await?;
+    if !seen.new_device || seen.first_sign_in {
+        return Ok(());
+    }
+    let body = format!(
+        "Your Strongroom account {email} was signed in to from a device it was not used from before:\n\n  \
+         {browser} on {platform}, from {ip}\n\n\
+         If it was you, there is nothing to do. If not, change your password now and end that session \
+         under your account's active sessions.\n",
+        email = user.email,
+        ip = origin.ip.as_deref().unwrap_or("an unknown address"),
+    );
+    send_later(svc, user.email.clone(), "New sign-in to your Strongroom account", body);
+    Ok(())
+}
