@@ -182,11 +182,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 [[operations]]
 include-path-regex = "^/api/v1/settings/security/(password-policy|sign-in)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403"]
-# Mail is not configured in this run: a reset request is answered 503 `not_configured`; a
-# reset link made up by the generator is refused 400.
+# A reset link made up by the generator is refused 400.
 [[operations]]
 include-path-regex = "^/api/v1/auth/password-reset"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "503"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400"]
 # `security = "none"` only to this host, and `from` a mailbox: rules beyond the schema.
 [[operations]]
 include-path-regex = "^/api/v1/settings/mail$"
@@ -235,6 +234,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
         // later answer changes). Both are covered by api_auth.rs and api_ranks.rs.
         .args(["--exclude-path", "/api/v1/tokens/{id}"])
         .args(["--exclude-path", "/api/v1/users/{id}/transfer-ownership"])
+        // Sign-in: its wrong attempts run into the brute-force limit (429, whatever rules the
+        // run set through the sign-in settings), and it has no other answer to give than 401
+        // to generated credentials. Covered by api_auth.rs and api_sign_in.rs.
+        .args(["--exclude-path", "/api/v1/auth/login"])
         .args(["--seed", "1", "--max-examples", "25"])
         .args(["--max-time", &BUDGET_SECONDS.to_string(), "--request-timeout", "20"])
         .args(["--no-color", "--generation-database", "none"])

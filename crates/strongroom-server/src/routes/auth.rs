@@ -40,7 +40,7 @@ pub struct ResetRequested {
 /// Asks for a password-reset link by e-mail. The answer is the same whether or not the
 /// address is an account's; the link works once, for 30 minutes.
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", request_body = ResetRequest,
-    responses((status = 202, body = ResetRequested), (status = 503, description = "mail is not configured (`not_configured`)")))]
+    responses((status = 202, body = ResetRequested)))]
 async fn request_password_reset(
     State(st): State<Shared>,
     Origin(origin): Origin,

@@ -22,10 +22,14 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(get_mail, set_mail))
 }
 
+/// The mail settings as read: each field of [`MailSettings`], and whether the password is set.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MailSettingsBody {
-    #[serde(flatten)]
-    settings: MailSettings,
+    host: String,
+    port: u16,
+    security: strongroom_service::mail::MailSecurity,
+    username: String,
+    from: String,
     /// Whether the SMTP password is set (`strongroom admin secret set mail.smtp.password`;
     /// it is never shown).
     password_set: bool,
@@ -35,8 +39,15 @@ pub struct MailSettingsBody {
 /// (administrators of settings).
 #[utoipa::path(get, path = "/api/v1/settings/mail", responses((status = 200, body = MailSettingsBody), (status = 403)))]
 async fn get_mail(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<MailSettingsBody>> {
-    let (settings, password_set) = strongroom_service::mail::read_settings(&st, &caller).await?;
-    Ok(Json(MailSettingsBody { settings, password_set }))
+    let (s, password_set) = strongroom_service::mail::read_settings(&st, &caller).await?;
+    Ok(Json(MailSettingsBody {
+        host: s.host,
+        port: s.port,
+        security: s.security,
+        username: s.username,
+        from: s.from,
+        password_set,
+    }))
 }
 
 /// Sets outgoing mail (administrators of settings). A `PUT` sets every field; `security`
