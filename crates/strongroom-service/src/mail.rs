@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use strongroom_auth::token;
 use strongroom_core::audit::{AuditAction, RequestOrigin};
-use strongroom_core::{Action, Resource, authorize};
+use strongroom_core::{Action, Resource, Role, authorize};
 use strongroom_store::password_resets;
 use strongroom_store::people::{self, User};
 
@@ -98,10 +98,38 @@ pub async fn read_settings(svc: &Service, caller: &Caller) -> Result<(MailSettin
     Ok((settings(svc).await?, password_set))
 }
 
-/// Sets the mail settings (administrators of settings, or the console), audited.
+/// Sets the mail settings (the Owner, or the console), audited. Mail carries password-reset
+/// links: whoever picks the server could read them, and take over any account they reach,
+/// so no administrator below the Owner chooses it. Moving a configured server elsewhere
+/// (another host, port or account) deletes the sealed SMTP password in the same change: it
+/// was given for that server, and goes to no other.
 pub async fn set_settings(svc: &Service, by: Operator<'_>, s: MailSettings) -> Result<MailSettings> {
+    if let Operator::User(c) = by {
+        authorize(&c.actor, Action::ManageSettings, Resource::Instance)?;
+        if c.actor.role != Role::Owner {
+            return Err(Error::Forbidden(
+                "only the Owner changes outgoing mail: it carries password-reset links".into(),
+            ));
+        }
+    }
     s.validate().map_err(Error::Invalid)?;
-    crate::settings::put(svc, by, MAIL, AuditAction::MailSettingsSet, s, MailSettings::default()).await
+    if settings(svc).await? == s {
+        return Ok(s);
+    }
+    let mut change = svc.change_by_operator(by).await?;
+    let before: MailSettings = strongroom_store::settings::put(&mut change, MAIL, &s)
+        .await?
+        .unwrap_or_default();
+    let moved = !before.host.is_empty()
+        && (before.host != s.host || before.port() != s.port() || before.username != s.username);
+    let password_deleted = moved && strongroom_store::secrets::delete(&mut change, PASSWORD_SECRET).await?;
+    change
+        .commit(&by.event(AuditAction::MailSettingsSet).details(serde_json::json!({
+            "changed": crate::settings::changed(&before, &s),
+            "password_deleted": password_deleted,
+        })))
+        .await?;
+    Ok(s)
 }
 
 /// Sends one plain-text message now.
@@ -167,7 +195,9 @@ pub async fn request_password_reset(svc: &Service, email: &str, origin: &Request
         .await?
         .is_ok();
     let found = people::find_by_email(&svc.db, email).await?;
-    let Some((user, _)) = found.filter(|(u, _)| u.active && allowed) else {
+    // The Owner recovers at the console (`strongroom admin user set-password`), never by
+    // mail: a mailbox is a weaker lock than the instance itself.
+    let Some((user, _)) = found.filter(|(u, _)| u.active && u.role != Role::Owner && allowed) else {
         return Ok(());
     };
     let (secret, hash) = token::generate(token::Kind::Reset);
@@ -204,6 +234,9 @@ pub async fn reset_password(svc: &Service, secret: &str, password: SecretString,
         .await?
         .ok_or_else(invalid)?;
     let user = people::get_user(&svc.db, &user_id).await?;
+    if !user.active || user.role == Role::Owner {
+        return Err(invalid());
+    }
     crate::settings::check_password(svc, &password, &[&user.email, &user.display_name]).await?;
     let new_hash = strongroom_auth::password::hash(password).await?;
     let mut change = svc.change().await?;

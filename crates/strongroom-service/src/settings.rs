@@ -281,7 +281,7 @@ pub async fn set_sign_in_rules(svc: &Service, by: Operator<'_>, rules: SignInRul
 }
 
 /// Each field of a setting that differs, from → to.
-fn changed<T: serde::Serialize>(before: &T, after: &T) -> serde_json::Map<String, serde_json::Value> {
+pub(crate) fn changed<T: serde::Serialize>(before: &T, after: &T) -> serde_json::Map<String, serde_json::Value> {
     let as_map = |v: &T| match serde_json::to_value(v) {
         Ok(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),

@@ -159,6 +159,52 @@ async fn password_reset_and_new_device_mail() {
         .await;
     assert_eq!(got["password_set"], false);
     assert_eq!(ann.get("/api/v1/settings/mail").await.status(), StatusCode::FORBIDDEN);
+    // An Administrator of settings may not pick the server reset links go through.
+    let sa = srv.user(&owner, "sa@example.org", "user").await;
+    let r = owner
+        .patch(
+            &format!("/api/v1/users/{}", sa.user_id),
+            json!({"role": "admin", "admin_modules": ["settings"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut theirs = set.clone();
+    theirs["port"] = json!(2525);
+    assert_eq!(
+        sa.put("/api/v1/settings/mail", theirs).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        owner
+            .json(owner.get("/api/v1/settings/mail").await, StatusCode::OK)
+            .await["port"],
+        set["port"]
+    );
+    // The sealed password was given for one server: moving the server deletes it.
+    let out = srv.cli(&["admin", "secret", "set", "mail.smtp.password"], "smtp secret\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = owner
+        .json(owner.get("/api/v1/settings/mail").await, StatusCode::OK)
+        .await;
+    assert_eq!(got["password_set"], true);
+    let mut moved = set.clone();
+    moved["port"] = json!(2525);
+    assert_eq!(owner.put("/api/v1/settings/mail", moved).await.status(), StatusCode::OK);
+    let got = owner
+        .json(owner.get("/api/v1/settings/mail").await, StatusCode::OK)
+        .await;
+    assert_eq!(got["password_set"], false);
+    let v = owner
+        .json(
+            owner.get("/api/v1/audit?action=settings.mail.set").await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(v[0]["details"]["password_deleted"], true);
+    assert_eq!(
+        owner.put("/api/v1/settings/mail", set.clone()).await.status(),
+        StatusCode::OK
+    );
 
     // The same answer for an account and for no account; only the account gets a mail.
     let known = post(
@@ -180,9 +226,22 @@ async fn password_reset_and_new_device_mail() {
         (StatusCode::ACCEPTED, StatusCode::ACCEPTED)
     );
     assert_eq!(known.text().await.unwrap(), unknown.text().await.unwrap());
+    // The Owner is never reset by mail (the console recovers the Owner).
+    let r = post(
+        &srv,
+        "/api/v1/auth/password-reset",
+        json!({"email": OWNER_EMAIL}),
+        FIREFOX,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
     let msgs = mail.wait_for(1).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(mail.messages().len(), 1, "only the account's mail is sent");
+    assert_eq!(
+        mail.messages().len(),
+        1,
+        "only the account's mail is sent, none for the Owner"
+    );
     let reset = unfolded(&msgs[0]);
     assert!(reset.contains("To: ann@example.org"), "{reset}");
     assert!(reset.contains("Subject: Reset your Strongroom password"), "{reset}");

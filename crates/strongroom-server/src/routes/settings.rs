@@ -50,7 +50,8 @@ async fn get_mail(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<Ma
     }))
 }
 
-/// Sets outgoing mail (administrators of settings). A `PUT` sets every field; `security`
+/// Sets outgoing mail (the Owner only: mail carries password-reset links). A `PUT` sets
+/// every field; moving a configured server deletes the sealed SMTP password; `security`
 /// `none` is refused unless the host is this machine.
 #[utoipa::path(put, path = "/api/v1/settings/mail", request_body = MailSettings,
     responses((status = 200, body = MailSettings), (status = 400), (status = 403)))]
