@@ -17,6 +17,8 @@ pub enum Kind {
     LinkSession,
     /// A password-reset link sent by e-mail.
     Reset,
+    /// An invitation (or self-sign-up) link sent by e-mail.
+    Invitation,
 }
 
 impl Kind {
@@ -29,6 +31,7 @@ impl Kind {
             Kind::Link => "srl_",
             Kind::LinkSession => "srk_",
             Kind::Reset => "srr_",
+            Kind::Invitation => "sri_",
         }
     }
 }

@@ -76,6 +76,11 @@ pub enum AuditAction {
     SignInRulesSet,
     MailSettingsSet,
     PasswordResetRequest,
+    InvitationCreate,
+    InvitationWithdraw,
+    SignUpRequest,
+    SignUpSettingsSet,
+    UploadLimitsSet,
     UserUnlock,
     SessionEnd,
     SecretSet,
@@ -135,6 +140,11 @@ impl AuditAction {
         AuditAction::SignInRulesSet,
         AuditAction::MailSettingsSet,
         AuditAction::PasswordResetRequest,
+        AuditAction::InvitationCreate,
+        AuditAction::InvitationWithdraw,
+        AuditAction::SignUpRequest,
+        AuditAction::SignUpSettingsSet,
+        AuditAction::UploadLimitsSet,
         AuditAction::UserUnlock,
         AuditAction::SessionEnd,
         AuditAction::SecretSet,
@@ -194,6 +204,11 @@ impl AuditAction {
             AuditAction::SignInRulesSet => "settings.sign_in_rules.set",
             AuditAction::MailSettingsSet => "settings.mail.set",
             AuditAction::PasswordResetRequest => "user.password.reset_request",
+            AuditAction::InvitationCreate => "user.invitation.create",
+            AuditAction::InvitationWithdraw => "user.invitation.withdraw",
+            AuditAction::SignUpRequest => "user.sign_up.request",
+            AuditAction::SignUpSettingsSet => "settings.sign_up.set",
+            AuditAction::UploadLimitsSet => "settings.upload_limits.set",
             AuditAction::UserUnlock => "user.unlock",
             AuditAction::SessionEnd => "auth.session.end",
             AuditAction::SecretSet => "settings.secret.set",
@@ -260,6 +275,19 @@ impl AuditAction {
             }
             AuditAction::MailSettingsSet => "The outgoing mail settings were changed (each field from → to).",
             AuditAction::PasswordResetRequest => "A password-reset link was sent to a person's e-mail address.",
+            AuditAction::InvitationCreate => {
+                "An invitation to make an account was sent by e-mail (address, role, modules)."
+            }
+            AuditAction::InvitationWithdraw => {
+                "An invitation was withdrawn (or could not be mailed): its link no longer works."
+            }
+            AuditAction::SignUpRequest => "A self-sign-up link was sent to an address the sign-up settings admit.",
+            AuditAction::SignUpSettingsSet => {
+                "The self-sign-up and invitation settings were changed (each field from → to)."
+            }
+            AuditAction::UploadLimitsSet => {
+                "The upload limits (uploads at once, storage quotas) were changed (each field from → to)."
+            }
             AuditAction::UserUnlock => "A person's account was unlocked after too many failed sign-ins.",
             AuditAction::SessionEnd => "A browser session was ended by its holder or an administrator.",
             AuditAction::SecretSet => "A stored secret was set.",
@@ -287,6 +315,9 @@ impl AuditAction {
             | AuditAction::TokenRevoke
             | AuditAction::UserUnlock
             | AuditAction::PasswordResetRequest
+            | AuditAction::InvitationCreate
+            | AuditAction::InvitationWithdraw
+            | AuditAction::SignUpRequest
             | AuditAction::SessionEnd => "people",
             AuditAction::RoomCreate
             | AuditAction::RoomRename
@@ -321,6 +352,8 @@ impl AuditAction {
             | AuditAction::EncryptionRotate
             | AuditAction::SignInRulesSet
             | AuditAction::MailSettingsSet
+            | AuditAction::SignUpSettingsSet
+            | AuditAction::UploadLimitsSet
             | AuditAction::PasswordPolicySet
             | AuditAction::SecretSet
             | AuditAction::SecretDelete

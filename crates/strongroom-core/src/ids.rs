@@ -77,6 +77,8 @@ id_type!(/// A personal API token (the id, never the secret).
     TokenId);
 id_type!(/// An external link (the id, never the secret in its URL).
     LinkId);
+id_type!(/// An invitation to make an account (the id, never the secret in its link).
+    InvitationId);
 
 #[cfg(test)]
 mod tests {

@@ -115,18 +115,24 @@ impl From<strongroom_service::Error> for ApiError {
             E::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why),
             E::Invalid(why) => ApiError::bad_request(why),
             E::Conflict(why) => ApiError::new(StatusCode::CONFLICT, "conflict", why),
-            E::NotConfigured(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_configured", e.to_string()),
+            E::NotConfigured(_) => ApiError::new(StatusCode::CONFLICT, "not_configured", e.to_string()),
             E::AddressDenied => ApiError::new(StatusCode::FORBIDDEN, "ip_denied", e.to_string()),
             E::TooMany { retry_after } => ApiError {
                 retry_after: Some(retry_after),
                 ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked", e.to_string())
             },
             E::WrongPassword(why) => ApiError::new(StatusCode::UNAUTHORIZED, "wrong_password", why),
+            E::TooManyUploads { .. } => ApiError {
+                retry_after: Some(5),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_uploads", e.to_string())
+            },
+            E::QuotaExceeded(why) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded", why),
             E::TooLarge(why) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", why),
             E::Unsupported(why) => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_format", why),
             E::AlreadyProtected(why) => ApiError::new(StatusCode::CONFLICT, "already_protected", why),
             E::Integrity { file, version } => ApiError::integrity(&file, version),
             E::Document(e) => document_error(e),
+            E::Mail(why) => ApiError::new(StatusCode::BAD_GATEWAY, "mail_failed", why),
             E::Internal(m) => ApiError::internal(m),
             E::Denied(d) => d.into(),
             E::Store(e) => e.into(),

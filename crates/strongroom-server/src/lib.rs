@@ -57,6 +57,7 @@ pub fn api() -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .merge(routes::files::router())
         .merge(routes::settings::router())
         .merge(routes::sign_in::router())
+        .merge(routes::invitations::router())
         .merge(routes::transform::router())
         .split_for_parts();
     // After the merge: the error answers are added from each operation's shape.
@@ -152,6 +153,7 @@ pub async fn open_service(cfg: &Config) -> Result<strongroom_service::Service, S
         clock: Arc::new(SystemClock),
         session_ms: session_ms(cfg),
         public_url: cfg.base_url(),
+        uploads: Default::default(),
     })
 }
 
@@ -229,6 +231,7 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
             clock,
             session_ms: session_ms(&cfg),
             public_url: cfg.base_url(),
+            uploads: Default::default(),
         },
         tls: cfg.tls.enabled(),
         body_idle_timeout: std::time::Duration::from_secs(u64::from(cfg.http.body_idle_timeout_secs.max(1))),

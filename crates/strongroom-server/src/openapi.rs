@@ -188,6 +188,9 @@ const PUBLIC: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/password-reset"),
     ("post", "/api/v1/auth/password-reset/confirm"),
+    ("post", "/api/v1/auth/sign-up"),
+    ("post", "/api/v1/auth/invitation"),
+    ("post", "/api/v1/auth/invitation/accept"),
     ("get", "/api/v1/links/{token}"),
     ("post", "/api/v1/links/{token}/unlock"),
 ];

@@ -350,6 +350,7 @@ pub async fn sweep_sign_in(svc: &Service) -> Result<()> {
         throttle::purge(&svc.db, now, rules.limits().period_ms).await,
         login_history::purge(&svc.db, now - i64::from(rules.login_history_days) * 86_400_000).await,
         strongroom_store::password_resets::purge(&svc.db, now).await,
+        strongroom_store::invitations::purge(&svc.db, now).await,
     ];
     sessions_ended?;
     for r in purged {

@@ -31,6 +31,12 @@ pub enum Error {
     /// A password given to open something (a link) is wrong.
     #[error("{0}")]
     WrongPassword(&'static str),
+    /// The person (or link) has as many uploads going as the upload limits allow.
+    #[error("at most {max} uploads at once: wait for one to finish")]
+    TooManyUploads { max: u32 },
+    /// The upload does not fit in a storage quota; the message says which.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// The input is larger than this use case takes.
     #[error("{0}")]
     TooLarge(String),
@@ -47,6 +53,9 @@ pub enum Error {
     /// A document could not be transformed (protected, watermarked).
     #[error(transparent)]
     Document(#[from] strongroom_docs::Error),
+    /// The mail server refused a message or could not be reached; the message says how.
+    #[error("the mail could not be sent: {0}")]
+    Mail(String),
     /// Something that should not fail did (a worker thread died); logged.
     #[error("internal error: {0}")]
     Internal(String),

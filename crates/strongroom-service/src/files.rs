@@ -64,15 +64,17 @@ where
 {
     let g: Guarded<Folder> = guard_folder_for(svc, who, folder, Capability::Edit).await?;
     let permit = g.permit;
+    let by = author(who);
+    let allowance = &crate::uploads::begin(svc, who, &g.item.room_id, &by).await?;
     let (name, body) = open().await?;
     let name = content::check_item_name("file", &name)?;
     // Fail before moving any bytes when the name is taken; checked again when recording.
     content::check_name_free(&svc.db, folder, &name).await?;
     let ctype = content_type_for(&name);
-    let by = author(who);
     let event = who.event(AuditAction::FileUpload);
-    store_upload(svc, body, |blob| async move {
+    store_upload(svc, allowance.limit(body), |blob| async move {
         let mut change = svc.change_by(who).await?;
+        allowance.check(&mut change, blob.size).await?;
         let nc = NewContent {
             blob: &blob,
             content_type: &ctype,
@@ -84,6 +86,7 @@ where
         Ok(f)
     })
     .await
+    .map_err(|e| allowance.explain(e))
 }
 
 /// Uploads the next version of a file the requester may edit (`open` as for
@@ -97,12 +100,14 @@ where
     if cur.trashed {
         return Err(StoreError::Conflict("the file is in the trash; restore it first".into()).into());
     }
-    let (_, body) = open().await?;
     let by = author(who);
+    let allowance = &crate::uploads::begin(svc, who, &cur.room_id, &by).await?;
+    let (_, body) = open().await?;
     let ctype = content_type_for(&cur.name);
     let event = who.event(AuditAction::VersionUpload);
-    store_upload(svc, body, |blob| async move {
+    store_upload(svc, allowance.limit(body), |blob| async move {
         let mut change = svc.change_by(who).await?;
+        allowance.check(&mut change, blob.size).await?;
         let nc = NewContent {
             blob: &blob,
             content_type: &ctype,
@@ -114,6 +119,7 @@ where
         Ok(f)
     })
     .await
+    .map_err(|e| allowance.explain(e))
 }
 
 pub async fn get_file(svc: &Service, caller: &Caller, id: &FileId) -> Result<FileInfo> {

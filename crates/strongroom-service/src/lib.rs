@@ -16,6 +16,7 @@ pub mod documents;
 mod error;
 pub mod files;
 pub mod folders;
+pub mod invitations;
 pub mod links;
 pub mod mail;
 pub mod people;
@@ -23,6 +24,7 @@ pub mod rooms;
 pub mod settings;
 pub mod sharing;
 pub mod sign_in;
+pub mod uploads;
 
 pub use caller::{Caller, LinkCaller, Operator, Requester};
 pub use error::{Error, Result};
@@ -46,6 +48,9 @@ pub struct Service {
     pub session_ms: i64,
     /// Where people reach the instance (`public_url`), for links in mail.
     pub public_url: String,
+    /// The uploads going on in this process, for the limit of uploads at once (a limit per
+    /// process, so it needs no shared state).
+    pub uploads: uploads::UploadSlots,
 }
 
 impl Service {

@@ -133,12 +133,12 @@ pub async fn set_settings(svc: &Service, by: Operator<'_>, s: MailSettings) -> R
 }
 
 /// Sends one plain-text message now.
-async fn send(svc: &Service, to: &str, subject: &str, body: String) -> Result<()> {
+pub(crate) async fn send(svc: &Service, to: &str, subject: &str, body: String) -> Result<()> {
     let cfg = settings(svc).await?;
     if cfg.host.is_empty() {
         return Err(Error::NotConfigured("mail"));
     }
-    let failed = |e: &dyn std::fmt::Display| Error::Internal(format!("mail: {e}"));
+    let failed = |e: &dyn std::fmt::Display| Error::Mail(e.to_string());
     let builder = match cfg.security {
         MailSecurity::Starttls => {
             AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host).map_err(|e| failed(&e))?
@@ -179,25 +179,44 @@ fn send_later(svc: &Service, to: String, subject: &'static str, body: String) {
     });
 }
 
-/// Asks for a password-reset link by e-mail. Answered alike whether or not the address is an
-/// account's (the link goes only to an active account, in the background), and whether or
-/// not mail is on (then nothing is sent, and the log says so); requests are counted under
-/// the brute-force limit like sign-ins, so a mailbox cannot be flooded.
-pub async fn request_password_reset(svc: &Service, email: &str, origin: &RequestOrigin) -> Result<()> {
+/// Counts a request that sends mail to `email` (for `purpose`) under the brute-force limit,
+/// per address and per mailbox: false once the limit is reached, and nothing is to be sent.
+pub(crate) async fn counted(svc: &Service, purpose: &str, email: &str, origin: &RequestOrigin) -> Result<bool> {
+    let rules = crate::settings::sign_in_rules(svc).await?;
+    let key = token::hash(&format!("{purpose}:{}", crate::account::typed_email(email)));
+    let address = crate::account::address_key(origin.ip.as_deref());
+    Ok(
+        strongroom_store::throttle::begin_attempt(&svc.db, &key, &address, rules.limits(), svc.now())
+            .await?
+            .is_ok(),
+    )
+}
+
+/// Asks for a password-reset link by e-mail. Answered at once and alike for every address:
+/// whether it is an active account's, whether mail is on (else the log says nothing was
+/// sent) and whether the brute-force limit lets one more request through (so a mailbox
+/// cannot be flooded) is decided in the background, where no answer or timing tells it.
+pub fn request_password_reset(svc: &Service, email: &str, origin: &RequestOrigin) {
+    let (svc, email, origin) = (svc.clone(), email.to_string(), origin.clone());
+    tokio::spawn(async move {
+        if let Err(e) = send_password_reset(&svc, &email, &origin).await {
+            tracing::warn!(error = %e, "a password-reset link could not be sent");
+        }
+    });
+}
+
+async fn send_password_reset(svc: &Service, email: &str, origin: &RequestOrigin) -> Result<()> {
     if settings(svc).await?.host.is_empty() {
         tracing::warn!("a password reset was asked for, but mail is not configured: nothing is sent");
         return Ok(());
     }
-    let rules = crate::settings::sign_in_rules(svc).await?;
-    let key = token::hash(&format!("reset:{}", crate::account::typed_email(email)));
-    let address = crate::account::address_key(origin.ip.as_deref());
-    let allowed = strongroom_store::throttle::begin_attempt(&svc.db, &key, &address, rules.limits(), svc.now())
-        .await?
-        .is_ok();
+    if !counted(svc, "reset", email, origin).await? {
+        return Ok(());
+    }
     let found = people::find_by_email(&svc.db, email).await?;
     // The Owner recovers at the console (`strongroom admin user set-password`), never by
     // mail: a mailbox is a weaker lock than the instance itself.
-    let Some((user, _)) = found.filter(|(u, _)| u.active && u.role != Role::Owner && allowed) else {
+    let Some((user, _)) = found.filter(|(u, _)| u.active && u.role != Role::Owner) else {
         return Ok(());
     };
     let (secret, hash) = token::generate(token::Kind::Reset);
@@ -211,17 +230,16 @@ pub async fn request_password_reset(svc: &Service, email: &str, origin: &Request
                 .from_origin(origin),
         )
         .await?;
-    let link = format!("{}/reset-password?token={secret}", svc.public_url.trim_end_matches('/'));
     let body = format!(
         "Someone asked to reset the password of your Strongroom account {email}.\n\n\
          To choose a new password, open this link within 30 minutes (it works once):\n\n  {link}\n\n\
          If it was not you, ignore this message: your password stays as it is.\n\
          The request came from {ip}.\n",
         email = user.email,
+        link = crate::invitations::link(svc, "reset-password", &secret),
         ip = origin.ip.as_deref().unwrap_or("an unknown address"),
     );
-    send_later(svc, user.email.clone(), "Reset your Strongroom password", body);
-    Ok(())
+    send(svc, &user.email, "Reset your Strongroom password", body).await
 }
 
 /// Sets a new password with a reset link: the link is spent, every session and API token of

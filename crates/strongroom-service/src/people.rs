@@ -32,7 +32,7 @@ pub(crate) fn may_manage(by: Operator<'_>, role: Role, modules: ModuleSet) -> Re
 
 /// The modules an Administrator gets: exactly those named. Naming none is an error, not
 /// "all": a forgotten field must not make a full Administrator.
-fn modules_of(role: Role, named: Option<&[Module]>) -> Result<ModuleSet> {
+pub(crate) fn modules_of(role: Role, named: Option<&[Module]>) -> Result<ModuleSet> {
     match (role, named) {
         (Role::Admin, Some(m)) => Ok(ModuleSet::from_modules(m)),
         (Role::Admin, None) => Err(Error::invalid(

@@ -64,6 +64,7 @@ async fn a_link_made_meanwhile_stops_the_move(db: Db, blobs: &std::path::Path) {
         clock: Arc::new(SystemClock),
         session_ms: 3_600_000,
         public_url: "http://127.0.0.1".into(),
+        uploads: Default::default(),
     };
     let caller = owner(&svc).await;
     let (room, _) = rooms::create_room(&svc, &caller, "Cases").await.unwrap();

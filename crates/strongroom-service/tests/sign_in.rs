@@ -78,6 +78,7 @@ fn service(db: Db, blobs: &std::path::Path, clock: Arc<ManualClock>) -> Service 
         clock,
         session_ms: 12 * 3_600_000,
         public_url: "http://127.0.0.1".into(),
+        uploads: Default::default(),
     }
 }
 

@@ -729,3 +729,52 @@ pub(crate) fn encryption_from_row(r: &AnyRow) -> Result<Option<BlobEncryption>> 
         }
     })
 }
+
+/// Bytes stored: in one room's versions, and in the versions one person made (every version,
+/// in the trash too, until purged).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Usage {
+    pub room: u64,
+    pub user: u64,
+}
+
+/// (The sums are cast: PostgreSQL sums a BIGINT as NUMERIC, which the Any driver does not read.)
+async fn usage_on(conn: &mut AnyConnection, room: &RoomId, user: &UserId) -> Result<Usage> {
+    let sum = |r: sqlx::any::AnyRow| -> Result<u64> { Ok(r.try_get::<i64, _>(0)?.max(0) as u64) };
+    let room_used = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(v.size), 0) AS BIGINT) FROM file_versions v JOIN files f ON f.id = v.file_id WHERE f.room_id = $1",
+    )
+    .bind(room.as_str().to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    let user_used =
+        sqlx::query("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM file_versions WHERE created_by = $1")
+            .bind(user.as_str().to_string())
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(Usage {
+        room: sum(room_used)?,
+        user: sum(user_used)?,
+    })
+}
+
+/// What a room and a person store now.
+pub async fn usage(db: &Db, room: &RoomId, user: &UserId) -> Result<Usage> {
+    usage_on(&mut *db.read.acquire().await?, room, user).await
+}
+
+/// What a room and a person store, in a change that is about to add to it: the person's row
+/// and the room's are locked first (in that order), so changes adding to either wait for
+/// this one and count what it added.
+pub async fn usage_locked(c: &mut Change, room: &RoomId, user: &UserId) -> Result<Usage> {
+    let tx = c.conn();
+    sqlx::query("UPDATE users SET id = id WHERE id = $1")
+        .bind(user.as_str().to_string())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE rooms SET id = id WHERE id = $1")
+        .bind(room.as_str().to_string())
+        .execute(&mut *tx)
+        .await?;
+    usage_on(tx, room, user).await
+}

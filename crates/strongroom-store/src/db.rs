@@ -50,6 +50,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "settings", include_str!("schema/0006_settings.sql")),
     (7, "sign-in", include_str!("schema/0007_sign_in.sql")),
     (8, "password resets", include_str!("schema/0008_password_resets.sql")),
+    (9, "invitations", include_str!("schema/0009_invitations.sql")),
+    (10, "usage", include_str!("schema/0010_usage.sql")),
 ];
 
 /// What binaries from before the migrator read to learn the schema's version: this one is

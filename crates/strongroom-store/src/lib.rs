@@ -15,6 +15,7 @@ pub mod db;
 pub mod encryption;
 pub mod error;
 pub mod grants;
+pub mod invitations;
 pub mod links;
 pub mod login_history;
 pub mod password_resets;

@@ -352,6 +352,11 @@ pub async fn change_password(c: &mut Change, id: &UserId, hash: &str, keep: Keep
     .bind(keep.token_hash.unwrap_or("").to_string())
     .execute(&mut *tx)
     .await?;
+    // A reset link asked for before stays no way in past a new password.
+    sqlx::query("DELETE FROM password_resets WHERE user_id = $1")
+        .bind(id.as_str().to_string())
+        .execute(&mut *tx)
+        .await?;
     Ok(sessions.rows_affected() + tokens.rows_affected())
 }
 

@@ -107,6 +107,33 @@ pub enum SettingsCommand {
         #[arg(long)]
         admin_allowed_addresses: Option<String>,
     },
+    /// Print the upload limits as JSON, or change those given.
+    Uploads {
+        /// Uploads one person (or link) may have going at once, per server process (1 to 64).
+        #[arg(long)]
+        max_concurrent_uploads: Option<u32>,
+        /// MiB the versions a person uploaded may take in all (0: no quota).
+        #[arg(long)]
+        user_quota_mib: Option<u64>,
+        /// MiB the versions in one room may take in all (0: no quota).
+        #[arg(long)]
+        room_quota_mib: Option<u64>,
+    },
+    /// Print the self-sign-up and invitation settings as JSON, or change those given.
+    SignUp {
+        /// off, trusted_domains or any.
+        #[arg(long)]
+        self_sign_up: Option<String>,
+        /// Comma-separated mail domains whose people may sign up themselves ("" for none).
+        #[arg(long)]
+        trusted_domains: Option<String>,
+        /// The role a self-signed-up account gets: guest or user.
+        #[arg(long)]
+        role: Option<String>,
+        /// Days an invitation works (1 to 30).
+        #[arg(long)]
+        invitation_days: Option<u32>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -496,6 +523,54 @@ async fn settings(svc: &Service, command: &SettingsCommand) -> Result<(), String
                     .map_err(err)?;
             }
             println!("{}", serde_json::to_string_pretty(&rules).map_err(|e| e.to_string())?);
+        }
+        SettingsCommand::Uploads {
+            max_concurrent_uploads,
+            user_quota_mib,
+            room_quota_mib,
+        } => {
+            use strongroom_service::uploads;
+            let mut l = uploads::limits(svc).await.map_err(err)?;
+            let before = l.clone();
+            l.max_concurrent_uploads = max_concurrent_uploads.unwrap_or(l.max_concurrent_uploads);
+            l.user_quota_mib = user_quota_mib.unwrap_or(l.user_quota_mib);
+            l.room_quota_mib = room_quota_mib.unwrap_or(l.room_quota_mib);
+            if l != before {
+                l = uploads::set_limits(svc, Operator::Console, l).await.map_err(err)?;
+            }
+            println!("{}", serde_json::to_string_pretty(&l).map_err(|e| e.to_string())?);
+        }
+        SettingsCommand::SignUp {
+            self_sign_up,
+            trusted_domains,
+            role,
+            invitation_days,
+        } => {
+            use strongroom_service::invitations;
+            let mut s = invitations::settings(svc).await.map_err(err)?;
+            let before = s.clone();
+            if let Some(m) = self_sign_up {
+                s.self_sign_up = serde_json::from_value(serde_json::Value::String(m.clone()))
+                    .map_err(|_| format!("--self-sign-up must be off, trusted_domains or any, not {m:?}"))?;
+            }
+            if let Some(d) = trusted_domains {
+                s.trusted_domains = d
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(String::from)
+                    .collect();
+            }
+            if let Some(r) = role {
+                s.role = Role::parse(r).ok_or_else(|| format!("--role must be guest or user, not {r:?}"))?;
+            }
+            s.invitation_days = invitation_days.unwrap_or(s.invitation_days);
+            if s != before {
+                s = invitations::set_settings(svc, Operator::Console, s)
+                    .await
+                    .map_err(err)?;
+            }
+            println!("{}", serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?);
         }
     }
     Ok(())

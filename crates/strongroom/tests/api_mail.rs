@@ -1,7 +1,8 @@
 //! Outgoing mail against a real SMTP server on loopback (aiosmtpd, writing each delivered
 //! message to a maildir the test reads): the password-reset link (same answer for unknown
 //! addresses, works once, a refused password leaves it usable, ends every session) and the
-//! notice of a sign-in from a new device.
+//! notice of a sign-in from a new device; invitations and self-sign-up (who may invite
+//! whom, the link works once, a withdrawn, overtaken or no-longer-admitted one makes nothing).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -96,6 +97,18 @@ impl Smtp {
 /// A mail's body with quoted-printable soft line breaks undone.
 fn unfolded(mail: &str) -> String {
     mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
+}
+
+/// The link secret (starting with `prefix`) in a mail.
+fn token_in(mail: &str, prefix: &str) -> String {
+    let t = mail
+        .split("token=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no link in {mail}"))
+        .to_string();
+    assert!(t.starts_with(prefix), "{t}");
+    t
 }
 
 async fn post(srv: &Server, path: &str, body: Value, ua: &str) -> reqwest::Response {
@@ -245,13 +258,9 @@ async fn password_reset_and_new_device_mail() {
     let reset = unfolded(&msgs[0]);
     assert!(reset.contains("To: ann@example.org"), "{reset}");
     assert!(reset.contains("Subject: Reset your Strongroom password"), "{reset}");
-    let token = reset
-        .split("token=")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .unwrap()
-        .to_string();
-    assert!(token.starts_with("srr_"), "{token}");
+    // The secret rides in the fragment: no server, proxy or Referer sees it.
+    assert!(reset.contains("/reset-password#token=srr_"), "{reset}");
+    let token = token_in(&reset, "srr_");
 
     // A refused password leaves the link usable; then it works once, and ends every session.
     let confirm = |password: &str| json!({"token": token, "password": password});
@@ -333,4 +342,331 @@ async fn password_reset_and_new_device_mail() {
         )
         .await;
     assert_eq!(v.as_array().unwrap().len(), 1);
+}
+
+/// Mail to 127.0.0.1 without TLS (aiosmtpd), as the Owner sets it.
+async fn mail_on(owner: &Session, mail: &Smtp) {
+    let set =
+        json!({"host": "127.0.0.1", "port": mail.port, "security": "none", "from": "Strongroom <noreply@example.org>"});
+    assert_eq!(owner.put("/api/v1/settings/mail", set).await.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitations_and_self_sign_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(mail) = smtp(dir.path()).await else { return };
+    let srv = Server::start(&backends().remove(0));
+    let owner = srv.owner().await;
+    let bob = srv.user(&owner, "bob@example.org", "user").await;
+    let pa = srv.user(&owner, "pa@example.org", "user").await;
+    let r = owner
+        .patch(
+            &format!("/api/v1/users/{}", pa.user_id),
+            json!({"role": "admin", "admin_modules": ["people"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let invite = |who: &Session, email: &str, role: &str, modules: Value| {
+        let body = json!({"email": email, "role": role, "admin_modules": modules});
+        let who = who.clone();
+        async move { who.post("/api/v1/invitations", body).await }
+    };
+
+    // Mail off: an invitation cannot go out, and says so.
+    let r = invite(&pa, "carol@example.org", "user", Value::Null).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "not_configured");
+    mail_on(&owner, &mail).await;
+
+    // Who may invite whom: administrators of people, below their own rank; nobody twice
+    // into an address that has an account.
+    #[rustfmt::skip]
+    let refused: &[(&Session, &str, &str, Value, StatusCode)] = &[
+        (&bob, "carol@example.org", "guest", Value::Null, StatusCode::FORBIDDEN),
+        (&pa, "carol@example.org", "admin", json!(["people"]), StatusCode::FORBIDDEN),
+        (&pa, "carol@example.org", "admin", json!(["documents"]), StatusCode::FORBIDDEN),
+        (&pa, "carol@example.org", "owner", Value::Null, StatusCode::BAD_REQUEST),
+        (&owner, "carol@example.org", "admin", Value::Null, StatusCode::BAD_REQUEST),
+        (&pa, "not an address", "user", Value::Null, StatusCode::BAD_REQUEST),
+        (&pa, "Bob@Example.org", "user", Value::Null, StatusCode::CONFLICT),
+    ];
+    for (who, email, role, modules, want) in refused {
+        let r = invite(who, email, role, modules.clone()).await;
+        assert_eq!(r.status(), *want, "{email} as {role} {modules}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(mail.messages().len(), 0, "no refused invitation is mailed");
+
+    let inv = pa
+        .json(
+            invite(&pa, "Carol@Example.org", "user", Value::Null).await,
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(inv["email"], "carol@example.org");
+    assert_eq!(inv["role"], "user");
+    assert_eq!(inv["kind"], "invitation");
+    assert_eq!(inv["invited_by"], pa.user_id.as_str());
+    assert!(inv.get("token").is_none() && inv.get("token_hash").is_none(), "{inv}");
+    let msg = unfolded(&mail.wait_for(1).await[0]);
+    assert!(msg.contains("To: carol@example.org"), "{msg}");
+    assert!(msg.contains("Subject: Your invitation to Strongroom"), "{msg}");
+    assert!(msg.contains("pa@example.org invites you"), "{msg}");
+    assert!(msg.contains("/invitation#token=sri_"), "{msg}");
+    let carol_token = token_in(&msg, "sri_");
+    let listed = pa.json(pa.get("/api/v1/invitations").await, StatusCode::OK).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["id"], inv["id"]);
+    assert_eq!(bob.get("/api/v1/invitations").await.status(), StatusCode::FORBIDDEN);
+
+    // The link shows what it is for; a refused password leaves it usable; it works once.
+    let r = post(&srv, "/api/v1/auth/invitation", json!({"token": carol_token}), FIREFOX).await;
+    let seen: Value = r.json().await.unwrap();
+    assert_eq!(
+        (seen["email"].as_str(), seen["role"].as_str()),
+        (Some("carol@example.org"), Some("user"))
+    );
+    let accept = |token: &str, password: &str| json!({"token": token, "display_name": "Carol", "password": password});
+    let r = post(
+        &srv,
+        "/api/v1/auth/invitation/accept",
+        accept(&carol_token, "password1234"),
+        FIREFOX,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "weak_password");
+    let r = post(
+        &srv,
+        "/api/v1/auth/invitation/accept",
+        accept(&carol_token, PASSWORD),
+        FIREFOX,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let carol: Value = r.json().await.unwrap();
+    assert_eq!(
+        (
+            carol["email"].as_str(),
+            carol["role"].as_str(),
+            carol["display_name"].as_str()
+        ),
+        (Some("carol@example.org"), Some("user"), Some("Carol"))
+    );
+    let r = post(
+        &srv,
+        "/api/v1/auth/invitation/accept",
+        accept(&carol_token, PASSWORD),
+        FIREFOX,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        srv.login("carol@example.org", PASSWORD).await.user_id,
+        carol["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        pa.json(pa.get("/api/v1/invitations").await, StatusCode::OK).await,
+        json!([])
+    );
+    let created = owner
+        .json(owner.get("/api/v1/audit?action=user.create").await, StatusCode::OK)
+        .await;
+    assert_eq!(created[0]["target_id"], carol["id"]);
+    assert_eq!(created[0]["details"]["via"], "invitation");
+    assert_eq!(created[0]["details"]["invited_by"], pa.user_id.as_str());
+
+    // A withdrawn invitation, and one overtaken by a newer one, make nothing.
+    let dave = pa
+        .json(
+            invite(&pa, "dave@example.org", "guest", Value::Null).await,
+            StatusCode::CREATED,
+        )
+        .await;
+    let first = token_in(&unfolded(&mail.wait_for(2).await[1]), "sri_");
+    pa.json(
+        invite(&pa, "dave@example.org", "guest", Value::Null).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let second = token_in(&unfolded(&mail.wait_for(3).await[2]), "sri_");
+    let r = post(
+        &srv,
+        "/api/v1/auth/invitation/accept",
+        accept(&first, PASSWORD),
+        FIREFOX,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "the older link was replaced");
+    let listed = pa.json(pa.get("/api/v1/invitations").await, StatusCode::OK).await;
+    assert_ne!(listed[0]["id"], dave["id"]);
+    let id = listed[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        bob.delete(&format!("/api/v1/invitations/{id}")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        pa.delete(&format!("/api/v1/invitations/{id}")).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        pa.delete(&format!("/api/v1/invitations/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let r = post(
+        &srv,
+        "/api/v1/auth/invitation/accept",
+        accept(&second, PASSWORD),
+        FIREFOX,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "withdrawn");
+
+    // An inviter who may no longer invite for that rank (demoted since) admits nobody.
+    pa.json(
+        invite(&pa, "erin@example.org", "user", Value::Null).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let erin = token_in(&unfolded(&mail.wait_for(4).await[3]), "sri_");
+    let r = owner
+        .patch(&format!("/api/v1/users/{}", pa.user_id), json!({"role": "user"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = post(&srv, "/api/v1/auth/invitation/accept", accept(&erin, PASSWORD), FIREFOX).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("no longer valid"));
+
+    // Self-sign-up is off by default: answered as always, nothing sent.
+    let sign_up = |email: &str| post(&srv, "/api/v1/auth/sign-up", json!({"email": email}), FIREFOX);
+    let off = sign_up("frank@trusted.org").await;
+    assert_eq!(off.status(), StatusCode::ACCEPTED);
+    let answer = off.text().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(mail.messages().len(), 4);
+
+    // Opening it admits people: administrators of settings alone may not.
+    let sa = srv.user(&owner, "sa@example.org", "user").await;
+    let r = owner
+        .patch(
+            &format!("/api/v1/users/{}", sa.user_id),
+            json!({"role": "admin", "admin_modules": ["settings"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let open = json!({"self_sign_up": "trusted_domains", "trusted_domains": ["Trusted.org", "example.org"]});
+    assert_eq!(
+        sa.put("/api/v1/settings/security/sign-up", open.clone()).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    for bad in [
+        json!({"self_sign_up": "trusted_domains"}),
+        json!({"self_sign_up": "any", "role": "admin"}),
+        json!({"self_sign_up": "any", "role": "owner"}),
+        json!({"trusted_domains": ["not a domain"]}),
+        json!({"invitation_days": 0}),
+        json!({"self_sign_up": "sometimes"}),
+        json!([]),
+    ] {
+        let r = owner.put("/api/v1/settings/security/sign-up", bad.clone()).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let set = owner
+        .json(
+            owner.put("/api/v1/settings/security/sign-up", open).await,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        set,
+        json!({"self_sign_up": "trusted_domains", "trusted_domains": ["example.org", "trusted.org"], "role": "guest", "invitation_days": 7})
+    );
+
+    // The same answer for a trusted domain, another domain, and an address with an account;
+    // only the first gets a link.
+    for email in ["other@elsewhere.org", "Carol@example.org", "frank@trusted.org"] {
+        let r = sign_up(email).await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        assert_eq!(r.text().await.unwrap(), answer);
+    }
+    let msgs = mail.wait_for(5).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(mail.messages().len(), 5, "one link, to the trusted domain only");
+    let msg = unfolded(&msgs[4]);
+    assert!(msg.contains("To: frank@trusted.org"), "{msg}");
+    assert!(msg.contains("Subject: Make your Strongroom account"), "{msg}");
+    let frank = token_in(&msg, "sri_");
+    let r = post(
+        &srv,
+        "/api/v1/auth/invitation/accept",
+        json!({"token": frank, "password": PASSWORD}),
+        FIREFOX,
+    )
+    .await;
+    let made: Value = r.json().await.unwrap();
+    assert_eq!(
+        (made["email"].as_str(), made["role"].as_str()),
+        (Some("frank@trusted.org"), Some("guest")),
+        "{made}"
+    );
+    let created = owner
+        .json(owner.get("/api/v1/audit?action=user.create").await, StatusCode::OK)
+        .await;
+    assert_eq!(created[0]["details"]["via"], "sign_up");
+
+    // A link sent while sign-up was open makes nothing once it is closed.
+    assert_eq!(sign_up("gina@trusted.org").await.status(), StatusCode::ACCEPTED);
+    let gina = token_in(&unfolded(&mail.wait_for(6).await[5]), "sri_");
+    owner
+        .json(
+            owner.put("/api/v1/settings/security/sign-up", json!({})).await,
+            StatusCode::OK,
+        )
+        .await;
+    let r = post(
+        &srv,
+        "/api/v1/auth/invitation/accept",
+        json!({"token": gina, "password": PASSWORD}),
+        FIREFOX,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // The CLI reads and sets the same settings.
+    let out = srv.cli(
+        &[
+            "admin",
+            "settings",
+            "sign-up",
+            "--self-sign-up",
+            "any",
+            "--role",
+            "user",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (printed["self_sign_up"].as_str(), printed["role"].as_str()),
+        (Some("any"), Some("user"))
+    );
+    let got = owner
+        .json(owner.get("/api/v1/settings/security/sign-up").await, StatusCode::OK)
+        .await;
+    assert_eq!(got, printed);
+    for action in [
+        "user.invitation.create",
+        "user.invitation.withdraw",
+        "user.sign_up.request",
+        "settings.sign_up.set",
+    ] {
+        let v = owner
+            .json(
+                owner.get(&format!("/api/v1/audit?action={action}")).await,
+                StatusCode::OK,
+            )
+            .await;
+        assert!(!v.as_array().unwrap().is_empty(), "{action}");
+    }
 }

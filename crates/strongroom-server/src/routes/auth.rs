@@ -46,7 +46,7 @@ async fn request_password_reset(
     Origin(origin): Origin,
     Json(req): Json<ResetRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    strongroom_service::mail::request_password_reset(&st, &req.email, &origin).await?;
+    strongroom_service::mail::request_password_reset(&st, &req.email, &origin);
     Ok((
         StatusCode::ACCEPTED,
         Json(ResetRequested {

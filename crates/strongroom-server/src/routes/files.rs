@@ -75,15 +75,48 @@ pub(crate) async fn version_body(state: &Shared, req: Request) -> service_root::
     body_stream(state, req, Some(String::new())).await
 }
 
+/// Fields a multipart upload may carry before its file part.
+const MAX_FORM_FIELDS: usize = 16;
+/// Bytes one such field may hold.
+const MAX_FORM_FIELD_BYTES: usize = 64 * 1024;
+
+/// Reads past a form field that is no file, within the limits: the file part is what counts,
+/// and a form of endless small fields or one huge one must not keep the upload busy.
+async fn skip_form_field(mut f: axum::extract::multipart::Field<'_>, nth: usize) -> Result<(), String> {
+    if nth > MAX_FORM_FIELDS {
+        return Err(format!(
+            "a multipart upload carries at most {MAX_FORM_FIELDS} fields before its file part"
+        ));
+    }
+    let mut size = 0;
+    while let Some(b) = f.chunk().await.map_err(|e| e.body_text())? {
+        size += b.len();
+        if size > MAX_FORM_FIELD_BYTES {
+            return Err(format!(
+                "a form field of a multipart upload holds at most {} KiB",
+                MAX_FORM_FIELD_BYTES / 1024
+            ));
+        }
+    }
+    Ok(())
+}
+
 async fn pump_multipart(
     mut mp: Multipart,
     name_tx: tokio::sync::oneshot::Sender<Result<String, String>>,
     tx: tokio::sync::mpsc::Sender<Result<Bytes, String>>,
 ) {
+    let mut parts = 0;
     let mut field = loop {
         match mp.next_field().await {
             Ok(Some(f)) if f.file_name().is_some() => break f,
-            Ok(Some(_)) => continue,
+            Ok(Some(f)) => {
+                parts += 1;
+                if let Err(e) = skip_form_field(f, parts).await {
+                    let _ = name_tx.send(Err(e));
+                    return;
+                }
+            }
             Ok(None) => {
                 let _ = name_tx.send(Err("the multipart form has no file part".into()));
                 return;

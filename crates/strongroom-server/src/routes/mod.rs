@@ -6,6 +6,7 @@ pub mod auth;
 pub mod content;
 pub mod files;
 pub mod grants;
+pub mod invitations;
 pub mod links;
 pub mod people;
 pub mod rooms;

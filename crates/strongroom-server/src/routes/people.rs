@@ -52,7 +52,7 @@ pub struct NewUserRequest {
 #[derive(utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[allow(dead_code)] // only describes `NewUserRequest::role` in the OpenAPI document
-enum NewUserRole {
+pub(crate) enum NewUserRole {
     Admin,
     User,
     Guest,

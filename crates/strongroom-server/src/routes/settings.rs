@@ -7,8 +7,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use strongroom_auth::password::PasswordPolicy;
+use strongroom_service::invitations::SignUpSettings;
 use strongroom_service::mail::MailSettings;
 use strongroom_service::settings::{self, EncryptionState, SignInRules};
+use strongroom_service::uploads::UploadLimits;
 use strongroom_store::convert::Progress;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,6 +22,56 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(get_password_policy, set_password_policy))
         .routes(routes!(get_sign_in_rules, set_sign_in_rules))
         .routes(routes!(get_mail, set_mail))
+        .routes(routes!(get_sign_up, set_sign_up))
+        .routes(routes!(get_upload_limits, set_upload_limits))
+}
+
+/// Uploads at once per person (or link) and storage quotas per person and per room
+/// (administrators of settings).
+#[utoipa::path(get, path = "/api/v1/settings/security/uploads", responses((status = 200, body = UploadLimits), (status = 403)))]
+async fn get_upload_limits(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<UploadLimits>> {
+    Ok(Json(strongroom_service::uploads::read_limits(&st, &caller).await?))
+}
+
+/// Sets the upload limits (administrators of settings). A `PUT` sets every field: a field
+/// left out takes its default; unknown fields are refused. A lower quota refuses new
+/// uploads (413 `quota_exceeded`) and deletes nothing.
+#[utoipa::path(put, path = "/api/v1/settings/security/uploads", request_body = UploadLimits,
+    responses((status = 200, body = UploadLimits), (status = 400), (status = 403)))]
+async fn set_upload_limits(
+    State(st): State<Shared>,
+    caller: Caller,
+    Json(req): Json<serde_json::Value>,
+) -> ApiResult<Json<UploadLimits>> {
+    let l = setting_body(req, "upload limits")?;
+    Ok(Json(
+        strongroom_service::uploads::set_limits(&st, (&caller).into(), l).await?,
+    ))
+}
+
+/// Self-sign-up (off, for trusted mail domains, or for anyone) and how long invitations
+/// work (administrators of settings).
+#[utoipa::path(get, path = "/api/v1/settings/security/sign-up", responses((status = 200, body = SignUpSettings), (status = 403)))]
+async fn get_sign_up(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<SignUpSettings>> {
+    Ok(Json(
+        strongroom_service::invitations::read_settings(&st, &caller).await?,
+    ))
+}
+
+/// Sets self-sign-up and invitations (administrators of both settings and people: it
+/// admits people). A `PUT` sets every field: a field left out takes its default; unknown
+/// fields are refused.
+#[utoipa::path(put, path = "/api/v1/settings/security/sign-up", request_body = SignUpSettings,
+    responses((status = 200, body = SignUpSettings), (status = 400), (status = 403)))]
+async fn set_sign_up(
+    State(st): State<Shared>,
+    caller: Caller,
+    Json(req): Json<serde_json::Value>,
+) -> ApiResult<Json<SignUpSettings>> {
+    let s = setting_body(req, "sign-up settings")?;
+    Ok(Json(
+        strongroom_service::invitations::set_settings(&st, (&caller).into(), s).await?,
+    ))
 }
 
 /// The mail settings as read: each field of [`MailSettings`], and whether the password is set.

@@ -139,6 +139,10 @@ pub struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // A failing test shows what the server logged: errors in answers only say "internal".
+        if std::thread::panicking() {
+            eprintln!("--- server log ---\n{}", self.log());
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
