@@ -112,6 +112,9 @@ async fn deliver(
             Ok(Delivered::Download { file, bytes })
         }
         Deliver::Version => {
+            // A new version counts against the quotas like an upload of its size.
+            let allowance = crate::uploads::begin(svc, caller.into(), &file.room_id, &caller.actor.user_id).await?;
+            allowance.fits(bytes.len() as u64)?;
             let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(Bytes::from(bytes))]);
             let blob = svc.blobs.put_stream(body).await?;
             let nc = NewContent {
@@ -121,6 +124,7 @@ async fn deliver(
             };
             let recorded = async {
                 let mut change = svc.change_by(caller).await?;
+                allowance.check(&mut change, blob.size).await?;
                 let f = content::add_version(&mut change, &guarded.permit, &file.id, nc, Some(file.version)).await?;
                 let details = serde_json::json!({"deliver": "version", "from_version": file.version, "version": f.version, "sha256": f.sha256});
                 change

@@ -301,6 +301,7 @@ pub async fn update_file(
 ) -> Result<FileInfo> {
     let g = guard_file(svc, caller, id, Capability::Edit).await?;
     let mut change = move_change(svc, caller, &g, to, Capability::Edit).await?;
+    crate::uploads::check_move(svc, &mut change, &g.item.room_id, to, content::Moved::File(id)).await?;
     let f = content::update_file(&mut change, &g.permit, id, name, to).await?;
     change
         .commit(
@@ -331,10 +332,14 @@ pub async fn copy_file(
     let src = guard_file(svc, caller, id, Capability::Download).await?;
     documents::refuse_unstamped_copy(svc, caller.into(), &src).await?;
     let src = src.item;
-    let permit = guard_folder(svc, caller, to, Capability::Edit).await?.permit;
+    let dest = guard_folder(svc, caller, to, Capability::Edit).await?;
+    let permit = dest.permit;
     let name = content::check_item_name("file", name.unwrap_or(&src.name))?;
     content::check_name_free(&svc.db, to, &name).await?;
     let v = content::get_version(&svc.db, id, src.version).await?;
+    // A copy is stored anew: it counts against the quotas like an upload of its size.
+    let allowance = crate::uploads::begin(svc, caller.into(), &dest.item.room_id, &caller.actor.user_id).await?;
+    allowance.fits(u64::try_from(v.size).unwrap_or(0))?;
     let key = svc.blobs.copy(&v.blob_key).await?;
     // The copy's bytes are the same, header and all, so it keeps the same encryption record.
     let blob = StoredBlob {
@@ -350,6 +355,7 @@ pub async fn copy_file(
     };
     let recorded = async {
         let mut change = svc.change_by(caller).await?;
+        allowance.check(&mut change, blob.size).await?;
         let f = content::create_file(&mut change, &permit, to, &name, nc).await?;
         let details = serde_json::json!({"from": id, "version": v.version, "name": f.name, "folder_id": f.folder_id});
         change

@@ -40,6 +40,8 @@ pub async fn update_folder(
 ) -> Result<Folder> {
     let g: Guarded<Folder> = guard_folder(svc, caller, id, Capability::Edit).await?;
     let mut change = move_change(svc, caller, &g, to, Capability::CreateFolders).await?;
+    let moving = content::Moved::Folder(id);
+    crate::uploads::check_move(svc, &mut change, &g.item.room_id, to, moving).await?;
     let f = content::update_folder(&mut change, &g.permit, id, name, to).await?;
     change
         .commit(

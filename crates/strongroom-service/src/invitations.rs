@@ -173,6 +173,11 @@ pub async fn invite(svc: &Service, by: Operator<'_>, new: NewInvite<'_>) -> Resu
         Operator::Console => None,
     };
     let mut change = svc.change_by_operator(by).await?;
+    // Replacing an invitation withdraws it: only by someone who could withdraw it.
+    let replaced = invitations::live_for(&mut change, &email).await?;
+    if let Some(old) = &replaced {
+        crate::people::may_manage(by, old.role, old.modules())?;
+    }
     let expires_at = change.now() + i64::from(days) * 86_400_000;
     let invitation = invitations::create(
         &mut change,
@@ -190,7 +195,8 @@ pub async fn invite(svc: &Service, by: Operator<'_>, new: NewInvite<'_>) -> Resu
     .await?;
     change
         .commit(&by.event(AuditAction::InvitationCreate).target("invitation", &invitation.id).details(
-            serde_json::json!({"email": email, "role": invitation.role, "admin_modules": invitation.admin_modules}),
+            serde_json::json!({"email": email, "role": invitation.role, "admin_modules": invitation.admin_modules,
+                "replaced": replaced.map(|r| r.id)}),
         ))
         .await?;
     let from = match by {
@@ -228,7 +234,12 @@ pub(crate) fn link(svc: &Service, page: &str, secret: &str) -> String {
 /// The invitations not yet accepted nor expired (administrators of people).
 pub async fn list(svc: &Service, caller: &Caller) -> Result<Vec<Invitation>> {
     authorize(&caller.actor, Action::ManagePeople, Resource::Instance)?;
-    Ok(invitations::list_live(&svc.db, svc.now()).await?)
+    let by = Operator::User(caller);
+    Ok(invitations::list_live(&svc.db, svc.now())
+        .await?
+        .into_iter()
+        .filter(|i| crate::people::may_manage(by, i.role, i.modules()).is_ok())
+        .collect())
 }
 
 /// Withdraws an invitation (administrators of people who could have made it, or the
@@ -259,11 +270,7 @@ pub async fn withdraw(svc: &Service, by: Operator<'_>, id: &InvitationId) -> Res
 /// brute-force limit, so a mailbox cannot be flooded.
 pub fn request_sign_up(svc: &Service, email: &str, origin: &RequestOrigin) {
     let (svc, email, origin) = (svc.clone(), email.to_string(), origin.clone());
-    tokio::spawn(async move {
-        if let Err(e) = send_sign_up(&svc, &email, &origin).await {
-            tracing::warn!(error = %e, "a sign-up link could not be sent");
-        }
-    });
+    crate::mail::in_background("sign-up", async move { send_sign_up(&svc, &email, &origin).await });
 }
 
 async fn send_sign_up(svc: &Service, email: &str, origin: &RequestOrigin) -> Result<()> {
@@ -286,6 +293,14 @@ async fn send_sign_up(svc: &Service, email: &str, origin: &RequestOrigin) -> Res
     }
     let (secret, hash) = token::generate(token::Kind::Invitation);
     let mut change = svc.change().await?;
+    // An administrator's invitation to the address stays: a stranger's request for a
+    // sign-up link must not replace it (nor learn of it: the answer was given already).
+    if invitations::live_for(&mut change, &email)
+        .await?
+        .is_some_and(|i| i.kind == InvitationKind::Invitation)
+    {
+        return Ok(());
+    }
     let expires_at = change.now() + SIGN_UP_MS;
     let invitation = invitations::create(
         &mut change,

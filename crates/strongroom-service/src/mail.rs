@@ -179,17 +179,49 @@ fn send_later(svc: &Service, to: String, subject: &'static str, body: String) {
     });
 }
 
-/// Counts a request that sends mail to `email` (for `purpose`) under the brute-force limit,
-/// per address and per mailbox: false once the limit is reached, and nothing is to be sent.
+/// Counts a request that sends mail to `email` (for `purpose`) under the brute-force limit:
+/// per client address over every mailbox (four times the sign-in limit, so one client
+/// cannot mail a million addresses through us), then per mailbox and per (mailbox, client
+/// address). False once a limit is reached: nothing is to be sent.
 pub(crate) async fn counted(svc: &Service, purpose: &str, email: &str, origin: &RequestOrigin) -> Result<bool> {
     let rules = crate::settings::sign_in_rules(svc).await?;
-    let key = token::hash(&format!("{purpose}:{}", crate::account::typed_email(email)));
     let address = crate::account::address_key(origin.ip.as_deref());
+    let mut per_client = rules.limits();
+    per_client.per_address *= 4;
+    per_client.per_account = per_client.per_address;
+    let client = token::hash(&format!("mail-from:{address}"));
+    let now = svc.now();
+    if strongroom_store::throttle::begin_attempt(&svc.db, &client, &address, per_client, now)
+        .await?
+        .is_err()
+    {
+        return Ok(false);
+    }
+    let key = token::hash(&format!("{purpose}:{}", crate::account::typed_email(email)));
     Ok(
-        strongroom_store::throttle::begin_attempt(&svc.db, &key, &address, rules.limits(), svc.now())
+        strongroom_store::throttle::begin_attempt(&svc.db, &key, &address, rules.limits(), now)
             .await?
             .is_ok(),
     )
+}
+
+/// Requests answered before their work is done (reset links, sign-up links) that may be
+/// worked on at once; past that, a request is dropped (and logged), so a flood of them
+/// queues no unbounded work behind the database.
+static BACKGROUND: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
+
+/// Runs `work` in the background if a place is free, else drops it with a warning.
+pub(crate) fn in_background(what: &'static str, work: impl Future<Output = Result<()>> + Send + 'static) {
+    let Ok(permit) = BACKGROUND.try_acquire() else {
+        tracing::warn!("too many {what} requests at once: one was dropped");
+        return;
+    };
+    tokio::spawn(async move {
+        if let Err(e) = work.await {
+            tracing::warn!(error = %e, "a {what} request failed");
+        }
+        drop(permit);
+    });
 }
 
 /// Asks for a password-reset link by e-mail. Answered at once and alike for every address:
@@ -198,10 +230,8 @@ pub(crate) async fn counted(svc: &Service, purpose: &str, email: &str, origin: &
 /// cannot be flooded) is decided in the background, where no answer or timing tells it.
 pub fn request_password_reset(svc: &Service, email: &str, origin: &RequestOrigin) {
     let (svc, email, origin) = (svc.clone(), email.to_string(), origin.clone());
-    tokio::spawn(async move {
-        if let Err(e) = send_password_reset(&svc, &email, &origin).await {
-            tracing::warn!(error = %e, "a password-reset link could not be sent");
-        }
+    in_background("password-reset", async move {
+        send_password_reset(&svc, &email, &origin).await
     });
 }
 

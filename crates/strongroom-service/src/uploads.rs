@@ -186,6 +186,34 @@ fn headroom(limits: &UploadLimits, used: store::Usage) -> Option<u64> {
     }
 }
 
+/// Refuses, in the change of a move, a move into another room whose quota cannot hold what
+/// moves in (a rename, or a move within the room, changes no room's total).
+pub async fn check_move(
+    svc: &Service,
+    change: &mut Change,
+    from_room: &RoomId,
+    to: Option<&strongroom_core::ids::FolderId>,
+    moved: store::Moved<'_>,
+) -> Result<()> {
+    let Some(to) = to else { return Ok(()) };
+    let limits = limits(svc).await?;
+    if limits.room_quota_mib == 0 {
+        return Ok(());
+    }
+    let dest = store::get_folder(&svc.db, to).await?;
+    if dest.room_id == *from_room {
+        return Ok(());
+    }
+    let (used, moving) = store::move_usage(change, &dest.room_id, moved).await?;
+    if used + moving > limits.room_quota_mib * MIB {
+        return Err(Error::QuotaExceeded(format!(
+            "the room moved into cannot hold it: its quota is {} MiB per room",
+            limits.room_quota_mib
+        )));
+    }
+    Ok(())
+}
+
 fn over_quota(limits: &UploadLimits) -> Error {
     let mut quotas = Vec::new();
     if limits.user_quota_mib > 0 {
@@ -215,6 +243,14 @@ impl Allowance {
             }
             Ok(b)
         })) as std::pin::Pin<Box<dyn Stream<Item = _> + Send>>
+    }
+
+    /// Refuses, before any bytes are stored, content of a known size that does not fit.
+    pub fn fits(&self, size: u64) -> Result<()> {
+        match self.left {
+            Some(left) if size > left => Err(over_quota(&self.limits)),
+            _ => Ok(()),
+        }
     }
 
     /// The error for a failed upload: the quota's, if the body was cut off for it.

@@ -52,6 +52,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "password resets", include_str!("schema/0008_password_resets.sql")),
     (9, "invitations", include_str!("schema/0009_invitations.sql")),
     (10, "usage", include_str!("schema/0010_usage.sql")),
+    (11, "usage locks", include_str!("schema/0011_usage_locks.sql")),
 ];
 
 /// What binaries from before the migrator read to learn the schema's version: this one is

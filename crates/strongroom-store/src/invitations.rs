@@ -143,6 +143,19 @@ pub async fn find_live(db: &crate::Db, token_hash: &str, now: i64) -> Result<Opt
     row.as_ref().map(from_row).transpose()
 }
 
+/// The live invitation to an address (normalised), in a change about to replace it.
+pub async fn live_for(c: &mut Change, email: &str) -> Result<Option<Invitation>> {
+    let now = c.now();
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM invitations WHERE email = $1 AND expires_at > $2"
+    )))
+    .bind(email.to_string())
+    .bind(now)
+    .fetch_optional(c.conn())
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// One invitation, live or expired.
 pub async fn get(db: &crate::Db, id: &InvitationId) -> Result<Invitation> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(

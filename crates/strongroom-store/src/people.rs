@@ -51,6 +51,10 @@ pub fn normalize_email(email: &str) -> Result<String> {
     let ok = e.len() <= 254
         && e.split_once('@')
             .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
+        // One `@`, no quoted local part: `a@b@example.org` is no address a mail server takes
+        // (and "the domain" must be one thing for every reader of it).
+        && e.matches('@').count() == 1
+        && !e.contains(['"', '\\', '(', ')', ',', ';', ':', '<', '>', '[', ']'])
         // Invisible characters too: `evil\u{202E}@x.org` must not pass for another address.
         && !e.chars().any(|c| c.is_whitespace() || c.is_control() || is_hidden_format(c));
     if ok {

@@ -632,6 +632,82 @@ async fn invitations_and_self_sign_up() {
     .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
+    // A stranger's sign-up request never replaces an administrator's invitation.
+    owner
+        .json(
+            owner
+                .put("/api/v1/settings/security/sign-up", json!({"self_sign_up": "any"}))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    owner
+        .json(
+            invite(&owner, "hank@trusted.org", "user", Value::Null).await,
+            StatusCode::CREATED,
+        )
+        .await;
+    let hank = token_in(&unfolded(&mail.wait_for(7).await[6]), "sri_");
+    assert_eq!(sign_up("hank@trusted.org").await.text().await.unwrap(), answer);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(mail.messages().len(), 7);
+    let r = post(&srv, "/api/v1/auth/invitation/accept", accept(&hank, PASSWORD), FIREFOX).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.json::<Value>().await.unwrap()["role"], "user");
+
+    // People administrators see, replace and withdraw only invitations below their rank.
+    let pa2 = srv.user(&owner, "pa2@example.org", "user").await;
+    let r = owner
+        .patch(
+            &format!("/api/v1/users/{}", pa2.user_id),
+            json!({"role": "admin", "admin_modules": ["people"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let ivy = owner
+        .json(
+            invite(&owner, "ivy@trusted.org", "admin", json!(["people"])).await,
+            StatusCode::CREATED,
+        )
+        .await;
+    mail.wait_for(8).await;
+    let seen = pa2.json(pa2.get("/api/v1/invitations").await, StatusCode::OK).await;
+    assert!(!seen.as_array().unwrap().iter().any(|i| i["id"] == ivy["id"]), "{seen}");
+    let all = owner.json(owner.get("/api/v1/invitations").await, StatusCode::OK).await;
+    assert!(all.as_array().unwrap().iter().any(|i| i["id"] == ivy["id"]), "{all}");
+    assert_eq!(
+        invite(&pa2, "ivy@trusted.org", "guest", Value::Null).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let withdraw = format!("/api/v1/invitations/{}", ivy["id"].as_str().unwrap());
+    assert_eq!(pa2.delete(&withdraw).await.status(), StatusCode::FORBIDDEN);
+    // An address no mail server takes is refused before anything is made.
+    for bad in ["a@b@example.org", "\"a b\"@example.org", "a@example.org,b@example.org"] {
+        assert_eq!(
+            invite(&owner, bad, "user", Value::Null).await.status(),
+            StatusCode::BAD_REQUEST,
+            "{bad}"
+        );
+    }
+
+    // One client mails at most four times the sign-in limit's addresses in a period: four
+    // sign-ups counted above (Carol, Frank, Gina, Hank) and 8 allowed leave four more.
+    let rules = json!({"max_attempts": 2, "max_attempts_per_account": 4});
+    assert_eq!(
+        owner.put("/api/v1/settings/security/sign-in", rules).await.status(),
+        StatusCode::OK
+    );
+    for i in 0..10 {
+        assert_eq!(
+            sign_up(&format!("many{i}@trusted.org")).await.status(),
+            StatusCode::ACCEPTED
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    mail.wait_for(12).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(mail.messages().len(), 12, "four of the ten");
+
     // The CLI reads and sets the same settings.
     let out = srv.cli(
         &[

@@ -116,6 +116,51 @@ async fn upload_limits_and_quotas() {
             StatusCode::CREATED
         );
         assert_eq!(files_in(&ann, &root).await, 4);
+        // A copy is stored anew and counts like an upload: the room has no room for it.
+        let r = ann
+            .post(
+                &format!("/api/v1/files/{first}/copy"),
+                json!({"folder_id": root, "name": "copy.bin"}),
+            )
+            .await;
+        assert_eq!(code(r).await, (StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded".into()));
+        assert_eq!(files_in(&ann, &root).await, 4);
+        // A move into a full room is refused like an upload (file or folder); out of it, and
+        // within a room, moves go.
+        let (_, other) = ann.room("Ann's other").await;
+        let small = ann
+            .json(ann.upload(&other, "small.bin", vec![1; 10]).await, StatusCode::CREATED)
+            .await;
+        let small = small["id"].as_str().unwrap().to_string();
+        let sub = ann
+            .json(
+                ann.post(&format!("/api/v1/folders/{other}/folders"), json!({"name": "sub"}))
+                    .await,
+                StatusCode::CREATED,
+            )
+            .await;
+        let sub = sub["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            ann.upload(&sub, "inner.bin", vec![1; 10]).await.status(),
+            StatusCode::CREATED
+        );
+        let r = ann
+            .patch(&format!("/api/v1/files/{small}"), json!({"folder_id": root}))
+            .await;
+        assert_eq!(code(r).await, (StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded".into()));
+        let r = ann
+            .patch(&format!("/api/v1/folders/{sub}"), json!({"folder_id": root}))
+            .await;
+        assert_eq!(code(r).await, (StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded".into()));
+        assert_eq!(files_in(&ann, &root).await, 4);
+        let r = ann
+            .patch(&format!("/api/v1/files/{first}"), json!({"folder_id": other}))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = ann
+            .patch(&format!("/api/v1/files/{first}"), json!({"folder_id": root}))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "back into the room it left room in");
 
         // Racing uploads pass the quota together no more than one by one: 1 MiB holds three
         // of 300,000 bytes, never four.
@@ -240,5 +285,20 @@ async fn a_multipart_form_is_bounded_before_its_file_part() {
     let (status, body) = (r.status(), r.text().await.unwrap());
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("at most 64 KiB"), "{body}");
+    // A header that never ends is cut off, not held in memory.
+    let endless = format!(
+        "--b\r\nContent-Disposition: form-data; name=\"f\"\r\nX: {}",
+        "y".repeat(3 << 20)
+    );
+    let r = owner
+        .request(reqwest::Method::POST, &format!("/api/v1/folders/{root}/files"))
+        .header("content-type", "multipart/form-data; boundary=b")
+        .body(endless)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = (r.status(), r.text().await.unwrap());
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("before its file"), "{body}");
     assert_eq!(files_in(&owner, &root).await, 1);
 }

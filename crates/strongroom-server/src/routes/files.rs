@@ -9,8 +9,10 @@ use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use strongroom_core::ids::{FileId, FolderId};
 use strongroom_service as service_root;
 use strongroom_service::files::{self as service, Body as UploadBody};
@@ -54,6 +56,24 @@ pub(crate) async fn body_stream(
         let stream = req.into_body().into_data_stream().map_err(|e| e.to_string());
         return Ok((name, Box::pin(stream)));
     }
+    // The form's parser holds a part's headers until they end: bytes before the file part
+    // are bounded here, or one endless header line would fill the memory.
+    let (parts, body) = req.into_parts();
+    let form = Arc::new(FormState::default());
+    let seen = form.clone();
+    let mut before_file = 0usize;
+    let body = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk?;
+        if !seen.file_started.load(Ordering::Relaxed) {
+            before_file += chunk.len();
+            if before_file > MAX_BEFORE_FILE_BYTES {
+                seen.cut_off.store(true, Ordering::Relaxed);
+                return Err(axum::Error::new(too_much_before_file()));
+            }
+        }
+        Ok(chunk)
+    });
+    let req = Request::from_parts(parts, Body::from_stream(body));
     let mp = Multipart::from_request(req, state)
         .await
         .map_err(|e| service_root::Error::invalid(e.body_text()))?;
@@ -61,7 +81,7 @@ pub(crate) async fn body_stream(
     // chunks over a small bounded channel: constant memory, with backpressure.
     let (name_tx, name_rx) = tokio::sync::oneshot::channel::<Result<String, String>>();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(4);
-    tokio::spawn(pump_multipart(mp, name_tx, tx));
+    tokio::spawn(pump_multipart(mp, name_tx, tx, form));
     let part_name = name_rx
         .await
         .map_err(|_| service_root::Error::invalid("the multipart form ended early"))?
@@ -79,6 +99,9 @@ pub(crate) async fn version_body(state: &Shared, req: Request) -> service_root::
 const MAX_FORM_FIELDS: usize = 16;
 /// Bytes one such field may hold.
 const MAX_FORM_FIELD_BYTES: usize = 64 * 1024;
+/// Bytes before the file part's own bytes: the fields, every part's headers (the form's
+/// parser buffers a header until it ends), the preamble. Room for 16 full fields and more.
+const MAX_BEFORE_FILE_BYTES: usize = 2 * 1024 * 1024;
 
 /// Reads past a form field that is no file, within the limits: the file part is what counts,
 /// and a form of endless small fields or one huge one must not keep the upload busy.
@@ -101,10 +124,27 @@ async fn skip_form_field(mut f: axum::extract::multipart::Field<'_>, nth: usize)
     Ok(())
 }
 
+/// What the body's reader and the form's reader know of each other.
+#[derive(Default)]
+struct FormState {
+    /// The file part's bytes have begun: from here on the body is not bounded here.
+    file_started: AtomicBool,
+    /// The body was cut off for holding too much before the file part.
+    cut_off: AtomicBool,
+}
+
+fn too_much_before_file() -> String {
+    format!(
+        "a multipart upload holds at most {} KiB before its file's bytes",
+        MAX_BEFORE_FILE_BYTES / 1024
+    )
+}
+
 async fn pump_multipart(
     mut mp: Multipart,
     name_tx: tokio::sync::oneshot::Sender<Result<String, String>>,
     tx: tokio::sync::mpsc::Sender<Result<Bytes, String>>,
+    form: Arc<FormState>,
 ) {
     let mut parts = 0;
     let mut field = loop {
@@ -122,11 +162,18 @@ async fn pump_multipart(
                 return;
             }
             Err(e) => {
-                let _ = name_tx.send(Err(e.body_text()));
+                // The parser words a cut-off body as its own failure: say what it was.
+                let why = if form.cut_off.load(Ordering::Relaxed) {
+                    too_much_before_file()
+                } else {
+                    e.body_text()
+                };
+                let _ = name_tx.send(Err(why));
                 return;
             }
         }
     };
+    form.file_started.store(true, Ordering::Relaxed);
     let _ = name_tx.send(Ok(field.file_name().unwrap_or_default().to_string()));
     loop {
         let item = match field.chunk().await {
