@@ -300,8 +300,11 @@ pub async fn update_file(
     to: Option<&FolderId>,
 ) -> Result<FileInfo> {
     let g = guard_file(svc, caller, id, Capability::Edit).await?;
+    let quota = crate::uploads::move_quota(svc, &g.item.room_id, to).await?;
     let mut change = move_change(svc, caller, &g, to, Capability::Edit).await?;
-    crate::uploads::check_move(svc, &mut change, &g.item.room_id, to, content::Moved::File(id)).await?;
+    if let Some(q) = &quota {
+        q.check(&mut change, content::Moved::File(id)).await?;
+    }
     let f = content::update_file(&mut change, &g.permit, id, name, to).await?;
     change
         .commit(

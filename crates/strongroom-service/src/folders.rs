@@ -39,9 +39,11 @@ pub async fn update_folder(
     to: Option<&FolderId>,
 ) -> Result<Folder> {
     let g: Guarded<Folder> = guard_folder(svc, caller, id, Capability::Edit).await?;
+    let quota = crate::uploads::move_quota(svc, &g.item.room_id, to).await?;
     let mut change = move_change(svc, caller, &g, to, Capability::CreateFolders).await?;
-    let moving = content::Moved::Folder(id);
-    crate::uploads::check_move(svc, &mut change, &g.item.room_id, to, moving).await?;
+    if let Some(q) = &quota {
+        q.check(&mut change, content::Moved::Folder(id)).await?;
+    }
     let f = content::update_folder(&mut change, &g.permit, id, name, to).await?;
     change
         .commit(

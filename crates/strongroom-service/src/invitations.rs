@@ -41,9 +41,20 @@ pub struct SignUpSettings {
     /// (a subdomain is listed on its own); at most 1,000.
     pub trusted_domains: Vec<String>,
     /// The role a self-signed-up account gets: `guest` (default) or `user`.
+    #[schema(value_type = SignUpRole)]
     pub role: Role,
     /// Days an invitation by an administrator works (1 to 30; default 7).
+    #[schema(minimum = 1, maximum = 30)]
     pub invitation_days: u32,
+}
+
+/// The roles self-sign-up may give.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // only describes `SignUpSettings::role` in the OpenAPI document
+enum SignUpRole {
+    Guest,
+    User,
 }
 
 impl Default for SignUpSettings {
@@ -156,7 +167,7 @@ pub async fn invite(svc: &Service, by: Operator<'_>, new: NewInvite<'_>) -> Resu
     }
     let modules = crate::people::modules_of(new.role, new.admin_modules)?;
     crate::people::may_manage(by, new.role, modules)?;
-    let email = people::normalize_email(new.email)?;
+    let email = people::normalize_new_email(new.email)?;
     if !new.display_name.trim().is_empty() {
         people::check_name("display", new.display_name)?;
     }
@@ -268,14 +279,25 @@ pub async fn withdraw(svc: &Service, by: Operator<'_>, id: &InvitationId) -> Res
 /// whether it may sign up, already has an account, or mail is off is decided in the
 /// background, where no answer or timing tells it. Requests are counted under the
 /// brute-force limit, so a mailbox cannot be flooded.
-pub fn request_sign_up(svc: &Service, email: &str, origin: &RequestOrigin) {
+pub async fn request_sign_up(svc: &Service, email: &str, origin: &RequestOrigin) -> Result<()> {
+    // Whether the settings admit the address tells nothing of any account: decided here, so
+    // requests sign-up would never answer take no place in the background.
+    let Ok(address) = people::normalize_new_email(email) else {
+        return Ok(());
+    };
+    if !settings(svc).await?.admits(&address) {
+        return Ok(());
+    }
     let (svc, email, origin) = (svc.clone(), email.to_string(), origin.clone());
-    crate::mail::in_background("sign-up", async move { send_sign_up(&svc, &email, &origin).await });
+    crate::mail::in_background(&crate::mail::SIGN_UPS, "sign-up", async move {
+        send_sign_up(&svc, &email, &origin).await
+    });
+    Ok(())
 }
 
 async fn send_sign_up(svc: &Service, email: &str, origin: &RequestOrigin) -> Result<()> {
     let rules = settings(svc).await?;
-    let Ok(email) = people::normalize_email(email) else {
+    let Ok(email) = people::normalize_new_email(email) else {
         return Ok(());
     };
     if !rules.admits(&email) {
@@ -291,14 +313,20 @@ async fn send_sign_up(svc: &Service, email: &str, origin: &RequestOrigin) -> Res
     if people::find_by_email(&svc.db, &email).await?.is_some() {
         return Ok(());
     }
+    // An administrator's invitation to the address stays (checked again in the change); and
+    // the client is charged only for a mail about to go, before the change (whose one writer
+    // its own write would wait for).
+    let invited = |i: &Option<Invitation>| i.as_ref().is_some_and(|i| i.kind == InvitationKind::Invitation);
+    if invited(&invitations::find_live_for(&svc.db, &email, svc.now()).await?)
+        || !crate::mail::counted_client(svc, origin).await?
+    {
+        return Ok(());
+    }
     let (secret, hash) = token::generate(token::Kind::Invitation);
     let mut change = svc.change().await?;
     // An administrator's invitation to the address stays: a stranger's request for a
     // sign-up link must not replace it (nor learn of it: the answer was given already).
-    if invitations::live_for(&mut change, &email)
-        .await?
-        .is_some_and(|i| i.kind == InvitationKind::Invitation)
-    {
+    if invited(&invitations::live_for(&mut change, &email).await?) {
         return Ok(());
     }
     let expires_at = change.now() + SIGN_UP_MS;

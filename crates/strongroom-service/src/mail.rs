@@ -179,40 +179,50 @@ fn send_later(svc: &Service, to: String, subject: &'static str, body: String) {
     });
 }
 
-/// Counts a request that sends mail to `email` (for `purpose`) under the brute-force limit:
-/// per client address over every mailbox (four times the sign-in limit, so one client
-/// cannot mail a million addresses through us), then per mailbox and per (mailbox, client
-/// address). False once a limit is reached: nothing is to be sent.
+/// Counts a request that sends mail to `email` (for `purpose`) under the brute-force limit,
+/// per mailbox and per (mailbox, client address): false once a limit is reached, and
+/// nothing is to be sent.
 pub(crate) async fn counted(svc: &Service, purpose: &str, email: &str, origin: &RequestOrigin) -> Result<bool> {
     let rules = crate::settings::sign_in_rules(svc).await?;
-    let address = crate::account::address_key(origin.ip.as_deref());
-    let mut per_client = rules.limits();
-    per_client.per_address *= 4;
-    per_client.per_account = per_client.per_address;
-    let client = token::hash(&format!("mail-from:{address}"));
-    let now = svc.now();
-    if strongroom_store::throttle::begin_attempt(&svc.db, &client, &address, per_client, now)
-        .await?
-        .is_err()
-    {
-        return Ok(false);
-    }
     let key = token::hash(&format!("{purpose}:{}", crate::account::typed_email(email)));
+    let address = crate::account::address_key(origin.ip.as_deref());
     Ok(
-        strongroom_store::throttle::begin_attempt(&svc.db, &key, &address, rules.limits(), now)
+        strongroom_store::throttle::begin_attempt(&svc.db, &key, &address, rules.limits(), svc.now())
             .await?
             .is_ok(),
     )
 }
 
-/// Requests answered before their work is done (reset links, sign-up links) that may be
-/// worked on at once; past that, a request is dropped (and logged), so a flood of them
-/// queues no unbounded work behind the database.
-static BACKGROUND: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
+/// Counts a mail about to go out at a client's request, over every mailbox: ten times the
+/// sign-in limit a period, so one client cannot mail a million addresses through us. Charged
+/// last, only for a mail really sent (requests that send nothing cost nothing, so a few
+/// junk requests from behind an office's address do not stop its people's resets).
+pub(crate) async fn counted_client(svc: &Service, origin: &RequestOrigin) -> Result<bool> {
+    let mut limits = crate::settings::sign_in_rules(svc).await?.limits();
+    limits.per_address *= 10;
+    limits.per_account = limits.per_address;
+    let address = crate::account::address_key(origin.ip.as_deref());
+    let client = token::hash(&format!("mail-from:{address}"));
+    Ok(
+        strongroom_store::throttle::begin_attempt(&svc.db, &client, &address, limits, svc.now())
+            .await?
+            .is_ok(),
+    )
+}
 
-/// Runs `work` in the background if a place is free, else drops it with a warning.
-pub(crate) fn in_background(what: &'static str, work: impl Future<Output = Result<()>> + Send + 'static) {
-    let Ok(permit) = BACKGROUND.try_acquire() else {
+/// Requests answered before their work is done that may be worked on at once, for each
+/// kind (so a flood of sign-up requests cannot crowd out resets); past that, a request is
+/// dropped (and logged), so a flood queues no unbounded work behind the database.
+pub(crate) static RESETS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(32);
+pub(crate) static SIGN_UPS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(32);
+
+/// Runs `work` in the background if one of `places` is free, else drops it with a warning.
+pub(crate) fn in_background(
+    places: &'static tokio::sync::Semaphore,
+    what: &'static str,
+    work: impl Future<Output = Result<()>> + Send + 'static,
+) {
+    let Ok(permit) = places.try_acquire() else {
         tracing::warn!("too many {what} requests at once: one was dropped");
         return;
     };
@@ -230,7 +240,7 @@ pub(crate) fn in_background(what: &'static str, work: impl Future<Output = Resul
 /// cannot be flooded) is decided in the background, where no answer or timing tells it.
 pub fn request_password_reset(svc: &Service, email: &str, origin: &RequestOrigin) {
     let (svc, email, origin) = (svc.clone(), email.to_string(), origin.clone());
-    in_background("password-reset", async move {
+    in_background(&RESETS, "password-reset", async move {
         send_password_reset(&svc, &email, &origin).await
     });
 }
@@ -249,6 +259,9 @@ async fn send_password_reset(svc: &Service, email: &str, origin: &RequestOrigin)
     let Some((user, _)) = found.filter(|(u, _)| u.active && u.role != Role::Owner) else {
         return Ok(());
     };
+    if !counted_client(svc, origin).await? {
+        return Ok(());
+    }
     let (secret, hash) = token::generate(token::Kind::Reset);
     let mut change = svc.change().await?;
     let expires_at = change.now() + RESET_MS;

@@ -30,10 +30,13 @@ const MIB: u64 = 1 << 20;
 pub struct UploadLimits {
     /// Uploads one person (or one link) may have going at once, on each server process (1 to
     /// 64; default 4).
+    #[schema(minimum = 1, maximum = 64)]
     pub max_concurrent_uploads: u32,
     /// MiB the versions a person uploaded may take in all (0: no quota; at most 2^30).
+    #[schema(minimum = 0, maximum = 1_073_741_824)]
     pub user_quota_mib: u64,
     /// MiB the versions in one room may take in all (0: no quota; at most 2^30).
+    #[schema(minimum = 0, maximum = 1_073_741_824)]
     pub room_quota_mib: u64,
 }
 
@@ -186,32 +189,43 @@ fn headroom(limits: &UploadLimits, used: store::Usage) -> Option<u64> {
     }
 }
 
-/// Refuses, in the change of a move, a move into another room whose quota cannot hold what
-/// moves in (a rename, or a move within the room, changes no room's total).
-pub async fn check_move(
+/// A move into another room under a room quota, read before the move's change begins (no
+/// read outside the change while it holds locks).
+pub struct MoveQuota {
+    room: RoomId,
+    quota: u64,
+}
+
+/// The room quota a move must fit (`None`: a rename, a move within the room, or no quota).
+pub async fn move_quota(
     svc: &Service,
-    change: &mut Change,
     from_room: &RoomId,
     to: Option<&strongroom_core::ids::FolderId>,
-    moved: store::Moved<'_>,
-) -> Result<()> {
-    let Some(to) = to else { return Ok(()) };
+) -> Result<Option<MoveQuota>> {
+    let Some(to) = to else { return Ok(None) };
     let limits = limits(svc).await?;
     if limits.room_quota_mib == 0 {
-        return Ok(());
+        return Ok(None);
     }
     let dest = store::get_folder(&svc.db, to).await?;
-    if dest.room_id == *from_room {
-        return Ok(());
+    Ok((dest.room_id != *from_room).then(|| MoveQuota {
+        room: dest.room_id,
+        quota: limits.room_quota_mib * MIB,
+    }))
+}
+
+impl MoveQuota {
+    /// Refuses, in the change of the move, what the destination room cannot hold.
+    pub async fn check(&self, change: &mut Change, moved: store::Moved<'_>) -> Result<()> {
+        let (used, moving) = store::move_usage(change, &self.room, moved).await?;
+        if used + moving > self.quota {
+            return Err(Error::QuotaExceeded(format!(
+                "the room moved into cannot hold it: its quota is {} MiB per room",
+                self.quota / MIB
+            )));
+        }
+        Ok(())
     }
-    let (used, moving) = store::move_usage(change, &dest.room_id, moved).await?;
-    if used + moving > limits.room_quota_mib * MIB {
-        return Err(Error::QuotaExceeded(format!(
-            "the room moved into cannot hold it: its quota is {} MiB per room",
-            limits.room_quota_mib
-        )));
-    }
-    Ok(())
 }
 
 fn over_quota(limits: &UploadLimits) -> Error {

@@ -771,8 +771,9 @@ pub enum Moved<'a> {
     Folder(&'a FolderId),
 }
 
-/// In a change moving `moved` into `room`: what the room stores now and what the move adds,
-/// the room's `usage_locks` row locked first (as [`usage_locked`] does).
+/// In a change moving `moved` into `room` (which holds both rooms already): what the room
+/// stores now and what the move adds, the room's `usage_locks` row locked first (after the
+/// rooms, as [`usage_locked`] does).
 pub async fn move_usage(c: &mut Change, room: &RoomId, moved: Moved<'_>) -> Result<(u64, u64)> {
     let tx = c.conn();
     sqlx::query("INSERT INTO usage_locks (key) VALUES ($1) ON CONFLICT (key) DO UPDATE SET key = excluded.key")
@@ -799,12 +800,14 @@ pub async fn usage(db: &Db, room: &RoomId, user: &UserId) -> Result<Usage> {
     usage_on(&mut *db.read.acquire().await?, room, user).await
 }
 
-/// What a room and a person store, in a change that is about to add to it: the person's and
-/// the room's `usage_locks` rows are locked first (in that order), so changes adding to
-/// either wait for this one and count what it added. Nothing else locks those rows, so no
-/// other change's order of locks can meet these in a cycle.
+/// What a room and a person store, in a change that is about to add to it: the room is
+/// held (as every change to its tree holds it), then the person's and the room's
+/// `usage_locks` rows are locked (in that order), so changes adding to either wait for this
+/// one and count what it added. Every change takes these locks in that one order (rooms,
+/// then usage locks), so none can meet another's in a cycle.
 pub async fn usage_locked(c: &mut Change, room: &RoomId, user: &UserId) -> Result<Usage> {
     let tx = c.conn();
+    hold_rooms(&mut *tx, vec![room.clone()]).await?;
     for key in [format!("user:{user}"), format!("room:{room}")] {
         sqlx::query("INSERT INTO usage_locks (key) VALUES ($1) ON CONFLICT (key) DO UPDATE SET key = excluded.key")
             .bind(key)

@@ -89,7 +89,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Invitation> {
 /// Records an invitation; an earlier one to the same address stops working (one live link
 /// per address: a new one replaces, never adds to, what a mailbox holds).
 pub async fn create(c: &mut Change, token_hash: &str, n: NewInvitation<'_>) -> Result<Invitation> {
-    let email = crate::people::normalize_email(n.email)?;
+    let email = crate::people::normalize_new_email(n.email)?;
     let id = InvitationId::generate();
     let now = c.now();
     let modules = if n.role == Role::Admin {
@@ -143,15 +143,29 @@ pub async fn find_live(db: &crate::Db, token_hash: &str, now: i64) -> Result<Opt
     row.as_ref().map(from_row).transpose()
 }
 
+const LIVE_FOR: &str = "WHERE email = $1 AND expires_at > $2";
+
 /// The live invitation to an address (normalised), in a change about to replace it.
 pub async fn live_for(c: &mut Change, email: &str) -> Result<Option<Invitation>> {
     let now = c.now();
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLS} FROM invitations WHERE email = $1 AND expires_at > $2"
+        "SELECT {COLS} FROM invitations {LIVE_FOR}"
     )))
     .bind(email.to_string())
     .bind(now)
     .fetch_optional(c.conn())
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The live invitation to an address (normalised), as read now, outside any change.
+pub async fn find_live_for(db: &crate::Db, email: &str, now: i64) -> Result<Option<Invitation>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM invitations {LIVE_FOR}"
+    )))
+    .bind(email.to_string())
+    .bind(now)
+    .fetch_optional(&db.pool)
     .await?;
     row.as_ref().map(from_row).transpose()
 }

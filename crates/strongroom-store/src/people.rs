@@ -51,10 +51,6 @@ pub fn normalize_email(email: &str) -> Result<String> {
     let ok = e.len() <= 254
         && e.split_once('@')
             .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
-        // One `@`, no quoted local part: `a@b@example.org` is no address a mail server takes
-        // (and "the domain" must be one thing for every reader of it).
-        && e.matches('@').count() == 1
-        && !e.contains(['"', '\\', '(', ')', ',', ';', ':', '<', '>', '[', ']'])
         // Invisible characters too: `evil\u{202E}@x.org` must not pass for another address.
         && !e.chars().any(|c| c.is_whitespace() || c.is_control() || is_hidden_format(c));
     if ok {
@@ -62,6 +58,22 @@ pub fn normalize_email(email: &str) -> Result<String> {
     } else {
         Err(StoreError::Invalid(format!(
             "not a valid e-mail address: {:?}",
+            excerpt(email)
+        )))
+    }
+}
+
+/// Normalises the address of a new account or invitation, which must also be one a mail
+/// server takes: one `@`, no quoted local part, no domain literal (`a@b@example.org` is none,
+/// and "the domain" must be one thing for every reader of it). Checked only for new ones, so
+/// an account made before this rule still signs in.
+pub fn normalize_new_email(email: &str) -> Result<String> {
+    let e = normalize_email(email)?;
+    if e.matches('@').count() == 1 && !e.contains(['"', '\\', '(', ')', ',', ';', ':', '<', '>', '[', ']']) {
+        Ok(e)
+    } else {
+        Err(StoreError::Invalid(format!(
+            "not an e-mail address a mail server takes: {:?}",
             excerpt(email)
         )))
     }
@@ -148,7 +160,7 @@ pub struct NewUser<'a> {
 }
 
 pub async fn create_user(c: &mut Change, u: NewUser<'_>) -> Result<User> {
-    let email = normalize_email(u.email)?;
+    let email = normalize_new_email(u.email)?;
     let display = if u.display_name.trim().is_empty() {
         email.clone()
     } else {

@@ -100,14 +100,14 @@ async fn sign_up(
     State(st): State<Shared>,
     Origin(origin): Origin,
     Json(req): Json<SignUpRequest>,
-) -> impl IntoResponse {
-    service::request_sign_up(&st, &req.email, &origin);
-    (
+) -> ApiResult<impl IntoResponse> {
+    service::request_sign_up(&st, &req.email, &origin).await?;
+    Ok((
         StatusCode::ACCEPTED,
         Json(SignUpRequested {
             message: "if this address may make an account here, a link to make it is on its way to it",
         }),
-    )
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
