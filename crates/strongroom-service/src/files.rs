@@ -303,7 +303,7 @@ pub async fn update_file(
     let quota = crate::uploads::move_quota(svc, &g.item.room_id, to).await?;
     let mut change = move_change(svc, caller, &g, to, Capability::Edit).await?;
     if let Some(q) = &quota {
-        q.check(&mut change, content::Moved::File(id)).await?;
+        q.check(&mut change, strongroom_store::usage::Moved::File(id)).await?;
     }
     let f = content::update_file(&mut change, &g.permit, id, name, to).await?;
     change

@@ -42,7 +42,7 @@ pub async fn update_folder(
     let quota = crate::uploads::move_quota(svc, &g.item.room_id, to).await?;
     let mut change = move_change(svc, caller, &g, to, Capability::CreateFolders).await?;
     if let Some(q) = &quota {
-        q.check(&mut change, content::Moved::Folder(id)).await?;
+        q.check(&mut change, strongroom_store::usage::Moved::Folder(id)).await?;
     }
     let f = content::update_folder(&mut change, &g.permit, id, name, to).await?;
     change

@@ -17,7 +17,7 @@ use strongroom_core::audit::AuditAction;
 use strongroom_core::ids::{RoomId, UserId};
 use strongroom_core::{Action, Resource, authorize};
 use strongroom_store::Change;
-use strongroom_store::content as store;
+use strongroom_store::usage as store;
 
 /// The setting's name in the database.
 const UPLOAD_LIMITS: &str = "upload_limits";
@@ -207,7 +207,7 @@ pub async fn move_quota(
     if limits.room_quota_mib == 0 {
         return Ok(None);
     }
-    let dest = store::get_folder(&svc.db, to).await?;
+    let dest = strongroom_store::content::get_folder(&svc.db, to).await?;
     Ok((dest.room_id != *from_room).then(|| MoveQuota {
         room: dest.room_id,
         quota: limits.room_quota_mib * MIB,

@@ -28,6 +28,7 @@ pub mod sessions;
 pub mod settings;
 mod staging;
 pub mod throttle;
+pub mod usage;
 
 pub use blob::BlobStore;
 pub use change::Change;
