@@ -169,16 +169,6 @@ pub(crate) async fn send(svc: &Service, to: &str, subject: &str, body: String) -
     Ok(())
 }
 
-/// Sends in the background: the answer to the request does not wait for (nor tell of) it.
-fn send_later(svc: &Service, to: String, subject: &'static str, body: String) {
-    let svc = svc.clone();
-    tokio::spawn(async move {
-        if let Err(e) = send(&svc, &to, subject, body).await {
-            tracing::warn!(error = %e, "a mail could not be sent");
-        }
-    });
-}
-
 /// Counts a request that sends mail to `email` (for `purpose`) under the brute-force limit,
 /// per mailbox and per (mailbox, client address): false once a limit is reached, and
 /// nothing is to be sent.
@@ -215,6 +205,7 @@ pub(crate) async fn counted_client(svc: &Service, origin: &RequestOrigin) -> Res
 /// dropped (and logged), so a flood queues no unbounded work behind the database.
 pub(crate) static RESETS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(32);
 pub(crate) static SIGN_UPS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(32);
+pub(crate) static NOTICES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(32);
 
 /// Runs `work` in the background if one of `places` is free, else drops it with a warning.
 pub(crate) fn in_background(
@@ -340,6 +331,9 @@ pub(crate) async fn notice_new_device(svc: &Service, user: &User, origin: &Reque
         email = user.email,
         ip = origin.ip.as_deref().unwrap_or("an unknown address"),
     );
-    send_later(svc, user.email.clone(), "New sign-in to your Strongroom account", body);
+    let (svc, to) = (svc.clone(), user.email.clone());
+    in_background(&NOTICES, "new-device notice", async move {
+        send(&svc, &to, "New sign-in to your Strongroom account", body).await
+    });
     Ok(())
 }
