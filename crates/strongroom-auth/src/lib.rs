@@ -3,8 +3,10 @@
 //! hashes are stored, and every comparison of a secret is constant-time.
 #![forbid(unsafe_code)]
 
+pub mod codes;
 pub mod password;
 pub mod session;
 pub mod token;
+pub mod totp;
 
 pub use session::AuthError;

@@ -12,6 +12,10 @@ pub enum AuthError {
     /// Wrong e-mail or password (deliberately not saying which).
     #[error("wrong e-mail or password")]
     InvalidCredentials,
+    /// A second-factor code is wrong, expired or was used already (deliberately not saying
+    /// which).
+    #[error("the code is wrong, expired or used already")]
+    InvalidCode,
     /// No valid session cookie or bearer token.
     #[error("sign in first: no valid session or API token")]
     Unauthenticated,

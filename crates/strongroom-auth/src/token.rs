@@ -19,6 +19,8 @@ pub enum Kind {
     Reset,
     /// An invitation (or self-sign-up) link sent by e-mail.
     Invitation,
+    /// A sign-in waiting for its second factor (held by the client between the two steps).
+    Challenge,
 }
 
 impl Kind {
@@ -32,6 +34,7 @@ impl Kind {
             Kind::LinkSession => "srk_",
             Kind::Reset => "srr_",
             Kind::Invitation => "sri_",
+            Kind::Challenge => "srf_",
         }
     }
 }

@@ -34,12 +34,17 @@ pub struct Scope {
     /// instance-wide (people, settings, audit, new rooms, the own account) but the list of
     /// rooms is allowed.
     pub room: Option<RoomId>,
+    /// Only enrol a second factor: the sign-in rules require one this person has not got.
+    /// Reading one's own account and managing one's own second factors are allowed, nothing
+    /// else (the person is walked through enrolment and can do nothing until it is done).
+    pub enrolment_only: bool,
 }
 
 impl Scope {
     pub const FULL: Scope = Scope {
         read_only: false,
         room: None,
+        enrolment_only: false,
     };
 }
 
@@ -115,6 +120,9 @@ pub enum Action {
     ManageOwnAccount,
     /// Read one's own account (who am I).
     ReadOwnAccount,
+    /// Enrol, confirm and remove one's own second factors and backup codes, and give one for
+    /// a step-up.
+    ManageOwnSecondFactors,
 }
 
 impl Action {
@@ -132,6 +140,7 @@ impl Action {
             Action::ReadMetrics,
             Action::ManageOwnAccount,
             Action::ReadOwnAccount,
+            Action::ManageOwnSecondFactors,
         ];
         v.extend(Capability::ALL.into_iter().map(Action::Item));
         v
@@ -173,6 +182,12 @@ pub enum Denied {
     /// The caller sees the resource but may not do this to it.
     #[error("you are not allowed to do this")]
     Forbidden,
+    /// The sign-in rules require a second factor the caller has not enrolled: until they
+    /// do, only their own account and second factors are theirs.
+    #[error(
+        "enrol a second factor first: the sign-in rules require one of you (POST /api/v1/auth/second-factors/totp)"
+    )]
+    EnrolmentRequired,
 }
 
 /// Proof that [`authorize`] allowed an action. Only this module makes one, and the store's
@@ -208,6 +223,11 @@ pub fn authorize<'a>(who: impl Into<Principal<'a>>, action: Action, resource: Re
             _ => Err(Denied::Forbidden),
         },
         Principal::User(actor) => {
+            // Before anything else, so what is refused reads alike whatever it is.
+            if actor.scope.enrolment_only && !matches!(action, Action::ReadOwnAccount | Action::ManageOwnSecondFactors)
+            {
+                return Err(Denied::EnrolmentRequired);
+            }
             if let Resource::Item { room, .. } = resource
                 && actor.scope.room.as_ref().is_some_and(|r| r != room)
             {
@@ -259,7 +279,7 @@ fn authorize_instance(actor: &Actor, action: Action) -> Result<(), Denied> {
         Action::ReadAudit => allow(actor.administers(Module::Audit)),
         // Operations data, like the settings: the same administrators.
         Action::ReadMetrics => allow(actor.administers(Module::Settings)),
-        Action::ManageOwnAccount | Action::ReadOwnAccount => Ok(()),
+        Action::ManageOwnAccount | Action::ReadOwnAccount | Action::ManageOwnSecondFactors => Ok(()),
         // Item actions need an item, person actions a person; asked of the instance they
         // are refused.
         Action::Item(_) | Action::ManagePerson => Err(Denied::Forbidden),
@@ -320,6 +340,7 @@ mod tests {
             Ok(_) => "Y",
             Err(Denied::Forbidden) => "F",
             Err(Denied::NotFound) => "N",
+            Err(Denied::EnrolmentRequired) => "E",
         }
     }
 
@@ -329,14 +350,14 @@ mod tests {
     fn instance_actions_table() {
         #[rustfmt::skip]
         let table: &[(&str, &str)] = &[
-            //                       CR LR VP MP MX TO MS RA RM MO RO
-            ("owner",                "Y  Y  Y  Y  F  Y  Y  Y  Y  Y  Y"),
-            ("admin-full",           "Y  Y  Y  Y  F  F  Y  Y  Y  Y  Y"),
-            ("admin-documents",      "Y  Y  Y  F  F  F  F  F  F  Y  Y"),
-            ("admin-people",         "Y  Y  Y  Y  F  F  F  F  F  Y  Y"),
-            ("admin-settings-audit", "Y  Y  Y  F  F  F  Y  Y  Y  Y  Y"),
-            ("user",                 "Y  Y  Y  F  F  F  F  F  F  Y  Y"),
-            ("guest",                "F  Y  F  F  F  F  F  F  F  Y  Y"),
+            //                       CR LR VP MP MX TO MS RA RM MO RO 2F
+            ("owner",                "Y  Y  Y  Y  F  Y  Y  Y  Y  Y  Y  Y"),
+            ("admin-full",           "Y  Y  Y  Y  F  F  Y  Y  Y  Y  Y  Y"),
+            ("admin-documents",      "Y  Y  Y  F  F  F  F  F  F  Y  Y  Y"),
+            ("admin-people",         "Y  Y  Y  Y  F  F  F  F  F  Y  Y  Y"),
+            ("admin-settings-audit", "Y  Y  Y  F  F  F  Y  Y  Y  Y  Y  Y"),
+            ("user",                 "Y  Y  Y  F  F  F  F  F  F  Y  Y  Y"),
+            ("guest",                "F  Y  F  F  F  F  F  F  F  Y  Y  Y"),
         ];
         let people = people();
         for (name, row) in table {
@@ -351,6 +372,42 @@ mod tests {
                     "{name} {action:?} on the instance"
                 );
             }
+        }
+    }
+
+    /// A credential of someone who must enrol a second factor first reaches their own
+    /// account and second factors only, whatever their role.
+    #[test]
+    fn enrolment_only_allows_own_account_and_factors() {
+        for (name, mut a) in people() {
+            a.scope.enrolment_only = true;
+            for action in Action::all() {
+                let want = if matches!(action, Action::ReadOwnAccount | Action::ManageOwnSecondFactors) {
+                    "Y"
+                } else {
+                    "E"
+                };
+                assert_eq!(
+                    letter(authorize(&a, action, Resource::Instance)),
+                    want,
+                    "{name} {action:?}"
+                );
+            }
+            let room = RoomId::generate();
+            let owner_rights = Rights {
+                level: Some(crate::AccessLevel::ViewOnly),
+                caps: Capabilities::of(&[Capability::View]),
+                room_admin: true,
+            };
+            let got = authorize(
+                &a,
+                Action::Item(Capability::View),
+                Resource::Item {
+                    room: &room,
+                    rights: owner_rights,
+                },
+            );
+            assert_eq!(letter(got), "E", "{name} viewing");
         }
     }
 

@@ -83,6 +83,15 @@ pub enum AuditAction {
     UploadLimitsSet,
     UserUnlock,
     SessionEnd,
+    SecondFactorAdd,
+    SecondFactorConfirm,
+    SecondFactorRemove,
+    SecondFactorReset,
+    BackupCodesGenerate,
+    BackupCodeUse,
+    StepUp,
+    SecondFactorRulesSet,
+    SmsSettingsSet,
     SecretSet,
     SecretDelete,
     OrphansRemove,
@@ -147,6 +156,15 @@ impl AuditAction {
         AuditAction::UploadLimitsSet,
         AuditAction::UserUnlock,
         AuditAction::SessionEnd,
+        AuditAction::SecondFactorAdd,
+        AuditAction::SecondFactorConfirm,
+        AuditAction::SecondFactorRemove,
+        AuditAction::SecondFactorReset,
+        AuditAction::BackupCodesGenerate,
+        AuditAction::BackupCodeUse,
+        AuditAction::StepUp,
+        AuditAction::SecondFactorRulesSet,
+        AuditAction::SmsSettingsSet,
         AuditAction::SecretSet,
         AuditAction::SecretDelete,
         AuditAction::OrphansRemove,
@@ -213,6 +231,15 @@ impl AuditAction {
             AuditAction::SessionEnd => "auth.session.end",
             AuditAction::SecretSet => "settings.secret.set",
             AuditAction::SecretDelete => "settings.secret.delete",
+            AuditAction::SecondFactorAdd => "auth.second_factor.add",
+            AuditAction::SecondFactorConfirm => "auth.second_factor.confirm",
+            AuditAction::SecondFactorRemove => "auth.second_factor.remove",
+            AuditAction::SecondFactorReset => "user.second_factor.reset",
+            AuditAction::BackupCodesGenerate => "auth.backup_codes.generate",
+            AuditAction::BackupCodeUse => "auth.backup_code.use",
+            AuditAction::StepUp => "auth.step_up",
+            AuditAction::SecondFactorRulesSet => "settings.second_factor.set",
+            AuditAction::SmsSettingsSet => "settings.sms.set",
             AuditAction::OrphansRemove => "storage.orphans.remove",
         }
     }
@@ -292,6 +319,31 @@ impl AuditAction {
             AuditAction::SessionEnd => "A browser session was ended by its holder or an administrator.",
             AuditAction::SecretSet => "A stored secret was set.",
             AuditAction::SecretDelete => "A stored secret was deleted.",
+            AuditAction::SecondFactorAdd => {
+                "A person enrolled a second factor (`details.kind`: totp, sms, passkey); pending until confirmed."
+            }
+            AuditAction::SecondFactorConfirm => {
+                "A pending second factor was confirmed with its first code and is now active."
+            }
+            AuditAction::SecondFactorRemove => "A person removed one of their second factors.",
+            AuditAction::SecondFactorReset => {
+                "An administrator (or the console) removed every second factor and backup code of a person who lost theirs; the person is told by e-mail."
+            }
+            AuditAction::BackupCodesGenerate => {
+                "A person got a new set of ten backup codes (the old ones stop working)."
+            }
+            AuditAction::BackupCodeUse => {
+                "A backup code was spent (at sign-in or a step-up); `details.left`: how many remain."
+            }
+            AuditAction::StepUp => {
+                "A signed-in person gave a fresh second factor (or, with none enrolled, their password) for a sensitive change (success or failure)."
+            }
+            AuditAction::SecondFactorRulesSet => {
+                "The second-factor rules changed: who must have one, which methods are allowed (each field from → to)."
+            }
+            AuditAction::SmsSettingsSet => {
+                "The SMS provider changed (provider, base URL, sender; credentials are never recorded)."
+            }
             AuditAction::OrphansRemove => "Orphaned blobs and partial uploads were removed.",
         }
     }
@@ -318,6 +370,13 @@ impl AuditAction {
             | AuditAction::InvitationCreate
             | AuditAction::InvitationWithdraw
             | AuditAction::SignUpRequest
+            | AuditAction::SecondFactorAdd
+            | AuditAction::SecondFactorConfirm
+            | AuditAction::SecondFactorRemove
+            | AuditAction::SecondFactorReset
+            | AuditAction::BackupCodesGenerate
+            | AuditAction::BackupCodeUse
+            | AuditAction::StepUp
             | AuditAction::SessionEnd => "people",
             AuditAction::RoomCreate
             | AuditAction::RoomRename
@@ -354,6 +413,8 @@ impl AuditAction {
             | AuditAction::MailSettingsSet
             | AuditAction::SignUpSettingsSet
             | AuditAction::UploadLimitsSet
+            | AuditAction::SecondFactorRulesSet
+            | AuditAction::SmsSettingsSet
             | AuditAction::PasswordPolicySet
             | AuditAction::SecretSet
             | AuditAction::SecretDelete

@@ -79,6 +79,8 @@ id_type!(/// An external link (the id, never the secret in its URL).
     LinkId);
 id_type!(/// An invitation to make an account (the id, never the secret in its link).
     InvitationId);
+id_type!(/// A second factor of a person: an authenticator app, a phone, a passkey.
+    FactorId);
 
 #[cfg(test)]
 mod tests {

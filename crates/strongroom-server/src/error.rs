@@ -103,6 +103,9 @@ impl From<Denied> for ApiError {
         match d {
             Denied::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "not found"),
             Denied::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "forbidden", d.to_string()),
+            Denied::EnrolmentRequired => {
+                ApiError::new(StatusCode::FORBIDDEN, "second_factor_enrolment_required", d.to_string())
+            }
         }
     }
 }
@@ -133,6 +136,15 @@ impl From<strongroom_service::Error> for ApiError {
             E::Integrity { file, version } => ApiError::integrity(&file, version),
             E::Document(e) => document_error(e),
             E::Mail(why) => ApiError::new(StatusCode::BAD_GATEWAY, "mail_failed", why),
+            E::Sms(why) => ApiError::new(StatusCode::BAD_GATEWAY, "sms_failed", why),
+            E::StepUpRequired { ref methods } => {
+                let names: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "step_up_required",
+                    format!("{e}, with one of: {}", names.join(", ")),
+                )
+            }
             E::Internal(m) => ApiError::internal(m),
             E::Denied(d) => d.into(),
             E::Store(e) => e.into(),
@@ -206,6 +218,7 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidCredentials | AuthError::Unauthenticated | AuthError::Disabled => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
             }
+            AuthError::InvalidCode => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_code", e.to_string()),
             AuthError::Csrf => ApiError::new(StatusCode::FORBIDDEN, "csrf", e.to_string()),
             AuthError::WeakPassword(m) => ApiError::new(StatusCode::BAD_REQUEST, "weak_password", m),
             AuthError::BadSetupToken => ApiError::new(StatusCode::FORBIDDEN, "bad_setup_token", e.to_string()),

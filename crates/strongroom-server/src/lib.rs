@@ -57,6 +57,7 @@ pub fn api() -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .merge(routes::files::router())
         .merge(routes::settings::router())
         .merge(routes::sign_in::router())
+        .merge(routes::second_factor::router())
         .merge(routes::invitations::router())
         .merge(routes::transform::router())
         .split_for_parts();

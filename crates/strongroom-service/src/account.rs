@@ -72,6 +72,9 @@ pub struct Login {
     pub session_secret: String,
     pub csrf_token: String,
     pub expires_at: i64,
+    /// The rules require a second factor this person has not got: the session can do
+    /// nothing but enrol one.
+    pub enrolment_required: bool,
 }
 
 /// What a sign-in attempt is counted under: a hash of the e-mail address (normalised), so
@@ -107,7 +110,7 @@ pub(crate) fn address_key(ip: Option<&str>) -> String {
 /// same as an account (a hash check against a dummy, a history row, an audit event) and is
 /// answered alike. Every outcome goes into the login history and the audit trail, with the
 /// e-mail address only when it names an account.
-pub async fn login(svc: &Service, email: &str, password: SecretString, origin: &RequestOrigin) -> Result<Login> {
+pub async fn login(svc: &Service, email: &str, password: SecretString, origin: &RequestOrigin) -> Result<SignedIn> {
     let rules = crate::settings::sign_in_rules(svc).await?;
     let found = people::find_by_email(&svc.db, email).await?;
     let (user, hash) = match found {
@@ -152,17 +155,68 @@ pub async fn login(svc: &Service, email: &str, password: SecretString, origin: &
         refuse(svc, Some(&user), Refusal::IpDenied, origin).await?;
         return Err(AuthError::InvalidCredentials.into());
     }
+    let methods = crate::second_factor::sign_in_methods(svc, &user).await?;
+    if !methods.is_empty() {
+        let challenge =
+            crate::second_factor::verify::begin_sign_in(svc, &user, methods, checked.as_deref(), origin).await?;
+        return Ok(SignedIn::SecondFactor(challenge));
+    }
+    let change = svc.change().await?;
+    let login = open_session(
+        svc,
+        change,
+        Opening {
+            user: &user,
+            actor: &actor,
+            checked: checked.as_deref(),
+            factors: "password",
+            method: None,
+        },
+        origin,
+    )
+    .await?;
+    Ok(SignedIn::Session(login))
+}
+
+/// What a right password leads to: a session, or the second step.
+pub enum SignedIn {
+    Session(Login),
+    SecondFactor(crate::second_factor::verify::SignInChallenge),
+}
+
+/// A sign-in every check passed: who, with what.
+pub(crate) struct Opening<'a> {
+    pub user: &'a User,
+    pub actor: &'a strongroom_core::Actor,
+    /// The password hash that was checked (a reset committed since voids the sign-in).
+    pub checked: Option<&'a str>,
+    /// The factors used, space-separated (`password`, `password totp`).
+    pub factors: &'a str,
+    /// The second factor's method, for the login history and the audit trail.
+    pub method: Option<&'a str>,
+}
+
+/// Opens the session of a sign-in in `change` (which may already hold what the sign-in
+/// spent: a TOTP step, a backup code, the challenge), with its row in the login history,
+/// the brute-force count cleared and its audit event.
+pub(crate) async fn open_session(
+    svc: &Service,
+    mut change: strongroom_store::Change,
+    o: Opening<'_>,
+    origin: &RequestOrigin,
+) -> Result<Login> {
+    let user = o.user;
+    let rules = crate::settings::sign_in_rules(svc).await?;
     let (session_secret, id_hash) = token::generate(token::Kind::Session);
     let (csrf_token, csrf_hash) = token::generate(token::Kind::Csrf);
-    let mut change = svc.change().await?;
     let expires_at = change.now().saturating_add(rules.lifetime_ms());
     // The password checked is still the person's, and they are still active: a reset or a
     // disable that committed during the hash is not undone by a session opened after it.
-    match people::still_as_seen(&mut change, &user, checked.as_deref()).await {
+    match people::still_as_seen(&mut change, user, o.checked).await {
         Ok(()) => {}
         Err(strongroom_store::StoreError::Conflict(_)) => {
             drop(change);
-            refuse(svc, Some(&user), Refusal::BadPassword, origin).await?;
+            refuse(svc, Some(user), Refusal::BadPassword, origin).await?;
             return Err(AuthError::InvalidCredentials.into());
         }
         Err(e) => return Err(e.into()),
@@ -176,27 +230,35 @@ pub async fn login(svc: &Service, email: &str, password: SecretString, origin: &
             expires_at,
             ip: origin.ip.clone(),
             user_agent: origin.user_agent.clone(),
+            factors: o.factors,
         },
     )
     .await?;
-    login_history::record_in(&mut change, &history_row("login", None, Some(&user), origin)).await?;
-    throttle::succeeded(&mut change, &account, &address).await?;
-    change
-        .commit(
-            &AuditEvent::new(AuditAction::Login)
-                .by(&actor)
-                .target("session", &id)
-                .from_origin(origin),
-        )
-        .await?;
-    if let Err(e) = crate::mail::notice_new_device(svc, &user, origin).await {
+    login_history::record_in(&mut change, &history_row("login", o.method, Some(user), origin)).await?;
+    throttle::succeeded(
+        &mut change,
+        &attempt_key(&user.email),
+        &address_key(origin.ip.as_deref()),
+    )
+    .await?;
+    let mut event = AuditEvent::new(AuditAction::Login)
+        .by(o.actor)
+        .target("session", &id)
+        .from_origin(origin);
+    if let Some(m) = o.method {
+        event = event.details(serde_json::json!({ "second_factor": m }));
+    }
+    change.commit(&event).await?;
+    if let Err(e) = crate::mail::notice_new_device(svc, user, origin).await {
         tracing::warn!(error = %e, "the new-device notice could not be prepared");
     }
+    let enrolment_required = crate::second_factor::must_enrol(svc, user).await?;
     Ok(Login {
-        user,
+        user: user.clone(),
         session_secret,
         csrf_token,
         expires_at,
+        enrolment_required,
     })
 }
 
@@ -208,6 +270,10 @@ pub(crate) enum Refusal {
     Locked,
     Disabled,
     IpDenied,
+    /// A wrong (or expired) second-factor code.
+    BadCode,
+    /// A second-factor code already used (a TOTP step, a backup code).
+    ReplayedCode,
 }
 
 impl Refusal {
@@ -218,6 +284,8 @@ impl Refusal {
             Refusal::Locked => "locked",
             Refusal::Disabled => "disabled",
             Refusal::IpDenied => "ip_denied",
+            Refusal::BadCode => "bad_code",
+            Refusal::ReplayedCode => "replayed_code",
         }
     }
 }
@@ -271,10 +339,11 @@ pub async fn session_caller(svc: &Service, secret: &str, origin: RequestOrigin) 
         expire(svc, &row, reason).await?;
         return Err(AuthError::Unauthenticated.into());
     }
-    let actor = session::actor_of(&row.user)?;
+    let mut actor = session::actor_of(&row.user)?;
     if !rules.address_allowed(actor.role, origin.ip.as_deref()) {
         return Err(Error::AddressDenied);
     }
+    actor.scope.enrolment_only = crate::second_factor::must_enrol(svc, &row.user).await?;
     if now - row.last_seen_at >= 60_000 {
         sessions::touch(&svc.db, &hash, now).await?;
     }
@@ -283,6 +352,7 @@ pub async fn session_caller(svc: &Service, secret: &str, origin: RequestOrigin) 
         origin,
         session_hash: Some(hash),
         token_hash: None,
+        verified_at: Some(row.verified_at),
     };
     Ok((caller, row.csrf_hash))
 }
@@ -290,16 +360,21 @@ pub async fn session_caller(svc: &Service, secret: &str, origin: RequestOrigin) 
 /// The person behind an API token (`Authorization: Bearer`), within the token's scope and
 /// the address rules in force.
 pub async fn token_caller(svc: &Service, secret: &str, origin: RequestOrigin) -> Result<Caller> {
-    let actor = session::from_api_token(&svc.db, secret, svc.now()).await?;
+    let mut actor = session::from_api_token(&svc.db, secret, svc.now()).await?;
     let rules = crate::settings::sign_in_rules(svc).await?;
     if !rules.address_allowed(actor.role, origin.ip.as_deref()) {
         return Err(Error::AddressDenied);
     }
+    // A token made before the rules required a second factor of its holder reaches no
+    // further than their sessions do until they enrol one.
+    let user = people::get_user(&svc.db, &actor.user_id).await?;
+    actor.scope.enrolment_only = crate::second_factor::must_enrol(svc, &user).await?;
     Ok(Caller {
         actor,
         origin,
         session_hash: None,
         token_hash: Some(token::hash(secret)),
+        verified_at: None,
     })
 }
 
@@ -351,6 +426,7 @@ pub async fn sweep_sign_in(svc: &Service) -> Result<()> {
         login_history::purge(&svc.db, now - i64::from(rules.login_history_days) * 86_400_000).await,
         strongroom_store::password_resets::purge(&svc.db, now).await,
         strongroom_store::invitations::purge(&svc.db, now).await,
+        strongroom_store::second_factors::purge(&svc.db, now).await,
     ];
     sessions_ended?;
     for r in purged {
@@ -361,7 +437,9 @@ pub async fn sweep_sign_in(svc: &Service) -> Result<()> {
 
 /// Ends the caller's browser session (signed in by token: nothing to end but the audit).
 pub async fn logout(svc: &Service, caller: &Caller) -> Result<()> {
-    authorize(&caller.actor, Action::ManageOwnAccount, Resource::Instance)?;
+    // Ending one's own session changes nothing of the account: allowed to every credential,
+    // a session that must enrol a second factor first too.
+    authorize(&caller.actor, Action::ReadOwnAccount, Resource::Instance)?;
     let user = people::get_user(&svc.db, &caller.actor.user_id).await?;
     let mut change = svc.change_by(caller).await?;
     if let Some(s) = &caller.session_hash {
@@ -401,6 +479,7 @@ pub async fn create_token(svc: &Service, caller: &Caller, req: TokenRequest) -> 
     if caller.session_hash.is_none() {
         return Err(AuthError::SessionRequired("creating an API token").into());
     }
+    crate::second_factor::require_fresh(svc, caller, "creating an API token").await?;
     let days = req.expires_in_days.unwrap_or(90);
     if days == 0 || days > 3650 {
         return Err(Error::invalid("expires_in_days must be between 1 and 3650"));
@@ -411,6 +490,7 @@ pub async fn create_token(svc: &Service, caller: &Caller, req: TokenRequest) -> 
     let scope = Scope {
         read_only: req.read_only,
         room: req.room_id,
+        enrolment_only: false,
     };
     let (secret, hash) = token::generate(token::Kind::ApiToken);
     let expires = svc.now().saturating_add(i64::from(days) * 86_400_000);

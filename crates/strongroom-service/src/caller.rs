@@ -15,6 +15,9 @@ pub struct Caller {
     pub session_hash: Option<String>,
     /// The stored hash of the API token, when signed in by bearer token.
     pub token_hash: Option<String>,
+    /// When the browser session last had a factor given (its sign-in or a step-up); none for
+    /// API tokens, which never count as fresh.
+    pub verified_at: Option<i64>,
 }
 
 impl Caller {

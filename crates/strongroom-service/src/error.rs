@@ -56,6 +56,12 @@ pub enum Error {
     /// The mail server refused a message or could not be reached; the message says how.
     #[error("the mail could not be sent: {0}")]
     Mail(String),
+    /// The SMS provider refused a message or could not be reached; the message says how.
+    #[error("the SMS could not be sent: {0}")]
+    Sms(String),
+    /// A sensitive change needs a second factor given recently: step up with one of these.
+    #[error("this change needs a fresh second factor: step up first (POST /api/v1/auth/step-up)")]
+    StepUpRequired { methods: Vec<crate::second_factor::Method> },
     /// Something that should not fail did (a worker thread died); logged.
     #[error("internal error: {0}")]
     Internal(String),
@@ -91,6 +97,6 @@ impl Error {
 pub fn hidden(d: Denied, what: &'static str) -> Error {
     match d {
         Denied::NotFound => Error::NotFound(what),
-        Denied::Forbidden => Error::Denied(d),
+        Denied::Forbidden | Denied::EnrolmentRequired => Error::Denied(d),
     }
 }

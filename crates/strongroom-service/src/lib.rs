@@ -21,9 +21,11 @@ pub mod links;
 pub mod mail;
 pub mod people;
 pub mod rooms;
+pub mod second_factor;
 pub mod settings;
 pub mod sharing;
 pub mod sign_in;
+pub mod sms;
 pub mod uploads;
 
 pub use caller::{Caller, LinkCaller, Operator, Requester};

@@ -312,6 +312,21 @@ pub async fn reset_password(svc: &Service, secret: &str, password: SecretString,
     Ok(())
 }
 
+/// Tells a person something about their account by e-mail, in the background, when mail is
+/// on (a failure is logged: the change it tells of is done either way).
+pub(crate) async fn notice(svc: &Service, user: &User, subject: &'static str, body: String) {
+    match settings(svc).await {
+        Ok(cfg) if !cfg.host.is_empty() => {
+            let (svc, to) = (svc.clone(), user.email.clone());
+            in_background(&NOTICES, "account notice", async move {
+                send(&svc, &to, subject, body).await
+            });
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "an account notice could not be prepared"),
+    }
+}
+
 /// Tells a person of a sign-in from a browser and platform their account never signed in
 /// from before (not at their first sign-in), when mail is on.
 pub(crate) async fn notice_new_device(svc: &Service, user: &User, origin: &RequestOrigin) -> Result<()> {

@@ -372,6 +372,7 @@ pub async fn encryption_status(svc: &Service, caller: &Caller) -> Result<Encrypt
 /// returns at once with where it starts from.
 pub async fn start_conversion(svc: &Service, caller: &Caller) -> Result<EncryptionState> {
     authorize(&caller.actor, Action::ManageSettings, Resource::Instance)?;
+    crate::second_factor::require_fresh(svc, caller, "converting what is stored").await?;
     let (current_key_id, target) = svc.target();
     svc.audit(
         caller

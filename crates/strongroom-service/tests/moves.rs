@@ -45,6 +45,7 @@ async fn owner(svc: &Service) -> Caller {
         origin: RequestOrigin::default(),
         session_hash: None,
         token_hash: Some(hash),
+        verified_at: None,
     }
 }
 

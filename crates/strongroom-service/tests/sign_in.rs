@@ -215,7 +215,12 @@ async fn sessions_end_when_idle_or_old(svc: &Service, clock: &ManualClock) {
         )
         .await
         .unwrap()
-        .session_secret
+    };
+    let open = || async {
+        match open().await {
+            account::SignedIn::Session(l) => l.session_secret,
+            account::SignedIn::SecondFactor(_) => panic!("bob has no second factor"),
+        }
     };
     let alive = |secret: String| async move { account::session_caller(svc, &secret, from("192.0.2.50")).await.is_ok() };
 

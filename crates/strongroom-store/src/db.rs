@@ -53,6 +53,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "invitations", include_str!("schema/0009_invitations.sql")),
     (10, "usage", include_str!("schema/0010_usage.sql")),
     (11, "usage locks", include_str!("schema/0011_usage_locks.sql")),
+    (12, "second factors", include_str!("schema/0012_second_factors.sql")),
 ];
 
 /// What binaries from before the migrator read to learn the schema's version: this one is

@@ -23,6 +23,7 @@ pub mod people;
 mod pipeline;
 pub mod rooms;
 mod s3_upload;
+pub mod second_factors;
 pub mod secrets;
 pub mod sessions;
 pub mod settings;

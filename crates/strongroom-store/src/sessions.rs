@@ -24,6 +24,11 @@ pub struct SessionRow {
     pub expires_at: i64,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The factors it was opened with, e.g. `password totp` (`password` for sessions from
+    /// before second factors).
+    pub factors: String,
+    /// When a factor was last given for it (its sign-in or a step-up).
+    pub verified_at: i64,
 }
 
 pub struct NewSession<'a> {
@@ -33,6 +38,8 @@ pub struct NewSession<'a> {
     pub expires_at: i64,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The factors it is opened with, space-separated (`password totp`).
+    pub factors: &'a str,
 }
 
 /// A session's public id: from its secret's hash, which reveals nothing of the secret, so
@@ -50,8 +57,8 @@ pub async fn create_session(c: &mut Change, s: NewSession<'_>) -> Result<String>
     let id = public_id(s.id_hash);
     let now = c.now();
     sqlx::query(
-        "INSERT INTO sessions (id_hash, id, user_id, csrf_hash, created_at, last_seen_at, expires_at, ip, user_agent) \
-         VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)",
+        "INSERT INTO sessions (id_hash, id, user_id, csrf_hash, created_at, last_seen_at, expires_at, ip, user_agent, factors, verified_at) \
+         VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $5)",
     )
     .bind(s.id_hash.to_string())
     .bind(id.clone())
@@ -61,6 +68,7 @@ pub async fn create_session(c: &mut Change, s: NewSession<'_>) -> Result<String>
     .bind(s.expires_at)
     .bind(s.ip)
     .bind(s.user_agent)
+    .bind(s.factors.to_string())
     .execute(c.conn())
     .await?;
     Ok(id)
@@ -71,7 +79,8 @@ pub async fn create_session(c: &mut Change, s: NewSession<'_>) -> Result<String>
 /// no public id nor last use: they are derived as the migration derived them.
 const SESSION_COLS: &str = "COALESCE(s.id, 'ses_' || substr(s.id_hash, 1, 24)) AS session_id, s.id_hash, s.csrf_hash, \
                             s.created_at AS session_created_at, COALESCE(s.last_seen_at, s.created_at) AS last_seen_at, \
-                            s.expires_at, s.ip, s.user_agent";
+                            s.expires_at, s.ip, s.user_agent, COALESCE(s.factors, 'password') AS factors, \
+                            COALESCE(s.verified_at, s.created_at) AS verified_at";
 
 fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRow> {
     Ok(SessionRow {
@@ -84,6 +93,8 @@ fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRow> {
         expires_at: r.try_get("expires_at")?,
         ip: r.try_get("ip")?,
         user_agent: r.try_get("user_agent")?,
+        factors: r.try_get("factors")?,
+        verified_at: r.try_get("verified_at")?,
     })
 }
 
@@ -148,6 +159,32 @@ pub async fn touch(db: &Db, id_hash: &str, now: i64) -> Result<()> {
         .execute(&db.pool)
         .await?;
     Ok(())
+}
+
+/// Notes that a factor was just given for a session (a step-up), adding it to the session's
+/// factors if it is new to it.
+pub async fn verified(c: &mut Change, id_hash: &str, factor: &str) -> Result<bool> {
+    let now = c.now();
+    let tx = c.conn();
+    let row = sqlx::query("SELECT COALESCE(factors, 'password') AS factors FROM sessions WHERE id_hash = $1")
+        .bind(id_hash.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else { return Ok(false) };
+    let mut factors: String = row.try_get("factors")?;
+    if !factors.split(' ').any(|f| f == factor) {
+        factors = format!("{factors} {factor}");
+    }
+    Ok(
+        sqlx::query("UPDATE sessions SET verified_at = $1, factors = $2 WHERE id_hash = $3")
+            .bind(now)
+            .bind(factors)
+            .bind(id_hash.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1,
+    )
 }
 
 pub async fn delete_session(c: &mut Change, id_hash: &str) -> Result<bool> {
@@ -279,6 +316,7 @@ pub async fn find_token_user(db: &Db, token_hash: &str, now: i64) -> Result<Opti
         let scope = Scope {
             read_only: crate::db::flag(&r, "read_only")?,
             room: r.try_get::<Option<String>, _>("scope_room")?.map(RoomId::from_trusted),
+            enrolment_only: false,
         };
         Ok((crate::people::user_from_row(&r)?, scope))
     })

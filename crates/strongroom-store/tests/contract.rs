@@ -302,6 +302,7 @@ async fn a_change_refuses_what_changed_under_it() {
             expires_at: 10_000,
             ip: None,
             user_agent: None,
+            factors: "password",
         };
         sessions::create_session(&mut c, session).await.unwrap();
         c.commit(&AuditEvent::new(AuditAction::UserCreate)).await.unwrap();

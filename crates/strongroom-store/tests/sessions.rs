@@ -36,6 +36,7 @@ async fn expired_sessions_are_listed_and_setup_tokens_purged_live_ones_kept() {
                 expires_at: expires,
                 ip: None,
                 user_agent: None,
+                factors: "password",
             },
         )
         .await

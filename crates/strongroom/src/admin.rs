@@ -134,6 +134,22 @@ pub enum SettingsCommand {
         #[arg(long)]
         invitation_days: Option<u32>,
     },
+    /// Print the second-factor rules as JSON, or change those given.
+    SecondFactor {
+        /// Who must have a second factor: none, administrators (the Owner and
+        /// Administrators) or everyone; or a comma-separated list of roles.
+        #[arg(long)]
+        require: Option<String>,
+        /// Comma-separated names of groups whose members must have one ("" for none).
+        #[arg(long)]
+        require_groups: Option<String>,
+        /// Comma-separated methods people may enrol: totp, sms.
+        #[arg(long)]
+        methods: Option<String>,
+        /// Minutes a factor given lets a session make sensitive changes (1 to 60).
+        #[arg(long)]
+        step_up_minutes: Option<u32>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -181,6 +197,9 @@ pub enum UserCommand {
     Unlock { email: String },
     /// End every browser session of a user.
     SignOut { email: String },
+    /// Remove every second factor and backup code of a user who lost theirs (they are told
+    /// by e-mail, and enrol again at their next sign-in if the rules require it).
+    ResetSecondFactors { email: String },
     /// Make another user the Owner (the current Owner becomes a full-access Administrator).
     TransferOwnership {
         #[arg(long)]
@@ -412,6 +431,13 @@ async fn user(svc: &Service, command: &UserCommand) -> Result<(), String> {
             sign_in::unlock(svc, Operator::Console, &u.id).await.map_err(err)?;
             println!("{} may sign in again", u.email);
         }
+        UserCommand::ResetSecondFactors { email } => {
+            let u = user_by_email(&svc.db, email).await?;
+            let n = strongroom_service::second_factor::enrol::reset(svc, Operator::Console, &u.id)
+                .await
+                .map_err(err)?;
+            println!("{n} second factors of {} removed, and their backup codes", u.email);
+        }
         UserCommand::SignOut { email } => {
             let u = user_by_email(&svc.db, email).await?;
             let ended = sign_in::end_sessions(svc, Operator::Console, &u.id, None)
@@ -571,6 +597,60 @@ async fn settings(svc: &Service, command: &SettingsCommand) -> Result<(), String
                     .map_err(err)?;
             }
             println!("{}", serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?);
+        }
+        SettingsCommand::SecondFactor {
+            require,
+            require_groups,
+            methods,
+            step_up_minutes,
+        } => {
+            use strongroom_service::second_factor;
+            let mut r = second_factor::rules(svc).await.map_err(err)?;
+            let before = r.clone();
+            let list = |v: &str| -> Vec<String> {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .map(String::from)
+                    .collect()
+            };
+            if let Some(req) = require {
+                r.required_roles = match req.as_str() {
+                    "none" => vec![],
+                    "administrators" => vec![Role::Owner, Role::Admin],
+                    "everyone" => vec![Role::Owner, Role::Admin, Role::User, Role::Guest],
+                    other => list(other)
+                        .iter()
+                        .map(|x| Role::parse(x).ok_or_else(|| format!("--require: {x:?} is not a role")))
+                        .collect::<Result<_, _>>()?,
+                };
+            }
+            if let Some(g) = require_groups {
+                let mut ids = Vec::new();
+                for name in list(g) {
+                    ids.push(
+                        strongroom_store::people::find_group_by_name(&svc.db, &name)
+                            .await
+                            .map_err(|e| format!("--require-groups: {name:?}: {e}"))?
+                            .id,
+                    );
+                }
+                r.required_groups = ids;
+            }
+            if let Some(m) = methods {
+                r.methods = list(m)
+                    .iter()
+                    .map(|x| {
+                        serde_json::from_value(serde_json::Value::String(x.clone()))
+                            .map_err(|_| format!("--methods: {x:?} is not totp or sms"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            r.step_up_minutes = step_up_minutes.unwrap_or(r.step_up_minutes);
+            if r != before {
+                r = second_factor::set_rules(svc, Operator::Console, r).await.map_err(err)?;
+            }
+            println!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);
         }
     }
     Ok(())

@@ -387,6 +387,8 @@ async fn ended_sessions_answer_401_on_every_route() {
         ("post", "/api/v1/auth/sign-up"),
         ("post", "/api/v1/auth/invitation"),
         ("post", "/api/v1/auth/invitation/accept"),
+        ("post", "/api/v1/auth/second-factor"),
+        ("post", "/api/v1/auth/second-factor/sms"),
         ("get", "/api/v1/links/{token}"),
         ("post", "/api/v1/links/{token}/unlock"),
     ];

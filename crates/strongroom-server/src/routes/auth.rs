@@ -116,11 +116,25 @@ pub struct LoginResponse {
     /// Send this back in an `X-CSRF-Token` header with every state-changing request.
     csrf_token: String,
     expires_at: i64,
+    /// The rules require a second factor this person has not got: until they enrol one
+    /// (`POST /api/v1/auth/second-factors/totp`), the session can do nothing else.
+    second_factor_enrolment_required: bool,
 }
 
-/// Signs in with e-mail and password; sets an HttpOnly, SameSite=Strict session cookie.
+/// A sign-in's answer: a session, or (for someone with a second factor) the challenge to
+/// send a code for to `POST /api/v1/auth/second-factor`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum LoginAnswer {
+    Session(LoginResponse),
+    SecondFactor(strongroom_service::second_factor::verify::SignInChallenge),
+}
+
+/// Signs in with e-mail and password; sets an HttpOnly, SameSite=Strict session cookie. For
+/// someone with a second factor, answers `{"second_factor_required": true, "methods": […],
+/// "challenge": …}` instead, and no cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody, description = "wrong e-mail or password, or the account is disabled (`unauthenticated`)"),
+    responses((status = 200, body = LoginAnswer), (status = 401, body = crate::error::ErrorBody, description = "wrong e-mail or password, or the account is disabled (`unauthenticated`)"),
         (status = 403, description = "the sign-in rules do not allow this address (`ip_denied`)"),
         (status = 429, description = "too many failed attempts (`locked`); retry after `Retry-After` seconds"),
         (status = 503, description = "too many password hashes queued (`busy`); retry after `Retry-After` seconds")))]
@@ -128,8 +142,19 @@ async fn login(
     State(st): State<Shared>,
     Origin(origin): Origin,
     Json(req): Json<LoginRequest>,
-) -> ApiResult<impl IntoResponse> {
-    let l = account::login(&st, &req.email, req.password, &origin).await?;
+) -> ApiResult<axum::response::Response> {
+    match account::login(&st, &req.email, req.password, &origin).await? {
+        account::SignedIn::Session(l) => Ok(session_response(&st, l)?.into_response()),
+        account::SignedIn::SecondFactor(c) => Ok((
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            Json(LoginAnswer::SecondFactor(c)),
+        )
+            .into_response()),
+    }
+}
+
+/// A new session's answer: its cookie, and the CSRF token in the body.
+pub(crate) fn session_response(st: &Shared, l: account::Login) -> ApiResult<impl IntoResponse + use<>> {
     let max_age = (l.expires_at - st.now()).max(0) / 1000;
     let cookie = st.session_cookie_header(&l.session_secret, max_age);
     let mut headers = HeaderMap::new();
@@ -140,11 +165,12 @@ async fn login(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok((
         headers,
-        Json(LoginResponse {
+        Json(LoginAnswer::Session(LoginResponse {
             user: l.user,
             csrf_token: l.csrf_token,
             expires_at: l.expires_at,
-        }),
+            second_factor_enrolment_required: l.enrolment_required,
+        })),
     ))
 }
 

@@ -10,6 +10,7 @@ pub mod invitations;
 pub mod links;
 pub mod people;
 pub mod rooms;
+pub mod second_factor;
 pub mod settings;
 pub mod sign_in;
 pub mod system;
