@@ -58,6 +58,7 @@ pub fn api() -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .merge(routes::settings::router())
         .merge(routes::sign_in::router())
         .merge(routes::second_factor::router())
+        .merge(routes::passkeys::router())
         .merge(routes::invitations::router())
         .merge(routes::transform::router())
         .split_for_parts();

@@ -427,6 +427,7 @@ pub async fn sweep_sign_in(svc: &Service) -> Result<()> {
         strongroom_store::password_resets::purge(&svc.db, now).await,
         strongroom_store::invitations::purge(&svc.db, now).await,
         strongroom_store::second_factors::purge(&svc.db, now).await,
+        strongroom_store::passkey_ceremonies::purge(&svc.db, now).await,
     ];
     sessions_ended?;
     for r in purged {

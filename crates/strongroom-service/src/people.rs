@@ -177,7 +177,13 @@ pub async fn update_user(svc: &Service, by: Operator<'_>, id: &UserId, req: Pers
                 }
                 (c.session_hash.clone(), c.token_hash.clone())
             }
-            None => (None, None),
+            None => {
+                // Setting someone else's password hands over their account: a fresh factor.
+                if let Operator::User(c) = by {
+                    crate::second_factor::require_fresh(svc, c, "setting someone's password").await?;
+                }
+                (None, None)
+            }
         };
         // Judged once the current password is proven: the rules missed are no oracle for
         // someone holding only a session.

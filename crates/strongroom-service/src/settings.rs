@@ -259,6 +259,9 @@ pub async fn set_sign_in_rules(svc: &Service, by: Operator<'_>, rules: SignInRul
     rules.validate().map_err(Error::Invalid)?;
     let rules = rules.canonical().map_err(Error::Invalid)?;
     if let Operator::User(c) = by {
+        authorize(&c.actor, Action::ManageSettings, Resource::Instance)?;
+        // The brute-force limit guards passwords and second-factor codes: a fresh factor.
+        crate::second_factor::require_fresh(svc, c, "changing the sign-in rules").await?;
         // The address rules bind the Owner too: only the Owner (or the console) changes them.
         let current = sign_in_rules(svc).await?;
         let addresses_changed = current.allowed_addresses != rules.allowed_addresses

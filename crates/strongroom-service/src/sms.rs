@@ -78,18 +78,20 @@ pub async fn read_settings(svc: &Service, caller: &Caller) -> Result<SmsSettings
     Ok(view(config(svc).await?.as_ref()))
 }
 
-/// Sets up the SMS provider, or with `None` turns SMS off (administrators of settings with a
-/// fresh second factor, or the console). Only the Owner and the console may point it at a
-/// base URL of their own: that is where the server will send requests with credentials.
+/// Sets up the SMS provider, or with `None` turns SMS off (the Owner with a fresh second
+/// factor, or the console): whoever holds the provider account, or the base URL, reads every
+/// code sent.
 pub async fn set_settings(svc: &Service, by: Operator<'_>, cfg: Option<SmsConfig>) -> Result<SmsSettings> {
     if let Operator::User(c) = by {
         authorize(&c.actor, Action::ManageSettings, Resource::Instance)?;
-        crate::second_factor::require_fresh(svc, c, "changing the SMS provider").await?;
-        if cfg.as_ref().is_some_and(|c| c.base_url.is_some()) && c.actor.role != Role::Owner {
+        // Whoever holds the provider account reads every code sent through it: only the
+        // Owner (or the console) chooses it.
+        if c.actor.role != Role::Owner {
             return Err(Error::forbidden(
-                "only the Owner (or the console) sets an SMS base URL of their own",
+                "only the Owner (or the console) sets up the SMS provider",
             ));
         }
+        crate::second_factor::require_fresh(svc, c, "changing the SMS provider").await?;
     }
     if let Some(cfg) = &cfg {
         cfg.validate().map_err(|e| Error::invalid(e.to_string()))?;
@@ -136,8 +138,9 @@ pub(crate) async fn send(svc: &Service, to: &str, body: &str) -> Result<()> {
             Ok(())
         }
         Err(e) => {
-            tracing::warn!(provider = cfg.provider.name(), error = %e, "SMS not sent");
-            Err(Error::Sms(e.to_string()))
+            let message = e.to_string().replace(to, &strongroom_sms::mask_phone(to));
+            tracing::warn!(provider = cfg.provider.name(), error = %message, "SMS not sent");
+            Err(Error::Sms(message))
         }
     }
 }
@@ -165,11 +168,14 @@ pub async fn send_test(svc: &Service, caller: &Caller, to: &str) -> Result<()> {
 
 /// Counts a code about to be sent to `phone` for `user`, per person and per number under
 /// the brute-force limit of the sign-in rules (a number shared by several accounts is
-/// limited all the same, so nobody floods a phone through us).
-pub(crate) async fn counted(svc: &Service, user: &User, phone: &str) -> Result<()> {
+/// limited all the same, so nobody floods a phone through us). Codes confirming a phone
+/// someone is enrolling count apart from sign-in and step-up codes: enrolling another's
+/// number does not stop its owner's codes.
+pub(crate) async fn counted(svc: &Service, user: &User, phone: &str, enrolling: bool) -> Result<()> {
     let rules = crate::settings::sign_in_rules(svc).await?;
     let now = svc.now();
-    for key in [format!("sms-person:{}", user.id), format!("sms-number:{phone}")] {
+    let kind = if enrolling { "sms-enrol" } else { "sms" };
+    for key in [format!("{kind}-person:{}", user.id), format!("{kind}-number:{phone}")] {
         let key = token::hash(&key);
         if let Err(until) = strongroom_store::throttle::begin_attempt(&svc.db, &key, "any", rules.limits(), now).await?
         {

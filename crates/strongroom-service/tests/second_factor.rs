@@ -96,6 +96,7 @@ fn proof(method: Method, code: &str) -> Proof {
     Proof {
         method,
         code: SecretString::from(code.to_string()),
+        credential: None,
     }
 }
 
@@ -256,6 +257,25 @@ async fn totp_sign_in_step_up_and_reset(db: Db, blobs: &std::path::Path) {
         Err(Error::StepUpRequired { methods }) => assert_eq!(methods, vec![Method::Totp, Method::BackupCode]),
         other => panic!("expected a step-up, got {:?}", other.map(|_| ())),
     }
+    // A stale session loosens no brute-force limit and resets nobody's factors.
+    let looser = strongroom_service::settings::SignInRules {
+        max_attempts: 20,
+        ..Default::default()
+    };
+    let stale = strongroom_service::settings::set_sign_in_rules(&svc, Operator::User(&ann), looser).await;
+    assert!(
+        matches!(stale, Err(Error::StepUpRequired { .. })),
+        "{:?}",
+        stale.map(|_| ())
+    );
+    let uma_id = people::find_by_email(&svc.db, "uma@example.org")
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .id;
+    let stale = enrol::reset(&svc, Operator::User(&ann), &uma_id).await;
+    assert!(matches!(stale, Err(Error::StepUpRequired { .. })), "{stale:?}");
     let wrong = verify::step_up(&svc, &ann, proof(Method::Totp, "999999")).await;
     assert!(matches!(wrong, Err(Error::Auth(AuthError::InvalidCode))), "{wrong:?}");
     let fresh_until = verify::step_up(&svc, &ann, proof(Method::Totp, &code(&seed, clock.now_ms())))
@@ -267,6 +287,25 @@ async fn totp_sign_in_step_up_and_reset(db: Db, blobs: &std::path::Path) {
         .unwrap()
         .0;
     account::create_token(&svc, &ann, token()).await.unwrap();
+
+    // Narrowing the methods limits enrolment only: her app still guards her sign-in. Rules
+    // nobody could enrol under (SMS without a provider) are refused.
+    let narrow = SecondFactorRules {
+        methods: vec![Method::Passkey],
+        ..SecondFactorRules::default()
+    };
+    second_factor::set_rules(&svc, Operator::Console, narrow).await.unwrap();
+    let ch = challenge(login(&svc, "olivia@example.org").await);
+    assert_eq!(ch.methods, vec![Method::Totp, Method::BackupCode]);
+    let sms_only = SecondFactorRules {
+        methods: vec![Method::Sms],
+        ..SecondFactorRules::default()
+    };
+    let refused = second_factor::set_rules(&svc, Operator::Console, sms_only).await;
+    assert!(matches!(refused, Err(Error::Invalid(_))), "{refused:?}");
+    second_factor::set_rules(&svc, Operator::Console, SecondFactorRules::default())
+        .await
+        .unwrap();
 
     // A backup code signs in once.
     let ch = challenge(login(&svc, "olivia@example.org").await);

@@ -54,6 +54,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "usage", include_str!("schema/0010_usage.sql")),
     (11, "usage locks", include_str!("schema/0011_usage_locks.sql")),
     (12, "second factors", include_str!("schema/0012_second_factors.sql")),
+    (
+        13,
+        "passkey ceremonies",
+        include_str!("schema/0013_passkey_ceremonies.sql"),
+    ),
 ];
 
 /// What binaries from before the migrator read to learn the schema's version: this one is

@@ -18,6 +18,7 @@ pub mod grants;
 pub mod invitations;
 pub mod links;
 pub mod login_history;
+pub mod passkey_ceremonies;
 pub mod password_resets;
 pub mod people;
 mod pipeline;

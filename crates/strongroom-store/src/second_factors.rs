@@ -91,7 +91,7 @@ pub async fn list(db: &Db, user: &UserId) -> Result<Vec<Factor>> {
         "SELECT {COLS} FROM second_factors WHERE user_id = $1 ORDER BY created_at, id"
     )))
     .bind(user.as_str().to_string())
-    .fetch_all(&db.pool)
+    .fetch_all(&db.read)
     .await?;
     rows.iter().map(factor_from_row).collect()
 }
@@ -103,7 +103,7 @@ pub async fn get(db: &Db, user: &UserId, id: &FactorId) -> Result<Factor> {
     )))
     .bind(id.as_str().to_string())
     .bind(user.as_str().to_string())
-    .fetch_optional(&db.pool)
+    .fetch_optional(&db.read)
     .await?
     .ok_or(StoreError::NotFound("second factor"))?;
     factor_from_row(&row)
@@ -249,7 +249,7 @@ pub async fn backup_codes_left(db: &Db, user: &UserId) -> Result<i64> {
     Ok(
         sqlx::query("SELECT COUNT(*) AS n FROM backup_codes WHERE user_id = $1 AND used_at IS NULL")
             .bind(user.as_str().to_string())
-            .fetch_one(&db.pool)
+            .fetch_one(&db.read)
             .await?
             .try_get("n")?,
     )

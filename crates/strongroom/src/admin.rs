@@ -143,12 +143,15 @@ pub enum SettingsCommand {
         /// Comma-separated names of groups whose members must have one ("" for none).
         #[arg(long)]
         require_groups: Option<String>,
-        /// Comma-separated methods people may enrol: totp, sms.
+        /// Comma-separated methods people may enrol: totp, sms, passkey.
         #[arg(long)]
         methods: Option<String>,
         /// Minutes a factor given lets a session make sensitive changes (1 to 60).
         #[arg(long)]
         step_up_minutes: Option<u32>,
+        /// Whether passkeys may sign people in without a password (true or false).
+        #[arg(long)]
+        passwordless: Option<bool>,
     },
 }
 
@@ -603,6 +606,7 @@ async fn settings(svc: &Service, command: &SettingsCommand) -> Result<(), String
             require_groups,
             methods,
             step_up_minutes,
+            passwordless,
         } => {
             use strongroom_service::second_factor;
             let mut r = second_factor::rules(svc).await.map_err(err)?;
@@ -642,11 +646,12 @@ async fn settings(svc: &Service, command: &SettingsCommand) -> Result<(), String
                     .iter()
                     .map(|x| {
                         serde_json::from_value(serde_json::Value::String(x.clone()))
-                            .map_err(|_| format!("--methods: {x:?} is not totp or sms"))
+                            .map_err(|_| format!("--methods: {x:?} is not totp, sms or passkey"))
                     })
                     .collect::<Result<_, _>>()?;
             }
             r.step_up_minutes = step_up_minutes.unwrap_or(r.step_up_minutes);
+            r.passwordless = passwordless.unwrap_or(r.passwordless);
             if r != before {
                 r = second_factor::set_rules(svc, Operator::Console, r).await.map_err(err)?;
             }

@@ -389,6 +389,9 @@ async fn ended_sessions_answer_401_on_every_route() {
         ("post", "/api/v1/auth/invitation/accept"),
         ("post", "/api/v1/auth/second-factor"),
         ("post", "/api/v1/auth/second-factor/sms"),
+        ("post", "/api/v1/auth/second-factor/passkey-options"),
+        ("post", "/api/v1/auth/passkey/options"),
+        ("post", "/api/v1/auth/passkey"),
         ("get", "/api/v1/links/{token}"),
         ("post", "/api/v1/links/{token}/unlock"),
     ];

@@ -202,9 +202,10 @@ include-path-regex = "^/api/v1/settings/mail$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403"]
 # Second factors: challenges and codes the generator makes up are refused (400, 401), a
 # factor id it makes up is 404, SMS is not set up (409), and an API token is never fresh
-# enough for a sensitive change (403 `session_required`).
+# enough for a sensitive change (403 `session_required`). Passkeys: `public_url` names no
+# host here (409 `not_configured`), passwordless sign-in is off (403).
 [[operations]]
-include-path-regex = "^/api/v1/auth/(second-factor|step-up|backup-codes)"
+include-path-regex = "^/api/v1/auth/(second-factor|step-up|backup-codes|passkey)"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 [[operations]]
 include-path-regex = "^/api/v1/settings/(sms|security/second-factor)"

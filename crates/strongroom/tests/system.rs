@@ -162,6 +162,12 @@ async fn openapi_health_metrics_and_security_headers() {
         "PUT /api/v1/settings/sms",
         "DELETE /api/v1/settings/sms",
         "POST /api/v1/settings/sms/test",
+        "POST /api/v1/auth/second-factors/passkey",
+        "POST /api/v1/auth/second-factors/passkey/finish",
+        "POST /api/v1/auth/second-factor/passkey-options",
+        "POST /api/v1/auth/step-up/passkey-options",
+        "POST /api/v1/auth/passkey/options",
+        "POST /api/v1/auth/passkey",
     ];
     for e in expected {
         assert!(documented.iter().any(|d| d == e), "{e} is not in the OpenAPI document");

@@ -8,6 +8,7 @@ pub mod files;
 pub mod grants;
 pub mod invitations;
 pub mod links;
+pub mod passkeys;
 pub mod people;
 pub mod rooms;
 pub mod second_factor;

@@ -37,6 +37,9 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(test_sms))
 }
 
+/// Secrets shown once (a seed, backup codes) are not to be kept by any cache.
+const NO_STORE: [(axum::http::HeaderName, &str); 1] = [(axum::http::header::CACHE_CONTROL, "no-store")];
+
 /// A code, as people type it.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[schema(value_type = String, format = Password, min_length = 1, max_length = 64)]
@@ -46,9 +49,25 @@ pub struct Code(SecretString);
 pub struct SecondFactorRequest {
     /// The `srf_…` challenge the sign-in answered with.
     challenge: String,
-    /// `totp`, `sms` or `backup_code` (one of the sign-in's `methods`).
+    /// `totp`, `sms`, `passkey` or `backup_code` (one of the sign-in's `methods`).
     method: Method,
-    code: Code,
+    /// The code (every method but `passkey`).
+    #[serde(default)]
+    code: Option<Code>,
+    /// `passkey`: the authenticator's answer to the options of
+    /// `POST /api/v1/auth/second-factor/passkey-options` (WebAuthn's `PublicKeyCredential`).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    credential: Option<serde_json::Value>,
+}
+
+/// A proof from a code or a passkey's answer (a missing code is a wrong one).
+fn proof_of(method: Method, code: Option<Code>, credential: Option<serde_json::Value>) -> Proof {
+    Proof {
+        method,
+        code: code.map(|c| c.0).unwrap_or_else(|| SecretString::from(String::new())),
+        credential,
+    }
 }
 
 /// The second step of signing in: a code for the challenge a right password got. Sets the
@@ -64,10 +83,7 @@ async fn second_factor(
     Origin(origin): Origin,
     Json(req): Json<SecondFactorRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let proof = Proof {
-        method: req.method,
-        code: req.code.0,
-    };
+    let proof = proof_of(req.method, req.code, req.credential);
     let login = verify::finish_sign_in(&st, &req.challenge, proof, &origin).await?;
     session_response(&st, login)
 }
@@ -127,10 +143,8 @@ async fn enrol_totp(
     Json(req): Json<TotpRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let label = req.label.unwrap_or_else(|| "Authenticator app".into());
-    Ok((
-        StatusCode::CREATED,
-        Json(enrol::enrol_totp(&st, &caller, &label).await?),
-    ))
+    let enrolment = enrol::enrol_totp(&st, &caller, &label).await?;
+    Ok((StatusCode::CREATED, NO_STORE, Json(enrolment)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -187,11 +201,10 @@ async fn confirm(
     caller: Caller,
     Path(id): Path<FactorId>,
     Json(req): Json<ConfirmRequest>,
-) -> ApiResult<Json<Confirmed>> {
+) -> ApiResult<impl IntoResponse> {
     use secrecy::ExposeSecret;
-    Ok(Json(
-        enrol::confirm(&st, &caller, &id, req.code.0.expose_secret()).await?,
-    ))
+    let confirmed = enrol::confirm(&st, &caller, &id, req.code.0.expose_secret()).await?;
+    Ok((NO_STORE, Json(confirmed)))
 }
 
 /// Sends a pending phone's code again.
@@ -221,15 +234,21 @@ pub struct BackupCodes {
 #[utoipa::path(post, path = "/api/v1/auth/backup-codes", responses((status = 201, body = BackupCodes), (status = 403), (status = 409)))]
 async fn backup_codes(State(st): State<Shared>, caller: Caller) -> ApiResult<impl IntoResponse> {
     let codes = enrol::regenerate_backup_codes(&st, &caller).await?;
-    Ok((StatusCode::CREATED, Json(BackupCodes { codes })))
+    Ok((StatusCode::CREATED, NO_STORE, Json(BackupCodes { codes })))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct StepUpRequest {
     /// One of the person's methods; `password` only for someone without a second factor.
     method: Method,
-    /// The code, or the password.
-    code: Code,
+    /// The code, or the password (every method but `passkey`).
+    #[serde(default)]
+    code: Option<Code>,
+    /// `passkey`: the authenticator's answer to the options of
+    /// `POST /api/v1/auth/step-up/passkey-options`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    credential: Option<serde_json::Value>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -248,10 +267,7 @@ async fn step_up(
     caller: Caller,
     Json(req): Json<StepUpRequest>,
 ) -> ApiResult<Json<SteppedUp>> {
-    let proof = Proof {
-        method: req.method,
-        code: req.code.0,
-    };
+    let proof = proof_of(req.method, req.code, req.credential);
     Ok(Json(SteppedUp {
         fresh_until: verify::step_up(&st, &caller, proof).await?,
     }))

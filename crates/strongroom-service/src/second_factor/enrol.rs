@@ -27,7 +27,7 @@ const CONFIRM_MS: i64 = 15 * 60_000;
 pub struct FactorInfo {
     #[schema(value_type = String)]
     pub id: FactorId,
-    /// `totp` or `sms`.
+    /// `totp`, `sms` or `passkey`.
     pub kind: String,
     pub label: String,
     /// `sms`: the number, masked (`+44•••••••123`).
@@ -61,7 +61,8 @@ pub struct SecondFactorStatus {
     pub required: bool,
     /// They must enrol one before they can do anything else.
     pub enrolment_required: bool,
-    /// The methods they may enrol (`sms` only once an SMS provider is set up).
+    /// The methods they may enrol (`sms` only once an SMS provider is set up, `passkey` only
+    /// when `public_url` names a host).
     pub methods: Vec<Method>,
 }
 
@@ -74,6 +75,7 @@ async fn status_of(svc: &Service, user: &User) -> Result<SecondFactorStatus> {
     let rules = rules(svc).await?;
     let groups = strongroom_store::grants::groups_of(&svc.db, &user.id).await?;
     let sms = crate::sms::configured(svc).await?;
+    let passkeys = super::passkey::configured(svc);
     Ok(SecondFactorStatus {
         factors: second_factors::list(&svc.db, &user.id)
             .await?
@@ -87,7 +89,7 @@ async fn status_of(svc: &Service, user: &User) -> Result<SecondFactorStatus> {
             .methods
             .iter()
             .copied()
-            .filter(|m| *m != Method::Sms || sms)
+            .filter(|m| (*m != Method::Sms || sms) && (*m != Method::Passkey || passkeys))
             .collect(),
     })
 }
@@ -124,7 +126,7 @@ pub struct TotpEnrolment {
 
 /// Checks what every enrolment needs: the right, a fresh factor, an allowed method, room
 /// for one more factor, a label.
-async fn may_enrol(svc: &Service, caller: &Caller, method: Method, label: &str) -> Result<()> {
+pub(crate) async fn may_enrol(svc: &Service, caller: &Caller, method: Method, label: &str) -> Result<()> {
     authorize(&caller.actor, Action::ManageOwnSecondFactors, Resource::Instance)?;
     super::require_fresh(svc, caller, "enrolling a second factor").await?;
     if !rules(svc).await?.methods.contains(&method) {
@@ -191,6 +193,11 @@ pub async fn resend_confirmation(svc: &Service, caller: &Caller, id: &FactorId) 
             "only a pending phone is sent a confirmation code".into(),
         ));
     }
+    if svc.now() - factor.created_at > CONFIRM_MS {
+        return Err(Error::Conflict(
+            "this pending phone waited too long for its first code: remove it and enrol again".into(),
+        ));
+    }
     let user = people::get_user(&svc.db, &caller.actor.user_id).await?;
     verify::send_code(svc, &confirm_key(&factor.id), &user, &factor, &caller.origin, "confirm").await
 }
@@ -215,7 +222,7 @@ async fn add(change: &mut Change, caller: &Caller, kind: &str, label: &str, phon
     .await?)
 }
 
-async fn commit_added(mut change: Change, caller: &Caller, factor: &Factor) -> Result<()> {
+pub(crate) async fn commit_added(mut change: Change, caller: &Caller, factor: &Factor) -> Result<()> {
     history(&mut change, caller, "factor_added", &factor.kind).await?;
     change
         .commit(
@@ -287,8 +294,9 @@ pub async fn confirm(svc: &Service, caller: &Caller, id: &FactorId, code: &str) 
         .await?;
     }
     if !second_factors::count_attempt(&svc.db, &key, MAX_CONFIRM_ATTEMPTS).await? {
+        drop_pending(svc, caller, &factor).await?;
         return Err(Error::invalid(
-            "too many wrong codes for this pending second factor: remove it and enrol again",
+            "too many wrong codes: this pending second factor is dropped, enrol again",
         ));
     }
     let challenge = second_factors::find_challenge(&svc.db, &key, now).await?;
@@ -329,8 +337,25 @@ pub async fn confirm(svc: &Service, caller: &Caller, id: &FactorId, code: &str) 
     })
 }
 
+/// Drops a pending factor that took too many wrong codes (its seed too).
+async fn drop_pending(svc: &Service, caller: &Caller, factor: &Factor) -> Result<()> {
+    let mut change = svc.change_by(caller).await?;
+    second_factors::remove(&mut change, &caller.actor.user_id, &factor.id).await?;
+    secrets::delete(&mut change, &seed_name(&factor.id)).await?;
+    history(&mut change, caller, "factor_removed", &factor.kind).await?;
+    change
+        .commit(
+            &caller
+                .event(AuditAction::SecondFactorRemove)
+                .target("second_factor", &factor.id)
+                .details(serde_json::json!({"kind": factor.kind, "reason": "too_many_codes"})),
+        )
+        .await?;
+    Ok(())
+}
+
 /// Ten fresh backup codes for a person, replacing theirs; gives them (shown once).
-async fn new_backup_codes(change: &mut Change, user: &UserId) -> Result<Vec<String>> {
+pub(crate) async fn new_backup_codes(change: &mut Change, user: &UserId) -> Result<Vec<String>> {
     let codes: Vec<_> = (0..codes::BACKUP_CODES).map(|_| codes::backup_code()).collect();
     let hashes: Vec<String> = codes
         .iter()
@@ -418,6 +443,7 @@ pub async fn reset(svc: &Service, by: Operator<'_>, id: &UserId) -> Result<usize
                 "nobody resets their own second factors: remove them one by one",
             ));
         }
+        super::require_fresh(svc, c, "resetting someone's second factors").await?;
     }
     let user = people::get_user(&svc.db, id).await?;
     crate::people::may_manage(by, user.role, user.modules())?;

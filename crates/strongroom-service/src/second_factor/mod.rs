@@ -4,10 +4,12 @@
 //!
 //! - [`rules`]: the setting administrators set (`second_factor`).
 //! - [`enrol`]: a person's own factors and backup codes, and an administrator's reset.
+//! - [`passkey`]: passkeys (WebAuthn), as a second factor and, when allowed, on their own.
 //! - [`verify`]: checking a code (sign-in, step-up), with replay refused across nodes and the
 //!   brute-force limit of the sign-in rules applied.
 
 pub mod enrol;
+pub mod passkey;
 mod rules;
 pub mod verify;
 
@@ -38,11 +40,14 @@ pub async fn must_enrol(svc: &Service, user: &User) -> Result<bool> {
 }
 
 /// A person's confirmed factors of the methods the rules allow.
-async fn usable_factors(svc: &Service, rules: &SecondFactorRules, user: &User) -> Result<Vec<Factor>> {
+///
+/// Every confirmed factor counts, whatever `methods` says now: the rules only limit what is
+/// enrolled from now on, so narrowing them never turns a second factor off.
+async fn usable_factors(svc: &Service, _rules: &SecondFactorRules, user: &User) -> Result<Vec<Factor>> {
     Ok(second_factors::list(&svc.db, &user.id)
         .await?
         .into_iter()
-        .filter(|f| f.confirmed_at.is_some() && Method::parse(&f.kind).is_some_and(|m| rules.methods.contains(&m)))
+        .filter(|f| f.confirmed_at.is_some() && Method::parse(&f.kind).is_some())
         .collect())
 }
 

@@ -18,6 +18,8 @@ pub enum Method {
     Totp,
     /// A code sent by SMS.
     Sms,
+    /// A passkey (WebAuthn): a security key, or a phone's or computer's built-in one.
+    Passkey,
     /// One of the person's ten backup codes.
     BackupCode,
     /// The account password (a step-up by someone who has no second factor).
@@ -29,6 +31,7 @@ impl Method {
         match self {
             Method::Totp => "totp",
             Method::Sms => "sms",
+            Method::Passkey => "passkey",
             Method::BackupCode => "backup_code",
             Method::Password => "password",
         }
@@ -39,6 +42,7 @@ impl Method {
         match kind {
             "totp" => Some(Method::Totp),
             "sms" => Some(Method::Sms),
+            "passkey" => Some(Method::Passkey),
             _ => None,
         }
     }
@@ -55,9 +59,12 @@ pub struct SecondFactorRules {
     /// Groups whose members must have one, whatever their role (group ids).
     #[schema(value_type = Vec<String>)]
     pub required_groups: Vec<GroupId>,
-    /// The methods people may enrol and sign in with: `totp`, `sms` (backup codes always
-    /// come with them). At least one.
+    /// The methods people may enrol and sign in with: `totp`, `sms`, `passkey` (backup codes
+    /// always come with them). At least one.
     pub methods: Vec<Method>,
+    /// Passkeys may sign people in on their own, without a password (when `passkey` is one of
+    /// `methods`).
+    pub passwordless: bool,
     /// How long a factor given (at sign-in or by a step-up) lets a session make sensitive
     /// changes, in minutes (1 to 60).
     #[schema(minimum = 1, maximum = 60)]
@@ -69,7 +76,8 @@ impl Default for SecondFactorRules {
         SecondFactorRules {
             required_roles: Vec::new(),
             required_groups: Vec::new(),
-            methods: vec![Method::Totp, Method::Sms],
+            methods: vec![Method::Totp, Method::Sms, Method::Passkey],
+            passwordless: false,
             step_up_minutes: 10,
         }
     }
@@ -90,7 +98,7 @@ impl SecondFactorRules {
             return Err(Error::invalid("step_up_minutes must be between 1 and 60"));
         }
         if self.methods.is_empty() {
-            return Err(Error::invalid("methods must name at least one of totp, sms"));
+            return Err(Error::invalid("methods must name at least one of totp, sms, passkey"));
         }
         if let Some(m) = self
             .methods
@@ -98,10 +106,11 @@ impl SecondFactorRules {
             .find(|m| matches!(m, Method::BackupCode | Method::Password))
         {
             return Err(Error::invalid(format!(
-                "methods may name totp and sms; {} is not a method to enrol",
+                "methods may name totp, sms and passkey; {} is not a method to enrol",
                 m.as_str()
             )));
         }
+        self.methods.sort_by_key(|m| m.as_str());
         self.methods.dedup();
         self.required_roles.sort_by_key(|r| r.as_str());
         self.required_roles.dedup();
@@ -136,6 +145,13 @@ pub async fn set_rules(svc: &Service, by: Operator<'_>, mut new: SecondFactorRul
     }
     for g in &new.required_groups {
         strongroom_store::people::get_group(&svc.db, g).await?;
+    }
+    // Rules that require a factor nobody can enrol would shut people in enrolment.
+    let sms = crate::sms::configured(svc).await?;
+    if !new.methods.iter().any(|m| *m != Method::Sms || sms) {
+        return Err(Error::invalid(
+            "methods names only sms, and no SMS provider is set up: nobody could enrol",
+        ));
     }
     crate::settings::put(
         svc,

@@ -79,6 +79,8 @@ pub struct Proof {
     /// The code (TOTP, SMS, backup code) or, for a step-up of someone without any factor,
     /// the password.
     pub code: SecretString,
+    /// For a passkey: the authenticator's answer (WebAuthn's `PublicKeyCredential`).
+    pub credential: Option<serde_json::Value>,
 }
 
 /// What a right code spends, in the change that acts on it.
@@ -93,6 +95,13 @@ pub(crate) enum Spend {
     },
     /// An SMS code: its challenge is spent.
     Challenge(String),
+    /// A passkey's answer: the challenge its ceremony was kept in is spent, and the
+    /// passkey's new counter stored.
+    Passkey {
+        challenge: String,
+        factor: FactorId,
+        credential: String,
+    },
 }
 
 /// Spends what a right code used: false if another request spent it first (a replay).
@@ -101,6 +110,17 @@ pub(crate) async fn spend(change: &mut Change, s: &Spend) -> Result<bool> {
         Spend::Step { factor, step } => second_factors::use_step(change, factor, *step).await?,
         Spend::BackupCode { user, hash } => second_factors::use_backup_code(change, user, hash).await?,
         Spend::Challenge(hash) => second_factors::take_challenge(change, hash).await?,
+        Spend::Passkey {
+            challenge,
+            factor,
+            credential,
+        } => {
+            let taken = second_factors::take_challenge(change, challenge).await?;
+            if taken {
+                second_factors::used(change, factor, Some(credential)).await?;
+            }
+            taken
+        }
     })
 }
 
@@ -160,6 +180,7 @@ async fn check(svc: &Service, user: &User, proof: &Proof, challenge: Option<&Cha
             }
             Ok(None)
         }
+        Method::Passkey => super::passkey::check(svc, user, proof.credential.as_ref(), challenge).await,
         Method::Password => Ok(None),
     }
 }
@@ -205,7 +226,9 @@ pub async fn finish_sign_in(svc: &Service, secret: &str, proof: Proof, origin: &
         account::refuse(svc, Some(&user), Refusal::ReplayedCode, origin).await?;
         return Err(AuthError::InvalidCode.into());
     }
-    if !matches!(pending, Spend::Challenge(_)) && !second_factors::take_challenge(&mut change, &hash).await? {
+    if !matches!(pending, Spend::Challenge(_) | Spend::Passkey { .. })
+        && !second_factors::take_challenge(&mut change, &hash).await?
+    {
         drop(change);
         return Err(Error::invalid(
             "the sign-in challenge is unknown, used or expired: sign in again",
@@ -260,17 +283,29 @@ async fn backup_code_used(svc: &Service, actor: &strongroom_core::Actor, origin:
 
 /// Counts a second-factor attempt under the brute-force limit of the sign-in rules, with the
 /// account's password attempts.
-async fn count(svc: &Service, user: &User, origin: &RequestOrigin) -> Result<()> {
+pub(crate) async fn count(svc: &Service, user: &User, origin: &RequestOrigin) -> Result<()> {
     let rules = crate::settings::sign_in_rules(svc).await?;
     let now = svc.now();
     let key = account::attempt_key(&user.email);
     let address = account::address_key(origin.ip.as_deref());
-    if let Err(until) = throttle::begin_attempt(&svc.db, &key, &address, rules.limits(), now).await? {
+    if let Err(until) = throttle::begin_attempt(&svc.db, &key, &address, code_limits(rules.limits()), now).await? {
         account::refuse(svc, Some(user), Refusal::Locked, origin).await?;
         let retry_after = u32::try_from((until - now).max(1000) / 1000).unwrap_or(u32::MAX);
         return Err(Error::TooMany { retry_after });
     }
     Ok(())
+}
+
+/// The brute-force limit for second-factor codes: the sign-in rules', but never looser than
+/// 10 attempts per address and 20 per account in 15 minutes, blocked at least 15 minutes,
+/// whatever an administrator sets (a six-digit code has only a million values).
+fn code_limits(mut l: throttle::Limits) -> throttle::Limits {
+    const QUARTER: i64 = 15 * 60_000;
+    l.per_address = l.per_address.min(10);
+    l.per_account = l.per_account.min(20);
+    l.period_ms = l.period_ms.max(QUARTER);
+    l.block_ms = l.block_ms.max(QUARTER);
+    l
 }
 
 /// Sends a code by SMS for a sign-in waiting for its second factor (to the phone named, or
@@ -287,6 +322,15 @@ pub async fn send_sign_in_code(
         .filter(|c| c.purpose == "sign_in")
         .ok_or_else(|| Error::invalid("the sign-in challenge is unknown, used or expired: sign in again"))?;
     let user = people::get_user(&svc.db, &challenge.user_id).await?;
+    let rules = crate::settings::sign_in_rules(svc).await?;
+    if !rules.address_allowed(user.role, origin.ip.as_deref()) {
+        return Err(Error::AddressDenied);
+    }
+    if !user.active {
+        return Err(Error::invalid(
+            "the sign-in challenge is unknown, used or expired: sign in again",
+        ));
+    }
     let phone = pick_phone(svc, &user, factor).await?;
     send_code(svc, &hash, &user, &phone, origin, "sign_in").await
 }
@@ -332,7 +376,7 @@ pub(crate) async fn send_code(
         )
         .await?;
     }
-    crate::sms::counted(svc, user, phone).await?;
+    crate::sms::counted(svc, user, phone, purpose == "confirm").await?;
     let code = codes::sms_code();
     let expires_at = now + SMS_CODE_MS;
     second_factors::set_sms_code(&svc.db, key, &factor.id, &codes::sms_code_hash(key, &code), expires_at).await?;
@@ -340,12 +384,21 @@ pub(crate) async fn send_code(
         "{} is your Strongroom code. It works for 5 minutes. Nobody from Strongroom will ask you for it.",
         code.as_str()
     );
-    crate::sms::send(svc, phone, &body).await?;
+    // The provider's own words may quote the number: they go to the log, masked, and the
+    // client (who may hold no more than a password) is told only that it failed.
+    if let Err(e) = crate::sms::send(svc, phone, &body).await {
+        return Err(match e {
+            Error::Sms(_) => Error::Sms(
+                "the SMS provider refused the message or could not be reached (the server log says why)".into(),
+            ),
+            other => other,
+        });
+    }
     Ok(expires_at)
 }
 
 /// The challenge key of a session's step-up.
-fn step_up_key(session_hash: &str) -> String {
+pub(crate) fn step_up_key(session_hash: &str) -> String {
     token::hash(&format!("step-up:{session_hash}"))
 }
 
