@@ -37,7 +37,8 @@ fn service(db: Db, blobs: &std::path::Path, clock: Arc<ManualClock>) -> Service 
         blobs: BlobStore::local(blobs).unwrap(),
         clock,
         session_ms: 12 * 3_600_000,
-        public_url: "http://127.0.0.1".into(),
+        // A host name, not an address: passkeys need one (WebAuthn takes no IP as relying party).
+        public_url: "http://localhost".into(),
         uploads: Default::default(),
     }
 }
@@ -302,6 +303,13 @@ async fn totp_sign_in_step_up_and_reset(db: Db, blobs: &std::path::Path) {
         ..SecondFactorRules::default()
     };
     let refused = second_factor::set_rules(&svc, Operator::Console, sms_only).await;
+    assert!(matches!(refused, Err(Error::Invalid(_))), "{refused:?}");
+    let passwordless_without_passkeys = SecondFactorRules {
+        methods: vec![Method::Totp],
+        passwordless: true,
+        ..SecondFactorRules::default()
+    };
+    let refused = second_factor::set_rules(&svc, Operator::Console, passwordless_without_passkeys).await;
     assert!(matches!(refused, Err(Error::Invalid(_))), "{refused:?}");
     second_factor::set_rules(&svc, Operator::Console, SecondFactorRules::default())
         .await

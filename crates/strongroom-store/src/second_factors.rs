@@ -174,16 +174,20 @@ pub async fn use_step(c: &mut Change, id: &FactorId, step: u64) -> Result<bool> 
     )
 }
 
-/// Notes that a factor was used now (and for a passkey, its new signature counter).
-pub async fn used(c: &mut Change, id: &FactorId, credential: Option<&str>) -> Result<()> {
+/// Notes that a factor was used now (and for a passkey, its new signature counter). False:
+/// the factor is gone (removed or reset meanwhile), and nothing may rest on it.
+pub async fn used(c: &mut Change, id: &FactorId, credential: Option<&str>) -> Result<bool> {
     let now = c.now();
-    sqlx::query("UPDATE second_factors SET last_used_at = $1, credential = COALESCE($2, credential) WHERE id = $3")
-        .bind(now)
-        .bind(credential.map(str::to_string))
-        .bind(id.as_str().to_string())
-        .execute(c.conn())
-        .await?;
-    Ok(())
+    Ok(sqlx::query(
+        "UPDATE second_factors SET last_used_at = $1, credential = COALESCE($2, credential) WHERE id = $3 AND confirmed_at IS NOT NULL",
+    )
+    .bind(now)
+    .bind(credential.map(str::to_string))
+    .bind(id.as_str().to_string())
+    .execute(c.conn())
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// The passkey whose credential id (base64url, as stored in its JSON) this is, of anyone:

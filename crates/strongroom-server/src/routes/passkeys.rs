@@ -90,9 +90,10 @@ pub struct PasskeyOptionsRequest {
         (status = 404, description = "the person has no passkey"), (status = 409, description = "`not_configured`")))]
 async fn sign_in_options(
     State(st): State<Shared>,
+    Origin(origin): Origin,
     Json(req): Json<PasskeyOptionsRequest>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(passkey::sign_in_options(&st, &req.challenge).await?))
+    Ok(Json(passkey::sign_in_options(&st, &req.challenge, &origin).await?))
 }
 
 /// The passkey options of a step-up of this session; send the answer as `credential` with

@@ -158,7 +158,7 @@ pub async fn enrol_totp(svc: &Service, caller: &Caller, label: &str) -> Result<T
     let mut change = svc.change_by(caller).await?;
     let factor = add(&mut change, caller, "totp", label.trim(), None).await?;
     secrets::put(&mut change, svc.blobs.keys(), &seed_name(&factor.id), &seed).await?;
-    commit_added(change, caller, &factor).await?;
+    commit_added(svc, change, caller, &factor).await?;
     Ok(TotpEnrolment {
         factor: FactorInfo::from(&factor),
         uri,
@@ -178,7 +178,7 @@ pub async fn enrol_sms(svc: &Service, caller: &Caller, phone: &str, label: &str)
     let phone = strongroom_sms::normalize_phone(phone).map_err(|e| Error::invalid(e.to_string()))?;
     let mut change = svc.change_by(caller).await?;
     let factor = add(&mut change, caller, "sms", label.trim(), Some(&phone)).await?;
-    commit_added(change, caller, &factor).await?;
+    commit_added(svc, change, caller, &factor).await?;
     let user = people::get_user(&svc.db, &caller.actor.user_id).await?;
     let sent = verify::send_code(svc, &confirm_key(&factor.id), &user, &factor, &caller.origin, "confirm").await?;
     Ok((FactorInfo::from(&factor), sent))
@@ -222,7 +222,7 @@ async fn add(change: &mut Change, caller: &Caller, kind: &str, label: &str, phon
     .await?)
 }
 
-pub(crate) async fn commit_added(mut change: Change, caller: &Caller, factor: &Factor) -> Result<()> {
+pub(crate) async fn commit_added(svc: &Service, mut change: Change, caller: &Caller, factor: &Factor) -> Result<()> {
     history(&mut change, caller, "factor_added", &factor.kind).await?;
     change
         .commit(
@@ -232,6 +232,23 @@ pub(crate) async fn commit_added(mut change: Change, caller: &Caller, factor: &F
                 .details(serde_json::json!({"kind": factor.kind, "label": factor.label})),
         )
         .await?;
+    // A factor planted from a stolen session shows up in the owner's mailbox.
+    let user = people::get_user(&svc.db, &caller.actor.user_id).await?;
+    crate::mail::notice(
+        svc,
+        &user,
+        "A second factor was added to your Strongroom account",
+        format!(
+            "A second factor ({kind}, \"{label}\") was added to your Strongroom account {email}, from {ip}.\n\n\
+             If it was not you, change your password, end your other sessions and remove it under your \
+             account's second factors, and tell your administrator.\n",
+            kind = factor.kind,
+            label = factor.label,
+            email = user.email,
+            ip = caller.origin.ip.as_deref().unwrap_or("an unknown address"),
+        ),
+    )
+    .await;
     Ok(())
 }
 

@@ -193,7 +193,7 @@ pub async fn finish_registration(svc: &Service, caller: &Caller, credential: ser
     } else {
         None
     };
-    enrol::commit_added(change, caller, &factor).await?;
+    enrol::commit_added(svc, change, caller, &factor).await?;
     Ok(Confirmed {
         factor: FactorInfo::from(&factor),
         backup_codes,
@@ -219,13 +219,23 @@ async fn start_for(svc: &Service, user: &User, key: &str) -> Result<serde_json::
 }
 
 /// The passkey options of a sign-in waiting for its second factor.
-pub async fn sign_in_options(svc: &Service, secret: &str) -> Result<serde_json::Value> {
+pub async fn sign_in_options(svc: &Service, secret: &str, origin: &RequestOrigin) -> Result<serde_json::Value> {
     let hash = token::hash(secret);
+    let unknown = || Error::invalid("the sign-in challenge is unknown, used or expired: sign in again");
     let challenge = second_factors::find_challenge(&svc.db, &hash, svc.now())
         .await?
         .filter(|c| c.purpose == "sign_in")
-        .ok_or_else(|| Error::invalid("the sign-in challenge is unknown, used or expired: sign in again"))?;
+        .ok_or_else(unknown)?;
     let user = people::get_user(&svc.db, &challenge.user_id).await?;
+    if !crate::settings::sign_in_rules(svc)
+        .await?
+        .address_allowed(user.role, origin.ip.as_deref())
+    {
+        return Err(Error::AddressDenied);
+    }
+    if !user.active {
+        return Err(unknown());
+    }
     start_for(svc, &user, &hash).await
 }
 
@@ -358,6 +368,19 @@ pub async fn finish_passwordless(
         .ok_or_else(|| Error::invalid("the passkey challenge is unknown, used or expired: start again"))?;
     let answer: PublicKeyCredential = serde_json::from_value(credential)
         .map_err(|e| Error::invalid(format!("credential is not a WebAuthn answer: {e}")))?;
+    // Before anything is looked up: answers naming no known passkey are counted too, per
+    // client address (10 a period at most), as sign-ins with unknown e-mail addresses are.
+    let mut limits = crate::settings::sign_in_rules(svc).await?.limits();
+    limits.per_address = limits.per_address.min(10);
+    limits.per_account = i64::MAX / 4;
+    let now = svc.now();
+    let address = account::address_key(origin.ip.as_deref());
+    let key = token::hash("passwordless-sign-in");
+    if let Err(until) = strongroom_store::throttle::begin_attempt(&svc.db, &key, &address, limits, now).await? {
+        account::refuse(svc, None, Refusal::Locked, origin).await?;
+        let retry_after = u32::try_from((until - now).max(1000) / 1000).unwrap_or(u32::MAX);
+        return Err(Error::TooMany { retry_after });
+    }
     let cred_id = answer.get_credential_id().to_vec();
     let mut found = None;
     for f in second_factors::passkeys(&svc.db, None).await? {
@@ -391,8 +414,9 @@ pub async fn finish_passwordless(
         None
     };
     let Some(result) = result else {
+        // Answered as an unknown passkey is: no answer tells which passkeys are registered.
         account::refuse(svc, Some(&user), Refusal::BadCode, origin).await?;
-        return Err(AuthError::InvalidCode.into());
+        return Err(AuthError::InvalidCredentials.into());
     };
     let Ok(actor) = strongroom_auth::session::actor_of(&user) else {
         account::refuse(svc, Some(&user), Refusal::Disabled, origin).await?;
@@ -401,7 +425,15 @@ pub async fn finish_passwordless(
     passkey.update_credential(&result);
     let updated = to_json(&passkey)?;
     let mut change = svc.change().await?;
-    second_factors::used(&mut change, &factor.id, Some(&updated)).await?;
+    if !second_factors::used(&mut change, &factor.id, Some(&updated)).await? {
+        // Removed (or reset) while the answer was on its way.
+        drop(change);
+        account::refuse(svc, Some(&user), Refusal::ReplayedCode, origin).await?;
+        return Err(AuthError::InvalidCredentials.into());
+    }
+    // A right answer takes its attempt back, so an office behind one address is not blocked
+    // by its own sign-ins.
+    strongroom_store::throttle::succeeded(&mut change, &key, &address).await?;
     account::open_session(
         svc,
         change,

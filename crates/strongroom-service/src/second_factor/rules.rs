@@ -148,10 +148,19 @@ pub async fn set_rules(svc: &Service, by: Operator<'_>, mut new: SecondFactorRul
     }
     // Rules that require a factor nobody can enrol would shut people in enrolment.
     let sms = crate::sms::configured(svc).await?;
-    if !new.methods.iter().any(|m| *m != Method::Sms || sms) {
+    let passkeys = super::passkey::configured(svc);
+    let enrollable = |m: &Method| match m {
+        Method::Sms => sms,
+        Method::Passkey => passkeys,
+        _ => true,
+    };
+    if !new.methods.iter().any(enrollable) {
         return Err(Error::invalid(
-            "methods names only sms, and no SMS provider is set up: nobody could enrol",
+            "none of the methods can be enrolled here (SMS needs a provider, passkeys a public_url naming a host): nobody could enrol",
         ));
+    }
+    if new.passwordless && !new.methods.contains(&Method::Passkey) {
+        return Err(Error::invalid("passwordless needs passkey among the methods"));
     }
     crate::settings::put(
         svc,

@@ -115,11 +115,9 @@ pub(crate) async fn spend(change: &mut Change, s: &Spend) -> Result<bool> {
             factor,
             credential,
         } => {
-            let taken = second_factors::take_challenge(change, challenge).await?;
-            if taken {
-                second_factors::used(change, factor, Some(credential)).await?;
-            }
-            taken
+            // The challenge once, and the passkey still there (not removed meanwhile).
+            second_factors::take_challenge(change, challenge).await?
+                && second_factors::used(change, factor, Some(credential)).await?
         }
     })
 }
