@@ -151,6 +151,9 @@ pub async fn finish_registration(svc: &Service, caller: &Caller, credential: ser
             "no passkey registration is under way (or it expired): start again",
         ));
     };
+    // Again at the finish: the rules may have dropped passkeys, or another factor taken the
+    // last place, since the start.
+    enrol::may_enrol(svc, caller, Method::Passkey, &kept.label).await?;
     let reg: RegisterPublicKeyCredential = serde_json::from_value(credential)
         .map_err(|e| Error::invalid(format!("credential is not a WebAuthn registration: {e}")))?;
     let passkey = match webauthn(svc)?.finish_passkey_registration(&reg, &kept.state) {
