@@ -127,8 +127,7 @@ pub async fn login(svc: &Service, email: &str, password: SecretString, origin: &
     let now = svc.now();
     if let Err(until) = throttle::begin_attempt(&svc.db, &account, &address, rules.limits(), now).await? {
         refuse(svc, user.as_ref(), Refusal::Locked, origin).await?;
-        let retry_after = u32::try_from((until - now).max(1000) / 1000).unwrap_or(u32::MAX);
-        return Err(Error::TooMany { retry_after });
+        return Err(Error::blocked_until(until, now));
     }
     let checked = hash.clone();
     let ok = password::verify(hash, password).await?;
@@ -291,7 +290,7 @@ impl Refusal {
 }
 
 /// A row of the login history about `user` (none: the attempt named no account).
-fn history_row<'a>(
+pub(crate) fn history_row<'a>(
     event: &'a str,
     reason: Option<&'a str>,
     user: Option<&'a User>,

@@ -83,6 +83,13 @@ impl Error {
         Error::Invalid(why.into())
     }
 
+    /// Too many attempts, blocked until `until` (ms since the epoch): retry after at least a
+    /// second.
+    pub fn blocked_until(until: i64, now: i64) -> Error {
+        let retry_after = u32::try_from((until - now).max(1000) / 1000).unwrap_or(u32::MAX);
+        Error::TooMany { retry_after }
+    }
+
     /// Whether this is the answer for a missing (or hidden) item.
     pub fn is_not_found(&self) -> bool {
         matches!(

@@ -179,8 +179,7 @@ pub(crate) async fn counted(svc: &Service, user: &User, phone: &str, enrolling: 
         let key = token::hash(&key);
         if let Err(until) = strongroom_store::throttle::begin_attempt(&svc.db, &key, "any", rules.limits(), now).await?
         {
-            let retry_after = u32::try_from((until - now).max(1000) / 1000).unwrap_or(u32::MAX);
-            return Err(Error::TooMany { retry_after });
+            return Err(Error::blocked_until(until, now));
         }
     }
     Ok(())

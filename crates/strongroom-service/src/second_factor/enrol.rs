@@ -473,24 +473,13 @@ pub async fn reset(svc: &Service, by: Operator<'_>, id: &UserId) -> Result<usize
         Operator::User(c) => c.origin.clone(),
         Operator::Console => Default::default(),
     };
-    let (browser, platform) = crate::device::describe(origin.user_agent.as_deref());
-    login_history::record_in(
-        &mut change,
-        &NewLoginEvent {
-            event: "factor_reset",
-            reason: Some(if matches!(by, Operator::Console) {
-                "console"
-            } else {
-                "admin"
-            }),
-            user_id: Some(&user.id),
-            email: Some(&user.email),
-            ip: origin.ip.as_deref(),
-            browser: Some(browser),
-            platform: Some(platform),
-        },
-    )
-    .await?;
+    let by_whom = if matches!(by, Operator::Console) {
+        "console"
+    } else {
+        "admin"
+    };
+    let row = crate::account::history_row("factor_reset", Some(by_whom), Some(&user), &origin);
+    login_history::record_in(&mut change, &row).await?;
     change
         .commit(
             &by.event(AuditAction::SecondFactorReset)

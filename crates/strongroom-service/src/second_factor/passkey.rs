@@ -381,8 +381,7 @@ pub async fn finish_passwordless(
     let key = token::hash("passwordless-sign-in");
     if let Err(until) = strongroom_store::throttle::begin_attempt(&svc.db, &key, &address, limits, now).await? {
         account::refuse(svc, None, Refusal::Locked, origin).await?;
-        let retry_after = u32::try_from((until - now).max(1000) / 1000).unwrap_or(u32::MAX);
-        return Err(Error::TooMany { retry_after });
+        return Err(Error::blocked_until(until, now));
     }
     let cred_id = answer.get_credential_id().to_vec();
     let mut found = None;

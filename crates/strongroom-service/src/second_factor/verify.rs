@@ -288,8 +288,7 @@ pub(crate) async fn count(svc: &Service, user: &User, origin: &RequestOrigin) ->
     let address = account::address_key(origin.ip.as_deref());
     if let Err(until) = throttle::begin_attempt(&svc.db, &key, &address, code_limits(rules.limits()), now).await? {
         account::refuse(svc, Some(user), Refusal::Locked, origin).await?;
-        let retry_after = u32::try_from((until - now).max(1000) / 1000).unwrap_or(u32::MAX);
-        return Err(Error::TooMany { retry_after });
+        return Err(Error::blocked_until(until, now));
     }
     Ok(())
 }
@@ -472,21 +471,8 @@ pub async fn step_up(svc: &Service, caller: &Caller, proof: Proof) -> Result<i64
 }
 
 async fn step_up_refused<T>(svc: &Service, caller: &Caller, user: &User, reason: &str) -> Result<T> {
-    let (browser, platform) = crate::device::describe(caller.origin.user_agent.as_deref());
-    strongroom_store::login_history::record(
-        &svc.db,
-        &strongroom_store::login_history::NewLoginEvent {
-            event: "failure",
-            reason: Some(reason),
-            user_id: Some(&user.id),
-            email: Some(&user.email),
-            ip: caller.origin.ip.as_deref(),
-            browser: Some(browser),
-            platform: Some(platform),
-        },
-        svc.now(),
-    )
-    .await?;
+    let row = account::history_row("failure", Some(reason), Some(user), &caller.origin);
+    strongroom_store::login_history::record(&svc.db, &row, svc.now()).await?;
     svc.audit(
         caller
             .event(AuditAction::StepUp)
