@@ -60,6 +60,7 @@ pub fn actor_of(user: &User) -> Result<Actor, AuthError> {
     Ok(Actor {
         user_id: user.id.clone(),
         email: user.email.clone(),
+        name: user.display_name.clone(),
         role: user.role,
         modules: user.modules(),
         scope: strongroom_core::Scope::FULL,

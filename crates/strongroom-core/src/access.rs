@@ -16,6 +16,8 @@ use crate::role::{Module, ModuleSet, Rank, Role};
 pub struct Actor {
     pub user_id: UserId,
     pub email: String,
+    /// The person's display name, recorded in audit events as it was then.
+    pub name: String,
     pub role: Role,
     /// For an Administrator, the modules they may act in; ignored for other roles.
     pub modules: ModuleSet,
@@ -308,6 +310,7 @@ mod tests {
         Actor {
             user_id: UserId::generate(),
             email: "a@example.org".into(),
+            name: "A".into(),
             role,
             modules,
             scope: Scope::FULL,

@@ -95,6 +95,10 @@ pub enum AuditAction {
     SecretSet,
     SecretDelete,
     OrphansRemove,
+    AuditExport,
+    AuditVerify,
+    AuditPrune,
+    AuditSettingsSet,
 }
 
 impl AuditAction {
@@ -168,6 +172,10 @@ impl AuditAction {
         AuditAction::SecretSet,
         AuditAction::SecretDelete,
         AuditAction::OrphansRemove,
+        AuditAction::AuditExport,
+        AuditAction::AuditVerify,
+        AuditAction::AuditPrune,
+        AuditAction::AuditSettingsSet,
     ];
 
     /// The dotted name stored in the trail.
@@ -241,6 +249,10 @@ impl AuditAction {
             AuditAction::SecondFactorRulesSet => "settings.second_factor.set",
             AuditAction::SmsSettingsSet => "settings.sms.set",
             AuditAction::OrphansRemove => "storage.orphans.remove",
+            AuditAction::AuditExport => "audit.export",
+            AuditAction::AuditVerify => "audit.verify",
+            AuditAction::AuditPrune => "audit.prune",
+            AuditAction::AuditSettingsSet => "settings.audit.set",
         }
     }
 
@@ -345,11 +357,31 @@ impl AuditAction {
                 "The SMS provider changed (provider, base URL, sender; credentials are never recorded)."
             }
             AuditAction::OrphansRemove => "Orphaned blobs and partial uploads were removed.",
+            AuditAction::AuditExport => "The audit trail was exported (`details`: the filter and the format).",
+            AuditAction::AuditVerify => {
+                "The audit chain was verified (`details`: events walked, findings; failure when it is broken)."
+            }
+            AuditAction::AuditPrune => {
+                "Events older than the retention were removed; the chain now starts at a sealed place (`details.from_seq`, `to_seq`)."
+            }
+            AuditAction::AuditSettingsSet => "The audit trail's settings (retention) changed (each from → to).",
         }
     }
 
-    /// The product module the action belongs to.
+    /// The part of the module within its product: the setting changed for `settings.*`
+    /// actions, else the thing acted on (`file`, `folder`, `room`, `link`, `auth`, `user`, …).
     pub fn module(self) -> &'static str {
+        let name = self.name();
+        let mut parts = name.split('.');
+        match (parts.next(), parts.next()) {
+            (Some("settings"), Some(setting)) => setting,
+            (Some(first), _) => first,
+            _ => name,
+        }
+    }
+
+    /// The product the action belongs to: `documents`, `people`, `settings` or `audit`.
+    pub fn product(self) -> &'static str {
         match self {
             AuditAction::SetupOwner
             | AuditAction::Login
@@ -418,7 +450,9 @@ impl AuditAction {
             | AuditAction::PasswordPolicySet
             | AuditAction::SecretSet
             | AuditAction::SecretDelete
-            | AuditAction::OrphansRemove => "settings",
+            | AuditAction::OrphansRemove
+            | AuditAction::AuditSettingsSet => "settings",
+            AuditAction::AuditExport | AuditAction::AuditVerify | AuditAction::AuditPrune => "audit",
         }
     }
 
@@ -434,6 +468,44 @@ pub struct RequestOrigin {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    /// The route the request matched, as `METHOD /path/{param}` (never the filled-in path,
+    /// which may carry a link secret).
+    pub route: Option<String>,
+}
+
+/// Who or what set the audited action going.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Initiator {
+    /// A browser session (or a request that had no credential yet, such as a sign-in).
+    Web,
+    /// A bearer API token.
+    Api,
+    /// The operator at the machine's console.
+    Cli,
+    /// The holder of an external link.
+    Link,
+    /// The server itself: a scheduled job, start-up.
+    System,
+}
+
+impl Initiator {
+    pub const ALL: &'static [Initiator] = &[
+        Initiator::Web,
+        Initiator::Api,
+        Initiator::Cli,
+        Initiator::Link,
+        Initiator::System,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Initiator::Web => "web",
+            Initiator::Api => "api",
+            Initiator::Cli => "cli",
+            Initiator::Link => "link",
+            Initiator::System => "system",
+        }
+    }
 }
 
 /// One entry of the audit trail.
@@ -443,8 +515,17 @@ pub struct AuditEvent {
     pub outcome: Outcome,
     pub actor_id: Option<String>,
     pub actor_email: Option<String>,
+    /// The actor's display name as it was then.
+    pub actor_name: Option<String>,
+    /// Set by `by_console`, `by_link` and `Caller::event`; otherwise web for a request and
+    /// system for the server's own work.
+    pub initiator: Option<Initiator>,
     pub target_kind: Option<&'static str>,
     pub target_id: Option<String>,
+    /// The target's name as it was then (a file or folder name, a person's e-mail address).
+    pub target_name: Option<String>,
+    /// Where the target was then: `room/folder/…/name`.
+    pub target_path: Option<String>,
     /// Small JSON object with details (names, sizes, versions) — never secrets or content.
     pub details: serde_json::Value,
     pub origin: RequestOrigin,
@@ -457,8 +538,12 @@ impl AuditEvent {
             outcome: Outcome::Success,
             actor_id: None,
             actor_email: None,
+            actor_name: None,
+            initiator: None,
             target_kind: None,
             target_id: None,
+            target_name: None,
+            target_path: None,
             details: serde_json::Value::Null,
             origin: RequestOrigin::default(),
         }
@@ -467,6 +552,26 @@ impl AuditEvent {
         self.target_kind = Some(kind);
         self.target_id = Some(id.to_string());
         self
+    }
+    /// The target's name and path as they are now (before the change, for a rename or a move
+    /// whose destination goes into the details).
+    pub fn named(mut self, name: impl ToString, path: Option<String>) -> Self {
+        self.target_name = Some(name.to_string());
+        self.target_path = path;
+        self
+    }
+    pub fn initiated_by(mut self, initiator: Initiator) -> Self {
+        self.initiator = Some(initiator);
+        self
+    }
+    /// Who set it going: as given, else web for a request and system for the server's own
+    /// work.
+    pub fn initiator(&self) -> Initiator {
+        self.initiator.unwrap_or(if self.origin.request_id.is_some() {
+            Initiator::Web
+        } else {
+            Initiator::System
+        })
     }
     pub fn details(mut self, details: serde_json::Value) -> Self {
         self.details = details;
@@ -479,18 +584,23 @@ impl AuditEvent {
     pub fn by(mut self, actor: &crate::Actor) -> Self {
         self.actor_id = Some(actor.user_id.to_string());
         self.actor_email = Some(actor.email.clone());
+        self.actor_name = Some(actor.name.clone());
         self
     }
     /// By the operator at the machine's console (the CLI): the actor is recorded as `cli`.
     pub fn by_console(mut self) -> Self {
         self.actor_id = None;
         self.actor_email = Some("cli".into());
+        self.actor_name = None;
+        self.initiator = Some(Initiator::Cli);
         self
     }
     /// By the holder of an external link: the actor is recorded as `link:<link id>`.
     pub fn by_link(mut self, link_id: &str) -> Self {
         self.actor_id = Some(format!("link:{link_id}"));
         self.actor_email = None;
+        self.actor_name = None;
+        self.initiator = Some(Initiator::Link);
         self
     }
     pub fn from_origin(mut self, origin: &RequestOrigin) -> Self {
@@ -519,8 +629,16 @@ mod tests {
             ("settings.secret.set", AuditAction::SecretSet, "settings"),
         ] {
             assert_eq!(AuditAction::parse(name), Some(action));
-            assert_eq!(action.module(), module);
+            assert_eq!(action.product(), module);
         }
         assert_eq!(AuditAction::parse("user.password"), None);
+        for (action, module) in [
+            (AuditAction::FileDownload, "file"),
+            (AuditAction::SignInRulesSet, "sign_in_rules"),
+            (AuditAction::PasswordReset, "user"),
+            (AuditAction::OrphansRemove, "storage"),
+        ] {
+            assert_eq!(action.module(), module);
+        }
     }
 }

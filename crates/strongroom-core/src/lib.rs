@@ -8,6 +8,7 @@
 pub mod access;
 pub mod audit;
 pub mod clock;
+pub mod device;
 pub mod ids;
 pub mod rights;
 pub mod role;

@@ -9,9 +9,15 @@ const BEGIN: &str = "<!-- generated from strongroom_core::audit::AuditAction: be
 const END: &str = "<!-- generated: end -->";
 
 fn render() -> String {
-    let mut out = String::from("\n| action | module | what it records |\n|---|---|---|\n");
+    let mut out = String::from("\n| action | product | module | what it records |\n|---|---|---|---|\n");
     for a in AuditAction::ALL {
-        out.push_str(&format!("| `{}` | {} | {} |\n", a.name(), a.module(), a.description()));
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            a.name(),
+            a.product(),
+            a.module(),
+            a.description()
+        ));
     }
     out
 }

@@ -40,6 +40,7 @@ mod keys;
 mod lanes;
 mod parallel;
 mod range;
+mod seal;
 mod stream;
 
 pub use chunk::{IV_LEN, TAG_LEN};
@@ -52,6 +53,7 @@ pub use header::{ObjectHeader, ObjectId, ObjectKeys};
 pub use keys::{KEY_TEXT_PREFIX, KeyId, MasterKey, PASSPHRASE_PARAMS_PREFIX, PassphraseParams, passphrase_line};
 pub use parallel::available_threads;
 pub use range::read_range;
+pub use seal::{SEAL_KEY_TEXT_PREFIX, SealKey, verify_seal_signature};
 pub use stream::{
     Decryptor, EncryptOptions, Encryptor, StreamDecryptor, StreamEncryptor, decrypt_bytes, decrypt_stream,
     encrypt_bytes, encrypt_stream, read_header,

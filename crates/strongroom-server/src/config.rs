@@ -36,6 +36,7 @@ pub struct Config {
     pub encryption: EncryptionConfig,
     pub metrics: MetricsConfig,
     pub http: HttpConfig,
+    pub audit: AuditConfig,
 }
 
 /// Limits on what one client connection may hold (see `limits.rs`).
@@ -109,6 +110,32 @@ pub struct MetricsConfig {
     /// Administrator of settings (Prometheus: `authorization: credentials_file: …`). Turn it
     /// on only where the port is reachable from the monitoring network alone.
     pub public: bool,
+}
+
+/// The audit trail's seals (see `docs/audit.md`, "Tamper evidence").
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The Ed25519 key that seals the chain: a key file outside the database. Empty:
+    /// `<data_dir>/audit-seal.key`, made on first start. Give every node the same file (or
+    /// use `seal_with_master_key`), so that one public key verifies every seal.
+    pub seal_key_file: String,
+    /// Derive the seal key from the master key of encryption at rest instead (no second
+    /// secret to keep; needs `[encryption]` with a key).
+    pub seal_with_master_key: bool,
+    /// Seconds between seals of the chain's head (when it moved): 10 to 86,400. Events after
+    /// the last seal are chained but not yet signed.
+    pub seal_interval_secs: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            seal_key_file: String::new(),
+            seal_with_master_key: false,
+            seal_interval_secs: 300,
+        }
+    }
 }
 
 /// Encryption at rest of document bodies (see `docs/encryption.md`).
@@ -215,6 +242,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             encryption: EncryptionConfig::default(),
             metrics: MetricsConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }

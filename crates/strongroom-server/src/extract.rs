@@ -81,6 +81,10 @@ pub fn origin_of(parts: &Parts, proxies: &TrustedProxies) -> RequestOrigin {
         ip: client_address(peer, &parts.headers, proxies).map(|a| a.to_string()),
         user_agent: header_str("user-agent"),
         request_id: parts.extensions.get::<crate::http::RequestId>().map(|r| r.0.clone()),
+        route: parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(|p| format!("{} {}", parts.method, p.as_str())),
     }
 }
 

@@ -83,3 +83,66 @@ pub async fn check_keys_in_use(db: &Db, ring: &KeyRing) -> Result<(), String> {
         missing.join(", ")
     ))
 }
+
+/// The key that seals the audit chain (`[audit]`): derived from the master key, or read from
+/// its key file — made there on first start when it is missing (a fresh instance, or the
+/// first node of a cluster). Never in the database: whoever can rewrite the database must
+/// not be able to re-sign what they rewrote.
+pub fn seal_key(cfg: &crate::config::Config, ring: &KeyRing) -> Result<strongroom_crypto::SealKey, String> {
+    use strongroom_crypto::SealKey;
+    if cfg.audit.seal_with_master_key {
+        let master = ring.current().ok_or(
+            "[audit] seal_with_master_key = true, but there is no master key: configure [encryption] or use seal_key_file",
+        )?;
+        return Ok(SealKey::from_master(master));
+    }
+    let path = seal_key_path(cfg);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => SealKey::from_key_text(&zeroize::Zeroizing::new(text))
+            .map_err(|e| format!("audit seal key file {}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SealKey::generate();
+            write_new(&path, key.to_key_text().as_bytes())
+                .map_err(|e| format!("cannot create the audit seal key file {}: {e}", path.display()))?;
+            match std::fs::read_to_string(&path) {
+                // Another node or process may have made it first: theirs is the one.
+                Ok(text) => SealKey::from_key_text(&zeroize::Zeroizing::new(text))
+                    .map_err(|e| format!("audit seal key file {}: {e}", path.display())),
+                Err(e) => Err(format!("cannot read the audit seal key file {}: {e}", path.display())),
+            }
+        }
+        Err(e) => Err(format!("cannot read the audit seal key file {}: {e}", path.display())),
+    }
+}
+
+/// Where the seal key file is: `[audit] seal_key_file`, else in the data directory.
+pub fn seal_key_path(cfg: &crate::config::Config) -> std::path::PathBuf {
+    if cfg.audit.seal_key_file.is_empty() {
+        cfg.data_dir.join("audit-seal.key")
+    } else {
+        std::path::PathBuf::from(&cfg.audit.seal_key_file)
+    }
+}
+
+/// Writes a new file whole or not at all, never over an existing one: a temporary file in
+/// the same directory, flushed, then linked to its name (which fails if the name is taken).
+fn write_new(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".audit-seal.key.{}.tmp", uuid::Uuid::new_v4()));
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    let linked = written.and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other,
+    });
+    let _ = std::fs::remove_file(&tmp);
+    linked
+}

@@ -50,6 +50,7 @@ pub fn api() -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .merge(routes::system::router())
         .merge(routes::auth::router())
         .merge(routes::people::router())
+        .merge(routes::audit::router())
         .merge(routes::rooms::router())
         .merge(routes::grants::router())
         .merge(routes::links::router())
@@ -221,6 +222,10 @@ async fn announce_setup(cfg: &Config, db: &Db, clock: &dyn Clock) -> Result<(), 
 /// Runs the server until Ctrl-C / SIGTERM.
 pub async fn serve(cfg: Config) -> Result<(), String> {
     let (db, blobs) = open_storage(&cfg).await?;
+    let seal_key = Arc::new(keys::seal_key(&cfg, blobs.keys())?);
+    if !(10..=86_400).contains(&cfg.audit.seal_interval_secs) {
+        return Err("[audit] seal_interval_secs must be 10 to 86400".into());
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     announce_setup(&cfg, &db, clock.as_ref()).await?;
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -241,6 +246,7 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         metrics,
         metrics_public: cfg.metrics.public,
         proxies: cfg.http.proxies()?,
+        seal_key: seal_key.clone(),
     });
     if cfg.encryption.enabled {
         state.spawn_conversion(strongroom_store::convert::Target::Encrypted);
@@ -265,9 +271,23 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
             if let Err(e) = strongroom_service::account::sweep_sign_in(&sweeper).await {
                 tracing::warn!(error = %e, "ending expired sessions failed; will retry");
             }
+            if let Err(e) = strongroom_service::audit::sweep(&sweeper).await {
+                tracing::warn!(error = %e, "removing audit events past their retention failed; will retry");
+            }
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         }
     });
+    // The chain's head is sealed every few minutes when it moved (every node may: a place
+    // is sealed once), and once more on the way out.
+    let sealer = state.clone();
+    let every = std::time::Duration::from_secs(u64::from(cfg.audit.seal_interval_secs));
+    tokio::spawn(async move {
+        loop {
+            seal_head(&sealer).await;
+            tokio::time::sleep(every).await;
+        }
+    });
+    let last_seal = state.clone();
     let addr: SocketAddr = cfg
         .listen
         .parse()
@@ -290,7 +310,7 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
     });
     let per_address = limits::PerAddressLimit::new(cfg.http.max_connections_per_address as usize);
     let header_timeout = limits::header_timeout(&cfg.http);
-    if cfg.tls.enabled() {
+    let served = if cfg.tls.enabled() {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let (cert, key) = tls::cert_files(&cfg.tls, &cfg.data_dir)?;
         let rustls_cfg = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
@@ -320,6 +340,17 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
             .serve(app)
             .await
             .map_err(|e| format!("server error: {e}"))
+    };
+    seal_head(&last_seal).await;
+    served
+}
+
+/// Seals the audit chain's head if it moved since the last seal.
+async fn seal_head(st: &AppState) {
+    match strongroom_store::audit::seal::seal(&st.db, &st.seal_key, st.now()).await {
+        Ok(Some(s)) => tracing::debug!(seq = s.seq, "audit chain sealed"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "sealing the audit chain failed; will retry"),
     }
 }
 

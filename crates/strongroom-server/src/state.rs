@@ -24,6 +24,8 @@ pub struct AppState {
     /// Peers whose forwarding header is believed (`[http] trusted_proxies`,
     /// `forwarded_header`).
     pub proxies: crate::extract::TrustedProxies,
+    /// The key this node seals the audit chain with (`[audit]`).
+    pub seal_key: Arc<strongroom_crypto::SealKey>,
 }
 
 pub type Shared = Arc<AppState>;

@@ -394,6 +394,7 @@ async fn expire(svc: &Service, s: &SessionRow, reason: &str) -> Result<()> {
         ip: s.ip.clone(),
         user_agent: s.user_agent.clone(),
         request_id: None,
+        route: None,
     };
     let row = history_row("expired", Some(reason), Some(&s.user), &origin);
     sessions::expire(&svc.db, &s.id_hash, &row, svc.now()).await?;

@@ -2,7 +2,7 @@
 //! and for administration a signed-in person or the operator at the machine's console
 //! ([`Operator`]).
 
-use strongroom_core::audit::{AuditAction, AuditEvent, RequestOrigin};
+use strongroom_core::audit::{AuditAction, AuditEvent, Initiator, RequestOrigin};
 use strongroom_core::{Actor, LinkHolder, Principal};
 use strongroom_store::links::Link;
 
@@ -23,7 +23,15 @@ pub struct Caller {
 impl Caller {
     /// An audit event by this caller, from where the request came.
     pub fn event(&self, action: AuditAction) -> AuditEvent {
-        AuditEvent::new(action).by(&self.actor).from_origin(&self.origin)
+        let via = if self.token_hash.is_some() {
+            Initiator::Api
+        } else {
+            Initiator::Web
+        };
+        AuditEvent::new(action)
+            .by(&self.actor)
+            .from_origin(&self.origin)
+            .initiated_by(via)
     }
 }
 

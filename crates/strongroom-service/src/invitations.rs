@@ -396,6 +396,7 @@ pub async fn accept(
             let actor = Actor {
                 user_id: inviter.id.clone(),
                 email: inviter.email.clone(),
+                name: inviter.display_name.clone(),
                 role: inviter.role,
                 modules: inviter.modules(),
                 scope: Scope::FULL,

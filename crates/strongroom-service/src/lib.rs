@@ -10,8 +10,9 @@
 
 pub mod access;
 pub mod account;
+pub mod audit;
 mod caller;
-mod device;
+use strongroom_core::device;
 pub mod documents;
 mod error;
 pub mod files;

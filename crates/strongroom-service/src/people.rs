@@ -11,7 +11,6 @@ use strongroom_auth::{AuthError, password};
 use strongroom_core::audit::AuditAction;
 use strongroom_core::ids::{GroupId, UserId};
 use strongroom_core::{Action, Module, ModuleSet, Rank, Resource, Role, authorize};
-use strongroom_store::audit::AuditEntry;
 use strongroom_store::people::{self, Group, NewUser, User, UserPatch};
 
 /// The person as people administration sees them: their rank.
@@ -389,10 +388,4 @@ pub async fn set_group_member(
         )
         .await?;
     Ok(())
-}
-
-/// The audit trail, newest first: at most `limit` events (1 to 1000), of one action if named.
-pub async fn list_audit(svc: &Service, caller: &Caller, action: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>> {
-    authorize(&caller.actor, Action::ReadAudit, Resource::Instance)?;
-    Ok(strongroom_store::audit::list(&svc.db, action, limit.clamp(1, 1000)).await?)
 }

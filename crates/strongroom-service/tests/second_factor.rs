@@ -28,6 +28,7 @@ fn origin() -> RequestOrigin {
         ip: Some("192.0.2.9".into()),
         user_agent: Some("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0".into()),
         request_id: None,
+        route: None,
     }
 }
 

@@ -24,6 +24,7 @@ fn from(ip: &str) -> RequestOrigin {
         ip: Some(ip.into()),
         user_agent: Some("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0".into()),
         request_id: None,
+        route: None,
     }
 }
 

@@ -3,8 +3,8 @@
 //! Every function of the store that changes something takes a `&mut Change` (and the
 //! [`Permit`](strongroom_core::access::Permit) that allows it) instead of the pool, and does
 //! all its reads and writes on the change's connection. The change commits only through
-//! [`Change::commit`], which writes its audit event first: if the event cannot be written,
-//! nothing is. A change dropped without committing (an error, a panic, a client gone) rolls
+//! [`Change::commit`], which writes its audit events last, in the same transaction: if they
+//! cannot be written, nothing is. A change dropped without committing (an error, a panic, a client gone) rolls
 //! back.
 //!
 //! On SQLite the change holds the one writer connection until it ends, so nothing slow (a
@@ -20,6 +20,9 @@ use strongroom_core::audit::AuditEvent;
 pub struct Change {
     tx: Transaction<'static, Any>,
     now: i64,
+    /// Events recorded so far; written to the chain at commit, so the chain's head is locked
+    /// only for the moment of committing.
+    events: Vec<AuditEvent>,
 }
 
 impl Change {
@@ -28,6 +31,7 @@ impl Change {
         Ok(Change {
             tx: db.pool.begin().await?,
             now,
+            events: Vec::new(),
         })
     }
 
@@ -43,14 +47,19 @@ impl Change {
     /// Records one more event in the change (a change that is several things at once, such
     /// as a new password and a new role, records each).
     pub async fn record(&mut self, event: &AuditEvent) -> Result<()> {
-        audit::insert(&mut self.tx, event, self.now).await
+        self.events.push(event.clone());
+        Ok(())
     }
 
-    /// Records the change's audit event and commits both, or neither.
+    /// Records the change's audit events and commits them with the change, or nothing.
     pub async fn commit(mut self, event: &AuditEvent) -> Result<()> {
-        audit::insert(&mut self.tx, event, self.now).await?;
+        let mut events: Vec<&AuditEvent> = self.events.iter().collect();
+        events.push(event);
+        audit::append(&mut self.tx, &events, self.now).await?;
         self.tx.commit().await?;
-        audit::log(event);
+        for e in events {
+            audit::log(e);
+        }
         Ok(())
     }
 }

@@ -59,6 +59,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "passkey ceremonies",
         include_str!("schema/0013_passkey_ceremonies.sql"),
     ),
+    (14, "audit chain", include_str!("schema/0014_audit_chain.sql")),
 ];
 
 /// What binaries from before the migrator read to learn the schema's version: this one is
@@ -190,6 +191,7 @@ impl Db {
             }
         }
         migrator.run(&mut *conn).await.map_err(migrate_error)?;
+        crate::audit::chain_legacy(conn).await?;
         // In one transaction, so that an older binary never reads a version it would take for
         // its own.
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;

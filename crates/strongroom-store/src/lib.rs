@@ -11,6 +11,7 @@ pub mod blob;
 pub mod change;
 pub mod content;
 pub mod convert;
+pub mod csv;
 pub mod db;
 pub mod encryption;
 pub mod error;

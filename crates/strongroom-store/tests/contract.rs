@@ -117,7 +117,7 @@ async fn a_change_whose_audit_event_cannot_be_written_is_not_made() {
         let e = &strongroom_store::audit::list(db, Some("room.create"), 10)
             .await
             .unwrap()[0];
-        assert_eq!((e.at, e.module.as_str()), (5, "documents"));
+        assert_eq!((e.at, e.product.as_str(), e.module.as_str()), (5, "documents", "room"));
         assert_eq!(e.target_id.as_deref(), Some(room.id.as_str()));
         assert_eq!(count(db, "SELECT COUNT(*) AS n FROM rooms").await, 1);
         t.close().await;

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod audit;
 mod encryption;
 mod output;
 mod protect;
@@ -40,6 +41,11 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,
+    },
+    /// The audit trail: verify its chain, seal it, export it.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
     },
     /// Encryption at rest: make a master key, see progress, encrypt or decrypt stored documents.
     Encryption {
@@ -115,6 +121,7 @@ fn main() -> ExitCode {
             match &cli.command {
                 Command::Serve { .. } => strongroom_server::serve(cfg).await,
                 Command::Admin { command } => admin::run(&cfg, command).await,
+                Command::Audit { command } => audit::run(&cfg, command).await,
                 Command::Encryption { command } => encryption::run(&cfg, command).await,
                 Command::Storage { command } => encryption::storage(&cfg, command).await,
                 Command::Protect(args) => protect::protect(args),

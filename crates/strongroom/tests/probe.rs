@@ -139,25 +139,6 @@ fn operations(doc: &Value) -> Vec<(Method, String, &'static str)> {
     ops
 }
 
-async fn set_link_expired(backend: &Backend, data_dir: &std::path::Path, link_id: &str) {
-    sqlx::any::install_default_drivers();
-    let url = match &backend.pg_db {
-        Some(db) => {
-            let url = std::env::var("STRONGROOM_TEST_POSTGRES_URL").unwrap();
-            format!("{}/{db}", url.rsplit_once('/').unwrap().0)
-        }
-        None => format!("sqlite://{}", data_dir.join("strongroom.db").display()),
-    };
-    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
-    let r = sqlx::query("UPDATE links SET expires_at = 1 WHERE id = $1")
-        .bind(link_id.to_string())
-        .execute(&pool)
-        .await
-        .unwrap();
-    assert_eq!(r.rows_affected(), 1);
-    pool.close().await;
-}
-
 async fn probe(backend: Backend) {
     let srv = Server::start(&backend);
     let owner = srv.owner().await;
@@ -261,7 +242,8 @@ async fn probe(backend: Backend) {
             s["session"].as_str().unwrap().to_string(),
         ));
     }
-    set_link_expired(&backend, &srv.dir.path().join("data"), &link_holders[0].1).await;
+    let expire = format!("UPDATE links SET expires_at = 1 WHERE id = '{}'", link_holders[0].1);
+    assert_eq!(common::sql(&srv, &expire).await, 1);
     let r = owner
         .delete(&format!("/api/v1/folders/{folder}/links/{}", link_holders[1].1))
         .await;

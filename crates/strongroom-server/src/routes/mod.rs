@@ -2,6 +2,7 @@
 //! [`strongroom_service`] (which authorizes, changes and records the audit event), and maps
 //! the result to an answer.
 
+pub mod audit;
 pub mod auth;
 pub mod content;
 pub mod files;

@@ -1,7 +1,7 @@
-//! Users, groups and the audit trail.
+//! Users and groups.
 
 use crate::error::ApiResult;
-use crate::extract::{Caller, Json, Path, Query};
+use crate::extract::{Caller, Json, Path};
 use crate::state::Shared;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,7 +11,6 @@ use serde::Deserialize;
 use strongroom_core::ids::{GroupId, UserId};
 use strongroom_core::{Module, Role};
 use strongroom_service::people::{self as service, NewPerson, PersonUpdate};
-use strongroom_store::audit::AuditEntry;
 use strongroom_store::people::{Group, User};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -24,7 +23,6 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(list_groups, create_group))
         .routes(routes!(get_group, delete_group))
         .routes(routes!(add_group_member, remove_group_member))
-        .routes(routes!(list_audit))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -192,25 +190,4 @@ async fn remove_group_member(
 ) -> ApiResult<StatusCode> {
     service::set_group_member(&st, (&caller).into(), &id, &user, false).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct AuditQuery {
-    /// Only events with this action, e.g. `file.download`.
-    action: Option<String>,
-    /// At most this many (default 100, at most 1000).
-    limit: Option<i64>,
-}
-
-/// The audit trail, newest first.
-#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, body = Vec<AuditEntry>)))]
-async fn list_audit(
-    State(st): State<Shared>,
-    caller: Caller,
-    Query(q): Query<AuditQuery>,
-) -> ApiResult<Json<Vec<AuditEntry>>> {
-    let limit = q.limit.unwrap_or(100);
-    Ok(Json(
-        service::list_audit(&st, &caller, q.action.as_deref(), limit).await?,
-    ))
 }

@@ -176,18 +176,8 @@ async fn history(st: &Shared, caller: &Caller, q: HistoryQuery) -> ApiResult<Res
         .into_response())
 }
 
-/// The events as CSV (RFC 4180), one header row. A cell a spreadsheet would run as a formula
-/// (`=`, `+`, `-`, `@`, tab, carriage return first) is prefixed with `'`: the browser and
-/// e-mail columns hold what clients sent.
+/// The events as CSV (RFC 4180, cells as `strongroom_store::csv` writes them), one header row.
 fn to_csv(events: &[LoginEvent]) -> String {
-    let cell = |s: &str| {
-        let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            format!("'{s}")
-        } else {
-            s.to_string()
-        };
-        format!("\"{}\"", s.replace('"', "\"\""))
-    };
     let mut out = String::from("id,at,time_utc,event,reason,user_id,email,ip,browser,platform\r\n");
     for e in events {
         let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(e.at) * 1_000_000)
@@ -206,8 +196,7 @@ fn to_csv(events: &[LoginEvent]) -> String {
             e.browser.clone().unwrap_or_default(),
             e.platform.clone().unwrap_or_default(),
         ];
-        out.push_str(&cols.iter().map(|c| cell(c)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
+        out.push_str(&strongroom_store::csv::line(&cols));
     }
     out
 }

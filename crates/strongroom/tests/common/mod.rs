@@ -518,3 +518,26 @@ pub fn error_body(text: &str) -> Value {
     }
     v
 }
+
+/// Runs one statement directly on a server's database (as someone with the database in hand
+/// would); returns the rows it changed.
+pub async fn sql(srv: &Server, statement: &str) -> u64 {
+    sqlx::any::install_default_drivers();
+    let url = match &srv.backend.pg_db {
+        Some(db) => {
+            let url = std::env::var("STRONGROOM_TEST_POSTGRES_URL").unwrap();
+            format!("{}/{db}", url.rsplit_once('/').unwrap().0)
+        }
+        None => format!(
+            "sqlite://{}",
+            srv.dir.path().join("data").join("strongroom.db").display()
+        ),
+    };
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let r = sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    pool.close().await;
+    r.rows_affected()
+}

@@ -42,8 +42,36 @@ pub fn describe(user_agent: Option<&str>) -> (&'static str, &'static str) {
     (find(BROWSERS), find(PLATFORMS))
 }
 
+/// Whether a `User-Agent` is a phone's (or a tablet's): what browsers put there for them.
+pub fn is_mobile(user_agent: Option<&str>) -> bool {
+    let ua = user_agent.unwrap_or("");
+    ["Mobile", "iPhone", "iPad", "Android"].iter().any(|m| ua.contains(m))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn phones_are_told_apart() {
+        for (ua, mobile) in [
+            (
+                "Mozilla/5.0 (Android 14; Mobile; rv:125.0) Gecko/125.0 Firefox/125.0",
+                true,
+            ),
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15",
+                true,
+            ),
+            (
+                "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+                false,
+            ),
+            ("curl/8.5.0", false),
+        ] {
+            assert_eq!(super::is_mobile(Some(ua)), mobile, "{ua}");
+        }
+        assert!(!super::is_mobile(None));
+    }
+
     #[test]
     fn names_common_browsers_and_platforms() {
         #[rustfmt::skip]

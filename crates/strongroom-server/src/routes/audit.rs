@@ -1,0 +1,230 @@
+//! The audit trail: search with filters and a cursor, export, the chain's state, retention.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Caller, Json, Query};
+use crate::state::Shared;
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde::Deserialize;
+use strongroom_service::audit::{self as service, AuditSettings, ExportFormat};
+use strongroom_store::audit::seal::Seal;
+use strongroom_store::audit::{AuditEntry, AuditFilter};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(search))
+        .routes(routes!(export))
+        .routes(routes!(chain))
+        .routes(routes!(get_settings, set_settings))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FilterQuery {
+    /// The actor: a user id, or `link:LINK_ID`.
+    actor: Option<String>,
+    /// One action or several, comma-separated (e.g. `file.download,file.copy`).
+    action: Option<String>,
+    /// `documents`, `people`, `settings` or `audit`.
+    product: Option<String>,
+    /// E.g. `file`, `folder`, `auth`, `user`, `sign_in_rules`.
+    module: Option<String>,
+    /// The target's id.
+    target: Option<String>,
+    ip: Option<String>,
+    /// `success`, `failure` or `denied`.
+    outcome: Option<String>,
+    /// `web`, `api`, `cli`, `link` or `system`.
+    initiator: Option<String>,
+    /// From this time on (ms since the epoch, inclusive).
+    from: Option<i64>,
+    /// Before this time (ms since the epoch, exclusive).
+    to: Option<i64>,
+    /// Text in the actor's name or e-mail, the target's name or path, the address or the
+    /// details (case-insensitive).
+    q: Option<String>,
+}
+
+impl FilterQuery {
+    fn filter(self) -> ApiResult<AuditFilter> {
+        let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
+        let actions: Vec<String> = self
+            .action
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect();
+        if actions.len() > 100 {
+            return Err(ApiError::bad_request("at most 100 actions at once"));
+        }
+        Ok(AuditFilter {
+            actor: nonempty(self.actor),
+            actions,
+            product: nonempty(self.product),
+            module: nonempty(self.module),
+            target: nonempty(self.target),
+            ip: nonempty(self.ip),
+            outcome: nonempty(self.outcome),
+            initiator: nonempty(self.initiator),
+            from: self.from,
+            to: self.to,
+            text: nonempty(self.q),
+            oldest_first: false,
+            cursor: None,
+        })
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// `newest` (default) or `oldest` first.
+    order: Option<String>,
+    /// The next page: the `seq` of the last event of the previous one (the `Link` header
+    /// of a full page gives the whole address).
+    cursor: Option<i64>,
+    /// At most this many (default 100, at most 1000).
+    limit: Option<i64>,
+}
+
+/// The audit trail (the audit module): every filter narrows, newest first. A full page has a
+/// `Link: <…>; rel="next"` header with the address of the next one.
+#[utoipa::path(get, path = "/api/v1/audit", params(FilterQuery, PageQuery),
+    responses((status = 200, body = Vec<AuditEntry>), (status = 400), (status = 403)))]
+async fn search(
+    State(st): State<Shared>,
+    caller: Caller,
+    Query(f): Query<FilterQuery>,
+    Query(p): Query<PageQuery>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let mut filter = f.filter()?;
+    filter.oldest_first = match p.order.as_deref() {
+        None | Some("newest") => false,
+        Some("oldest") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "order must be newest or oldest, not {other:?}"
+            )));
+        }
+    };
+    filter.cursor = p.cursor;
+    let limit = p.limit.unwrap_or(100).clamp(1, service::MAX_PAGE);
+    let events = service::search(&st, &caller, &filter, limit).await?;
+    let mut res = Json(&events).into_response();
+    if let Some(last) = events.last().filter(|_| events.len() as i64 == limit) {
+        let query = {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
+                if k != "cursor" {
+                    q.append_pair(&k, &v);
+                }
+            }
+            q.append_pair("cursor", &last.seq.to_string());
+            q.finish()
+        };
+        if let Ok(v) = HeaderValue::from_str(&format!("</api/v1/audit?{query}>; rel=\"next\"")) {
+            res.headers_mut().insert(header::LINK, v);
+        }
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `csv` (default) or `jsonl`.
+    #[param(value_type = Option<ExportFormat>)]
+    format: Option<ExportFormat>,
+}
+
+/// Every event matching the filters, oldest first, as one CSV or JSON-lines download
+/// (streamed: any length). The export is itself recorded (`audit.export`).
+#[utoipa::path(get, path = "/api/v1/audit/export", params(FilterQuery, ExportQuery),
+    responses((status = 200, description = "text/csv or application/x-ndjson"), (status = 400), (status = 403)))]
+async fn export(
+    State(st): State<Shared>,
+    caller: Caller,
+    Query(f): Query<FilterQuery>,
+    Query(e): Query<ExportQuery>,
+) -> ApiResult<Response> {
+    let mut filter = f.filter()?;
+    filter.oldest_first = true;
+    let format = e.format.unwrap_or(ExportFormat::Csv);
+    let pieces = service::export(&st, &caller, filter, format).await?;
+    let body = Body::from_stream(pieces.map(|p| {
+        p.map(bytes::Bytes::from).map_err(|e| {
+            tracing::error!(error = %e, "audit export cut short");
+            std::io::Error::other("audit export failed")
+        })
+    }));
+    let (kind, name) = match format {
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "audit.csv"),
+        ExportFormat::Jsonl => ("application/x-ndjson", "audit.jsonl"),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind.to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The audit chain's state.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ChainStatus {
+    /// The last event's place and hash.
+    pub head_seq: i64,
+    pub head_hash: String,
+    /// The first kept event's place (after retention pruning).
+    pub start_seq: i64,
+    /// The newest seal.
+    pub latest_seal: Option<Seal>,
+    /// The public key this node seals with (hex Ed25519): what `strongroom audit verify
+    /// --public-key` and independent verifiers check the seals against.
+    pub seal_public_key: String,
+}
+
+/// Where the audit chain stands and the key that seals it (the audit module).
+#[utoipa::path(get, path = "/api/v1/audit/chain", responses((status = 200, body = ChainStatus), (status = 403)))]
+async fn chain(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<ChainStatus>> {
+    let (state, latest_seal) = service::chain(&st, &caller).await?;
+    Ok(Json(ChainStatus {
+        head_seq: state.head_seq,
+        head_hash: state.head_hash,
+        start_seq: state.start_seq,
+        latest_seal,
+        seal_public_key: st.seal_key.public_key_hex(),
+    }))
+}
+
+/// How long the audit trail is kept (the audit module may read it).
+#[utoipa::path(get, path = "/api/v1/settings/audit", responses((status = 200, body = AuditSettings), (status = 403)))]
+async fn get_settings(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<AuditSettings>> {
+    Ok(Json(service::read_audit_settings(&st, &caller).await?))
+}
+
+/// Sets how long the audit trail is kept: the Owner only, with a fresh second factor when
+/// enrolled. A field left out takes its default; unknown fields are refused.
+#[utoipa::path(put, path = "/api/v1/settings/audit", request_body = AuditSettings,
+    responses((status = 200, body = AuditSettings), (status = 400), (status = 403)))]
+async fn set_settings(
+    State(st): State<Shared>,
+    caller: Caller,
+    Json(req): Json<serde_json::Value>,
+) -> ApiResult<Json<AuditSettings>> {
+    let settings = super::settings::setting_body(req, "audit settings")?;
+    Ok(Json(
+        service::set_audit_settings(&st, (&caller).into(), settings).await?,
+    ))
+}
