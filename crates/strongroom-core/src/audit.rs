@@ -490,13 +490,6 @@ pub enum Initiator {
 }
 
 impl Initiator {
-    pub const ALL: &'static [Initiator] = &[
-        Initiator::Web,
-        Initiator::Api,
-        Initiator::Cli,
-        Initiator::Link,
-        Initiator::System,
-    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Initiator::Web => "web",

@@ -3,7 +3,7 @@
 //! the trail that recomputes every hash still fails at the first seal after the rewrite; and
 //! retention pruning moves the chain's start only to a sealed place, which the seal vouches for.
 
-use super::chain::{self, GENESIS};
+use super::chain;
 use crate::change::Change;
 use crate::db::Db;
 use crate::error::{Result, StoreError};
@@ -157,12 +157,17 @@ pub async fn prune(db: &Db, before: i64, now: i64, event: AuditEvent) -> Result<
     let moved = match seal {
         Some(s) if s.seq + 1 > state.start_seq => {
             let mut c = Change::begin(db, now).await?;
-            sqlx::query("UPDATE audit_chain SET start_seq = $1, start_prev = $2 WHERE id = 1 AND start_seq = $3")
-                .bind(s.seq + 1)
-                .bind(&s.hash)
-                .bind(state.start_seq)
-                .execute(c.conn())
-                .await?;
+            let moved =
+                sqlx::query("UPDATE audit_chain SET start_seq = $1, start_prev = $2 WHERE id = 1 AND start_seq = $3")
+                    .bind(s.seq + 1)
+                    .bind(&s.hash)
+                    .bind(state.start_seq)
+                    .execute(c.conn())
+                    .await?;
+            if moved.rows_affected() == 0 {
+                // Another node moved the start meanwhile; its run records the move.
+                return Ok(None);
+            }
             let mut details = event.details.clone();
             if let Some(obj) = details.as_object_mut() {
                 obj.insert("from_seq".into(), state.start_seq.into());
@@ -195,9 +200,4 @@ pub async fn prune(db: &Db, before: i64, now: i64, event: AuditEvent) -> Result<
         start_seq: moved,
         events,
     }))
-}
-
-/// The hash before the chain's first event when nothing was pruned.
-pub fn genesis_hex() -> String {
-    hex::encode(GENESIS)
 }
