@@ -18,6 +18,7 @@ const AUDIT_SETTINGS: &str = "audit";
 pub struct AuditSettings {
     /// Days an event is kept (365 to 36,500; default 2,190, six years: HIPAA keeps its
     /// documentation that long). Older events are removed from a sealed place on.
+    #[schema(minimum = 365, maximum = 36500)]
     pub retention_days: u32,
 }
 

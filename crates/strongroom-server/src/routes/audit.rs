@@ -83,11 +83,20 @@ impl FilterQuery {
     }
 }
 
+/// Which end of the trail a page starts from.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    Newest,
+    Oldest,
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// `newest` (default) or `oldest` first.
-    order: Option<String>,
+    #[param(inline)]
+    order: Option<Order>,
     /// The next page: the `seq` of the last event of the previous one (the `Link` header
     /// of a full page gives the whole address).
     cursor: Option<i64>,
@@ -107,15 +116,7 @@ async fn search(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let mut filter = f.filter()?;
-    filter.oldest_first = match p.order.as_deref() {
-        None | Some("newest") => false,
-        Some("oldest") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "order must be newest or oldest, not {other:?}"
-            )));
-        }
-    };
+    filter.oldest_first = matches!(p.order, Some(Order::Oldest));
     filter.cursor = p.cursor;
     let limit = p.limit.unwrap_or(100).clamp(1, service::MAX_PAGE);
     let events = service::search(&st, &caller, &filter, limit).await?;
@@ -142,7 +143,7 @@ async fn search(
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `csv` (default) or `jsonl`.
-    #[param(value_type = Option<ExportFormat>)]
+    #[param(inline)]
     format: Option<ExportFormat>,
 }
 
