@@ -35,6 +35,10 @@ pub enum AuditAction {
     PasswordChange,
     PasswordReset,
     TransferOwnership,
+    UserExport,
+    UserErase,
+    UserFreeze,
+    UserUnfreeze,
     GroupCreate,
     GroupDelete,
     GroupMemberAdd,
@@ -112,6 +116,10 @@ impl AuditAction {
         AuditAction::PasswordChange,
         AuditAction::PasswordReset,
         AuditAction::TransferOwnership,
+        AuditAction::UserExport,
+        AuditAction::UserErase,
+        AuditAction::UserFreeze,
+        AuditAction::UserUnfreeze,
         AuditAction::GroupCreate,
         AuditAction::GroupDelete,
         AuditAction::GroupMemberAdd,
@@ -189,6 +197,10 @@ impl AuditAction {
             AuditAction::PasswordChange => "user.password.change",
             AuditAction::PasswordReset => "user.password.reset",
             AuditAction::TransferOwnership => "user.transfer_ownership",
+            AuditAction::UserExport => "user.export",
+            AuditAction::UserErase => "user.erase",
+            AuditAction::UserFreeze => "user.freeze",
+            AuditAction::UserUnfreeze => "user.unfreeze",
             AuditAction::GroupCreate => "group.create",
             AuditAction::GroupDelete => "group.delete",
             AuditAction::GroupMemberAdd => "group.member.add",
@@ -269,6 +281,15 @@ impl AuditAction {
             AuditAction::PasswordChange => "A person changed their own password.",
             AuditAction::PasswordReset => "Someone set another person's password.",
             AuditAction::TransferOwnership => "Ownership of the instance moved to another person.",
+            AuditAction::UserExport => {
+                "A person's data was exported (right of access: `details` count what the archive holds)."
+            }
+            AuditAction::UserErase => {
+                "A person was erased: their data deleted, their audit events pseudonymised (`details`: the \
+                 pseudonym, how many events and their digest, what became of their files)."
+            }
+            AuditAction::UserFreeze => "A person was frozen: processing of their data restricted, sign-in refused.",
+            AuditAction::UserUnfreeze => "A frozen person was unfrozen: their account works again.",
             AuditAction::GroupCreate => "A group was created.",
             AuditAction::GroupDelete => "A group was deleted (with its grants).",
             AuditAction::GroupMemberAdd => "A person joined a group.",
@@ -391,6 +412,10 @@ impl AuditAction {
             | AuditAction::PasswordChange
             | AuditAction::PasswordReset
             | AuditAction::TransferOwnership
+            | AuditAction::UserExport
+            | AuditAction::UserErase
+            | AuditAction::UserFreeze
+            | AuditAction::UserUnfreeze
             | AuditAction::GroupCreate
             | AuditAction::GroupDelete
             | AuditAction::GroupMemberAdd

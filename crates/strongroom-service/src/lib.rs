@@ -21,6 +21,7 @@ pub mod invitations;
 pub mod links;
 pub mod mail;
 pub mod people;
+pub mod privacy;
 pub mod rooms;
 pub mod second_factor;
 pub mod settings;

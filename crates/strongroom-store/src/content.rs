@@ -136,6 +136,20 @@ fn file_from_row(r: &AnyRow) -> Result<FileInfo> {
     })
 }
 
+/// The live files a person owns (made: `created_by`), by room and name: what their data
+/// export holds.
+pub async fn owned_files(db: &Db, user: &UserId) -> Result<Vec<FileInfo>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{FILE_SELECT} WHERE f.created_by = $1 AND f.trashed_at IS NULL ORDER BY f.room_id, f.name, f.id"
+    )))
+    .bind(user.as_str().to_string())
+    .fetch_all(&mut *db.read.acquire().await?)
+    .await?
+    .iter()
+    .map(file_from_row)
+    .collect()
+}
+
 pub async fn get_folder(db: &Db, id: &FolderId) -> Result<Folder> {
     folder_on(&mut *db.read.acquire().await?, id).await
 }

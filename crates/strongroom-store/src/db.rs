@@ -60,6 +60,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/0013_passkey_ceremonies.sql"),
     ),
     (14, "audit chain", include_str!("schema/0014_audit_chain.sql")),
+    (15, "privacy", include_str!("schema/0015_privacy.sql")),
 ];
 
 /// What binaries from before the migrator read to learn the schema's version: this one is
@@ -109,6 +110,9 @@ impl Db {
                                 "PRAGMA journal_mode = WAL",
                                 "PRAGMA synchronous = FULL",
                                 "PRAGMA foreign_keys = ON",
+                                // What is deleted is overwritten with zeros, not left in free
+                                // pages: an erased person's data must not linger in the file.
+                                "PRAGMA secure_delete = ON",
                                 "PRAGMA busy_timeout = 10000",
                             ] {
                                 sqlx::query(pragma).execute(&mut *conn).await?;

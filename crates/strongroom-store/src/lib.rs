@@ -23,6 +23,7 @@ pub mod passkey_ceremonies;
 pub mod password_resets;
 pub mod people;
 mod pipeline;
+pub mod privacy;
 pub mod rooms;
 mod s3_upload;
 pub mod second_factors;

@@ -20,6 +20,8 @@ pub struct User {
     /// For an Administrator: the modules they administer (all four = full access).
     pub admin_modules: Vec<strongroom_core::Module>,
     pub active: bool,
+    /// When processing was restricted (the person frozen: disabled until unfrozen).
+    pub frozen_at: Option<i64>,
     pub created_at: i64,
 }
 
@@ -29,7 +31,7 @@ impl User {
     }
 }
 
-pub(crate) const USER_COLS: &str = "id, email, display_name, role, admin_modules, active, created_at";
+pub(crate) const USER_COLS: &str = "id, email, display_name, role, admin_modules, active, frozen_at, created_at";
 
 pub(crate) fn user_from_row(r: &AnyRow) -> Result<User> {
     let role: String = r.try_get("role")?;
@@ -41,6 +43,7 @@ pub(crate) fn user_from_row(r: &AnyRow) -> Result<User> {
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
         admin_modules: ModuleSet::from_db(&modules).modules(),
         active: flag(r, "active")?,
+        frozen_at: r.try_get("frozen_at")?,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -284,6 +287,11 @@ pub async fn update_user(c: &mut Change, id: &UserId, p: UserPatch) -> Result<Us
     } else {
         ModuleSet::NONE
     };
+    if p.active == Some(true) && cur.frozen_at.is_some() {
+        return Err(StoreError::Conflict(
+            "the person is frozen (processing restricted): unfreeze them to enable the account".into(),
+        ));
+    }
     let active = p.active.unwrap_or(cur.active);
     sqlx::query("UPDATE users SET display_name = $1, role = $2, admin_modules = $3, active = $4 WHERE id = $5")
         .bind(display)
@@ -305,6 +313,35 @@ pub async fn update_user(c: &mut Change, id: &UserId, p: UserPatch) -> Result<Us
             .await?;
     }
     user_on(tx, id).await
+}
+
+/// Freezes a person (restriction of processing: disabled, their sessions ended and tokens
+/// revoked as by [`update_user`], kept so until unfrozen) or unfreezes them (enabled again).
+/// The Owner cannot be frozen. Returns the person, and whether anything changed.
+pub async fn set_frozen(c: &mut Change, id: &UserId, frozen: bool) -> Result<(User, bool)> {
+    let now = c.now();
+    let cur = user_on(c.conn(), id).await?;
+    if cur.frozen_at.is_some() == frozen {
+        return Ok((cur, false));
+    }
+    if frozen {
+        update_user(
+            c,
+            id,
+            UserPatch {
+                active: Some(false),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    sqlx::query("UPDATE users SET frozen_at = $1, active = $2 WHERE id = $3")
+        .bind(frozen.then_some(now))
+        .bind(i64::from(!frozen))
+        .bind(id.as_str().to_string())
+        .execute(&mut *c.conn())
+        .await?;
+    Ok((user_on(c.conn(), id).await?, true))
 }
 
 /// Holds a person's row for the rest of the change and checks they still have the role and

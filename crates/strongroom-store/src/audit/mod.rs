@@ -8,6 +8,7 @@
 //! leaves no gap. [`seal`] signs the head from time to time; [`verify`] walks it.
 
 pub mod chain;
+pub mod erase;
 pub mod query;
 pub mod seal;
 pub mod verify;

@@ -146,7 +146,7 @@ enum Bind {
 }
 
 /// `%`, `_` and `\` in a search text match themselves.
-fn like_pattern(text: &str) -> String {
+pub(crate) fn like_pattern(text: &str) -> String {
     let mut p = String::from("%");
     for c in text.to_lowercase().chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -238,6 +238,22 @@ pub async fn search(db: &Db, filter: &AuditFilter, limit: i64) -> Result<Vec<Aud
         };
     }
     let rows = q.fetch_all(&db.read).await?;
+    rows.iter()
+        .map(|r| StoredEvent::from_row(r).map(AuditEntry::from))
+        .collect()
+}
+
+/// The events a person did or that were done to them (actor or target), oldest first,
+/// after place `after`, at most `limit`: what their data export holds.
+pub async fn about(db: &Db, person: &str, after: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM audit_events WHERE seq > $1 AND (actor_id = $2 OR target_id = $2) ORDER BY seq LIMIT $3"
+    )))
+    .bind(after)
+    .bind(person.to_string())
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await?;
     rows.iter()
         .map(|r| StoredEvent::from_row(r).map(AuditEntry::from))
         .collect()

@@ -60,7 +60,7 @@ async fn version_keys(tx: &mut AnyConnection, file: &str) -> Result<Vec<String>>
         .collect()
 }
 
-async fn delete_file_rows(tx: &mut AnyConnection, file: &str, now: i64) -> Result<()> {
+pub(crate) async fn delete_file_rows(tx: &mut AnyConnection, file: &str, now: i64) -> Result<()> {
     let keys = version_keys(tx, file).await?;
     queue_garbage(tx, &keys, now).await?;
     sqlx::query("DELETE FROM file_versions WHERE file_id = $1")

@@ -6,6 +6,7 @@ use super::*;
 /// (the trash, search results) without asking the database once per item.
 pub struct FolderTree {
     parents: std::collections::HashMap<String, Option<String>>,
+    names: std::collections::HashMap<String, String>,
 }
 
 impl FolderTree {
@@ -26,19 +27,28 @@ impl FolderTree {
         path.reverse();
         path
     }
+
+    /// The names of the folders below the root down to `folder` (a file's place as a path).
+    pub fn names_to(&self, folder: &FolderId) -> Vec<String> {
+        self.path_to(folder)
+            .iter()
+            .skip(1)
+            .filter_map(|n| self.names.get(&n.id).cloned())
+            .collect()
+    }
 }
 
 pub async fn folder_tree(db: &Db, room: &RoomId) -> Result<FolderTree> {
-    let rows = sqlx::query("SELECT id, parent_id FROM folders WHERE room_id = $1")
+    let rows = sqlx::query("SELECT id, parent_id, name FROM folders WHERE room_id = $1")
         .bind(s(room))
         .fetch_all(&db.read)
         .await?;
     let mut parents = std::collections::HashMap::with_capacity(rows.len());
+    let mut names = std::collections::HashMap::with_capacity(rows.len());
     for r in &rows {
-        parents.insert(
-            r.try_get::<String, _>("id")?,
-            r.try_get::<Option<String>, _>("parent_id")?,
-        );
+        let id: String = r.try_get("id")?;
+        parents.insert(id.clone(), r.try_get::<Option<String>, _>("parent_id")?);
+        names.insert(id, r.try_get::<String, _>("name")?);
     }
-    Ok(FolderTree { parents })
+    Ok(FolderTree { parents, names })
 }
