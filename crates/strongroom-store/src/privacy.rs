@@ -170,7 +170,7 @@ pub async fn flush(db: &crate::Db) -> Result<()> {
     Ok(())
 }
 
-/// A person's id as a pseudonym would stand for it (for tests and tools).
+/// Whether a text has the shape of an erasure pseudonym (`erased-` and 24 hex digits).
 pub fn is_pseudonym(s: &str) -> bool {
     s.len() == 31 && s.starts_with("erased-") && s[7..].bytes().all(|b| b.is_ascii_hexdigit())
 }
