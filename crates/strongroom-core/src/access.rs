@@ -110,6 +110,10 @@ pub enum Action {
     /// Create a person, or change another person's name, role, modules, state (disable or
     /// enable) or password. Asked of a [`Resource::Person`]; see [`Rank`] for the rule.
     ManagePerson,
+    /// Erase a person (GDPR art. 17), their files deleted or handed to someone else: people
+    /// and documents administration at once, so a people administrator cannot destroy or
+    /// take over files in rooms they may not even see. Asked of a [`Resource::Person`].
+    ErasePerson,
     /// Hand the Owner role to someone else.
     TransferOwnership,
     /// Change instance settings and security policy.
@@ -136,6 +140,7 @@ impl Action {
             Action::ViewPeople,
             Action::ManagePeople,
             Action::ManagePerson,
+            Action::ErasePerson,
             Action::TransferOwnership,
             Action::ManageSettings,
             Action::ReadAudit,
@@ -284,7 +289,7 @@ fn authorize_instance(actor: &Actor, action: Action) -> Result<(), Denied> {
         Action::ManageOwnAccount | Action::ReadOwnAccount | Action::ManageOwnSecondFactors => Ok(()),
         // Item actions need an item, person actions a person; asked of the instance they
         // are refused.
-        Action::Item(_) | Action::ManagePerson => Err(Denied::Forbidden),
+        Action::Item(_) | Action::ManagePerson | Action::ErasePerson => Err(Denied::Forbidden),
     }
 }
 
@@ -297,6 +302,9 @@ fn authorize_instance(actor: &Actor, action: Action) -> Result<(), Denied> {
 fn authorize_person(actor: &Actor, action: Action, rank: Rank) -> Result<(), Denied> {
     match action {
         Action::ManagePerson => allow(actor.administers(Module::People) && actor.rank() > rank),
+        Action::ErasePerson => {
+            allow(actor.administers(Module::People) && actor.administers(Module::Documents) && actor.rank() > rank)
+        }
         _ => Err(Denied::Forbidden),
     }
 }
@@ -353,14 +361,14 @@ mod tests {
     fn instance_actions_table() {
         #[rustfmt::skip]
         let table: &[(&str, &str)] = &[
-            //                       CR LR VP MP MX TO MS RA RM MO RO 2F
-            ("owner",                "Y  Y  Y  Y  F  Y  Y  Y  Y  Y  Y  Y"),
-            ("admin-full",           "Y  Y  Y  Y  F  F  Y  Y  Y  Y  Y  Y"),
-            ("admin-documents",      "Y  Y  Y  F  F  F  F  F  F  Y  Y  Y"),
-            ("admin-people",         "Y  Y  Y  Y  F  F  F  F  F  Y  Y  Y"),
-            ("admin-settings-audit", "Y  Y  Y  F  F  F  Y  Y  Y  Y  Y  Y"),
-            ("user",                 "Y  Y  Y  F  F  F  F  F  F  Y  Y  Y"),
-            ("guest",                "F  Y  F  F  F  F  F  F  F  Y  Y  Y"),
+            //                       CR LR VP MP MX EX TO MS RA RM MO RO 2F
+            ("owner",                "Y  Y  Y  Y  F  F  Y  Y  Y  Y  Y  Y  Y"),
+            ("admin-full",           "Y  Y  Y  Y  F  F  F  Y  Y  Y  Y  Y  Y"),
+            ("admin-documents",      "Y  Y  Y  F  F  F  F  F  F  F  Y  Y  Y"),
+            ("admin-people",         "Y  Y  Y  Y  F  F  F  F  F  F  Y  Y  Y"),
+            ("admin-settings-audit", "Y  Y  Y  F  F  F  F  Y  Y  Y  Y  Y  Y"),
+            ("user",                 "Y  Y  Y  F  F  F  F  F  F  F  Y  Y  Y"),
+            ("guest",                "F  Y  F  F  F  F  F  F  F  F  Y  Y  Y"),
         ];
         let people = people();
         for (name, row) in table {
@@ -552,8 +560,39 @@ mod tests {
                 for action in Action::all() {
                     let got = letter(authorize(a, action, Resource::Person { rank: *rank }));
                     let want = if action == Action::ManagePerson { want } else { "F" };
-                    assert_eq!(got, want, "{name} {action:?} on a person of rank {rank:?}");
+                    if action != Action::ErasePerson {
+                        assert_eq!(got, want, "{name} {action:?} on a person of rank {rank:?}");
+                    }
                 }
+            }
+        }
+    }
+
+    /// Erasing a person also deletes or hands over their files: people and documents
+    /// administration both, above the person's rank. Columns as in `person_actions_table`.
+    #[test]
+    fn erase_person_table() {
+        let mut people = people();
+        let people_and_documents = ModuleSet::from_modules(&[Module::People, Module::Documents]);
+        people.push(("admin-people-documents", actor(Role::Admin, people_and_documents)));
+        #[rustfmt::skip]
+        let table: &[(&str, &str)] = &[
+            //                         G  U  MA FA O
+            ("owner",                  "Y  Y  Y  Y  F"),
+            ("admin-full",             "Y  Y  Y  F  F"),
+            ("admin-people-documents", "Y  Y  F  F  F"),
+            ("admin-documents",        "F  F  F  F  F"),
+            ("admin-people",           "F  F  F  F  F"),
+            ("admin-settings-audit",   "F  F  F  F  F"),
+            ("user",                   "F  F  F  F  F"),
+            ("guest",                  "F  F  F  F  F"),
+        ];
+        for (name, row) in table {
+            let a = &people.iter().find(|(n, _)| n == name).unwrap().1;
+            let expected: Vec<&str> = row.split_whitespace().collect();
+            for (rank, want) in Rank::ALL.iter().zip(expected) {
+                let got = letter(authorize(a, Action::ErasePerson, Resource::Person { rank: *rank }));
+                assert_eq!(got, want, "{name} erasing a person of rank {rank:?}");
             }
         }
     }

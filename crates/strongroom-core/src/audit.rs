@@ -103,6 +103,8 @@ pub enum AuditAction {
     AuditVerify,
     AuditPrune,
     AuditSettingsSet,
+    AlertRulesSet,
+    AlertFire,
 }
 
 impl AuditAction {
@@ -184,6 +186,8 @@ impl AuditAction {
         AuditAction::AuditVerify,
         AuditAction::AuditPrune,
         AuditAction::AuditSettingsSet,
+        AuditAction::AlertRulesSet,
+        AuditAction::AlertFire,
     ];
 
     /// The dotted name stored in the trail.
@@ -265,6 +269,8 @@ impl AuditAction {
             AuditAction::AuditVerify => "audit.verify",
             AuditAction::AuditPrune => "audit.prune",
             AuditAction::AuditSettingsSet => "settings.audit.set",
+            AuditAction::AlertRulesSet => "settings.alerts.set",
+            AuditAction::AlertFire => "audit.alert",
         }
     }
 
@@ -386,6 +392,10 @@ impl AuditAction {
                 "Events older than the retention were removed; the chain now starts at a sealed place (`details.from_seq`, `to_seq`)."
             }
             AuditAction::AuditSettingsSet => "The audit trail's settings (retention) changed (each from → to).",
+            AuditAction::AlertRulesSet => "The monitoring alert rules changed (each rule before and after).",
+            AuditAction::AlertFire => {
+                "An alert rule fired: more matching events than its threshold within its window (`details`: rule, count, threshold, window, how many addresses it mails; the target: the person or address)."
+            }
         }
     }
 
@@ -476,9 +486,41 @@ impl AuditAction {
             | AuditAction::SecretSet
             | AuditAction::SecretDelete
             | AuditAction::OrphansRemove
-            | AuditAction::AuditSettingsSet => "settings",
-            AuditAction::AuditExport | AuditAction::AuditVerify | AuditAction::AuditPrune => "audit",
+            | AuditAction::AuditSettingsSet
+            | AuditAction::AlertRulesSet => "settings",
+            AuditAction::AuditExport | AuditAction::AuditVerify | AuditAction::AuditPrune | AuditAction::AlertFire => {
+                "audit"
+            }
         }
+    }
+
+    /// Whether an administrator (or the console, or the server) does this to someone else or
+    /// to the instance: what the monitoring report of administrative actions lists (of the
+    /// ones people also do to themselves — a rename, a token revoked, a session ended — only
+    /// those done to another). Work on documents is not.
+    pub fn is_administration(self) -> bool {
+        (self.product() == "settings" || self.product() == "audit") && self != AuditAction::AlertFire
+            || (matches!(
+                self,
+                AuditAction::UserCreate
+                    | AuditAction::UserUpdate
+                    | AuditAction::UserExport
+                    | AuditAction::TokenRevoke
+                    | AuditAction::SessionEnd
+                    | AuditAction::PasswordReset
+                    | AuditAction::TransferOwnership
+                    | AuditAction::UserErase
+                    | AuditAction::UserFreeze
+                    | AuditAction::UserUnfreeze
+                    | AuditAction::GroupCreate
+                    | AuditAction::GroupDelete
+                    | AuditAction::GroupMemberAdd
+                    | AuditAction::GroupMemberRemove
+                    | AuditAction::UserUnlock
+                    | AuditAction::InvitationCreate
+                    | AuditAction::InvitationWithdraw
+                    | AuditAction::SecondFactorReset
+            ))
     }
 
     /// The action stored under this name, if any.

@@ -126,6 +126,8 @@ pub struct AuditConfig {
     /// Seconds between seals of the chain's head (when it moved): 10 to 86,400. Events after
     /// the last seal are chained but not yet signed.
     pub seal_interval_secs: u32,
+    /// Seconds between checks of the alert rules: 1 to 3,600.
+    pub alert_interval_secs: u32,
 }
 
 impl Default for AuditConfig {
@@ -134,6 +136,7 @@ impl Default for AuditConfig {
             seal_key_file: String::new(),
             seal_with_master_key: false,
             seal_interval_secs: 300,
+            alert_interval_secs: 30,
         }
     }
 }

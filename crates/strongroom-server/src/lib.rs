@@ -50,6 +50,7 @@ pub fn api() -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .merge(routes::system::router())
         .merge(routes::auth::router())
         .merge(routes::people::router())
+        .merge(routes::privacy::router())
         .merge(routes::audit::router())
         .merge(routes::rooms::router())
         .merge(routes::grants::router())
@@ -226,6 +227,9 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
     if !(10..=86_400).contains(&cfg.audit.seal_interval_secs) {
         return Err("[audit] seal_interval_secs must be 10 to 86400".into());
     }
+    if !(1..=3600).contains(&cfg.audit.alert_interval_secs) {
+        return Err("[audit] alert_interval_secs must be 1 to 3600".into());
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     announce_setup(&cfg, &db, clock.as_ref()).await?;
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -285,6 +289,19 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         loop {
             seal_head(&sealer).await;
             tokio::time::sleep(every).await;
+        }
+    });
+    // Alert rules are checked on every node; a firing is claimed in the database, once.
+    let watcher = state.clone();
+    let every = std::time::Duration::from_secs(u64::from(cfg.audit.alert_interval_secs));
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            match strongroom_service::monitoring::check_alerts(&watcher).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(alerts = n, "alert rules fired"),
+                Err(e) => tracing::warn!(error = %e, "checking the alert rules failed; will retry"),
+            }
         }
     });
     let last_seal = state.clone();

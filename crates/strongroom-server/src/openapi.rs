@@ -128,6 +128,12 @@ string_schema!(
     }))
 );
 string_schema!(
+    /// An audit action's name.
+    ActionName,
+    string("An audit action (`docs/audit.md` lists each with what it records).")
+        .enum_values(Some(strongroom_core::audit::AuditAction::ALL.iter().map(|a| a.name())))
+);
+string_schema!(
     /// A watermark template (`rooms::set_room_policy`).
     WatermarkText,
     string(

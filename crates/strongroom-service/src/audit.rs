@@ -164,6 +164,8 @@ pub async fn sweep(svc: &Service) -> Result<()> {
     let before = now - i64::from(settings.retention_days) * 86_400_000;
     let event = strongroom_core::audit::AuditEvent::new(AuditAction::AuditPrune)
         .details(serde_json::json!({"retention_days": settings.retention_days, "before": before}));
+    // Alert firings a week past the longest window (a week) are of no more use.
+    trail::report::forget_alerts(&svc.db, now - 14 * 86_400_000).await?;
     if let Some(p) = trail::seal::prune(&svc.db, before, now, event).await? {
         tracing::info!(
             start_seq = p.start_seq,

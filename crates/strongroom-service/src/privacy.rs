@@ -2,8 +2,9 @@
 //! their erasure, and restricting the processing of their data (freezing them).
 //!
 //! Who may: a person exports their own data; an Administrator of people who ranks above a
-//! person may export, freeze and erase them (export and erasure with a fresh second factor:
-//! both hand over or destroy everything of a person); the console may do all. An export holds
+//! person may export and freeze them, and one who administers documents too may erase them
+//! (their files go with them); export and erasure want a fresh second factor (both hand over
+//! or destroy everything of a person); the console may do all. An export holds
 //! only the files its operator may download: the right of access is no way around a room's
 //! rights.
 
@@ -15,7 +16,7 @@ use std::collections::BTreeSet;
 use std::io::{Seek, Write};
 use strongroom_core::audit::AuditAction;
 use strongroom_core::ids::UserId;
-use strongroom_core::{Action, Capability, Resource, authorize};
+use strongroom_core::{Action, Capability, Rank, Resource, authorize};
 use strongroom_store::people::{self, User};
 use strongroom_store::privacy::{self as store, FileFate};
 use strongroom_store::{audit, content, login_history, rooms, second_factors, sessions};
@@ -60,11 +61,19 @@ pub struct ExportSummary {
     pub audit_events: u64,
 }
 
-/// Checks `by` may act on `person` for `what`; a signed-in administrator needs a fresh second
-/// factor for what hands over or destroys a person's data.
-async fn may_act_on(svc: &Service, by: Operator<'_>, person: &User, what: &'static str, fresh: bool) -> Result<()> {
+/// Checks `by` may do `action` to `person`; a signed-in administrator needs a fresh second
+/// factor for what hands over or destroys a person's data (`what` names it).
+async fn may_act_on(
+    svc: &Service,
+    by: Operator<'_>,
+    person: &User,
+    action: Action,
+    what: &'static str,
+    fresh: bool,
+) -> Result<()> {
     if let Operator::User(c) = by {
-        crate::people::may_manage(by, person.role, person.modules())?;
+        let rank = Rank::of(person.role, person.modules());
+        authorize(&c.actor, action, Resource::Person { rank })?;
         if fresh {
             crate::second_factor::require_fresh(svc, c, what).await?;
         }
@@ -77,7 +86,7 @@ async fn may_act_on(svc: &Service, by: Operator<'_>, person: &User, what: &'stat
 /// changed) or unfreezes them.
 pub async fn set_frozen(svc: &Service, by: Operator<'_>, id: &UserId, frozen: bool) -> Result<User> {
     let person = people::get_user(&svc.db, id).await?;
-    may_act_on(svc, by, &person, "freezing a person", false).await?;
+    may_act_on(svc, by, &person, Action::ManagePerson, "freezing a person", false).await?;
     let mut change = svc.change_by_operator(by).await?;
     people::still_as_seen(&mut change, &person, None).await?;
     let (user, changed) = people::set_frozen(&mut change, id, frozen).await?;
@@ -112,7 +121,7 @@ fn pseudonym() -> String {
 /// `user.erase` event. The Owner cannot be erased.
 pub async fn erase(svc: &Service, by: Operator<'_>, id: &UserId, files: &Files) -> Result<Erasure> {
     let person = people::get_user(&svc.db, id).await?;
-    may_act_on(svc, by, &person, "erasing a person", true).await?;
+    may_act_on(svc, by, &person, Action::ErasePerson, "erasing a person", true).await?;
     let heir = match files {
         Files::Transfer { transfer_to } => Some(people::get_user(&svc.db, transfer_to).await.map_err(|e| match e {
             strongroom_store::StoreError::NotFound(_) => Error::invalid("transfer_to names nobody"),
@@ -131,8 +140,20 @@ pub async fn erase(svc: &Service, by: Operator<'_>, id: &UserId, files: &Files) 
         strongroom_auth::token::hash(&format!("reset:{email}")),
         strongroom_auth::token::hash(&format!("sign-up:{email}")),
     ];
+    // Their address leaves the alert rules too (read before the change: on SQLite a change
+    // holds the one writer).
+    let rules = crate::monitoring::rules_without(svc, &person.email).await?;
     let mut change = svc.change_by_operator(by).await?;
     let done = store::erase(&mut change, &person, fate, &pseudonym, &throttles).await?;
+    if let Some(rules) = rules {
+        strongroom_store::settings::put(&mut change, crate::monitoring::ALERT_RULES, &rules).await?;
+        change
+            .record(
+                &by.event(AuditAction::AlertRulesSet)
+                    .details(serde_json::json!({"removed_address_of": pseudonym})),
+            )
+            .await?;
+    }
     let digest = hex::encode(audit::chain::erased_ids_digest(done.events.iter().map(String::as_str)));
     let erasure = Erasure {
         pseudonym: pseudonym.clone(),
@@ -158,6 +179,9 @@ pub async fn erase(svc: &Service, by: Operator<'_>, id: &UserId, files: &Files) 
     store::flush(&svc.db).await?;
     Ok(erasure)
 }
+
+/// Exports running on this node (one at a time).
+static EXPORTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 /// What the archive's README says.
 const README: &str = "\
@@ -203,8 +227,9 @@ fn archive_name(used: &mut BTreeSet<String>, room: &str, folders: &[String], nam
     let mut candidate = base.clone();
     let mut n = 2;
     while !used.insert(candidate.clone()) {
-        candidate = match base.rsplit_once('.') {
-            Some((stem, ext)) if !stem.ends_with('/') => format!("{stem} ({n}).{ext}"),
+        let (dir, file) = base.rsplit_once('/').unwrap_or(("", &base));
+        candidate = match file.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() => format!("{dir}/{stem} ({n}).{ext}"),
             _ => format!("{base} ({n})"),
         };
         n += 1;
@@ -219,9 +244,21 @@ pub async fn export<W: Write + Seek>(svc: &Service, by: Operator<'_>, id: &UserI
     match by {
         Operator::User(c) if c.actor.user_id == *id => {
             authorize(&c.actor, Action::ManageOwnAccount, Resource::Instance)?;
+            crate::second_factor::require_fresh(svc, c, "exporting your data").await?;
         }
-        _ => may_act_on(svc, by, &person, "exporting someone's data", true).await?,
+        _ => may_act_on(svc, by, &person, Action::ManagePerson, "exporting someone's data", true).await?,
     }
+    // One export at a time per node: each reads every file a person owns.
+    let _turn = EXPORTS.try_acquire().map_err(|_| {
+        Error::Conflict("an export is already running on this server: try again once it is done".into())
+    })?;
+    // What of the trail the operator may see: all of it for the audit module and the
+    // console; otherwise only what the person did and, without anyone else's address,
+    // browser or e-mail, what was done to them; never the alerts about them.
+    let reads_audit = match by {
+        Operator::User(c) => authorize(&c.actor, Action::ReadAudit, Resource::Instance).is_ok(),
+        Operator::Console => true,
+    };
     let now = svc.now();
     let mut zip = zip::ZipWriter::new(out);
     let text = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
@@ -296,9 +333,17 @@ pub async fn export<W: Write + Seek>(svc: &Service, by: Operator<'_>, id: &UserI
         let Some(last) = page.last() else { break };
         after = last.seq;
         for e in &page {
-            zip.write_all(audit::query::json_line(e).as_bytes()).map_err(io_err)?;
+            let by_them = e.actor_id.as_deref() == Some(id.as_str());
+            if !reads_audit && !by_them && e.action == AuditAction::AlertFire.name() {
+                continue;
+            }
+            let mut e = e.clone();
+            if !reads_audit && !by_them {
+                (e.actor_email, e.ip, e.user_agent, e.browser, e.platform) = (None, None, None, None, None);
+            }
+            zip.write_all(audit::query::json_line(&e).as_bytes()).map_err(io_err)?;
+            summary.audit_events += 1;
         }
-        summary.audit_events += page.len() as u64;
         if page.len() < 1000 {
             break;
         }
@@ -308,13 +353,18 @@ pub async fn export<W: Write + Seek>(svc: &Service, by: Operator<'_>, id: &UserI
     let mut used = BTreeSet::new();
     let mut trees = std::collections::HashMap::new();
     for file in content::owned_files(&svc.db, id).await? {
-        if let Operator::User(c) = by
-            && guard_file_for(svc, Requester::User(c), &file.id, Capability::Download)
-                .await
-                .is_err()
-        {
-            summary.files_withheld += 1;
-            continue;
+        // Only what the operator could download, unstamped: a room that stamps their
+        // downloads keeps its files out of the archive (they download them, stamped).
+        if let Operator::User(c) = by {
+            let who = Requester::User(c);
+            let allowed = match guard_file_for(svc, who, &file.id, Capability::Download).await {
+                Ok(g) => crate::documents::refuse_unstamped_copy(svc, who, &g).await.is_ok(),
+                Err(_) => false,
+            };
+            if !allowed {
+                summary.files_withheld += 1;
+                continue;
+            }
         }
         let room = rooms::get_room(&svc.db, &file.room_id).await?;
         if !trees.contains_key(&room.id) {
@@ -328,13 +378,35 @@ pub async fn export<W: Write + Seek>(svc: &Service, by: Operator<'_>, id: &UserI
             .compression_method(zip::CompressionMethod::Stored)
             .large_file(size >= u64::from(u32::MAX));
         zip.start_file(path.as_str(), opts).map_err(zip_err)?;
+        let mut digest = <sha2::Sha256 as sha2::Digest>::new();
         if size > 0 {
             let mut stream = svc.blobs.get(&v.blob_key, None, v.encryption.as_ref(), size).await?;
             while let Some(piece) = stream.next().await {
-                zip.write_all(&piece.map_err(strongroom_store::StoreError::Io)?)
-                    .map_err(io_err)?;
+                let piece = piece.map_err(strongroom_store::StoreError::Io)?;
+                sha2::Digest::update(&mut digest, &piece);
+                zip.write_all(&piece).map_err(io_err)?;
             }
         }
+        // The bytes handed out are the ones stored, or the export fails (as a download does).
+        if hex::encode(sha2::Digest::finalize(digest)) != v.sha256 {
+            svc.audit(
+                by.event(AuditAction::IntegrityFailure)
+                    .target("file", &file.id)
+                    .details(serde_json::json!({"version": v.version, "via": "export"})),
+            )
+            .await?;
+            return Err(Error::Internal(format!(
+                "file {} failed its integrity check; the export stopped",
+                file.id
+            )));
+        }
+        // Each file leaves like a download, and counts as one (reports, alert rules).
+        svc.audit(
+            by.event(AuditAction::FileDownload)
+                .target("file", &file.id)
+                .details(serde_json::json!({"version": v.version, "size": v.size, "via": "export"})),
+        )
+        .await?;
         summary.files += 1;
         summary.bytes += size;
         listed.push(serde_json::json!({
@@ -382,6 +454,10 @@ mod tests {
         assert_eq!(archive_name(&mut used, "..", &[".".into()], ""), "files/_/_/_");
         assert_eq!(archive_name(&mut used, "R", &[], "notes"), "files/R/notes");
         assert_eq!(archive_name(&mut used, "R", &[], "notes"), "files/R/notes (2)");
+        assert_eq!(archive_name(&mut used, "R.x", &[], "notes"), "files/R.x/notes");
+        assert_eq!(archive_name(&mut used, "R.x", &[], "notes"), "files/R.x/notes (2)");
+        assert_eq!(archive_name(&mut used, "R", &[], ".env"), "files/R/.env");
+        assert_eq!(archive_name(&mut used, "R", &[], ".env"), "files/R/.env (2)");
     }
 
     #[test]

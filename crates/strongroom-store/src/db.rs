@@ -61,6 +61,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (14, "audit chain", include_str!("schema/0014_audit_chain.sql")),
     (15, "privacy", include_str!("schema/0015_privacy.sql")),
+    (16, "monitoring", include_str!("schema/0016_monitoring.sql")),
+    (
+        17,
+        "audit_module_index",
+        include_str!("schema/0017_audit_module_index.sql"),
+    ),
 ];
 
 /// What binaries from before the migrator read to learn the schema's version: this one is

@@ -51,6 +51,15 @@ pub async fn erase(
     let mut out = Erased::default();
     // Held for the change, and checked unchanged: an erasure decided on this person.
     crate::people::still_as_seen(c, person, None).await?;
+    // Their sessions and tokens first: a change they started and hold a session for (an
+    // upload, a new link) finishes before, and none starts after, so nothing of theirs is
+    // made while their files are handed over.
+    for sql in [
+        "DELETE FROM sessions WHERE user_id = $1",
+        "DELETE FROM api_tokens WHERE user_id = $1",
+    ] {
+        sqlx::query(sql).bind(id.clone()).execute(&mut *c.conn()).await?;
+    }
     let heir = match fate {
         FileFate::Transfer(to) => {
             if to.id == person.id {
@@ -108,14 +117,13 @@ pub async fn erase(
     let email = person.email.to_lowercase();
     for sql in [
         "DELETE FROM grants WHERE subject_kind = 'user' AND subject_id = $1",
-        "DELETE FROM sessions WHERE user_id = $1",
-        "DELETE FROM api_tokens WHERE user_id = $1",
         "DELETE FROM factor_challenges WHERE user_id = $1",
         "DELETE FROM backup_codes WHERE user_id = $1",
         "DELETE FROM password_resets WHERE user_id = $1",
         "DELETE FROM group_members WHERE user_id = $1",
         "DELETE FROM invitations WHERE invited_by = $1",
         "DELETE FROM usage_locks WHERE key = 'user:' || $1",
+        "DELETE FROM alert_state WHERE subject = $1",
     ] {
         sqlx::query(sql).bind(id.clone()).execute(&mut *c.conn()).await?;
     }

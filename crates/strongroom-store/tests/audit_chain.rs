@@ -362,3 +362,57 @@ async fn pruning_starts_the_chain_at_a_seal_and_it_still_verifies() {
         t.close().await;
     }
 }
+
+/// An event naming a person who no longer exists (built before their erasure committed,
+/// appended after it) is written without them: no id, name, e-mail, address or browser of
+/// theirs, as actor or as target; links, pseudonyms and other targets are kept as given.
+#[tokio::test]
+async fn an_event_about_an_erased_person_does_not_name_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for t in common::databases(dir.path(), "erased").await {
+        let db = &t.db;
+        let gone = strongroom_core::ids::UserId::generate().to_string();
+        let mut by_them = AuditEvent::new(AuditAction::FileDownload)
+            .target("file", "f1")
+            .from_origin(&RequestOrigin {
+                ip: Some("192.0.2.9".into()),
+                user_agent: Some("Mozilla/5.0".into()),
+                ..RequestOrigin::default()
+            });
+        by_them.actor_id = Some(gone.clone());
+        by_them.actor_email = Some("gone@example.org".into());
+        by_them.actor_name = Some("Gone Person".into());
+        record(db, &by_them, T0).await.unwrap();
+        let mut about_them = AuditEvent::new(AuditAction::UserUpdate).target("user", &gone);
+        about_them.actor_id = Some("link:abc".into());
+        record(db, &about_them, T0 + 1).await.unwrap();
+        let pseudonym = AuditEvent::new(AuditAction::UserErase).target("user", "erased-0123456789abcdef01234567");
+        record(db, &pseudonym, T0 + 2).await.unwrap();
+        let got = |seq: i64| {
+            let db = db.clone();
+            async move { row(&db, seq).await }
+        };
+        let first = got(1).await;
+        assert_eq!(
+            (
+                first.actor_id,
+                first.actor_name,
+                first.actor_email,
+                first.ip,
+                first.user_agent,
+                first.target_id
+            ),
+            (None, None, None, None, None, Some("f1".into())),
+            "{}",
+            t.name
+        );
+        let second = got(2).await;
+        assert_eq!((second.actor_id.as_deref(), second.target_id), (Some("link:abc"), None));
+        assert_eq!(
+            got(3).await.target_id.as_deref(),
+            Some("erased-0123456789abcdef01234567")
+        );
+        assert!(verify(db, &[]).await.unwrap().findings.is_empty(), "{}", t.name);
+        t.close().await;
+    }
+}

@@ -31,6 +31,9 @@ pub enum AuditCommand {
     PublicKey,
     /// Write events (oldest first) as CSV or JSON lines.
     Export(ExportArgs),
+    /// Hand the trail to a SIEM from where this export last stopped (JSON lines to stdout or
+    /// a file, RFC 5424 syslog over TCP or TLS); with --follow, as it grows.
+    Stream(crate::siem::StreamArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -107,6 +110,15 @@ pub async fn run(cfg: &Config, cmd: &AuditCommand) -> Result<(), String> {
             Ok(())
         }
         AuditCommand::Export(args) => export(&db, args).await,
+        AuditCommand::Stream(args) => {
+            crate::admin::audit(
+                &db,
+                AuditEvent::new(AuditAction::AuditExport)
+                    .details(serde_json::json!({"format": "siem", "to": args.to_display(), "name": args.name})),
+            )
+            .await?;
+            crate::siem::stream(&db, args).await
+        }
     }
 }
 

@@ -5,8 +5,10 @@
 mod admin;
 mod audit;
 mod encryption;
+mod gdpr;
 mod output;
 mod protect;
+mod siem;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -46,6 +48,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+    },
+    /// Data-subject rights (GDPR, HIPAA): export, freeze or erase a person's data.
+    Gdpr {
+        #[command(subcommand)]
+        command: gdpr::GdprCommand,
     },
     /// Encryption at rest: make a master key, see progress, encrypt or decrypt stored documents.
     Encryption {
@@ -122,6 +129,7 @@ fn main() -> ExitCode {
                 Command::Serve { .. } => strongroom_server::serve(cfg).await,
                 Command::Admin { command } => admin::run(&cfg, command).await,
                 Command::Audit { command } => audit::run(&cfg, command).await,
+                Command::Gdpr { command } => gdpr::run(&cfg, command).await,
                 Command::Encryption { command } => encryption::run(&cfg, command).await,
                 Command::Storage { command } => encryption::storage(&cfg, command).await,
                 Command::Protect(args) => protect::protect(args),

@@ -158,7 +158,7 @@ fn resolve(out: &Path, existing: Existing) -> Result<Dest, OutputError> {
 
 /// A device or FIFO is written through only if it is ours or root's (`/dev/null`, a tty,
 /// a FIFO we made): never one that another user placed where our output was to go.
-fn may_write_through(owner: u32, us: u32) -> bool {
+pub(crate) fn may_write_through(owner: u32, us: u32) -> bool {
     owner == us || owner == 0
 }
 

@@ -325,3 +325,169 @@ async fn the_trail_is_searchable_exportable_and_verifiable() {
         );
     }
 }
+
+/// The monitoring reports count what happened, on every backend: downloads per person and
+/// day, refused sign-ins per address, sharing changes, link uses, administrative actions;
+/// only for the audit module.
+#[tokio::test(flavor = "multi_thread")]
+async fn monitoring_reports_count_what_happened() {
+    // The UTC day, from the system's `date`, not from our own calendar code.
+    let today = String::from_utf8(
+        std::process::Command::new("date")
+            .args(["-u", "+%F"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    for backend in backends() {
+        let srv = Server::start(&backend);
+        let owner = srv.owner().await;
+        let r = owner
+            .post(
+                "/api/v1/users",
+                json!({"email": "una@example.org", "display_name": "Una User", "role": "user", "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let una = srv.login("una@example.org", PASSWORD).await;
+        let (room, root) = owner.room("Reports").await;
+        let f = owner
+            .json(
+                owner.upload(&root, "a.txt", b"hello".to_vec()).await,
+                StatusCode::CREATED,
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let body = json!({"kind": "user", "id": una.user_id, "access": "view_only"});
+        assert!(
+            owner
+                .put(&format!("/api/v1/rooms/{room}/members"), body)
+                .await
+                .status()
+                .is_success()
+        );
+        for s in [&una, &una, &una, &owner] {
+            assert_eq!(
+                s.get(&format!("/api/v1/files/{f}/content")).await.status(),
+                StatusCode::OK
+            );
+        }
+        for _ in 0..2 {
+            let r = client()
+                .post(srv.url("/api/v1/auth/login"))
+                .json(&json!({"email": "una@example.org", "password": "wrong password here"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        }
+        let link = owner
+            .json(
+                owner
+                    .post(&format!("/api/v1/files/{f}/links"), json!({"access": "view_only"}))
+                    .await,
+                StatusCode::CREATED,
+            )
+            .await;
+        let token = link["token"].as_str().unwrap();
+        let link_actor = format!("link:{}", link["id"].as_str().unwrap());
+        assert_eq!(
+            client()
+                .get(srv.url(&format!("/api/v1/links/{token}")))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
+
+        let report = |name: &'static str| {
+            let owner = owner.clone();
+            async move {
+                owner
+                    .json(
+                        owner.get(&format!("/api/v1/audit/reports/{name}")).await,
+                        StatusCode::OK,
+                    )
+                    .await
+            }
+        };
+        let strip = |v: Value| -> Vec<Value> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let mut r = r.clone();
+                    let o = r.as_object_mut().unwrap();
+                    assert!(
+                        o.remove("first_at").unwrap().as_i64().unwrap()
+                            <= o.remove("last_at").unwrap().as_i64().unwrap()
+                    );
+                    r
+                })
+                .collect()
+        };
+        assert_eq!(
+            strip(report("downloads").await),
+            vec![
+                json!({"day": today, "actor_id": una.user_id, "actor_name": "Una User", "count": 3}),
+                json!({"day": today, "actor_id": owner.user_id, "actor_name": "Olivia Owner", "count": 1}),
+            ],
+            "{}",
+            backend.name
+        );
+        assert_eq!(
+            strip(report("failed_sign_ins").await),
+            vec![json!({"ip": "127.0.0.1", "count": 2})]
+        );
+        let sharing = strip(report("sharing").await);
+        for want in [
+            json!({"actor_id": owner.user_id, "actor_name": "Olivia Owner", "action": "grant.set", "count": 1}),
+            json!({"actor_id": owner.user_id, "actor_name": "Olivia Owner", "action": "link.create", "count": 1}),
+        ] {
+            assert!(sharing.contains(&want), "{want} not in {sharing:?}");
+        }
+        assert_eq!(sharing.len(), 2, "{sharing:?}");
+        let uses = strip(report("link_uses").await);
+        assert_eq!(uses.len(), 1, "{uses:?}");
+        assert_eq!(
+            (
+                uses[0]["actor_id"].as_str(),
+                uses[0]["action"].as_str(),
+                uses[0]["count"].as_i64()
+            ),
+            (Some(link_actor.as_str()), Some("link.open"), Some(1))
+        );
+        let admin = strip(report("admin_actions").await);
+        assert!(
+            admin.contains(
+                &json!({"actor_id": owner.user_id, "actor_name": "Olivia Owner", "action": "user.create", "count": 1})
+            ),
+            "{admin:?}"
+        );
+        assert!(
+            admin
+                .iter()
+                .all(|r| r["action"] != "file.download" && r["action"] != "auth.login"),
+            "{admin:?}"
+        );
+        // A period before all of it is empty; a period that ends before it starts is refused.
+        let early = owner.get("/api/v1/audit/reports/downloads?from=0&to=1000").await;
+        assert_eq!(owner.json(early, StatusCode::OK).await, json!([]));
+        let r = owner.get("/api/v1/audit/reports/downloads?from=2000&to=1000").await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            owner.get("/api/v1/audit/reports/everything").await.status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            una.get("/api/v1/audit/reports/downloads").await.status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+}

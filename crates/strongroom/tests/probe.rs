@@ -106,7 +106,8 @@ fn fill(template: &str, ids: &Ids, person: &str, link_token: &str) -> String {
     out = out
         .replace("{user_id}", person)
         .replace("{subject}", person)
-        .replace("{kind}", "user");
+        .replace("{kind}", "user")
+        .replace("{report}", "downloads");
     out = out
         .replace("{version}", "1")
         .replace("{link_id}", &ids.link_id)

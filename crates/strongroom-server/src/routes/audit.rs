@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::Deserialize;
 use strongroom_service::audit::{self as service, AuditSettings, ExportFormat};
+use strongroom_service::monitoring::{self, AlertRules, Per, RuleOutcome};
+use strongroom_store::audit::report::{Report, ReportRow};
 use strongroom_store::audit::seal::Seal;
 use strongroom_store::audit::{AuditEntry, AuditFilter};
 use utoipa_axum::router::OpenApiRouter;
@@ -21,6 +23,8 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(export))
         .routes(routes!(chain))
         .routes(routes!(get_settings, set_settings))
+        .routes(routes!(report))
+        .routes(routes!(get_alerts, set_alerts))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -228,4 +232,92 @@ async fn set_settings(
     Ok(Json(
         service::set_audit_settings(&st, (&caller).into(), settings).await?,
     ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// From this time on (ms since the epoch); default: 30 days before `to`.
+    #[param(minimum = 0)]
+    from: Option<i64>,
+    /// Before this time (ms since the epoch); default: now.
+    #[param(minimum = 1)]
+    to: Option<i64>,
+    /// At most this many lines (1 to 10,000; default 1,000), largest counts first.
+    #[param(minimum = 1, maximum = 10000)]
+    limit: Option<i64>,
+}
+
+/// A monitoring report (the audit module), counted over the trail, largest counts first:
+/// `downloads` (successful downloads per person or link and UTC day), `failed_sign_ins`
+/// (refused sign-ins per client address), `sharing` (grants set or removed, links made or
+/// revoked, room restrictions changed: per person and action), `link_uses` (what link holders
+/// did, per link and action), `admin_actions` (per person and action). The events behind a
+/// line: `GET /api/v1/audit` with the same filters.
+#[utoipa::path(get, path = "/api/v1/audit/reports/{report}", params(("report" = Report, Path), ReportQuery),
+    responses((status = 200, body = Vec<ReportRow>), (status = 400, description = "`from` is not before `to`"), (status = 403)))]
+async fn report(
+    State(st): State<Shared>,
+    caller: Caller,
+    crate::extract::Path(which): crate::extract::Path<Report>,
+    Query(q): Query<ReportQuery>,
+) -> ApiResult<Json<Vec<ReportRow>>> {
+    let to = q.to.unwrap_or_else(|| st.now() + 1);
+    let from = q.from.unwrap_or(to.saturating_sub(30 * 86_400_000));
+    let limit = q.limit.unwrap_or(1000);
+    if !(1..=monitoring::MAX_REPORT).contains(&limit) {
+        return Err(strongroom_service::Error::invalid("limit must be 1 to 10000").into());
+    }
+    Ok(Json(monitoring::report(&st, &caller, which, from, to, limit).await?))
+}
+
+/// The alert rules (the audit module may read them).
+#[utoipa::path(get, path = "/api/v1/settings/alerts", responses((status = 200, body = AlertRules), (status = 403)))]
+async fn get_alerts(State(st): State<Shared>, caller: Caller) -> ApiResult<Json<AlertRules>> {
+    Ok(Json(monitoring::read_alert_rules(&st, &caller).await?))
+}
+
+/// Replaces the alert rules (administrators of the audit trail and of the settings both).
+/// Each rule counts the events of its actions (and outcome) per person or per client address
+/// over its window; more than its threshold fires it: an `audit.alert` event, and a mail to
+/// each address of `notify` (when mail is set up). It fires again for the same person or
+/// address only once its window has passed. Rules are checked every
+/// `[audit] alert_interval_secs` seconds.
+#[utoipa::path(put, path = "/api/v1/settings/alerts", request_body = AlertRulesBody,
+    responses((status = 200, body = AlertRules), (status = 400), (status = 403)))]
+async fn set_alerts(
+    State(st): State<Shared>,
+    caller: Caller,
+    Json(req): Json<serde_json::Value>,
+) -> ApiResult<Json<AlertRules>> {
+    let rules = super::settings::setting_body(req, "alert rules")?;
+    Ok(Json(monitoring::set_alert_rules(&st, (&caller).into(), rules).await?))
+}
+
+/// The alert rules as `PUT /api/v1/settings/alerts` takes them: `AlertRules` with the limits
+/// the service checks written into the schema.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // only describes the request body in the OpenAPI document
+pub(crate) struct AlertRulesBody {
+    #[schema(max_items = 50)]
+    rules: Vec<AlertRuleBody>,
+}
+
+/// One alert rule (see `AlertRule`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // only describes the request body in the OpenAPI document
+pub(crate) struct AlertRuleBody {
+    #[schema(value_type = crate::openapi::Name)]
+    name: String,
+    #[schema(min_items = 1, max_items = 50, value_type = Vec<crate::openapi::ActionName>)]
+    actions: Vec<String>,
+    #[schema(required = false)]
+    outcome: Option<RuleOutcome>,
+    per: Per,
+    #[schema(minimum = 1, maximum = 1000000)]
+    threshold: u32,
+    #[schema(minimum = 1, maximum = 10080)]
+    window_minutes: u32,
+    #[schema(max_items = 20, value_type = Vec<crate::openapi::Email>, required = false)]
+    notify: Vec<String>,
 }

@@ -11,6 +11,7 @@ pub mod invitations;
 pub mod links;
 pub mod passkeys;
 pub mod people;
+pub mod privacy;
 pub mod rooms;
 pub mod second_factor;
 pub mod settings;

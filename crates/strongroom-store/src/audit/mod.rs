@@ -10,7 +10,9 @@
 pub mod chain;
 pub mod erase;
 pub mod query;
+pub mod report;
 pub mod seal;
+pub mod siem;
 pub mod verify;
 
 use crate::db::Db;
@@ -203,10 +205,37 @@ pub(crate) async fn append(conn: &mut AnyConnection, events: &[&AuditEvent], now
     let (first, mut prev) = claim(conn, events.len() as i64).await?;
     for (seq, e) in (first..).zip(events) {
         let mut row = StoredEvent::new(e, now);
+        forget_the_erased(conn, &mut row).await?;
         prev = row.link(seq, &prev);
         insert(conn, &row).await?;
     }
     set_head_hash(conn, &prev).await
+}
+
+/// An event built from what was read before a person's erasure committed, and appended after
+/// it (a download that started just before), would name them again: under the chain's lock,
+/// which the erasure held too, an actor or target person who no longer exists is left out
+/// (their id, name, e-mail, and for an actor the address and browser).
+async fn forget_the_erased(conn: &mut AnyConnection, row: &mut StoredEvent) -> Result<()> {
+    let gone = async |conn: &mut AnyConnection, id: &Option<String>| -> Result<bool> {
+        // People's ids are UUIDs; a link (`link:ID`) or a pseudonym is no person.
+        let Some(id) = id.as_deref().filter(|i| strongroom_core::ids::UserId::parse(i).is_ok()) else {
+            return Ok(false);
+        };
+        Ok(sqlx::query("SELECT 1 AS one FROM users WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_none())
+    };
+    if gone(conn, &row.actor_id).await? {
+        (row.actor_id, row.actor_name, row.actor_email) = (None, None, None);
+        (row.ip, row.user_agent) = (None, None);
+    }
+    if row.target_kind.as_deref() == Some("user") && gone(conn, &row.target_id).await? {
+        (row.target_id, row.target_name, row.target_path) = (None, None, None);
+    }
+    Ok(())
 }
 
 async fn insert(conn: &mut AnyConnection, r: &StoredEvent) -> Result<()> {
