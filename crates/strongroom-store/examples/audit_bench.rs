@@ -1733,12 +1733,12 @@ fn experiment_ddl(name: &str, backend: Backend) -> Vec<String> {
     let (news, olds) = (news.join(", "), olds.join(", "));
     match (name, backend) {
         ("module", _) => vec!["CREATE INDEX IF NOT EXISTS audit_events_module ON audit_events (module, seq)".into()],
-        ("actor_action", _) => vec![
-            "CREATE INDEX IF NOT EXISTS audit_events_actor_action ON audit_events (actor_id, action, seq)".into(),
-        ],
-        ("action_outcome", _) => vec![
-            "CREATE INDEX IF NOT EXISTS audit_events_action_outcome ON audit_events (action, outcome, seq)".into(),
-        ],
+        ("actor_action", _) => {
+            vec!["CREATE INDEX IF NOT EXISTS audit_events_actor_action ON audit_events (actor_id, action, seq)".into()]
+        }
+        ("action_outcome", _) => {
+            vec!["CREATE INDEX IF NOT EXISTS audit_events_action_outcome ON audit_events (action, outcome, seq)".into()]
+        }
         // A query shape only: see `seq_bounds`.
         ("dates", _) => vec![],
         ("text", Backend::Postgres) => vec![
@@ -1952,14 +1952,14 @@ async fn seq_bounds(db: &Db, f: &AuditFilter) -> Option<(i64, i64)> {
         None => 0,
     };
     let hi = match f.to {
-        Some(to) => sqlx::query(
-            "SELECT MAX(seq) FROM audit_events WHERE at = (SELECT MAX(at) FROM audit_events WHERE at < $1)",
-        )
-        .bind(to)
-        .fetch_one(&db.read)
-        .await
-        .expect("bound")
-        .get::<Option<i64>, _>(0)?,
+        Some(to) => {
+            sqlx::query("SELECT MAX(seq) FROM audit_events WHERE at = (SELECT MAX(at) FROM audit_events WHERE at < $1)")
+                .bind(to)
+                .fetch_one(&db.read)
+                .await
+                .expect("bound")
+                .get::<Option<i64>, _>(0)?
+        }
         None => i64::MAX,
     };
     Some((lo, hi))
@@ -2208,7 +2208,11 @@ async fn main() {
         }
     }
 
-    let names: Vec<&str> = a.experiment.as_deref().map(|x| x.split(',').collect()).unwrap_or_default();
+    let names: Vec<&str> = a
+        .experiment
+        .as_deref()
+        .map(|x| x.split(',').collect())
+        .unwrap_or_default();
     for x in &names {
         println!("### Experiment `{x}` (built by hand on this database)\n");
         apply_experiment(&db, x, &a.url).await;

@@ -254,8 +254,8 @@ pub struct ReportQuery {
 /// revoked, room restrictions changed: per person and action), `link_uses` (what link holders
 /// did, per link and action), `admin_actions` (per person and action). The events behind a
 /// line: `GET /api/v1/audit` with the same filters.
-#[utoipa::path(get, path = "/api/v1/audit/reports/{report}", params(("report" = Report, Path), ReportQuery),
-    responses((status = 200, body = Vec<ReportRow>), (status = 400, description = "`from` is not before `to`"), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/audit/reports/{report}", params(("report" = inline(Report), Path), ReportQuery),
+    responses((status = 200, body = Vec<ReportRow>), (status = 403)))]
 async fn report(
     State(st): State<Shared>,
     caller: Caller,
@@ -296,7 +296,8 @@ async fn set_alerts(
 
 /// The alert rules as `PUT /api/v1/settings/alerts` takes them: `AlertRules` with the limits
 /// the service checks written into the schema.
-#[derive(utoipa::ToSchema)]
+#[derive(utoipa::ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // only describes the request body in the OpenAPI document
 pub(crate) struct AlertRulesBody {
     #[schema(max_items = 50)]
@@ -304,7 +305,8 @@ pub(crate) struct AlertRulesBody {
 }
 
 /// One alert rule (see `AlertRule`).
-#[derive(utoipa::ToSchema)]
+#[derive(utoipa::ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // only describes the request body in the OpenAPI document
 pub(crate) struct AlertRuleBody {
     #[schema(value_type = crate::openapi::Name)]

@@ -74,7 +74,7 @@ async fn update_folder(
 }
 
 /// Moves a folder (and everything in it) to the room's trash.
-#[utoipa::path(post, path = "/api/v1/folders/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Folder)))]
+#[utoipa::path(post, path = "/api/v1/folders/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = Folder), (status = 409, description = "already in the trash (`conflict`)")))]
 async fn trash_folder(State(st): State<Shared>, caller: Caller, Path(id): Path<FolderId>) -> ApiResult<Json<Folder>> {
     Ok(Json(
         service::folders::set_folder_trashed(&st, &caller, &id, true).await?,

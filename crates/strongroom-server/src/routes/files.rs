@@ -334,7 +334,7 @@ pub(crate) fn content_disposition(name: &str) -> String {
 
 /// Downloads the current version. Supports `Range`, `If-None-Match` and `If-Range`.
 #[utoipa::path(get, path = "/api/v1/files/{id}/content", params(("id" = crate::openapi::Id, Path)),
-    responses((status = 200, content_type = "application/octet-stream"), (status = 206), (status = 304), (status = 416)))]
+    responses((status = 200, description = "the file's bytes, as its stored content type", content_type = "*/*"), (status = 206), (status = 304), (status = 416)))]
 async fn download(
     State(st): State<Shared>,
     caller: Caller,
@@ -346,7 +346,7 @@ async fn download(
 
 /// Downloads one version.
 #[utoipa::path(get, path = "/api/v1/files/{id}/versions/{version}/content", params(("id" = crate::openapi::Id, Path), ("version" = i64, Path)),
-    responses((status = 200, content_type = "application/octet-stream"), (status = 206), (status = 404)))]
+    responses((status = 200, description = "the version's bytes, as its stored content type", content_type = "*/*"), (status = 206), (status = 404)))]
 async fn download_version(
     State(st): State<Shared>,
     caller: Caller,
@@ -400,7 +400,7 @@ async fn copy_file(
     Ok((StatusCode::CREATED, Json(f)))
 }
 
-#[utoipa::path(post, path = "/api/v1/files/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FileInfo)))]
+#[utoipa::path(post, path = "/api/v1/files/{id}/trash", params(("id" = crate::openapi::Id, Path)), responses((status = 200, body = FileInfo), (status = 409, description = "already in the trash (`conflict`)")))]
 async fn trash_file(State(st): State<Shared>, caller: Caller, Path(id): Path<FileId>) -> ApiResult<Json<FileInfo>> {
     Ok(Json(service::set_file_trashed(&st, &caller, &id, true).await?))
 }

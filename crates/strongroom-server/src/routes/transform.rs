@@ -126,6 +126,7 @@ fn delivered(d: Delivered) -> Response {
 /// ODF (.odt/.ods/.odp) or PDF AES-256; the format is read from the content.
 #[utoipa::path(post, path = "/api/v1/files/{id}/protect", params(("id" = crate::openapi::Id, Path)), request_body = ProtectRequest,
     responses((status = 200, description = "the protected document", content_type = "application/octet-stream"),
+        (status = 415, description = "not an Office, ODF or PDF document (`unsupported_format`)"),
         (status = 201, body = FileInfo, description = "stored as a new version"),
         (status = 400, body = crate::error::ErrorBody, description = "a password breaks the password rules (code `invalid_password`, see docs/protect.md)"),
         (status = 409), (status = 415)))]
