@@ -798,24 +798,7 @@ fn expand_template(template: &str, file: &str, date: &str) -> String {
 
 /// Today's date (UTC) as YYYY-MM-DD, from the project's one clock.
 fn today(clock: &dyn strongroom_core::Clock) -> String {
-    let days = clock.now_ms().div_euclid(86_400_000);
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (the classic era-based method:
-/// 400-year eras of 146,097 days, years starting in March so leap days come last).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, u32::try_from(m).unwrap_or(1), u32::try_from(d).unwrap_or(1))
+    strongroom_core::clock::utc_date(clock.now_ms())
 }
 
 #[cfg(test)]
@@ -824,10 +807,6 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(20_819), (2027, 1, 1));
         assert_eq!(
             today(&strongroom_core::clock::ManualClock::new(951_782_400_000)),
             "2000-02-29"

@@ -50,20 +50,6 @@ pub struct ReportRow {
 
 const DAY_MS: i64 = 86_400_000;
 
-/// The civil date of a day number since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn date_of(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 fn names(actions: &[AuditAction]) -> Vec<String> {
     actions.iter().map(|a| a.name().to_string()).collect()
 }
@@ -145,7 +131,7 @@ pub async fn run(db: &Db, report: Report, from: i64, to: i64, limit: i64) -> Res
         .map(|r| {
             Ok(ReportRow {
                 day: if group.contains(&"day") {
-                    Some(date_of(r.try_get::<i64, _>("day")?))
+                    Some(strongroom_core::clock::utc_date(r.try_get::<i64, _>("day")? * DAY_MS))
                 } else {
                     None
                 },
@@ -249,25 +235,4 @@ pub async fn forget_alerts(db: &Db, before: i64) -> Result<u64> {
         .execute(&db.pool)
         .await?
         .rows_affected())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::date_of;
-
-    #[test]
-    fn day_numbers_are_civil_dates() {
-        // Written out from the calendar, not computed.
-        for (days, date) in [
-            (0, "1970-01-01"),
-            (59, "1970-03-01"),
-            (10_956, "1999-12-31"),
-            (11_016, "2000-02-29"),
-            (19_782, "2024-02-29"),
-            (20_795, "2026-12-08"),
-            (-1, "1969-12-31"),
-        ] {
-            assert_eq!(date_of(days), date, "day {days}");
-        }
-    }
 }
