@@ -6,98 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod smtp;
 
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use smtp::*;
 use std::time::Duration;
-
-/// An SMTP server on a free loopback port, delivering into `DIR/new`.
-struct Smtp {
-    child: std::process::Child,
-    port: u16,
-    maildir: PathBuf,
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn smtp(dir: &Path) -> Option<Smtp> {
-    let probe = std::process::Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .status();
-    if !probe.is_ok_and(|s| s.success()) {
-        assert!(
-            std::env::var("STRONGROOM_REQUIRE_ORACLES").as_deref() != Ok("1"),
-            "aiosmtpd is missing (pip install aiosmtpd) but STRONGROOM_REQUIRE_ORACLES=1"
-        );
-        eprintln!("SKIP: aiosmtpd is not installed");
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let maildir = dir.join("mail");
-    let mut child = std::process::Command::new("python3")
-        .args([
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{port}"),
-            "-c",
-            "aiosmtpd.handlers.Mailbox",
-        ])
-        .arg(&maildir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Some(Smtp { child, port, maildir });
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("aiosmtpd did not start on port {port}");
-}
-
-impl Smtp {
-    /// The messages delivered so far, oldest first.
-    fn messages(&self) -> Vec<String> {
-        let mut files: Vec<_> = std::fs::read_dir(self.maildir.join("new"))
-            .map(|rd| rd.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
-        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-        files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
-    }
-
-    /// Waits (at most 10 s) until `n` messages were delivered.
-    async fn wait_for(&self, n: usize) -> Vec<String> {
-        for _ in 0..200 {
-            let m = self.messages();
-            if m.len() >= n {
-                return m;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("{n} messages expected, {} delivered", self.messages().len());
-    }
-}
-
-/// A mail's body with quoted-printable soft line breaks undone.
-fn unfolded(mail: &str) -> String {
-    mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
-}
 
 /// The link secret (starting with `prefix`) in a mail.
 fn token_in(mail: &str, prefix: &str) -> String {
@@ -111,17 +26,6 @@ fn token_in(mail: &str, prefix: &str) -> String {
     t
 }
 
-async fn post(srv: &Server, path: &str, body: Value, ua: &str) -> reqwest::Response {
-    client()
-        .post(srv.url(path))
-        .header("user-agent", ua)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
 const EDGE: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -342,13 +246,6 @@ async fn password_reset_and_new_device_mail() {
         )
         .await;
     assert_eq!(v.as_array().unwrap().len(), 1);
-}
-
-/// Mail to 127.0.0.1 without TLS (aiosmtpd), as the Owner sets it.
-async fn mail_on(owner: &Session, mail: &Smtp) {
-    let set =
-        json!({"host": "127.0.0.1", "port": mail.port, "security": "none", "from": "Strongroom <noreply@example.org>"});
-    assert_eq!(owner.put("/api/v1/settings/mail", set).await.status(), StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -746,118 +643,4 @@ async fn invitations_and_self_sign_up() {
             .await;
         assert!(!v.as_array().unwrap().is_empty(), "{action}");
     }
-}
-
-/// An alert rule (more than 3 downloads by one person in 10 minutes) mails the officer once
-/// a window and writes an `audit.alert` event; a frozen person gets no mail, not even a
-/// password reset.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn alert_rules_mail_the_officer_and_frozen_people_get_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(mail) = smtp(dir.path()).await else { return };
-    let srv = Server::start_with(
-        &backends().remove(0),
-        Options {
-            extra_toml: "[audit]\nalert_interval_secs = 1\n".into(),
-            args: vec![],
-        },
-    );
-    let owner = srv.owner().await;
-    mail_on(&owner, &mail).await;
-    // Alerts are mailed to people of the audit module only.
-    let officer =
-        json!({"email": "officer@clinic.example", "role": "admin", "admin_modules": ["audit"], "password": PASSWORD});
-    assert_eq!(owner.post("/api/v1/users", officer).await.status(), StatusCode::CREATED);
-    let outside = json!({"rules": [{"name": "x", "actions": ["file.download"], "per": "actor", "threshold": 3,
-        "window_minutes": 10, "notify": ["someone@elsewhere.example"]}]});
-    let r = owner.put("/api/v1/settings/alerts", outside).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("not an active person of the audit module")
-    );
-    let rules = json!({"rules": [{
-        "name": "Bulk downloads", "actions": ["file.download"], "outcome": "success", "per": "actor",
-        "threshold": 3, "window_minutes": 10, "notify": ["Officer@Clinic.Example"],
-    }]});
-    let set = owner
-        .json(owner.put("/api/v1/settings/alerts", rules).await, StatusCode::OK)
-        .await;
-    assert_eq!(set["rules"][0]["notify"], json!(["officer@clinic.example"]));
-    for bad in [
-        json!({"rules": [{"name": "x", "actions": ["file.downloads"], "per": "actor", "threshold": 3, "window_minutes": 10}]}),
-        json!({"rules": [{"name": "x", "actions": ["file.download"], "per": "actor", "threshold": 0, "window_minutes": 10}]}),
-        json!({"rules": [{"name": "x", "actions": ["file.download"], "per": "room", "threshold": 3, "window_minutes": 10}]}),
-        json!({"rules": [{"name": "x", "actions": ["file.download"], "per": "actor", "threshold": 3, "window_minutes": 10, "mail": []}]}),
-    ] {
-        let r = owner.put("/api/v1/settings/alerts", bad.clone()).await;
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
-    }
-    let u = srv.user(&owner, "dana@clinic.example", "user").await;
-    let (_, root) = u.room("Records").await;
-    let f = u
-        .json(
-            u.upload(&root, "chart.pdf", b"%PDF-1.4 chart".to_vec()).await,
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    // Three downloads are the threshold, not over it: nothing fires.
-    for _ in 0..3 {
-        assert_eq!(
-            u.get(&format!("/api/v1/files/{f}/content")).await.status(),
-            StatusCode::OK
-        );
-    }
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(mail.messages().len(), 0);
-    // The fourth and fifth: one alert, one mail.
-    for _ in 0..2 {
-        assert_eq!(
-            u.get(&format!("/api/v1/files/{f}/content")).await.status(),
-            StatusCode::OK
-        );
-    }
-    let got = mail.wait_for(1).await;
-    let text = unfolded(&got[0]);
-    assert!(text.contains("Subject: Strongroom alert: Bulk downloads"), "{text}");
-    assert!(
-        text.contains("dana@clinic.example") && text.contains("threshold of 3"),
-        "{text}"
-    );
-    assert!(text.to_lowercase().contains("to: officer@clinic.example"), "{text}");
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(mail.messages().len(), 1, "fired again within its window");
-    let alerts = owner
-        .json(owner.get("/api/v1/audit?action=audit.alert").await, StatusCode::OK)
-        .await;
-    let a = &alerts.as_array().unwrap()[..];
-    assert_eq!(a.len(), 1, "{alerts}");
-    assert_eq!(
-        (a[0]["target_id"].as_str(), a[0]["details"]["notify"].as_i64()),
-        (Some(u.user_id.as_str()), Some(1)),
-        "{alerts}"
-    );
-    // Checked after the fourth download or after the fifth.
-    assert!(matches!(a[0]["details"]["count"].as_i64(), Some(4 | 5)), "{alerts}");
-
-    // Frozen: a password reset for them mails nothing (and answers as for anyone).
-    let r = owner
-        .post(&format!("/api/v1/users/{}/freeze", u.user_id), json!({}))
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let r = post(
-        &srv,
-        "/api/v1/auth/password-reset",
-        json!({"email": "dana@clinic.example"}),
-        FIREFOX,
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::ACCEPTED);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(mail.messages().len(), 1, "a frozen person was mailed");
 }
