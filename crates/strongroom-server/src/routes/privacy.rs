@@ -42,7 +42,10 @@ fn spool_err(e: std::io::Error) -> ApiError {
 async fn export(State(st): State<Shared>, caller: Caller, Path(id): Path<UserId>) -> ApiResult<Response> {
     let file = tempfile::tempfile().map_err(spool_err)?;
     let mut out = std::io::BufWriter::new(file);
-    service::export(&st, (&caller).into(), &id, &mut out).await?;
+    // The archive is written with blocking file I/O: off the async workers, so a large
+    // export does not hold one of them.
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::block_in_place(|| handle.block_on(service::export(&st, (&caller).into(), &id, &mut out)))?;
     let mut file = out.into_inner().map_err(|e| spool_err(e.into_error()))?;
     file.flush().map_err(spool_err)?;
     file.rewind().map_err(spool_err)?;
