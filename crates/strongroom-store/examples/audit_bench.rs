@@ -17,10 +17,11 @@
 //! `--experiment` (on a loaded database, with --reuse) adds by hand what would fix a query
 //! kind that misses its target, then measures again: `module` an index on (module, seq);
 //! `actor_action` an index on (actor_id, action, seq); `action_outcome` one on (action,
-//! outcome, seq); `dates` date ranges turned into a range
-//! of places (valid where time only grows along the chain, as here: see RESULTS.md); `text` a
-//! trigram index for the free text (PostgreSQL: pg_trgm GIN over the searched columns; SQLite:
-//! an FTS5 trigram table kept by triggers) and the query shape that uses it.
+//! outcome, seq); `dates` date ranges turned into a range of places (valid where time only
+//! grows along the chain, as here: see bench/audit/RESULTS.md); `text` a trigram index for
+//! the free text (PostgreSQL: pg_trgm GIN over the searched columns; SQLite: an FTS5 trigram
+//! table kept by triggers) and the query shape that uses it. Experiments change the database
+//! they are given: use them on a copy made for the purpose (`KEEP=1 bench/audit/run.sh`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // benchmark code
 
 use rand::rngs::StdRng;
@@ -791,7 +792,8 @@ impl World {
                     _ => {}
                 }
                 name.push('.');
-                name.push_str(*pick(&mut rng, EXTS));
+                let ext = *pick(&mut rng, EXTS);
+                name.push_str(ext);
                 Target {
                     kind: "file",
                     id: uuid7(&mut rng, t0),
@@ -1400,12 +1402,15 @@ fn ms(v: f64) -> String {
     }
 }
 
+/// Makes one random filter of a kind.
+type MakeFilter = Box<dyn Fn(&World, &mut StdRng, &Span) -> AuditFilter>;
+
 /// A kind of search, making a random filter each time.
 struct Case {
     name: &'static str,
     /// Pages followed through the cursor (1: the first page only).
     pages: usize,
-    make: Box<dyn Fn(&World, &mut StdRng, &Span) -> AuditFilter>,
+    make: MakeFilter,
 }
 
 struct Span {
@@ -2308,6 +2313,8 @@ async fn main() {
     println!("| query | runs | rows/page | p50 ms | p95 ms | max ms | p95 < 100 ms |");
     println!("|---|---:|---:|---:|---:|---:|---|");
     let mut plans = Vec::new();
+    // The slowest searches of each kind, with their filters: what a miss is made of.
+    let mut slowest: Vec<(&str, Vec<(f64, String)>)> = Vec::new();
     for case in cases() {
         if let Some(only) = &a.only
             && !only.iter().any(|o| case.name.contains(o.as_str()))
@@ -2321,6 +2328,7 @@ async fn main() {
         let started = Instant::now();
         let mut runs = 0;
         let mut sample = None;
+        let mut slow: Vec<(f64, String)> = Vec::new();
         while runs < a.runs && (started.elapsed() < a.cap || runs < 3) {
             let mut f = (case.make)(world, &mut rng, &span);
             sample.get_or_insert_with(|| f.clone());
@@ -2331,8 +2339,13 @@ async fn main() {
                 } else {
                     audit::query::search(&db, &f, a.page).await.expect("search")
                 };
+                let took = t.elapsed();
                 let st = if p == 0 { &mut first } else { &mut later };
-                st.add(t.elapsed());
+                st.add(took);
+                slow.push((
+                    took.as_secs_f64() * 1000.0,
+                    format!("{} (page {})", describe(&f), p + 1),
+                ));
                 rows += got.len();
                 pages += 1;
                 match got.last() {
@@ -2343,6 +2356,11 @@ async fn main() {
             runs += 1;
         }
         let capped = if runs < a.runs { " (time cap)" } else { "" };
+        slow.sort_by(|x, y| y.0.total_cmp(&x.0));
+        slow.truncate(3);
+        if slow.first().is_some_and(|s| s.0 >= 100.0) {
+            slowest.push((case.name, slow));
+        }
         let row = |name: String, st: &Stats| {
             println!(
                 "| {name} | {}{capped} | {:.0} | {} | {} | {} | {} |",
@@ -2378,6 +2396,14 @@ async fn main() {
         }
     }
     println!();
+    if !slowest.is_empty() {
+        println!("Slowest searches of the kinds with one of 100 ms or more:\n");
+        for (name, slow) in &slowest {
+            let list: Vec<String> = slow.iter().map(|(t, f)| format!("{} ms `{f}`", ms(*t))).collect();
+            println!("- {name}: {}", list.join("; "));
+        }
+        println!();
+    }
     if a.explain {
         println!("### Plans (one sample filter per query)\n");
         for (name, f, plan) in plans {
