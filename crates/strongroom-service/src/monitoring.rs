@@ -346,7 +346,8 @@ mod tests {
         ok.validate().unwrap();
         assert_eq!(ok.rules[0].name, "Bulk downloads");
         assert_eq!(ok.rules[0].notify, ["officer@clinic.example"]);
-        let bad: Vec<(fn(&mut AlertRule), &str)> = vec![
+        type Spoil = fn(&mut AlertRule);
+        let bad: Vec<(Spoil, &str)> = vec![
             (|r| r.name = "  ".into(), "must not be empty"),
             (|r| r.actions = vec![], "1 to 50 actions"),
             (|r| r.actions = vec!["file.downloads".into()], "is no audit action"),

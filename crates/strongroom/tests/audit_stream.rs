@@ -28,7 +28,7 @@ impl Drop for Receiver {
 }
 
 /// The test collector (`tests/oracle/syslog_receiver.py`), if its parser is installed.
-fn receiver(dir: &Path, name: &str, tls: Option<(&Path, &Path)>) -> Option<Receiver> {
+async fn receiver(dir: &Path, name: &str, tls: Option<(&Path, &Path)>) -> Option<Receiver> {
     let have = Command::new("python3")
         .args(["-c", "import syslog_rfc5424_parser"])
         .status()
@@ -53,23 +53,25 @@ fn receiver(dir: &Path, name: &str, tls: Option<(&Path, &Path)>) -> Option<Recei
     if let Some((cert, key)) = tls {
         cmd.arg("--cert").arg(cert).arg("--key").arg(key);
     }
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
+    // Held by a Receiver at once, so that it is killed and waited for however the test ends.
+    let mut r = Receiver {
+        child: cmd.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap(),
+        port: 0,
+        out,
+    };
     for _ in 0..200 {
         if let Ok(p) = std::fs::read_to_string(&port_file) {
-            return Some(Receiver {
-                child,
-                port: p.trim().parse().unwrap(),
-                out,
-            });
+            r.port = p.trim().parse().unwrap();
+            return Some(r);
         }
-        std::thread::sleep(Duration::from_millis(25));
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("the syslog receiver did not start");
 }
 
 impl Receiver {
     /// The messages received, once at least `n` arrived (or after 10 s).
-    fn messages(&self, n: usize) -> Vec<Value> {
+    async fn messages(&self, n: usize) -> Vec<Value> {
         let mut got = vec![];
         for _ in 0..400 {
             got = std::fs::read_to_string(&self.out)
@@ -80,7 +82,7 @@ impl Receiver {
             if got.len() >= n {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(25));
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
         got
     }
@@ -169,7 +171,7 @@ async fn the_trail_streams_to_a_file_and_to_syslog_collectors() {
     assert_eq!(actions, ["audit.export", "room.create", "audit.export"]);
 
     // RFC 5424 over TCP.
-    let Some(tcp) = receiver(dir.path(), "tcp", None) else {
+    let Some(tcp) = receiver(dir.path(), "tcp", None).await else {
         return;
     };
     run(&[
@@ -181,7 +183,7 @@ async fn the_trail_streams_to_a_file_and_to_syslog_collectors() {
         "tcp",
     ]);
     let h = head(&owner).await;
-    check_syslog(&tcp.messages(h as usize), h);
+    check_syslog(&tcp.messages(h as usize).await, h);
 
     // Over TLS, with the collector's CA given; without it the handshake fails and the
     // export's position does not move.
@@ -211,7 +213,7 @@ async fn the_trail_streams_to_a_file_and_to_syslog_collectors() {
         .status()
         .unwrap();
     assert!(ok.success());
-    let tls = receiver(dir.path(), "tls", Some((&cert, &key))).unwrap();
+    let tls = receiver(dir.path(), "tls", Some((&cert, &key))).await.unwrap();
     let to = format!("tls://127.0.0.1:{}", tls.port);
     let out = srv.cli(&["audit", "stream", "--to", &to, "--name", "tls"], "");
     assert!(!out.status.success());
@@ -228,7 +230,7 @@ async fn the_trail_streams_to_a_file_and_to_syslog_collectors() {
         cert.to_str().unwrap(),
     ]);
     let h = head(&owner).await;
-    check_syslog(&tls.messages(h as usize), h);
+    check_syslog(&tls.messages(h as usize).await, h);
 
     // Nobody listening: an error naming the address.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -250,7 +252,7 @@ async fn a_following_export_resends_after_the_collector_comes_back() {
     let srv = Server::start(&backends().remove(0));
     let owner = srv.owner().await;
     let dir = tempfile::tempdir().unwrap();
-    let Some(first) = receiver(dir.path(), "one", None) else {
+    let Some(first) = receiver(dir.path(), "one", None).await else {
         return;
     };
     let port = first.port;
@@ -265,11 +267,11 @@ async fn a_following_export_resends_after_the_collector_comes_back() {
         .spawn()
         .unwrap();
     let h = head(&owner).await;
-    check_syslog(&first.messages(h as usize), h);
+    check_syslog(&first.messages(h as usize).await, h);
     drop(first);
     owner.room("While away").await;
     owner.room("Still away").await;
-    std::thread::sleep(Duration::from_millis(1500));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     // The collector comes back on the same port.
     let back = {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/oracle/syslog_receiver.py");
@@ -305,7 +307,7 @@ async fn a_following_export_resends_after_the_collector_comes_back() {
         if seqs.contains(&h) {
             break;
         }
-        std::thread::sleep(Duration::from_millis(500));
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let _ = export.kill();
     let _ = export.wait();
