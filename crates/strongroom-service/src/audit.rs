@@ -6,7 +6,7 @@ use crate::{Caller, Error, Operator, Result, Service};
 use futures::stream::{self, BoxStream, StreamExt};
 use strongroom_core::audit::AuditAction;
 use strongroom_core::{Action, Resource, Role, authorize};
-use strongroom_store::audit::{self as trail, AuditEntry, AuditFilter};
+use strongroom_store::audit::{self as trail, AuditFilter, AuditPage};
 
 /// The setting's name in the database.
 const AUDIT_SETTINGS: &str = "audit";
@@ -70,8 +70,8 @@ pub async fn set_audit_settings(svc: &Service, by: Operator<'_>, settings: Audit
 /// The longest page of a search.
 pub const MAX_PAGE: i64 = 1000;
 
-/// One page of events matching `filter` (the audit module).
-pub async fn search(svc: &Service, caller: &Caller, filter: &AuditFilter, limit: i64) -> Result<Vec<AuditEntry>> {
+/// One page of events matching `filter` (the audit module), and where the next one starts.
+pub async fn search(svc: &Service, caller: &Caller, filter: &AuditFilter, limit: i64) -> Result<AuditPage> {
     authorize(&caller.actor, Action::ReadAudit, Resource::Instance)?;
     Ok(trail::search(&svc.db, filter, limit.clamp(1, MAX_PAGE)).await?)
 }
@@ -130,14 +130,15 @@ pub fn export_stream(
             let Some(mut filter) = state else { return Ok(None) };
             let page = trail::search(&db, &filter, MAX_PAGE).await?;
             let text: String = page
+                .events
                 .iter()
                 .map(|e| match format {
                     ExportFormat::Csv => trail::query::csv_line(e),
                     ExportFormat::Jsonl => trail::query::json_line(e),
                 })
                 .collect();
-            let next = page.last().filter(|_| page.len() as i64 == MAX_PAGE).map(|last| {
-                filter.cursor = Some(last.seq);
+            let next = page.next.map(|cursor| {
+                filter.cursor = Some(cursor);
                 filter
             });
             Ok::<_, Error>(Some((text, next)))

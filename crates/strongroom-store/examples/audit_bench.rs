@@ -2337,7 +2337,7 @@ async fn main() {
                 let got = if exp.applies(&f) {
                     search_text(&db, &f, a.page, &exp).await
                 } else {
-                    audit::query::search(&db, &f, a.page).await.expect("search")
+                    audit::query::search(&db, &f, a.page).await.expect("search").events
                 };
                 let took = t.elapsed();
                 let st = if p == 0 { &mut first } else { &mut later };

@@ -180,7 +180,7 @@ async fn file_on(conn: &mut AnyConnection, id: &FileId) -> Result<FileInfo> {
 
 /// The folder and its ancestors up to the room's root, nearest first, in one query (every
 /// request that reaches an item asks for it).
-async fn ancestry(conn: &mut AnyConnection, id: &FolderId) -> Result<Vec<Folder>> {
+pub(crate) async fn ancestry(conn: &mut AnyConnection, id: &FolderId) -> Result<Vec<Folder>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "WITH RECURSIVE up (id, name, room_id, parent_id, created_at, trashed_at, depth) AS ( \
            SELECT {FOLDER_COLS}, 0 FROM folders WHERE id = $1 \

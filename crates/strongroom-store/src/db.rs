@@ -67,6 +67,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_module_index",
         include_str!("schema/0017_audit_module_index.sql"),
     ),
+    (18, "audit search", include_str!("schema/0018_audit_search.sql")),
 ];
 
 /// What binaries from before the migrator read to learn the schema's version: this one is

@@ -251,7 +251,8 @@ pub async fn stream(db: &Db, args: &StreamArgs) -> Result<(), String> {
                 };
                 let events = strongroom_store::audit::search(db, &filter, BATCH)
                     .await
-                    .map_err(store)?;
+                    .map_err(store)?
+                    .events;
                 if let Some(last) = events.last() {
                     sink.deliver(&render(args, sink.is_net(), &host, &events)).await?;
                     // On a file or standard output, flushed is delivered; on the network,

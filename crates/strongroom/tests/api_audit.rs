@@ -329,6 +329,90 @@ async fn the_trail_is_searchable_exportable_and_verifiable() {
 /// The monitoring reports count what happened, on every backend: downloads per person and
 /// day, refused sign-ins per address, sharing changes, link uses, administrative actions;
 /// only for the audit module.
+/// Each event names its target as it was then: a file by its name and its place in the room
+/// (after a move, the destination), a folder by its path, a room, a group, a person.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_name_their_targets_and_where_they_were() {
+    for backend in backends() {
+        let srv = Server::start(&backend);
+        let owner = srv.owner().await;
+        let (_room, root) = owner.room("Clinic").await;
+        let sub = owner
+            .json(
+                owner
+                    .post(
+                        &format!("/api/v1/folders/{root}/folders"),
+                        json!({"name": "Ärzte 2026"}),
+                    )
+                    .await,
+                StatusCode::CREATED,
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let file = owner
+            .json(
+                owner.upload(&sub, "scan.pdf", b"%PDF-1.4".to_vec()).await,
+                StatusCode::CREATED,
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = owner
+            .patch(
+                &format!("/api/v1/files/{file}"),
+                json!({"name": "Befund.pdf", "folder_id": root}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let group = owner
+            .json(
+                owner.post("/api/v1/groups", json!({"name": "Nurses"})).await,
+                StatusCode::CREATED,
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        srv.user(&owner, "nina@example.org", "user").await;
+
+        let named = async |query: &str| {
+            let v = owner
+                .json(owner.get(&format!("/api/v1/audit?{query}")).await, StatusCode::OK)
+                .await;
+            let e = v[0].clone();
+            (
+                e["target_name"].as_str().map(str::to_string),
+                e["target_path"].as_str().map(str::to_string),
+            )
+        };
+        let s = |v: &str| Some(v.to_string());
+        let want = [
+            (
+                format!("action=folder.create&target={sub}"),
+                (s("Ärzte 2026"), s("Clinic/Ärzte 2026")),
+            ),
+            (
+                format!("action=file.upload&target={file}"),
+                (s("scan.pdf"), s("Clinic/Ärzte 2026/scan.pdf")),
+            ),
+            (
+                format!("action=file.update&target={file}"),
+                (s("Befund.pdf"), s("Clinic/Befund.pdf")),
+            ),
+            ("action=room.create".to_string(), (s("Clinic"), None)),
+            (format!("action=group.create&target={group}"), (s("Nurses"), None)),
+        ];
+        for (query, expected) in want {
+            assert_eq!(named(&query).await, expected, "{query}");
+        }
+        // A person is named by their display name, or their address when they have none.
+        assert_eq!(named("action=user.create").await, (s("nina@example.org"), None));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn monitoring_reports_count_what_happened() {
     // The UTC day, from the system's `date`, not from our own calendar code.

@@ -101,15 +101,17 @@ pub struct PageQuery {
     /// `newest` (default) or `oldest` first.
     #[param(inline)]
     order: Option<Order>,
-    /// The next page: the `seq` of the last event of the previous one (the `Link` header
-    /// of a full page gives the whole address).
+    /// The next page: where the previous one ended, as its `Link` header gives it (the `seq`
+    /// of its last event, or for a free-text search the place its reading stopped).
     cursor: Option<i64>,
     /// At most this many (default 100, at most 1000).
     limit: Option<i64>,
 }
 
-/// The audit trail (the audit module): every filter narrows, newest first. A full page has a
-/// `Link: <…>; rel="next"` header with the address of the next one.
+/// The audit trail (the audit module): every filter narrows, newest first. A page with more
+/// after it has a `Link: <…>; rel="next"` header with the address of the next one. A free-text
+/// search (`q`) reads the trail for at most about 50 ms per page: its page may hold fewer
+/// events than the limit, even none, and still have a next.
 #[utoipa::path(get, path = "/api/v1/audit", params(FilterQuery, PageQuery),
     responses((status = 200, body = Vec<AuditEntry>), (status = 400), (status = 403)))]
 async fn search(
@@ -123,9 +125,9 @@ async fn search(
     filter.oldest_first = matches!(p.order, Some(Order::Oldest));
     filter.cursor = p.cursor;
     let limit = p.limit.unwrap_or(100).clamp(1, service::MAX_PAGE);
-    let events = service::search(&st, &caller, &filter, limit).await?;
-    let mut res = Json(&events).into_response();
-    if let Some(last) = events.last().filter(|_| events.len() as i64 == limit) {
+    let page = service::search(&st, &caller, &filter, limit).await?;
+    let mut res = Json(&page.events).into_response();
+    if let Some(next) = page.next {
         let query = {
             let mut q = form_urlencoded::Serializer::new(String::new());
             for (k, v) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
@@ -133,7 +135,7 @@ async fn search(
                     q.append_pair(&k, &v);
                 }
             }
-            q.append_pair("cursor", &last.seq.to_string());
+            q.append_pair("cursor", &next.to_string());
             q.finish()
         };
         if let Ok(v) = HeaderValue::from_str(&format!("</api/v1/audit?{query}>; rel=\"next\"")) {

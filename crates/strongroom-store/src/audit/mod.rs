@@ -13,6 +13,7 @@ pub mod query;
 pub mod report;
 pub mod seal;
 pub mod siem;
+mod target;
 pub mod verify;
 
 use crate::db::Db;
@@ -23,7 +24,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use strongroom_core::audit::{AuditAction, AuditEvent};
 
-pub use query::{AuditEntry, AuditFilter, list, search};
+pub use query::{AuditEntry, AuditFilter, AuditPage, list, search};
 
 /// Appends one event that changes nothing else. Failure to audit is an error the caller must
 /// not ignore.
@@ -205,11 +206,30 @@ pub(crate) async fn append(conn: &mut AnyConnection, events: &[&AuditEvent], now
     let (first, mut prev) = claim(conn, events.len() as i64).await?;
     for (seq, e) in (first..).zip(events) {
         let mut row = StoredEvent::new(e, now);
+        target::name_target(conn, &mut row).await?;
         forget_the_erased(conn, &mut row).await?;
         prev = row.link(seq, &prev);
         insert(conn, &row).await?;
     }
+    note_hours(conn, first, first + events.len() as i64 - 1).await?;
     set_head_hash(conn, &prev).await
+}
+
+/// Records in `audit_hours` where the events at places `first..=last` lie, per hour they
+/// are stamped in (migration 18): what a search with a date range bounds its places by.
+async fn note_hours(conn: &mut AnyConnection, first: i64, last: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_hours (hour, first_seq, last_seq) \
+         SELECT at / 3600000, MIN(seq), MAX(seq) FROM audit_events WHERE seq >= $1 AND seq <= $2 GROUP BY at / 3600000 \
+         ON CONFLICT (hour) DO UPDATE SET \
+         first_seq = CASE WHEN excluded.first_seq < audit_hours.first_seq THEN excluded.first_seq ELSE audit_hours.first_seq END, \
+         last_seq = CASE WHEN excluded.last_seq > audit_hours.last_seq THEN excluded.last_seq ELSE audit_hours.last_seq END",
+    )
+    .bind(first)
+    .bind(last)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// An event built from what was read before a person's erasure committed, and appended after
@@ -334,6 +354,7 @@ pub(crate) async fn chain_legacy(conn: &mut AnyConnection) -> Result<()> {
             .execute(&mut *tx)
             .await?;
         }
+        note_hours(&mut tx, first, first + rows.len() as i64 - 1).await?;
         set_head_hash(&mut tx, &prev).await?;
     }
     sqlx::query("UPDATE audit_chain SET legacy_chained = 1 WHERE id = 1")

@@ -5,6 +5,7 @@ use super::{COLUMNS, StoredEvent};
 use crate::db::Db;
 use crate::error::Result;
 use serde::Serialize;
+use sqlx::Row;
 use strongroom_core::audit::AuditAction;
 
 /// An audit event as read back.
@@ -158,8 +159,16 @@ pub(crate) fn like_pattern(text: &str) -> String {
     p
 }
 
+/// Places a search may not leave (both ends included): from the date range, and for a
+/// free-text search the window being read.
+#[derive(Clone, Copy, Debug, Default)]
+struct Places {
+    lo: Option<i64>,
+    hi: Option<i64>,
+}
+
 impl AuditFilter {
-    fn sql(&self, limit: i64) -> (String, Vec<Bind>) {
+    fn sql(&self, places: Places, limit: i64) -> (String, Vec<Bind>) {
         let mut conds = vec!["seq IS NOT NULL".to_string()];
         let mut binds = Vec::new();
         let mut eq = |column: &str, value: &Option<String>, conds: &mut Vec<String>| {
@@ -183,13 +192,18 @@ impl AuditFilter {
             }
             conds.push(format!("action IN ({})", marks.join(", ")));
         }
-        for (value, cond) in [(self.from, "at >="), (self.to, "at <")] {
+        for (value, cond) in [
+            (self.from, "at >="),
+            (self.to, "at <"),
+            (places.lo, "seq >="),
+            (places.hi, "seq <="),
+        ] {
             if let Some(v) = value {
                 binds.push(Bind::Int(v));
                 conds.push(format!("{cond} ${}", binds.len()));
             }
         }
-        if let Some(text) = self.text.as_deref().filter(|t| !t.is_empty()) {
+        if let Some(text) = self.text() {
             binds.push(Bind::Text(like_pattern(text)));
             let n = binds.len();
             let cols = [
@@ -223,12 +237,104 @@ impl AuditFilter {
         );
         (sql, binds)
     }
+
+    fn text(&self) -> Option<&str> {
+        self.text.as_deref().filter(|t| !t.is_empty())
+    }
 }
 
+/// One page of a search.
+#[derive(Clone, Debug, Default)]
+pub struct AuditPage {
+    pub events: Vec<AuditEntry>,
+    /// Where the next page starts (its `cursor`), or none when the search has read the whole
+    /// trail. A free-text search may end a page short of the limit and still have a next.
+    pub next: Option<i64>,
+}
+
+/// How a free-text search reads the trail. Free text can use no index (a rare word would
+/// otherwise read a 10-million-event trail for minutes), so a page reads windows of places
+/// from its cursor on for about `budget`, then answers with what it found and where to go
+/// on: paging on reads the rest.
+struct Reading {
+    budget: std::time::Duration,
+    /// The first window; it doubles while nothing is found, up to `window_max`.
+    window: i64,
+    window_max: i64,
+}
+
+const READING: Reading = Reading {
+    budget: std::time::Duration::from_millis(50),
+    window: 2_000,
+    window_max: 64_000,
+};
+
 /// One page of events matching `filter`, at most `limit` (1 to 1000), in chain order (newest
-/// first unless asked). The next page continues from the last event's `seq`.
-pub async fn search(db: &Db, filter: &AuditFilter, limit: i64) -> Result<Vec<AuditEntry>> {
-    let (sql, binds) = filter.sql(limit.clamp(1, 1000));
+/// first unless asked), and where the next page starts.
+pub async fn search(db: &Db, filter: &AuditFilter, limit: i64) -> Result<AuditPage> {
+    search_in(db, filter, limit, &READING).await
+}
+
+async fn search_in(db: &Db, filter: &AuditFilter, limit: i64, reading: &Reading) -> Result<AuditPage> {
+    let limit = limit.clamp(1, 1000);
+    let Some(places) = date_places(db, filter).await? else {
+        return Ok(AuditPage::default());
+    };
+    if filter.text().is_none() {
+        let events = fetch(db, filter, places, limit).await?;
+        let next = events.last().filter(|_| events.len() as i64 == limit).map(|e| e.seq);
+        return Ok(AuditPage { events, next });
+    }
+    // Free text: window by window from the cursor on, until the page is full, the trail
+    // ends, or the time is up.
+    let (start, end) = extent(db).await?;
+    let (mut lo, mut hi) = (places.lo.unwrap_or(start).max(start), places.hi.unwrap_or(end).min(end));
+    if let Some(c) = filter.cursor {
+        if filter.oldest_first {
+            lo = lo.max(c.saturating_add(1));
+        } else {
+            hi = hi.min(c.saturating_sub(1));
+        }
+    }
+    let began = std::time::Instant::now();
+    let mut window = reading.window;
+    let mut events = Vec::new();
+    while lo <= hi {
+        let (from, to) = if filter.oldest_first {
+            (lo, hi.min(lo.saturating_add(window - 1)))
+        } else {
+            (lo.max(hi.saturating_sub(window - 1)), hi)
+        };
+        let part = Places {
+            lo: Some(from),
+            hi: Some(to),
+        };
+        let found = fetch(db, filter, part, limit - events.len() as i64).await?;
+        let none = found.is_empty();
+        events.extend(found);
+        if events.len() as i64 == limit {
+            let next = events.last().map(|e| e.seq);
+            return Ok(AuditPage { events, next });
+        }
+        if filter.oldest_first {
+            lo = to + 1;
+        } else {
+            hi = from - 1;
+        }
+        if lo <= hi && began.elapsed() >= reading.budget {
+            // The cursor is exclusive: the next page starts just past this window.
+            let next = Some(if filter.oldest_first { to } else { from });
+            return Ok(AuditPage { events, next });
+        }
+        if none {
+            window = (window * 2).min(reading.window_max);
+        }
+    }
+    Ok(AuditPage { events, next: None })
+}
+
+async fn fetch(db: &Db, filter: &AuditFilter, places: Places, limit: i64) -> Result<Vec<AuditEntry>> {
+    let (sql, binds) = filter.sql(places, limit);
     // Built from fixed column names and numbered placeholders only; every value is bound.
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for b in binds {
@@ -241,6 +347,38 @@ pub async fn search(db: &Db, filter: &AuditFilter, limit: i64) -> Result<Vec<Aud
     rows.iter()
         .map(|r| StoredEvent::from_row(r).map(AuditEntry::from))
         .collect()
+}
+
+/// The places the filter's date range can span, from `audit_hours`; none when no event is
+/// stamped in it (an empty page).
+async fn date_places(db: &Db, filter: &AuditFilter) -> Result<Option<Places>> {
+    const HOUR: i64 = 3_600_000;
+    if filter.from.is_none() && filter.to.is_none() {
+        return Ok(Some(Places::default()));
+    }
+    let from = filter.from.map_or(i64::MIN, |f| f.div_euclid(HOUR));
+    let to = filter.to.map_or(i64::MAX, |t| t.saturating_sub(1).div_euclid(HOUR));
+    let row = sqlx::query(
+        "SELECT MIN(first_seq) AS lo, MAX(last_seq) AS hi FROM audit_hours WHERE hour >= $1 AND hour <= $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(&db.read)
+    .await?;
+    let (lo, hi): (Option<i64>, Option<i64>) = (row.try_get("lo")?, row.try_get("hi")?);
+    Ok(lo.zip(hi).map(|(lo, hi)| Places {
+        lo: Some(lo),
+        hi: Some(hi),
+    }))
+}
+
+/// The first and last place in the trail (an empty trail gives an empty range).
+async fn extent(db: &Db) -> Result<(i64, i64)> {
+    let row = sqlx::query("SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM audit_events WHERE seq IS NOT NULL")
+        .fetch_one(&db.read)
+        .await?;
+    let (lo, hi): (Option<i64>, Option<i64>) = (row.try_get("lo")?, row.try_get("hi")?);
+    Ok(lo.zip(hi).unwrap_or((1, 0)))
 }
 
 /// The events a person did or that were done to them (actor or target), oldest first,
@@ -265,7 +403,7 @@ pub async fn list(db: &Db, action: Option<&str>, limit: i64) -> Result<Vec<Audit
         actions: action.map(str::to_string).into_iter().collect(),
         ..AuditFilter::default()
     };
-    search(db, &filter, limit).await
+    Ok(search(db, &filter, limit).await?.events)
 }
 
 /// The columns of a CSV export, in order.
@@ -348,8 +486,113 @@ pub fn json_line(e: &AuditEntry) -> String {
 mod tests {
     use super::*;
 
+    use std::time::Duration;
+    use strongroom_core::audit::{AuditAction, AuditEvent};
+
     #[test]
     fn search_text_matches_itself() {
         assert_eq!(like_pattern("100%_A\\b"), "%100\\%\\_a\\\\b%");
+    }
+
+    const T0: i64 = 1_767_225_600_000;
+
+    /// 40 events at places 1 to 40, one a second; "needle" in those at places 1, 7, 13, …, 37.
+    async fn trail(dir: &std::path::Path) -> Db {
+        let db = Db::connect(&format!("sqlite://{}", dir.join("t.db").display()))
+            .await
+            .unwrap();
+        for i in 0..40 {
+            let name = if i % 6 == 0 {
+                format!("Needle {i}.pdf")
+            } else {
+                "hay.pdf".into()
+            };
+            let e = AuditEvent::new(AuditAction::FileDownload).details(serde_json::json!({ "name": name }));
+            crate::audit::record(&db, &e, T0 + i * 1000).await.unwrap();
+        }
+        db
+    }
+
+    /// Every page of a search from its start, following `next`: (places, next) per page.
+    async fn pages(db: &Db, mut f: AuditFilter, limit: i64, r: &Reading) -> Vec<(Vec<i64>, Option<i64>)> {
+        let mut out = Vec::new();
+        loop {
+            let page = search_in(db, &f, limit, r).await.unwrap();
+            out.push((page.events.iter().map(|e| e.seq).collect(), page.next));
+            match page.next {
+                Some(c) if out.len() < 100 => f.cursor = Some(c),
+                _ => return out,
+            }
+        }
+    }
+
+    /// With no time to spare, each page of a free-text search reads one window of places
+    /// and says where the next starts: short and empty pages still lead on, and the pages
+    /// together give every match once, newest or oldest first.
+    #[tokio::test]
+    async fn free_text_pages_read_window_by_window_and_miss_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = trail(dir.path()).await;
+        let text = AuditFilter {
+            text: Some("NEEDLE".into()),
+            ..AuditFilter::default()
+        };
+        let hurried = Reading {
+            budget: Duration::ZERO,
+            window: 4,
+            window_max: 4,
+        };
+        let newest: Vec<(Vec<i64>, Option<i64>)> = vec![
+            (vec![37], Some(37)),
+            (vec![], Some(33)),
+            (vec![31], Some(29)),
+            (vec![25], Some(25)),
+            (vec![], Some(21)),
+            (vec![19], Some(17)),
+            (vec![13], Some(13)),
+            (vec![], Some(9)),
+            (vec![7], Some(5)),
+            (vec![1], None),
+        ];
+        assert_eq!(pages(&db, text.clone(), 2, &hurried).await, newest);
+        let oldest = AuditFilter {
+            oldest_first: true,
+            ..text.clone()
+        };
+        let expected: Vec<(Vec<i64>, Option<i64>)> = vec![
+            (vec![1], Some(4)),
+            (vec![7], Some(8)),
+            (vec![], Some(12)),
+            (vec![13], Some(16)),
+            (vec![19], Some(20)),
+            (vec![], Some(24)),
+            (vec![25], Some(28)),
+            (vec![31], Some(32)),
+            (vec![], Some(36)),
+            (vec![37], None),
+        ];
+        assert_eq!(pages(&db, oldest, 2, &hurried).await, expected);
+        // With time enough, a page fills before it answers (the window doubling while empty).
+        let patient = Reading {
+            budget: Duration::from_secs(3600),
+            window: 2,
+            window_max: 8,
+        };
+        let full = pages(&db, text.clone(), 3, &patient).await;
+        assert_eq!(
+            full,
+            vec![
+                (vec![37, 31, 25], Some(25)),
+                (vec![19, 13, 7], Some(7)),
+                (vec![1], None)
+            ]
+        );
+        // The product's reading, with a date range: only the window's matches.
+        let dated = AuditFilter {
+            from: Some(T0 + 10_000),
+            to: Some(T0 + 30_000),
+            ..text
+        };
+        assert_eq!(pages(&db, dated, 50, &READING).await, vec![(vec![25, 19, 13], None)]);
     }
 }

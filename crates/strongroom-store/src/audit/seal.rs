@@ -192,6 +192,10 @@ pub async fn prune(db: &Db, before: i64, now: i64, event: AuditEvent) -> Result<
             break;
         }
     }
+    sqlx::query("DELETE FROM audit_hours WHERE last_seq < $1")
+        .bind(moved)
+        .execute(&db.pool)
+        .await?;
     sqlx::query("DELETE FROM audit_seals WHERE seq < $1")
         .bind(moved - 1)
         .execute(&db.pool)
