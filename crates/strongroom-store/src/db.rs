@@ -75,10 +75,17 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// do not understand.
 const LEGACY_SENTINEL: i64 = 1_000_000;
 
-fn migrator() -> Migrator {
+/// The schema step this binary brings a database to.
+pub fn schema_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |(v, _, _)| *v)
+}
+
+/// The steps up to `upto` (all of them without).
+fn migrator(upto: Option<i64>) -> Migrator {
     Migrator::with_migrations(
         MIGRATIONS
             .iter()
+            .filter(|(v, _, _)| upto.is_none_or(|u| *v <= u))
             .map(|(v, name, sql)| Migration::new(*v, (*name).into(), MigrationType::Simple, sql.into_sql_str(), false))
             .collect(),
     )
@@ -88,6 +95,12 @@ impl Db {
     /// Connects and brings the schema up to date. `url` is `sqlite://PATH` or
     /// `postgres://…`; a SQLite file is created if missing.
     pub async fn connect(url: &str) -> Result<Db> {
+        Db::connect_at(url, None).await
+    }
+
+    /// Connects and brings the schema up to step `upto` only (all steps without): a restore
+    /// loads a backup into the schema it was taken from, then connects again for the rest.
+    pub async fn connect_at(url: &str, upto: Option<i64>) -> Result<Db> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -145,7 +158,7 @@ impl Db {
             pool,
             backend,
         };
-        db.migrate().await?;
+        db.migrate(upto).await?;
         if backend == Backend::Sqlite {
             // Opened once the file and its schema exist; read-only, so a bug cannot write
             // through them.
@@ -165,17 +178,17 @@ impl Db {
         Ok(db)
     }
 
-    async fn migrate(&self) -> Result<()> {
+    async fn migrate(&self, upto: Option<i64>) -> Result<()> {
         let mut conn = self.pool.acquire().await?;
         if self.backend == Backend::Sqlite {
-            return self.migrate_on(&mut conn).await;
+            return self.migrate_on(&mut conn, upto).await;
         }
         // Several app nodes may start at once, during a rolling upgrade some of them older
         // binaries (which take this same lock, per transaction): one migrates at a time.
         sqlx::query("SELECT pg_advisory_lock(7365727665720001)")
             .execute(&mut *conn)
             .await?;
-        let done = self.migrate_on(&mut conn).await;
+        let done = self.migrate_on(&mut conn, upto).await;
         let unlocked = sqlx::query("SELECT pg_advisory_unlock(7365727665720001)")
             .execute(&mut *conn)
             .await;
@@ -186,8 +199,8 @@ impl Db {
         done
     }
 
-    async fn migrate_on(&self, conn: &mut sqlx::AnyConnection) -> Result<()> {
-        let migrator = migrator();
+    async fn migrate_on(&self, conn: &mut sqlx::AnyConnection, upto: Option<i64>) -> Result<()> {
+        let migrator = migrator(upto);
         // An instance from before the migrator kept its version in `schema_migrations`, with
         // the same steps: those are marked applied (not run again), then the rest run.
         if let Some(done) = self.legacy_version(conn).await? {

@@ -30,6 +30,7 @@ pub mod second_factors;
 pub mod secrets;
 pub mod sessions;
 pub mod settings;
+pub mod snapshot;
 mod staging;
 pub mod throttle;
 pub mod usage;
