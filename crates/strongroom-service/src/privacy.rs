@@ -259,6 +259,10 @@ pub async fn export<W: Write + Seek>(svc: &Service, by: Operator<'_>, id: &UserI
         Operator::User(c) => authorize(&c.actor, Action::ReadAudit, Resource::Instance).is_ok(),
         Operator::Console => true,
     };
+    // The names and paths of documents the person worked on are theirs to take away, and
+    // the audit module's to read; a people administrator exporting someone else's data may
+    // not see into rooms that way.
+    let sees_places = reads_audit || matches!(by, Operator::User(c) if c.actor.user_id == *id);
     let now = svc.now();
     let mut zip = zip::ZipWriter::new(out);
     let text = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
@@ -340,6 +344,10 @@ pub async fn export<W: Write + Seek>(svc: &Service, by: Operator<'_>, id: &UserI
             let mut e = e.clone();
             if !reads_audit && !by_them {
                 (e.actor_email, e.ip, e.user_agent, e.browser, e.platform) = (None, None, None, None, None);
+                e.redescribe();
+            }
+            if !sees_places && matches!(e.target_kind.as_deref(), Some("file" | "folder" | "room")) {
+                e.withhold_document();
             }
             zip.write_all(audit::query::json_line(&e).as_bytes()).map_err(io_err)?;
             summary.audit_events += 1;

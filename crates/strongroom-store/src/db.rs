@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("schema/0017_audit_module_index.sql"),
     ),
     (18, "audit search", include_str!("schema/0018_audit_search.sql")),
+    (
+        19,
+        "audit hours watermark",
+        include_str!("schema/0019_audit_hours_watermark.sql"),
+    ),
 ];
 
 /// What binaries from before the migrator read to learn the schema's version: this one is

@@ -68,6 +68,48 @@ async fn date_ranges_find_every_event_stamped_in_them_whatever_the_clock_did() {
             }
         }
         assert_eq!(got, [1, 3, 5], "{}", t.name);
+
+        // A node of an older release (no `audit_hours`) appends place 9 at 10:00:30: found
+        // before any newer node notes it, and after.
+        let ten = |from: i64, to: i64| AuditFilter {
+            from: Some(T0 + from * 60_000),
+            to: Some(T0 + to * 60_000),
+            ..AuditFilter::default()
+        };
+        sqlx::query("UPDATE audit_chain SET head_seq = head_seq + 1 WHERE id = 1")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO audit_events (seq, id, at, action, product, module, outcome, details, prev_hash, hash) \
+             SELECT 9, 'old-node', $1, action, product, module, outcome, details, prev_hash, hash FROM audit_events WHERE seq = 1",
+        )
+        .bind(T0 + 600 * 60_000 + 30_000)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        let places = |p: strongroom_store::audit::AuditPage| p.events.iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(
+            places(search(db, &ten(600, 601), 50).await.unwrap()),
+            [9, 1],
+            "{}",
+            t.name
+        );
+        record(db, &AuditEvent::new(AuditAction::Login), T0 + 900 * 60_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            places(search(db, &ten(600, 601), 50).await.unwrap()),
+            [9, 1],
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            places(search(db, &ten(900, 901), 50).await.unwrap()),
+            [10],
+            "{}",
+            t.name
+        );
         t.close().await;
     }
 }

@@ -34,7 +34,7 @@ async fn every_step_once_with_checksums_and_refusals_that_say_why() {
         let applied = "SELECT version AS v FROM _sqlx_migrations WHERE success ORDER BY version";
         assert_eq!(
             rows(db, applied).await,
-            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18],
+            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
             "{}",
             t.name
         );
@@ -49,7 +49,7 @@ async fn every_step_once_with_checksums_and_refusals_that_say_why() {
         Db::connect(&url).await.unwrap().pool.close().await;
         assert_eq!(
             rows(db, applied).await,
-            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18],
+            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
             "{}",
             t.name
         );

@@ -105,6 +105,15 @@ async fn rows_come_back_as_they_were_on_either_engine() {
             drop(snap);
             let after = dump_all(&to.db).await;
             assert_eq!(after, before, "{} → {}", from.name, to.name);
+            // The index of hours is rebuilt from the events, and dated searches find them.
+            strongroom_store::audit::rebuild_hours(&to.db).await.unwrap();
+            let dated = strongroom_store::audit::AuditFilter {
+                from: Some(T0 + 1000),
+                to: Some(T0 + 3000),
+                ..Default::default()
+            };
+            let found = strongroom_store::audit::search(&to.db, &dated, 50).await.unwrap();
+            assert_eq!(found.events.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 2]);
             let report = verify(&to.db, &[]).await.unwrap();
             assert!(report.ok(), "{} → {}: {:#?}", from.name, to.name, report.findings);
             assert_eq!(report.events, 5);

@@ -286,6 +286,17 @@ async fn export_freeze_and_erase_a_person() {
         // Someone else's data is not theirs to export.
         let r = carol.get(&format!("/api/v1/users/{quentin_id}/export")).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        // A people administrator's export of it names no document or room of the person's:
+        // the files stay out, and so do their names and paths in the events.
+        let r = pam.get(&format!("/api/v1/users/{quentin_id}/export")).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        if let Some((_, text)) = unzip(&r.bytes().await.unwrap()) {
+            let events = &text["audit-events.jsonl"];
+            assert!(events.contains("file.upload"), "{events}");
+            for secret in ["Zwoboda intake", "scan.pdf", "notes.txt"] {
+                assert!(!events.contains(secret), "{secret} in {events}");
+            }
+        }
 
         // Frozen (by a people administrator): no sign-in, the session and the link stop.
         let frozen = pam

@@ -210,6 +210,11 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 [[operations]]
 include-path-regex = "^/api/v1/settings/(sms|security/second-factor)"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+# Alert rules mail active people of the audit module only, and a rule's name follows the
+# naming rules (no invisible or look-alike characters): rules beyond the schema.
+[[operations]]
+include-path-regex = "^/api/v1/settings/alerts$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403"]
 # `from` before `to` spans two parameters.
 [[operations]]
 include-path-regex = "^/api/v1/(auth/)?login-history$"

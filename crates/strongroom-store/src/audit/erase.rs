@@ -35,6 +35,15 @@ impl Needles {
         self.names.contains(s) || lower.contains(&self.id) || (!self.email.is_empty() && lower.contains(&self.email))
     }
 
+    /// Whether a folder or file on the path bears one of their names (`HR/Zeb Quux/…`,
+    /// `…/Zeb Quux.pdf`).
+    fn in_path(&self, path: &str) -> bool {
+        path.split('/').any(|seg| {
+            let stem = seg.rsplit_once('.').map_or(seg, |(stem, _)| stem);
+            self.names_them(seg) || self.names.contains(stem)
+        })
+    }
+
     /// `details` with every text of the person's replaced by the pseudonym.
     fn scrub(&self, v: &mut Value) {
         match v {
@@ -75,10 +84,12 @@ pub async fn pseudonymise(c: &mut Change, person: &User, pseudonym: &str) -> Res
     );
     let names: Vec<&String> = needles.names.iter().collect();
     for (i, _) in names.iter().enumerate() {
-        let n = 6 + 2 * i;
+        let n = 6 + 3 * i;
         sql.push_str(&format!(
-            " OR actor_name = ${n} OR target_name = ${n} OR LOWER(details) LIKE ${} ESCAPE '\\'",
-            n + 1
+            " OR actor_name = ${n} OR target_name = ${n} OR LOWER(details) LIKE ${} ESCAPE '\\' \
+             OR LOWER(COALESCE(target_path, '')) LIKE ${} ESCAPE '\\'",
+            n + 1,
+            n + 2
         ));
     }
     sql.push_str(&format!(") ORDER BY seq LIMIT {PAGE}"));
@@ -93,7 +104,10 @@ pub async fn pseudonymise(c: &mut Change, person: &User, pseudonym: &str) -> Res
             .bind(like_pattern(&needles.email));
         for name in &names {
             let quoted = serde_json::to_string(name).unwrap_or_default();
-            q = q.bind((*name).clone()).bind(like_pattern(&quoted));
+            q = q
+                .bind((*name).clone())
+                .bind(like_pattern(&quoted))
+                .bind(like_pattern(name));
         }
         let rows = q.fetch_all(&mut *c.conn()).await?;
         let Some(last) = rows.last() else { break };
@@ -172,10 +186,10 @@ fn pseudonymised(e: &StoredEvent, n: &Needles) -> Option<StoredEvent> {
         out.target_name = p();
         out.target_path = None;
     }
-    if is(&e.target_name) {
+    if is(&e.target_name) || e.target_name.as_deref().is_some_and(|t| n.in_path(t)) {
         out.target_name = p();
     }
-    if is(&e.target_path) {
+    if is(&e.target_path) || e.target_path.as_deref().is_some_and(|p| n.in_path(p)) {
         out.target_path = None;
     }
     if let Ok(mut v) = serde_json::from_str::<Value>(&e.details) {
@@ -231,6 +245,37 @@ mod tests {
             email: "zeb@example.org".into(),
             names: BTreeSet::from(["Zeb Quux".to_string(), "Zebulon".to_string()]),
             pseudonym: "erased-0123456789abcdef01234567".into(),
+        }
+    }
+
+    /// A folder or file named after them leaves the path (and the name) of events about
+    /// documents; other paths stay.
+    #[test]
+    fn paths_through_a_folder_or_file_of_their_name_are_withheld() {
+        let n = needles();
+        let on = |name: &str, path: &str| StoredEvent {
+            target_kind: Some("file".into()),
+            target_id: Some("f1".into()),
+            target_name: Some(name.into()),
+            target_path: Some(path.into()),
+            details: "null".into(),
+            ..StoredEvent::default()
+        };
+        let p = "erased-0123456789abcdef01234567";
+        let cases = [
+            (
+                on("payslip.pdf", "HR/Zeb Quux/payslip.pdf"),
+                Some((Some("payslip.pdf"), None)),
+            ),
+            (on("Zebulon.pdf", "HR/Zebulon.pdf"), Some((Some(p), None))),
+            (on("scan.pdf", "HR/Zeb/scan.pdf"), None),
+        ];
+        for (event, want) in cases {
+            let got = pseudonymised(&event, &n);
+            let got = got
+                .as_ref()
+                .map(|o| (o.target_name.as_deref(), o.target_path.as_deref()));
+            assert_eq!(got, want, "{:?}", event.target_path);
         }
     }
 

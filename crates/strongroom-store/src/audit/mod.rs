@@ -176,43 +176,81 @@ impl StoredEvent {
     }
 }
 
+/// The chain's head, claimed for `n` events: their first place, the hash before it, and the
+/// last place `audit_hours` has noted (migration 19).
+struct Claim {
+    first: i64,
+    prev: [u8; 32],
+    noted: i64,
+}
+
 /// Takes `n` places at the head of the chain, holding the head row's lock until the
-/// transaction ends: returns the first place and the hash before it.
-async fn claim(conn: &mut AnyConnection, n: i64) -> Result<(i64, [u8; 32])> {
-    let row = sqlx::query("UPDATE audit_chain SET head_seq = head_seq + $1 WHERE id = 1 RETURNING head_seq, head_hash")
-        .bind(n)
-        .fetch_one(&mut *conn)
-        .await?;
+/// transaction ends.
+async fn claim(conn: &mut AnyConnection, n: i64) -> Result<Claim> {
+    let row = sqlx::query(
+        "UPDATE audit_chain SET head_seq = head_seq + $1 WHERE id = 1 RETURNING head_seq, head_hash, hours_seq",
+    )
+    .bind(n)
+    .fetch_one(&mut *conn)
+    .await?;
     let head: i64 = row.try_get("head_seq")?;
     let hash: String = row.try_get("head_hash")?;
     let prev = chain::parse_hash(&hash)
         .ok_or_else(|| StoreError::Corrupt("the audit chain's head hash is not a hash".into()))?;
-    Ok((head - n + 1, prev))
+    Ok(Claim {
+        first: head - n + 1,
+        prev,
+        noted: row.try_get("hours_seq")?,
+    })
 }
 
-async fn set_head_hash(conn: &mut AnyConnection, hash: &[u8; 32]) -> Result<()> {
-    sqlx::query("UPDATE audit_chain SET head_hash = $1 WHERE id = 1")
+/// Sets the head's hash once the claimed events are written (`last` the last of them), and
+/// notes their hours, with any that a node of an older release wrote without noting them.
+async fn close(conn: &mut AnyConnection, claim: &Claim, last: i64, hash: &[u8; 32]) -> Result<()> {
+    note_hours(conn, claim.noted + 1, last).await?;
+    sqlx::query("UPDATE audit_chain SET head_hash = $1, hours_seq = $2 WHERE id = 1")
         .bind(hex::encode(hash))
+        .bind(last)
         .execute(conn)
         .await?;
     Ok(())
 }
 
 /// Writes events at the head of the chain, on a connection inside the caller's transaction.
+/// The targets are named before the head is claimed, so that its lock is held only for the
+/// writing itself.
 pub(crate) async fn append(conn: &mut AnyConnection, events: &[&AuditEvent], now: i64) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    let (first, mut prev) = claim(conn, events.len() as i64).await?;
-    for (seq, e) in (first..).zip(events) {
+    let mut rows = Vec::with_capacity(events.len());
+    for e in events {
         let mut row = StoredEvent::new(e, now);
         target::name_target(conn, &mut row).await?;
+        rows.push(row);
+    }
+    let claim = claim(conn, events.len() as i64).await?;
+    let mut prev = claim.prev;
+    for (seq, mut row) in (claim.first..).zip(rows) {
         forget_the_erased(conn, &mut row).await?;
         prev = row.link(seq, &prev);
         insert(conn, &row).await?;
     }
-    note_hours(conn, first, first + events.len() as i64 - 1).await?;
-    set_head_hash(conn, &prev).await
+    close(conn, &claim, claim.first + events.len() as i64 - 1, &prev).await
+}
+
+/// Notes again from the events themselves where each hour of the trail lies (after a restore,
+/// which loads the events but not this index of them).
+pub async fn rebuild_hours(db: &Db) -> Result<()> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("DELETE FROM audit_hours").execute(&mut *tx).await?;
+    let head: i64 = sqlx::query("UPDATE audit_chain SET hours_seq = head_seq WHERE id = 1 RETURNING hours_seq")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("hours_seq")?;
+    note_hours(&mut tx, 1, head).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Records in `audit_hours` where the events at places `first..=last` lie, per hour they
@@ -316,8 +354,9 @@ pub(crate) async fn chain_legacy(conn: &mut AnyConnection) -> Result<()> {
             events = rows.len(),
             "chaining the audit events written before the audit chain"
         );
-        let (first, mut prev) = claim(&mut tx, rows.len() as i64).await?;
-        for (seq, r) in (first..).zip(&rows) {
+        let claim = claim(&mut tx, rows.len() as i64).await?;
+        let mut prev = claim.prev;
+        for (seq, r) in (claim.first..).zip(&rows) {
             let action: String = r.try_get("action")?;
             let product: String = r.try_get("module")?;
             let module = AuditAction::parse(&action).map_or_else(|| product.clone(), |a| a.module().to_string());
@@ -354,8 +393,7 @@ pub(crate) async fn chain_legacy(conn: &mut AnyConnection) -> Result<()> {
             .execute(&mut *tx)
             .await?;
         }
-        note_hours(&mut tx, first, first + rows.len() as i64 - 1).await?;
-        set_head_hash(&mut tx, &prev).await?;
+        close(&mut tx, &claim, claim.first + rows.len() as i64 - 1, &prev).await?;
     }
     sqlx::query("UPDATE audit_chain SET legacy_chained = 1 WHERE id = 1")
         .execute(&mut *tx)

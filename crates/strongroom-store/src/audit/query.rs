@@ -91,22 +91,54 @@ impl From<StoredEvent> for AuditEntry {
     }
 }
 
+impl AuditEntry {
+    /// Leaves out what the event says of its document (its name and path, the details that
+    /// name it, and so the description's part), for a reader who may not see into its room.
+    pub fn withhold_document(&mut self) {
+        (self.target_name, self.target_path) = (None, None);
+        self.details = serde_json::Value::Null;
+        self.redescribe();
+    }
+
+    /// The description again from the columns as they now are (after some were withheld).
+    pub fn redescribe(&mut self) {
+        self.description = describe_parts(
+            (&self.actor_name, &self.actor_email, &self.actor_id),
+            &self.action,
+            (&self.target_path, &self.target_name),
+            &self.outcome,
+        );
+    }
+}
+
 /// "Who: what (on what)", from the columns alone.
 fn describe(e: &StoredEvent) -> String {
-    let who = match (&e.actor_name, &e.actor_email, &e.actor_id) {
+    describe_parts(
+        (&e.actor_name, &e.actor_email, &e.actor_id),
+        &e.action,
+        (&e.target_path, &e.target_name),
+        &e.outcome,
+    )
+}
+
+type Parts<'a> = (&'a Option<String>, &'a Option<String>, &'a Option<String>);
+
+fn describe_parts(actor: Parts<'_>, action: &str, target: (&Option<String>, &Option<String>), outcome: &str) -> String {
+    let who = match actor {
         (Some(name), Some(email), _) if !name.is_empty() => format!("{name} <{email}>"),
         (_, Some(email), _) if email == "cli" => "The console".into(),
         (_, Some(email), _) => email.clone(),
+        (Some(name), None, _) if !name.is_empty() => name.clone(),
         (_, None, Some(id)) if id.starts_with("link:") => "A link holder".into(),
         _ => "The server".into(),
     };
-    let what = AuditAction::parse(&e.action).map_or_else(|| e.action.clone(), |a| a.description().to_string());
-    let on = match (&e.target_path, &e.target_name) {
+    let what = AuditAction::parse(action).map_or_else(|| action.to_string(), |a| a.description().to_string());
+    let on = match target {
         (Some(path), _) => format!(" ({path})"),
         (None, Some(name)) => format!(" ({name})"),
         _ => String::new(),
     };
-    let outcome = match e.outcome.as_str() {
+    let outcome = match outcome {
         "failure" => " It failed.",
         "denied" => " It was refused.",
         _ => "",
@@ -350,22 +382,35 @@ async fn fetch(db: &Db, filter: &AuditFilter, places: Places, limit: i64) -> Res
 }
 
 /// The places the filter's date range can span, from `audit_hours`; none when no event is
-/// stamped in it (an empty page).
+/// stamped in it (an empty page). Places after the last one noted there (written by a node of
+/// an older release, until a newer one appends) are left unbounded.
 async fn date_places(db: &Db, filter: &AuditFilter) -> Result<Option<Places>> {
     const HOUR: i64 = 3_600_000;
     if filter.from.is_none() && filter.to.is_none() {
         return Ok(Some(Places::default()));
     }
-    let from = filter.from.map_or(i64::MIN, |f| f.div_euclid(HOUR));
-    let to = filter.to.map_or(i64::MAX, |t| t.saturating_sub(1).div_euclid(HOUR));
+    // Truncating like SQL's `at / 3600000` does (for times before 1970 too): the same hours.
+    let from = filter.from.map_or(i64::MIN, |f| f / HOUR);
+    let to = filter.to.map_or(i64::MAX, |t| t.saturating_sub(1) / HOUR);
     let row = sqlx::query(
-        "SELECT MIN(first_seq) AS lo, MAX(last_seq) AS hi FROM audit_hours WHERE hour >= $1 AND hour <= $2",
+        "SELECT MIN(first_seq) AS lo, MAX(last_seq) AS hi, \
+         (SELECT head_seq FROM audit_chain WHERE id = 1) AS head, \
+         (SELECT hours_seq FROM audit_chain WHERE id = 1) AS noted \
+         FROM audit_hours WHERE hour >= $1 AND hour <= $2",
     )
     .bind(from)
     .bind(to)
     .fetch_one(&db.read)
     .await?;
     let (lo, hi): (Option<i64>, Option<i64>) = (row.try_get("lo")?, row.try_get("hi")?);
+    let (head, noted): (Option<i64>, Option<i64>) = (row.try_get("head")?, row.try_get("noted")?);
+    let noted = noted.unwrap_or(0);
+    if head.unwrap_or(0) > noted {
+        return Ok(Some(Places {
+            lo: Some(lo.unwrap_or(noted + 1)),
+            hi: None,
+        }));
+    }
     Ok(lo.zip(hi).map(|(lo, hi)| Places {
         lo: Some(lo),
         hi: Some(hi),
