@@ -290,7 +290,8 @@ pub struct AuditPage {
 /// on: paging on reads the rest.
 struct Reading {
     budget: std::time::Duration,
-    /// The first window; it doubles while nothing is found, up to `window_max`.
+    /// The first window; it doubles while nothing is found, up to `window_max` and to what
+    /// the pace of the window before says fits in the time left.
     window: i64,
     window_max: i64,
 }
@@ -341,7 +342,9 @@ async fn search_in(db: &Db, filter: &AuditFilter, limit: i64, reading: &Reading)
             lo: Some(from),
             hi: Some(to),
         };
+        let took = std::time::Instant::now();
         let found = fetch(db, filter, part, limit - events.len() as i64).await?;
+        let took = took.elapsed();
         let none = found.is_empty();
         events.extend(found);
         if events.len() as i64 == limit {
@@ -359,7 +362,12 @@ async fn search_in(db: &Db, filter: &AuditFilter, limit: i64, reading: &Reading)
             return Ok(AuditPage { events, next });
         }
         if none {
-            window = (window * 2).min(reading.window_max);
+            // Twice as far, but no further than the pace of this window says fits in the
+            // time left: a page ends near its budget on a slow disk as on a fast one.
+            let pace = (to - from + 1) as f64 / took.as_secs_f64().max(1e-6);
+            let left = reading.budget.saturating_sub(began.elapsed()).as_secs_f64();
+            let fits = (pace * left) as i64;
+            window = (window * 2).min(fits).clamp(reading.window, reading.window_max);
         }
     }
     Ok(AuditPage { events, next: None })
@@ -419,9 +427,14 @@ async fn date_places(db: &Db, filter: &AuditFilter) -> Result<Option<Places>> {
 
 /// The first and last place in the trail (an empty trail gives an empty range).
 async fn extent(db: &Db) -> Result<(i64, i64)> {
-    let row = sqlx::query("SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM audit_events WHERE seq IS NOT NULL")
-        .fetch_one(&db.read)
-        .await?;
+    // Two subqueries: SQLite answers MIN and MAX from the index only one at a time (together
+    // in one SELECT it scans the table: 0.6 s at 10 million events).
+    let row = sqlx::query(
+        "SELECT (SELECT MIN(seq) FROM audit_events WHERE seq IS NOT NULL) AS lo, \
+         (SELECT MAX(seq) FROM audit_events WHERE seq IS NOT NULL) AS hi",
+    )
+    .fetch_one(&db.read)
+    .await?;
     let (lo, hi): (Option<i64>, Option<i64>) = (row.try_get("lo")?, row.try_get("hi")?);
     Ok(lo.zip(hi).unwrap_or((1, 0)))
 }
