@@ -17,6 +17,7 @@
 # Env:   BACKENDS ("sqlite postgres"), PG_URL (postgres://postgres@127.0.0.1:5432),
 #        APPENDS (2000), RUNS (100), CAP_SECS (60), PAGE (50), VERIFY (1), EXPLAIN (1),
 #        KEEP (0; 1 keeps the databases for experiments by hand and prints where they are),
+#        ONLY (parts of kind names, comma-separated: only those searches, e.g. "q:,+ q"),
 #        OUT, CARGO_TARGET_DIR.
 set -euo pipefail
 
@@ -37,6 +38,7 @@ flags=(--events "$events" --appends "${APPENDS:-2000}" --runs "${RUNS:-100}" --c
     --page "${PAGE:-50}")
 [ "${VERIFY:-1}" = 1 ] && flags+=(--verify)
 [ "${EXPLAIN:-1}" = 1 ] && flags+=(--explain)
+[ -n "${ONLY:-}" ] && flags+=(--only "$ONLY")
 
 tmp=""
 pg_db=""
