@@ -114,32 +114,7 @@ fn insert_sql(n: usize, backend: Backend) -> String {
 async fn insert_rows(conn: &mut AnyConnection, sql: &str, rows: &[StoredEvent]) {
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
     for r in rows {
-        q = q
-            .bind(r.seq)
-            .bind(&r.id)
-            .bind(r.at)
-            .bind(&r.action)
-            .bind(&r.product)
-            .bind(&r.module)
-            .bind(&r.outcome)
-            .bind(&r.initiator)
-            .bind(&r.actor_id)
-            .bind(&r.actor_name)
-            .bind(&r.actor_email)
-            .bind(&r.target_kind)
-            .bind(&r.target_id)
-            .bind(&r.target_name)
-            .bind(&r.target_path)
-            .bind(&r.ip)
-            .bind(&r.user_agent)
-            .bind(&r.route)
-            .bind(&r.request_id)
-            .bind(&r.details)
-            .bind(&r.prev_hash)
-            .bind(&r.hash)
-            .bind(&r.personal_salt)
-            .bind(&r.personal_digest)
-            .bind(&r.erased_by);
+        q = r.bind(q);
     }
     q.execute(&mut *conn).await.expect("bulk insert");
 }

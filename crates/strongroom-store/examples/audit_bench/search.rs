@@ -6,7 +6,8 @@ use rand::Rng;
 use rand::rngs::StdRng;
 use sqlx::Row;
 use std::time::{Duration, Instant};
-use strongroom_store::audit::{self, AuditFilter, COLUMNS};
+use strongroom_store::audit::query::Bind;
+use strongroom_store::audit::{self, AuditFilter};
 use strongroom_store::{Backend, Db};
 
 /// How `query.rs` reads a free text (private there, repeated here for the plans): windows of
@@ -260,86 +261,10 @@ fn cases() -> Vec<Case> {
 // ---------------------------------------------------------------------------------------------
 // The statements, for the plans
 
-#[derive(Clone)]
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
-/// The statement `AuditFilter::sql` (crates/strongroom-store/src/audit/query.rs, private)
-/// builds for places `lo..=hi` (from the date range, or a free-text window), written out
-/// again for EXPLAIN only: the measurements go through `search`.
+/// The statement the product runs for places `lo..=hi`, for EXPLAIN only: the measurements
+/// go through `search`.
 fn filter_sql(f: &AuditFilter, lo: Option<i64>, hi: Option<i64>, limit: i64) -> (String, Vec<Bind>) {
-    let mut conds = vec!["seq IS NOT NULL".to_string()];
-    let mut binds = Vec::new();
-    for (column, value) in [
-        ("actor_id", &f.actor),
-        ("product", &f.product),
-        ("module", &f.module),
-        ("target_id", &f.target),
-        ("ip", &f.ip),
-        ("outcome", &f.outcome),
-        ("initiator", &f.initiator),
-    ] {
-        if let Some(v) = value {
-            binds.push(Bind::Text(v.clone()));
-            conds.push(format!("{column} = ${}", binds.len()));
-        }
-    }
-    if !f.actions.is_empty() {
-        let mut marks = Vec::new();
-        for a in &f.actions {
-            binds.push(Bind::Text(a.clone()));
-            marks.push(format!("${}", binds.len()));
-        }
-        conds.push(format!("action IN ({})", marks.join(", ")));
-    }
-    for (value, cond) in [(f.from, "at >="), (f.to, "at <"), (lo, "seq >="), (hi, "seq <=")] {
-        if let Some(v) = value {
-            binds.push(Bind::Int(v));
-            conds.push(format!("{cond} ${}", binds.len()));
-        }
-    }
-    if let Some(text) = text(f) {
-        let mut p = String::from("%");
-        for c in text.to_lowercase().chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                p.push('\\');
-            }
-            p.push(c);
-        }
-        p.push('%');
-        binds.push(Bind::Text(p));
-        let n = binds.len();
-        let any: Vec<String> = [
-            "actor_name",
-            "actor_email",
-            "target_name",
-            "target_path",
-            "ip",
-            "details",
-        ]
-        .iter()
-        .map(|c| format!("LOWER(COALESCE({c}, '')) LIKE ${n} ESCAPE '\\'"))
-        .collect();
-        conds.push(format!("({})", any.join(" OR ")));
-    }
-    if let Some(c) = f.cursor {
-        binds.push(Bind::Int(c));
-        conds.push(format!(
-            "seq {} ${}",
-            if f.oldest_first { ">" } else { "<" },
-            binds.len()
-        ));
-    }
-    binds.push(Bind::Int(limit));
-    let sql = format!(
-        "SELECT {COLUMNS} FROM audit_events WHERE {} ORDER BY seq {} LIMIT ${}",
-        conds.join(" AND "),
-        if f.oldest_first { "ASC" } else { "DESC" },
-        binds.len()
-    );
-    (sql, binds)
+    f.statement(lo, hi, limit)
 }
 
 fn text(f: &AuditFilter) -> Option<&str> {

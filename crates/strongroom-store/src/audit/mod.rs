@@ -297,38 +297,47 @@ async fn forget_the_erased(conn: &mut AnyConnection, row: &mut StoredEvent) -> R
 }
 
 async fn insert(conn: &mut AnyConnection, r: &StoredEvent) -> Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    let q = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO audit_events ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
          $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
-    )))
-    .bind(r.seq)
-    .bind(&r.id)
-    .bind(r.at)
-    .bind(&r.action)
-    .bind(&r.product)
-    .bind(&r.module)
-    .bind(&r.outcome)
-    .bind(&r.initiator)
-    .bind(&r.actor_id)
-    .bind(&r.actor_name)
-    .bind(&r.actor_email)
-    .bind(&r.target_kind)
-    .bind(&r.target_id)
-    .bind(&r.target_name)
-    .bind(&r.target_path)
-    .bind(&r.ip)
-    .bind(&r.user_agent)
-    .bind(&r.route)
-    .bind(&r.request_id)
-    .bind(&r.details)
-    .bind(&r.prev_hash)
-    .bind(&r.hash)
-    .bind(&r.personal_salt)
-    .bind(&r.personal_digest)
-    .bind(&r.erased_by)
-    .execute(conn)
-    .await?;
+    )));
+    r.bind(q).execute(conn).await?;
     Ok(())
+}
+
+impl StoredEvent {
+    /// Binds the row's values in [`COLUMNS`] order (for an `INSERT … ({COLUMNS})`; the bulk
+    /// load of bench/audit binds many rows into one).
+    pub fn bind<'q>(
+        &'q self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        q.bind(self.seq)
+            .bind(&self.id)
+            .bind(self.at)
+            .bind(&self.action)
+            .bind(&self.product)
+            .bind(&self.module)
+            .bind(&self.outcome)
+            .bind(&self.initiator)
+            .bind(&self.actor_id)
+            .bind(&self.actor_name)
+            .bind(&self.actor_email)
+            .bind(&self.target_kind)
+            .bind(&self.target_id)
+            .bind(&self.target_name)
+            .bind(&self.target_path)
+            .bind(&self.ip)
+            .bind(&self.user_agent)
+            .bind(&self.route)
+            .bind(&self.request_id)
+            .bind(&self.details)
+            .bind(&self.prev_hash)
+            .bind(&self.hash)
+            .bind(&self.personal_salt)
+            .bind(&self.personal_digest)
+            .bind(&self.erased_by)
+    }
 }
 
 /// Chains the events written before the trail was a chain, once, in the order they were

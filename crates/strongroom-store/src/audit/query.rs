@@ -173,7 +173,9 @@ pub struct AuditFilter {
     pub cursor: Option<i64>,
 }
 
-enum Bind {
+/// A value bound to a search's statement.
+#[derive(Clone, Debug)]
+pub enum Bind {
     Text(String),
     Int(i64),
 }
@@ -272,6 +274,12 @@ impl AuditFilter {
 
     fn text(&self) -> Option<&str> {
         self.text.as_deref().filter(|t| !t.is_empty())
+    }
+
+    /// The statement a page runs with `seq` bounded to `lo..=hi` (the date range's places, or
+    /// a free-text window), and its values: for plans (EXPLAIN in bench/audit), not to run.
+    pub fn statement(&self, lo: Option<i64>, hi: Option<i64>, limit: i64) -> (String, Vec<Bind>) {
+        self.sql(Places { lo, hi }, limit)
     }
 }
 
