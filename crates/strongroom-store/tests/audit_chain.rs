@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::exec;
+
 use sqlx::Row;
 use std::collections::BTreeSet;
 use strongroom_core::audit::{AuditAction, AuditEvent, Outcome, RequestOrigin};
@@ -14,13 +16,6 @@ use strongroom_store::audit::verify::{FindingKind, verify};
 use strongroom_store::audit::{COLUMNS, StoredEvent, chain, record, seal};
 
 const T0: i64 = 1_767_225_600_000;
-
-async fn exec(db: &Db, sql: &str) {
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .execute(&db.pool)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
 
 async fn text(db: &Db, sql: &str) -> String {
     sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))

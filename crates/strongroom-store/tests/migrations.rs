@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::exec;
+
 use sqlx::Row;
 use strongroom_store::Db;
 
@@ -17,13 +19,6 @@ async fn rows(db: &Db, sql: &str) -> Vec<i64> {
         .iter()
         .map(|r| r.get::<i64, _>("v"))
         .collect()
-}
-
-async fn exec(db: &Db, sql: &str) {
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .execute(&db.pool)
-        .await
-        .unwrap();
 }
 
 #[tokio::test]

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::exec;
+
 use std::collections::BTreeMap;
 use strongroom_core::audit::{AuditAction, AuditEvent};
 use strongroom_store::Db;
@@ -12,13 +14,6 @@ use strongroom_store::audit::{record, verify::verify};
 use strongroom_store::snapshot::{Snapshot, load, prepare_fresh};
 
 const T0: i64 = 1_767_225_600_000;
-
-async fn exec(db: &Db, sql: &str) {
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .execute(&db.pool)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
 
 /// A small instance: a person, a room whose folders nest three deep (ids chosen so that a
 /// child sorts before its parent), a file with two versions, audit events.

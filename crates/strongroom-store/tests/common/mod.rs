@@ -61,3 +61,11 @@ pub async fn databases(dir: &std::path::Path, tag: &str) -> Vec<TestDb> {
     }
     out
 }
+
+/// Runs one statement on the writer, panicking with the statement if it fails.
+pub async fn exec(db: &Db, sql: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
