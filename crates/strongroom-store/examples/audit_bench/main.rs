@@ -29,6 +29,7 @@
 mod load;
 mod plans;
 mod search;
+mod vocab;
 mod world;
 
 use load::{check_row, one_i64, secs};
