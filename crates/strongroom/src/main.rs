@@ -9,6 +9,7 @@ mod gdpr;
 mod output;
 mod protect;
 mod siem;
+mod watermark;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -79,7 +80,7 @@ enum Command {
         command: protect::WorkbookCommand,
     },
     /// Stamp a text watermark on every page of a PDF.
-    Watermark(protect::WatermarkArgs),
+    Watermark(watermark::WatermarkArgs),
 }
 
 fn load_config(cli: &Cli) -> Result<Config, String> {
@@ -136,7 +137,7 @@ fn main() -> ExitCode {
                 Command::Unprotect(args) => protect::unprotect(args),
                 Command::Sheet { command } => protect::sheet(command),
                 Command::Workbook { command } => protect::workbook(command),
-                Command::Watermark(args) => protect::watermark(args),
+                Command::Watermark(args) => watermark::watermark(args),
             }
         })
     };
