@@ -1,5 +1,5 @@
 //! `strongroom protect | unprotect | sheet protect | workbook protect`: password
-//! protection and watermarking of documents on the command line, a thin shell over
+//! protection of documents on the command line, a thin shell over
 //! `strongroom-docs`.
 //!
 //! Three rules shape this module, because a protection tool that leaks or destroys data is
